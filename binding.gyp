@@ -1,0 +1,37 @@
+{
+  "targets": [
+    {
+      "target_name": "cowcopy",
+      "sources": ["native/addon.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++20"],
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": ["native/copy_linux.cc"],
+          "defines": ["_GNU_SOURCE", "_FILE_OFFSET_BITS=64"]
+        }],
+        ["OS!='linux'", {
+          "sources": ["native/copy_unsupported.cc"]
+        }],
+        ["OS=='mac'", {
+          "xcode_settings": {
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
+            "MACOSX_DEPLOYMENT_TARGET": "11.0"
+          }
+        }],
+        ["OS=='win'", {
+          "msvs_settings": {
+            "VCCLCompilerTool": { "ExceptionHandling": 0, "AdditionalOptions": ["/std:c++17"] }
+          }
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,114 @@
+// The public functions, over whichever backend loaded. Arguments are
+// validated here, as node:fs validates them, before any backend sees them.
+import { constants } from 'node:fs';
+import type { CopyBackend, CopyRequest } from './backend.js';
+import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { toNativePath, type PathLike } from './paths.js';
+import type { CloneOptions, CloneResult, ProbeResult, StrategyRequest } from './types.js';
+
+const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
+const STRATEGY_REQUESTS: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
+
+function validateMode(mode: unknown): number {
+  if (mode === undefined || mode === null) return 0;
+  if (typeof mode !== 'number') throw invalidArgType('mode', 'of type number', mode);
+  if (!Number.isInteger(mode) || mode < 0 || mode > COPYFILE_ALL) {
+    throw outOfRange('mode', `an integer >= 0 && <= ${COPYFILE_ALL}`, mode);
+  }
+  return mode;
+}
+
+function copyFileRequest(mode: number): CopyRequest {
+  return {
+    // Unlike node:fs, a clone is always tried first.
+    strategy: mode & constants.COPYFILE_FICLONE_FORCE ? 'reflink' : 'auto',
+    overwrite: (mode & constants.COPYFILE_EXCL) === 0,
+    preserveTimestamps: false,
+    sameFileOk: true,
+    syscall: 'copyfile',
+  };
+}
+
+function optionalBoolean(options: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidArgType(`options.${key}`, 'of type boolean', value);
+  return value;
+}
+
+function cloneRequest(options: unknown): CopyRequest {
+  if (options === undefined || options === null) {
+    return { strategy: 'auto', overwrite: true, preserveTimestamps: false, sameFileOk: false };
+  }
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw invalidArgType('options', 'of type object', options);
+  }
+  const opts = options as Record<string, unknown>;
+  const strategy = opts.strategy ?? 'auto';
+  if (!STRATEGY_REQUESTS.includes(strategy as StrategyRequest)) {
+    throw invalidArgValue('options.strategy', strategy, `must be one of: ${STRATEGY_REQUESTS.map((s) => `'${s}'`).join(', ')}`);
+  }
+  return {
+    strategy: strategy as StrategyRequest,
+    overwrite: optionalBoolean(opts, 'overwrite', true),
+    preserveTimestamps: optionalBoolean(opts, 'preserveTimestamps', false),
+    sameFileOk: false,
+  };
+}
+
+export interface Api {
+  /**
+   * Drop-in for `fs.promises.copyFile`: same arguments, same errors, but a
+   * clone is always tried first. `COPYFILE_FICLONE_FORCE` fails (ENOTSUP,
+   * or EXDEV across filesystems) when no clone is possible, writing nothing.
+   */
+  copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<void>;
+  /** Drop-in for `fs.copyFileSync`; see copyFile. */
+  copyFileSync(src: PathLike, dest: PathLike, mode?: number): void;
+  /** Copies one file as cheaply as possible and says how. */
+  clone(src: PathLike, dest: PathLike, options?: CloneOptions): Promise<CloneResult>;
+  /** Synchronous clone(). */
+  cloneSync(src: PathLike, dest: PathLike, options?: CloneOptions): CloneResult;
+  /** What the volume holding `path` can do, found by trying (cached per device). */
+  probe(path: PathLike): Promise<ProbeResult>;
+  /** Synchronous probe(). */
+  probeSync(path: PathLike): ProbeResult;
+}
+
+function sameFileResult(result: CloneResult | null): CloneResult {
+  // Only copyFile semantics may report nothing; clone always gets a result
+  // or an error from the backend.
+  if (result === null) throw new Error('cowcopy: backend reported no result for clone()');
+  return result;
+}
+
+export function createApi(backend: CopyBackend): Api {
+  return {
+    async copyFile(src, dest, mode) {
+      const from = toNativePath(src, 'src');
+      const to = toNativePath(dest, 'dest');
+      await backend.copy(from, to, copyFileRequest(validateMode(mode)));
+    },
+    copyFileSync(src, dest, mode) {
+      const from = toNativePath(src, 'src');
+      const to = toNativePath(dest, 'dest');
+      backend.copySync(from, to, copyFileRequest(validateMode(mode)));
+    },
+    async clone(src, dest, options) {
+      const from = toNativePath(src, 'src');
+      const to = toNativePath(dest, 'dest');
+      return sameFileResult(await backend.copy(from, to, cloneRequest(options)));
+    },
+    cloneSync(src, dest, options) {
+      const from = toNativePath(src, 'src');
+      const to = toNativePath(dest, 'dest');
+      return sameFileResult(backend.copySync(from, to, cloneRequest(options)));
+    },
+    async probe(path) {
+      return backend.probe(toNativePath(path, 'path'));
+    },
+    probeSync(path) {
+      return backend.probeSync(toNativePath(path, 'path'));
+    },
+  };
+}

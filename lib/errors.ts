@@ -1,0 +1,122 @@
+// Errors shaped exactly like Node's own: system errors carry code, errno,
+// syscall, path and dest (lib/internal/errors.js uvException); argument errors
+// are TypeError/RangeError with an ERR_* code and Node's wording.
+import { inspect, getSystemErrorMap } from 'node:util';
+
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+  dest?: string;
+}
+
+const uvErrors = getSystemErrorMap();
+
+/** The code (`ENOENT`) of a libuv-style (negative) error number. */
+export function errorCode(errno: number): string {
+  return uvErrors.get(errno)?.[0] ?? 'UNKNOWN';
+}
+
+/**
+ * `ENOENT: no such file or directory, copyfile 'a' -> 'b'`, with the same
+ * properties as the errors node:fs throws. `errno` is negative, as in Node.
+ */
+export function systemError(
+  errno: number,
+  syscall: string,
+  path?: string | Buffer,
+  dest?: string | Buffer,
+  description?: string,
+): SystemError {
+  const [code, uvMessage] = uvErrors.get(errno) ?? ['UNKNOWN', 'unknown error'];
+  let message = `${code}: ${description ?? uvMessage}, ${syscall}`;
+  const pathText = path === undefined ? undefined : path.toString();
+  const destText = dest === undefined ? undefined : dest.toString();
+  if (pathText !== undefined) message += ` '${pathText}'`;
+  if (destText !== undefined) message += ` -> '${destText}'`;
+  const err = new Error(message) as SystemError;
+  err.errno = errno;
+  err.syscall = syscall;
+  err.code = code;
+  if (pathText !== undefined) err.path = pathText;
+  if (destText !== undefined) err.dest = destText;
+  return err;
+}
+
+function nodeError<E extends Error>(Base: new (message: string) => E, code: string, message: string): E & { code: string } {
+  const err = new Base(message) as E & { code: string };
+  err.code = code;
+  // Node prints these as `TypeError [ERR_X]: message`.
+  Object.defineProperty(err, 'name', { value: `${err.name} [${code}]`, configurable: true, writable: true });
+  err.stack; // materialise the stack with the decorated name
+  delete (err as { name?: string }).name;
+  Object.defineProperty(err, 'toString', {
+    value(this: Error) {
+      return `${this.name} [${code}]: ${this.message}`;
+    },
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  return err;
+}
+
+/** How Node describes a received value in argument errors. */
+export function describeReceived(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  switch (typeof value) {
+    case 'bigint':
+      return `type bigint (${value}n)`;
+    case 'number':
+      if (Object.is(value, -0)) return 'type number (-0)';
+      return `type number (${value})`;
+    case 'boolean':
+      return `type boolean (${value})`;
+    case 'symbol':
+      return `type symbol (${String(value)})`;
+    case 'function':
+      return `function ${value.name}`;
+    case 'object': {
+      const ctor = (value as { constructor?: { name?: string } }).constructor;
+      if (ctor && typeof ctor.name === 'string') return `an instance of ${ctor.name}`;
+      return inspect(value, { depth: -1 });
+    }
+    case 'string': {
+      const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+      return shown.includes("'") ? `type string (${JSON.stringify(shown)})` : `type string ('${shown}')`;
+    }
+    default:
+      return inspect(value);
+  }
+}
+
+function argKind(name: string): string {
+  return name.includes('.') ? 'property' : 'argument';
+}
+
+/** ERR_INVALID_ARG_TYPE: `The "src" argument must be of type string or an instance of Buffer or URL. Received undefined` */
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError {
+  return nodeError(
+    TypeError,
+    'ERR_INVALID_ARG_TYPE',
+    `The "${name}" ${argKind(name)} must be ${expected}. Received ${describeReceived(actual)}`,
+  );
+}
+
+/** ERR_INVALID_ARG_VALUE: `The argument 'src' must be ... Received 'a\x00b'` */
+export function invalidArgValue(name: string, value: unknown, reason: string): TypeError {
+  let shown = inspect(value);
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+  return nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The ${argKind(name)} '${name}' ${reason}. Received ${shown}`);
+}
+
+/** ERR_OUT_OF_RANGE: `The value of "mode" is out of range. It must be ... Received 8` */
+export function outOfRange(name: string, range: string, actual: unknown): RangeError {
+  return nodeError(
+    RangeError,
+    'ERR_OUT_OF_RANGE',
+    `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(actual)}`,
+  );
+}

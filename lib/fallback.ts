@@ -1,0 +1,365 @@
+// The same contract on top of node:fs, for when the addon cannot load.
+//
+// Each operation is written once, as a generator that yields fs calls; a sync
+// driver runs it on fs.*Sync and an async driver on fs.promises, so the two
+// flavours cannot drift apart.
+//
+// What node:fs cannot do, and so the fallback does not: keep holes in sparse
+// files, nanosecond timestamps (utimes takes a double: sub-microsecond
+// precision), a user-space copy in the kernel.
+import fs, { constants, type BigIntStats, type StatsFs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest } from './backend.js';
+import { systemError, type SystemError } from './errors.js';
+import { filesystemName } from './filesystems.js';
+import type { NativePath } from './paths.js';
+import type { CloneResult, ProbeResult, Strategy } from './types.js';
+
+type Maybe<T> = T | Promise<T>;
+
+interface Io {
+  stat(p: NativePath): Maybe<BigIntStats>;
+  statfs(p: NativePath): Maybe<StatsFs>;
+  realpath(p: NativePath): Maybe<string>;
+  copyFile(src: NativePath, dest: NativePath, mode: number): Maybe<void>;
+  link(existing: NativePath, name: NativePath): Maybe<void>;
+  rename(from: NativePath, to: NativePath): Maybe<void>;
+  unlink(p: NativePath): Maybe<void>;
+  utimes(p: NativePath, atime: number, mtime: number): Maybe<void>;
+  open(p: NativePath, flags: string, mode: number): Maybe<number>;
+  read(fd: number, buffer: Buffer, position: number): Maybe<number>;
+  write(fd: number, buffer: Buffer, length: number, position: number): Maybe<number>;
+  fchmod(fd: number, mode: number): Maybe<void>;
+  close(fd: number): Maybe<void>;
+  mkdtemp(prefix: string): Maybe<string>;
+  writeFile(p: string, data: Buffer): Maybe<void>;
+  rm(p: string): Maybe<void>;
+}
+
+const syncIo: Io = {
+  stat: (p) => fs.statSync(p, { bigint: true }),
+  statfs: (p) => fs.statfsSync(p),
+  realpath: (p) => fs.realpathSync(p),
+  copyFile: (src, dest, mode) => fs.copyFileSync(src, dest, mode),
+  link: (existing, name) => fs.linkSync(existing, name),
+  rename: (from, to) => fs.renameSync(from, to),
+  unlink: (p) => fs.unlinkSync(p),
+  utimes: (p, atime, mtime) => fs.utimesSync(p, atime, mtime),
+  open: (p, flags, mode) => fs.openSync(p, flags, mode),
+  read: (fd, buffer, position) => fs.readSync(fd, buffer, 0, buffer.length, position),
+  write: (fd, buffer, length, position) => fs.writeSync(fd, buffer, 0, length, position),
+  fchmod: (fd, mode) => fs.fchmodSync(fd, mode),
+  close: (fd) => fs.closeSync(fd),
+  mkdtemp: (prefix) => fs.mkdtempSync(prefix),
+  writeFile: (p, data) => fs.writeFileSync(p, data),
+  rm: (p) => fs.rmSync(p, { recursive: true, force: true }),
+};
+
+function callback<T>(run: (done: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => run((err, value) => (err ? reject(err) : resolve(value as T))));
+}
+
+const asyncIo: Io = {
+  stat: (p) => fs.promises.stat(p, { bigint: true }),
+  statfs: (p) => fs.promises.statfs(p),
+  realpath: (p) => fs.promises.realpath(p),
+  copyFile: (src, dest, mode) => fs.promises.copyFile(src, dest, mode),
+  link: (existing, name) => fs.promises.link(existing, name),
+  rename: (from, to) => fs.promises.rename(from, to),
+  unlink: (p) => fs.promises.unlink(p),
+  utimes: (p, atime, mtime) => fs.promises.utimes(p, atime, mtime),
+  open: (p, flags, mode) => callback<number>((done) => fs.open(p, flags, mode, done)),
+  read: (fd, buffer, position) => callback<number>((done) => fs.read(fd, buffer, 0, buffer.length, position, done)),
+  write: (fd, buffer, length, position) =>
+    callback<number>((done) => fs.write(fd, buffer, 0, length, position, done)),
+  fchmod: (fd, mode) => callback<void>((done) => fs.fchmod(fd, mode, done)),
+  close: (fd) => callback<void>((done) => fs.close(fd, done)),
+  mkdtemp: (prefix) => fs.promises.mkdtemp(prefix),
+  writeFile: (p, data) => fs.promises.writeFile(p, data),
+  rm: (p) => fs.promises.rm(p, { recursive: true, force: true }),
+};
+
+/** A step yields an Io call's result (sync) or promise (async) and gets its value back. */
+type Steps<T> = Generator<unknown, T, unknown>;
+
+function runSync<T>(steps: Steps<T>): T {
+  let step = steps.next();
+  while (!step.done) step = steps.next(step.value);
+  return step.value;
+}
+
+async function runAsync<T>(steps: Steps<T>): Promise<T> {
+  let step = steps.next();
+  while (!step.done) {
+    let value: unknown;
+    let error: unknown;
+    let threw = false;
+    try {
+      value = await step.value;
+    } catch (err) {
+      threw = true;
+      error = err;
+    }
+    step = threw ? steps.throw(error) : steps.next(value);
+  }
+  return step.value;
+}
+
+function isErrno(err: unknown, ...codes: string[]): err is SystemError {
+  return err instanceof Error && codes.includes((err as SystemError).code);
+}
+
+// Node's own copyFile with FICLONE_FORCE says one of these when it cannot clone.
+const CLONE_UNSUPPORTED = ['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'EPERM', 'ENOTTY'];
+// ... and these hold for every file on the pair of devices.
+const CLONE_NEVER = ['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS', 'ENOTTY'];
+
+/** "src device:dest device" pairs where a clone cannot work. */
+const noClone = new Set<string>();
+
+/** Node's errno for a POSIX error name: negative, as in err.errno. */
+function errno(name: 'EISDIR' | 'EINVAL' | 'EEXIST'): number {
+  return -os.constants.errno[name];
+}
+
+let tempCounter = 0;
+function sibling(p: NativePath, tag: string): NativePath {
+  const suffix = `.cowcopy-${tag}-${process.pid}-${tempCounter++}`;
+  return typeof p === 'string' ? p + suffix : Buffer.concat([p, Buffer.from(suffix)]);
+}
+
+function dirnameOf(p: NativePath): NativePath {
+  if (typeof p === 'string') return path.dirname(p);
+  const text = p.toString('latin1'); // byte-preserving
+  return Buffer.from(path.dirname(text), 'latin1');
+}
+
+function* tryStat(io: Io, p: NativePath): Steps<BigIntStats | null> {
+  try {
+    return (yield io.stat(p)) as BigIntStats;
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return null;
+    throw err;
+  }
+}
+
+function* ignoreErrors(call: () => unknown): Steps<void> {
+  try {
+    yield call();
+  } catch {
+    // cleanup after a failure: the first error is the one to report
+  }
+}
+
+function* hardlink(io: Io, src: NativePath, dest: NativePath, replace: boolean): Steps<void> {
+  // fs.link does not follow a symlink at src; a copy would, so a link does too.
+  const target = (yield io.realpath(src)) as string;
+  if (!replace) {
+    yield io.link(target, dest);
+    return;
+  }
+  // Link under a temporary name and rename over dest: either the old dest
+  // or the new link is there at every moment.
+  const temp = sibling(dest, 'link');
+  yield io.link(target, temp);
+  try {
+    yield io.rename(temp, dest);
+  } catch (err) {
+    yield* ignoreErrors(() => io.unlink(temp));
+    throw err;
+  }
+}
+
+function* forcedClone(io: Io, src: NativePath, dest: NativePath, exists: boolean, overwrite: boolean): Steps<void> {
+  const excl = overwrite ? 0 : constants.COPYFILE_EXCL;
+  if (!exists) {
+    yield io.copyFile(src, dest, constants.COPYFILE_FICLONE_FORCE | excl);
+    return;
+  }
+  // node:fs truncates dest before it tries to clone: clone beside it and
+  // rename over it, so a failed clone leaves the old dest as it was.
+  const target = (yield io.realpath(dest)) as string;
+  const temp = sibling(target, 'clone');
+  yield io.copyFile(src, temp, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+  try {
+    yield io.rename(temp, target);
+  } catch (err) {
+    yield* ignoreErrors(() => io.unlink(temp));
+    throw err;
+  }
+}
+
+const COPY_BUFFER = 1024 * 1024;
+
+function* userspaceCopy(io: Io, src: NativePath, dest: NativePath, mode: number, overwrite: boolean): Steps<void> {
+  const input = (yield io.open(src, 'r', 0)) as number;
+  try {
+    const output = (yield io.open(dest, overwrite ? 'w' : 'wx', mode)) as number;
+    try {
+      const buffer = Buffer.allocUnsafe(COPY_BUFFER);
+      for (let position = 0; ; ) {
+        const n = (yield io.read(input, buffer, position)) as number;
+        if (n === 0) break;
+        for (let done = 0; done < n; ) {
+          done += (yield io.write(output, done === 0 ? buffer : buffer.subarray(done), n - done, position + done)) as number;
+        }
+        position += n;
+      }
+      yield io.fchmod(output, mode);
+    } catch (err) {
+      yield* ignoreErrors(() => io.close(output));
+      yield* ignoreErrors(() => io.unlink(dest));
+      throw err;
+    }
+    yield io.close(output);
+  } finally {
+    yield* ignoreErrors(() => io.close(input));
+  }
+}
+
+function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest): Steps<CloneResult | null> {
+  const st = (yield io.stat(src)) as BigIntStats;
+  const syscall = req.syscall ?? 'copyfile';
+  if (st.isDirectory()) throw systemError(errno('EISDIR'), syscall, src, dest);
+  if (!st.isFile()) throw systemError(errno('EINVAL'), syscall, src, dest);
+  const dst = yield* tryStat(io, dest);
+  if (dst !== null) {
+    if (!req.overwrite) throw systemError(errno('EEXIST'), syscall, src, dest);
+    if (dst.dev === st.dev && dst.ino === st.ino) {
+      if (req.sameFileOk) return null;
+      throw systemError(errno('EINVAL'), 'clone', src, dest, SAME_FILE);
+    }
+  }
+  const mode = Number(st.mode & 0o7777n);
+  let strategy: Strategy;
+  switch (req.strategy) {
+    case 'hardlink':
+      yield* hardlink(io, src, dest, dst !== null);
+      strategy = 'hardlink';
+      break;
+    case 'reflink':
+      yield* forcedClone(io, src, dest, dst !== null, req.overwrite);
+      strategy = 'reflink';
+      break;
+    case 'copy':
+      // fs.copyFile may reflink (copy_file_range does on xfs/btrfs): a
+      // forced copy moves the bytes itself.
+      yield* userspaceCopy(io, src, dest, mode, req.overwrite);
+      strategy = 'userspace';
+      break;
+    case 'auto': {
+      const destDev = dst?.dev ?? ((yield io.stat(dirnameOf(dest))) as BigIntStats).dev;
+      const pair = `${st.dev}:${destDev}`;
+      const excl = req.overwrite ? 0 : constants.COPYFILE_EXCL;
+      strategy = 'kernel';
+      if (!noClone.has(pair)) {
+        try {
+          yield io.copyFile(src, dest, constants.COPYFILE_FICLONE_FORCE | excl);
+          strategy = 'reflink';
+        } catch (err) {
+          if (!isErrno(err, ...CLONE_UNSUPPORTED)) throw err;
+          if (isErrno(err, ...CLONE_NEVER)) noClone.add(pair);
+        }
+      }
+      if (strategy === 'kernel') yield io.copyFile(src, dest, excl);
+      break;
+    }
+  }
+  if (req.preserveTimestamps && strategy !== 'hardlink') {
+    yield io.utimes(dest, Number(st.atimeNs) / 1e9, Number(st.mtimeNs) / 1e9);
+  }
+  return { strategy, bytes: Number(st.size) };
+}
+
+/**
+ * Errors from node:fs name whatever path the failing call had (a temporary
+ * name, a directory); a copy's errors name its source and destination.
+ */
+function* withPaths<T>(steps: Steps<T>, src: NativePath, dest: NativePath, req: CopyRequest): Steps<T> {
+  try {
+    return yield* steps;
+  } catch (err) {
+    const e = err as SystemError;
+    if (!(err instanceof Error) || typeof e.errno !== 'number' || typeof e.syscall !== 'string') throw err;
+    const cannotClone = req.strategy === 'reflink' && req.syscall === undefined && e.code === 'ENOTSUP';
+    const named = e.path === src.toString() && e.dest === dest.toString();
+    if (named && !cannotClone && (req.syscall === undefined || e.syscall === req.syscall)) throw err;
+    const description = cannotClone ? CANNOT_CLONE : undefined;
+    throw systemError(e.errno, req.syscall ?? e.syscall, src, dest, description);
+  }
+}
+
+const probed = new Map<bigint, Omit<ProbeResult, 'platform' | 'native'>>();
+
+function* probeSteps(io: Io, target: NativePath): Steps<ProbeResult> {
+  const st = (yield io.stat(target)) as BigIntStats;
+  const dir = st.isDirectory() ? target : dirnameOf(target);
+  const known = probed.get(st.dev);
+  if (known) return { platform: process.platform, ...known, native: false };
+  const volume = (yield io.statfs(dir)) as StatsFs;
+  const result = {
+    filesystem: process.platform === 'linux' ? filesystemName(volume.type) : 'unknown',
+    reflink: false,
+    hardlink: false,
+    copyFileRange: false,
+  };
+  let scratch: string;
+  try {
+    scratch = (yield io.mkdtemp(path.join(dir.toString(), '.cowcopy-probe-'))) as string;
+  } catch {
+    // Not writable by us: nothing can be cloned into it. Not cached.
+    return { platform: process.platform, ...result, native: false };
+  }
+  try {
+    const a = path.join(scratch, 'a');
+    yield io.writeFile(a, Buffer.alloc(4096, 0x5a));
+    const works = function* (call: () => unknown): Steps<boolean> {
+      try {
+        yield call();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    result.reflink = yield* works(() => io.copyFile(a, path.join(scratch, 'b'), constants.COPYFILE_FICLONE_FORCE));
+    result.hardlink = yield* works(() => io.link(a, path.join(scratch, 'c')));
+    result.copyFileRange = yield* works(() => io.copyFile(a, path.join(scratch, 'd'), 0));
+  } finally {
+    yield* ignoreErrors(() => io.rm(scratch));
+  }
+  probed.set(st.dev, result);
+  return { platform: process.platform, ...result, native: false };
+}
+
+/**
+ * copyFile without a forced strategy is exactly node:fs's copyFile with
+ * COPYFILE_FICLONE: same-file no-op, errors and all, in one call.
+ */
+function isPlainCopyFile(req: CopyRequest): boolean {
+  return req.sameFileOk && req.strategy === 'auto' && !req.preserveTimestamps;
+}
+
+function copyFileMode(req: CopyRequest): number {
+  return constants.COPYFILE_FICLONE | (req.overwrite ? 0 : constants.COPYFILE_EXCL);
+}
+
+export const fallbackBackend: CopyBackend = {
+  name: 'fallback',
+  async copy(src, dest, req) {
+    if (isPlainCopyFile(req)) {
+      await fs.promises.copyFile(src, dest, copyFileMode(req));
+      return null;
+    }
+    return runAsync(withPaths(copySteps(asyncIo, src, dest, req), src, dest, req));
+  },
+  copySync(src, dest, req) {
+    if (isPlainCopyFile(req)) {
+      fs.copyFileSync(src, dest, copyFileMode(req));
+      return null;
+    }
+    return runSync(withPaths(copySteps(syncIo, src, dest, req), src, dest, req));
+  },
+  probe: (target) => runAsync(probeSteps(asyncIo, target)),
+  probeSync: (target) => runSync(probeSteps(syncIo, target)),
+};

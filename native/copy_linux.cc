@@ -1,0 +1,598 @@
+// Linux: FICLONE -> copy_file_range -> sendfile -> read/write, keeping holes.
+//
+// libuv's uv__fs_copyfile is the floor: same-file check before anything is
+// truncated, the destination removed when a copy fails. On top of it: a
+// pre-existing destination that was never touched is never removed, "cannot"
+// answers are remembered per pair of devices, sparse files stay sparse, a file
+// that grows or shrinks while it is copied is copied up to its end.
+#include "copy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#ifndef FICLONE
+#define FICLONE _IOW(0x94, 9, int)
+#endif
+
+namespace cowcopy {
+namespace {
+
+constexpr size_t kKernelChunk = 1 << 30;  // per copy_file_range/sendfile call
+constexpr size_t kBufferSize = 256 * 1024;
+
+Status Fail(const char* syscall, int err) {
+  Status s;
+  s.code = -err;
+  s.syscall = syscall;
+  return s;
+}
+
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { Reset(); }
+  int get() const { return fd_; }
+  void Reset(int fd = -1) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+  // Closes and reports the error close() gives (NFS reports failed writes
+  // there).
+  int Close() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd >= 0 && close(fd) != 0 ? errno : 0;
+  }
+
+ private:
+  int fd_;
+};
+
+int OpenNoIntr(const char* path, int flags, mode_t mode = 0) {
+  int fd;
+  do {
+    fd = open(path, flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+bool SameInode(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// "Cannot" answers that hold for every file on a pair of filesystems,
+// remembered for the life of the process. A forced clone ignores them and
+// always asks the filesystem.
+class Capabilities {
+ public:
+  enum Bit : unsigned { kNoClone = 1, kNoCopyRange = 2, kNoSendfile = 4 };
+
+  bool Has(dev_t src, dev_t dest, Bit bit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = known_.find({src, dest});
+    return it != known_.end() && (it->second & bit) != 0;
+  }
+  void Set(dev_t src, dev_t dest, Bit bit) {
+    std::lock_guard<std::mutex> lock(mu_);
+    known_[{src, dest}] |= bit;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<dev_t, dev_t>, unsigned> known_;
+};
+
+Capabilities& KnownCapabilities() {
+  static Capabilities* caps = new Capabilities();  // never destroyed: workers may outlive exit
+  return *caps;
+}
+
+// FICLONE errors that mean "not here", not "failed".
+bool CloneUnsupported(int err) {
+  return err == EXDEV || err == EOPNOTSUPP || err == ENOTTY ||
+         err == EINVAL || err == ENOSYS || err == EPERM;
+}
+// The subset that holds for the whole pair of filesystems.
+bool CloneNeverWorks(int err) {
+  return err == EXDEV || err == EOPNOTSUPP || err == ENOTTY || err == ENOSYS;
+}
+// copy_file_range / sendfile errors that mean "use the next method".
+bool KernelCopyUnsupported(int err) {
+  return err == EXDEV || err == EOPNOTSUPP || err == EINVAL ||
+         err == ENOSYS || err == EPERM || err == EBADF || err == ETXTBSY;
+}
+
+// Copies bytes between two open regular files with the best method left.
+class Copier {
+ public:
+  enum Level { kCopyRange = 0, kSendfile = 1, kReadWrite = 2 };
+
+  Copier(int sfd, int dfd, dev_t sdev, dev_t ddev, const CopyOptions& opts)
+      : sfd_(sfd), dfd_(dfd), sdev_(sdev), ddev_(ddev) {
+    Capabilities& caps = KnownCapabilities();
+    if (opts.no_kernel_copy) {
+      level_ = kReadWrite;
+    } else if (opts.request == Request::kCopy) {
+      // copy_file_range may reflink on xfs/btrfs; a forced copy must not.
+      level_ = kSendfile;
+    } else if (caps.Has(sdev, ddev, Capabilities::kNoCopyRange)) {
+      level_ = kSendfile;
+    }
+    if (level_ == kSendfile && caps.Has(sdev, ddev, Capabilities::kNoSendfile))
+      level_ = kReadWrite;
+  }
+
+  // Copies the whole file, skipping holes when it has any.
+  Status CopyAll(const struct stat& sst) {
+    // Fewer allocated blocks than bytes: there are holes (or compression);
+    // walking SEEK_DATA costs syscalls, so only then.
+    if (static_cast<off_t>(sst.st_blocks) * 512 < sst.st_size) return CopySparse();
+    off_t end;
+    return CopyRange(0, -1, &end);
+  }
+
+  Strategy strategy() const {
+    return used_ == kReadWrite ? Strategy::kUserspace : Strategy::kKernel;
+  }
+
+ private:
+  Status CopySparse() {
+    off_t pos = 0;
+    for (;;) {
+      off_t data = lseek(sfd_, pos, SEEK_DATA);
+      if (data < 0) {
+        if (errno == ENXIO) break;  // no data after pos
+        if (errno == EINVAL || errno == EOPNOTSUPP) {
+          off_t end;  // no SEEK_DATA here: copy the rest as it is
+          return CopyRange(pos, -1, &end);
+        }
+        return Fail("lseek", errno);
+      }
+      off_t hole = lseek(sfd_, data, SEEK_HOLE);
+      if (hole < 0) return Fail("lseek", errno);
+      off_t end;
+      Status s = CopyRange(data, hole - data, &end);
+      if (!s.ok()) return s;
+      if (end < hole) break;  // the file shrank meanwhile
+      pos = hole;
+    }
+    // The size as it is now: a trailing hole, or a file that changed.
+    struct stat now;
+    if (fstat(sfd_, &now) != 0) return Fail("fstat", errno);
+    if (ftruncate(dfd_, now.st_size) != 0) return Fail("ftruncate", errno);
+    return Status();
+  }
+
+  // Copies [start, start + length), or to the end of the file when length is
+  // negative. The destination offset equals the source offset, so holes
+  // skipped by the caller stay holes.
+  Status CopyRange(off_t start, off_t length, off_t* end) {
+    off_t pos = start;
+    uint64_t remaining = length < 0 ? UINT64_MAX : static_cast<uint64_t>(length);
+    Capabilities& caps = KnownCapabilities();
+    while (remaining > 0) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, kKernelChunk));
+      ssize_t n;
+      if (level_ == kCopyRange) {
+        loff_t in = pos, out = pos;
+        n = copy_file_range(sfd_, &in, dfd_, &out, want, 0);
+        if (n < 0) {
+          int err = errno;
+          if (err == EINTR) continue;
+          if (!KernelCopyUnsupported(err)) return Fail("copy_file_range", err);
+          if (err == EXDEV || err == ENOSYS || err == EOPNOTSUPP)
+            caps.Set(sdev_, ddev_, Capabilities::kNoCopyRange);
+          level_ = kSendfile;
+          continue;
+        }
+        // Some files (procfs, sysfs) report 0 from copy_file_range although
+        // they have data: let read() decide.
+        if (n == 0 && pos == 0 && !ReadSaysEof(pos)) {
+          level_ = kReadWrite;
+          continue;
+        }
+      } else if (level_ == kSendfile) {
+        if (out_pos_ != pos) {
+          if (lseek(dfd_, pos, SEEK_SET) < 0) return Fail("lseek", errno);
+          out_pos_ = pos;
+        }
+        off_t in = pos;
+        n = sendfile(dfd_, sfd_, &in, want);
+        if (n < 0) {
+          int err = errno;
+          if (err == EINTR) continue;
+          if (!KernelCopyUnsupported(err)) return Fail("sendfile", err);
+          if (err == ENOSYS || err == EOPNOTSUPP)
+            caps.Set(sdev_, ddev_, Capabilities::kNoSendfile);
+          level_ = kReadWrite;
+          continue;
+        }
+        if (n == 0 && pos == 0 && !ReadSaysEof(pos)) {
+          level_ = kReadWrite;
+          continue;
+        }
+        out_pos_ += n;
+      } else {
+        n = ReadWrite(pos, std::min(want, kBufferSize));
+        if (n < 0) return Fail(rw_syscall_, static_cast<int>(-n));
+      }
+      if (n == 0) break;  // end of file
+      used_ = std::max(used_, level_);
+      pos += n;
+      remaining -= static_cast<uint64_t>(n);
+    }
+    used_ = std::max(used_, level_);
+    *end = pos;
+    return Status();
+  }
+
+  bool ReadSaysEof(off_t pos) {
+    char byte;
+    ssize_t n;
+    do {
+      n = pread(sfd_, &byte, 1, pos);
+    } while (n < 0 && errno == EINTR);
+    return n == 0;
+  }
+
+  // One buffer's worth; returns bytes copied, 0 at EOF, or -errno.
+  ssize_t ReadWrite(off_t pos, size_t want) {
+    if (!buffer_) buffer_.reset(new char[kBufferSize]);
+    ssize_t n;
+    do {
+      n = pread(sfd_, buffer_.get(), want, pos);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      rw_syscall_ = "read";
+      return -errno;
+    }
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = pwrite(dfd_, buffer_.get() + done, n - done, pos + done);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        rw_syscall_ = "write";
+        return -errno;
+      }
+      done += w;
+    }
+    return n;
+  }
+
+  int sfd_, dfd_;
+  dev_t sdev_, ddev_;
+  Level level_ = kCopyRange;
+  Level used_ = kCopyRange;
+  off_t out_pos_ = 0;
+  const char* rw_syscall_ = "read";
+  std::unique_ptr<char[]> buffer_;
+};
+
+std::atomic<unsigned> temp_counter{0};
+
+// A sibling name for dest that nobody else uses.
+Path TempSibling(const Path& dest) {
+  char suffix[64];
+  snprintf(suffix, sizeof suffix, ".cowcopy-%d-%u", static_cast<int>(getpid()),
+           temp_counter.fetch_add(1));
+  return dest + suffix;
+}
+
+// Removes what we wrote at dest, and only that: the name must still point at
+// the inode we wrote (`ours`). A file created through a dangling symlink is
+// removed by its real name, found through its open descriptor.
+void RemoveWritten(const Path& dest, const struct stat& ours, int dfd) {
+  struct stat named;
+  if (lstat(dest.c_str(), &named) == 0 && SameInode(ours, named)) {
+    unlink(dest.c_str());
+    return;
+  }
+  if (dfd < 0) return;
+  char proc[64];
+  char target[PATH_MAX];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", dfd);
+  ssize_t n = readlink(proc, target, sizeof target - 1);
+  if (n <= 0) return;
+  target[n] = '\0';
+  if (lstat(target, &named) == 0 && SameInode(ours, named)) unlink(target);
+}
+
+Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* result) {
+  if (opts.same_file_ok) {
+    result->strategy = Strategy::kNone;
+    result->bytes = static_cast<uint64_t>(sst.st_size);
+    return Status();
+  }
+  Status s = Fail("copyfile", EINVAL);
+  s.same_file = true;
+  return s;
+}
+
+// linkat() the inode we already hold open, so a source swapped after open()
+// cannot be linked instead.
+int LinkOpenFile(int sfd, const Path& src, const Path& name) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", sfd);
+  if (linkat(AT_FDCWD, proc, AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
+  if (errno != ENOENT) return errno;
+  // No /proc: link by name.
+  return linkat(AT_FDCWD, src.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+}
+
+Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
+                    const CopyOptions& opts, CopyResult* result) {
+  struct stat dst;
+  bool exists = stat(dest.c_str(), &dst) == 0;
+  if (!exists && errno != ENOENT) return Fail("stat", errno);
+  if (exists && SameInode(sst, dst)) return SameFile(opts, sst, result);
+  if (exists && !opts.overwrite) return Fail("link", EEXIST);
+  if (!exists) {
+    int err = LinkOpenFile(sfd, src, dest);
+    if (err == 0) {
+      result->strategy = Strategy::kHardlink;
+      result->bytes = static_cast<uint64_t>(sst.st_size);
+      return Status();
+    }
+    if (err != EEXIST || !opts.overwrite) return Fail("link", err);
+  }
+  // Replace dest atomically: link under a temporary name, rename over it.
+  // Either the old dest or the new link is there at every moment.
+  Path temp;
+  int err = EEXIST;
+  for (int attempt = 0; attempt < 16 && err == EEXIST; attempt++) {
+    temp = TempSibling(dest);
+    err = LinkOpenFile(sfd, src, temp);
+  }
+  if (err != 0) return Fail("link", err);
+  if (rename(temp.c_str(), dest.c_str()) != 0) {
+    int rename_err = errno;
+    unlink(temp.c_str());
+    return Fail("rename", rename_err);
+  }
+  result->strategy = Strategy::kHardlink;
+  result->bytes = static_cast<uint64_t>(sst.st_size);
+  return Status();
+}
+
+// What a forced clone reports when the filesystem cannot clone: EXDEV for two
+// filesystems, ENOTSUP otherwise (as COPYFILE_FICLONE_FORCE does).
+int ForcedCloneError(int err) {
+  if (err == EOPNOTSUPP || err == ENOTTY || err == EINVAL || err == ENOSYS) return EOPNOTSUPP;
+  return err;
+}
+
+}  // namespace
+
+const char* const kPlatform = "linux";
+
+Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
+                   CopyResult* result) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  UniqueFd sfd(OpenNoIntr(src.c_str(), O_RDONLY | O_NONBLOCK));
+  if (sfd.get() < 0) return Fail("open", errno);
+  struct stat sst;
+  if (fstat(sfd.get(), &sst) != 0) return Fail("fstat", errno);
+  if (S_ISDIR(sst.st_mode)) return Fail("copyfile", EISDIR);
+  // FIFOs, sockets and devices have no end to copy up to.
+  if (!S_ISREG(sst.st_mode)) return Fail("copyfile", EINVAL);
+
+  if (opts.request == Request::kHardlink)
+    return HardlinkFile(sfd.get(), src, dest, sst, opts, result);
+
+  const mode_t mode = sst.st_mode & 07777;
+  bool created = false;  // we made the inode at dest
+  bool touched = false;  // we changed the data of a pre-existing dest
+  UniqueFd dfd(OpenNoIntr(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode));
+  if (dfd.get() >= 0) {
+    created = true;
+  } else {
+    if (errno != EEXIST || !opts.overwrite) return Fail("open", errno);
+    // Exists: write into it as fs.copyFile does (through a symlink, keeping
+    // the inode), but only after checking it is not the source itself.
+    dfd.Reset(OpenNoIntr(dest.c_str(), O_WRONLY));
+    if (dfd.get() < 0 && errno == ENOENT) {
+      // A dangling symlink: create its target, as fs.copyFile does.
+      dfd.Reset(OpenNoIntr(dest.c_str(), O_WRONLY | O_CREAT, mode));
+      created = true;
+    }
+    if (dfd.get() < 0) return Fail("open", errno);
+  }
+  struct stat dst;
+  if (fstat(dfd.get(), &dst) != 0) {
+    int err = errno;
+    if (created) unlink(dest.c_str());
+    return Fail("fstat", err);
+  }
+  if (!created && SameInode(sst, dst)) return SameFile(opts, sst, result);
+
+  Status status;
+  auto fail = [&](const char* syscall, int err) { status = Fail(syscall, err); };
+  auto cleanup = [&]() {
+    if (created || touched) {
+      RemoveWritten(dest, dst, dfd.get());
+    } else if ((dst.st_mode & 07777) != mode) {
+      fchmod(dfd.get(), dst.st_mode & 07777);  // left untouched: its mode too
+    }
+    return status;
+  };
+
+  // The mode first, as libuv does: if that is refused, nothing was touched.
+  if (fchmod(dfd.get(), mode) != 0) {
+    fail("fchmod", errno);
+    return cleanup();
+  }
+
+  Capabilities& caps = KnownCapabilities();
+  result->strategy = Strategy::kNone;
+  bool try_clone = opts.request == Request::kReflink ||
+                   (opts.request == Request::kAuto &&
+                    !caps.Has(sst.st_dev, dst.st_dev, Capabilities::kNoClone));
+  if (try_clone) {
+    // A clone whose unaligned last block would land inside dest is refused
+    // (EINVAL): cut dest to the source's size first.
+    if (!created && dst.st_size > sst.st_size && dst.st_blksize > 0 &&
+        sst.st_size % dst.st_blksize != 0) {
+      touched = true;
+      if (ftruncate(dfd.get(), sst.st_size) != 0) {
+        fail("ftruncate", errno);
+        return cleanup();
+      }
+    }
+    if (ioctl(dfd.get(), FICLONE, sfd.get()) == 0) {
+      touched = true;
+      if (!created && dst.st_size > sst.st_size && ftruncate(dfd.get(), sst.st_size) != 0) {
+        fail("ftruncate", errno);
+        return cleanup();
+      }
+      result->strategy = Strategy::kReflink;
+      result->bytes = static_cast<uint64_t>(sst.st_size);
+    } else {
+      int err = errno;
+      if (opts.request == Request::kReflink) {
+        fail("ioctl", ForcedCloneError(err));
+        return cleanup();
+      }
+      if (!CloneUnsupported(err)) {
+        fail("ioctl", err);
+        return cleanup();
+      }
+      if (CloneNeverWorks(err)) caps.Set(sst.st_dev, dst.st_dev, Capabilities::kNoClone);
+    }
+  }
+
+  if (result->strategy == Strategy::kNone) {
+    if (!created) {
+      touched = true;
+      if (ftruncate(dfd.get(), 0) != 0) {
+        fail("ftruncate", errno);
+        return cleanup();
+      }
+    }
+    Copier copier(sfd.get(), dfd.get(), sst.st_dev, dst.st_dev, opts);
+    status = copier.CopyAll(sst);
+    if (!status.ok()) return cleanup();
+    struct stat now;
+    if (fstat(dfd.get(), &now) != 0) {
+      fail("fstat", errno);
+      return cleanup();
+    }
+    result->strategy = copier.strategy();
+    result->bytes = static_cast<uint64_t>(now.st_size);
+  }
+
+  // Writing as non-root clears setuid/setgid: set them again at the end.
+  if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd.get(), mode) != 0) {
+    fail("fchmod", errno);
+    return cleanup();
+  }
+  if (opts.preserve_timestamps) {
+    struct timespec times[2] = {sst.st_atim, sst.st_mtim};
+    if (futimens(dfd.get(), times) != 0) {
+      fail("futimens", errno);
+      return cleanup();
+    }
+  }
+  int close_err = dfd.Close();
+  if (close_err != 0) {
+    status = Fail("close", close_err);
+    RemoveWritten(dest, dst, -1);
+    return status;
+  }
+  return Status();
+}
+
+namespace {
+
+std::mutex probe_mu;
+std::map<dev_t, VolumeInfo>& ProbeCache() {
+  static auto* cache = new std::map<dev_t, VolumeInfo>();
+  return *cache;
+}
+
+// An anonymous scratch file in dir (O_TMPFILE), or a named one unlinked at
+// once where O_TMPFILE is not supported.
+int ScratchFile(const Path& dir) {
+  int fd = OpenNoIntr(dir.c_str(), O_TMPFILE | O_RDWR, 0600);
+  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
+  Path name = TempSibling(dir + "/.cowcopy-probe");
+  fd = OpenNoIntr(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd >= 0) unlink(name.c_str());
+  return fd;
+}
+
+}  // namespace
+
+Status ProbeVolume(const Path& path, VolumeInfo* info) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return Fail("stat", errno);
+  Path dir = path;
+  if (!S_ISDIR(st.st_mode)) {
+    size_t slash = path.find_last_of('/');
+    dir = slash == Path::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  }
+  {
+    std::lock_guard<std::mutex> lock(probe_mu);
+    auto it = ProbeCache().find(st.st_dev);
+    if (it != ProbeCache().end()) {
+      *info = it->second;
+      return Status();
+    }
+  }
+  struct statfs sfs;
+  if (statfs(dir.c_str(), &sfs) != 0) return Fail("statfs", errno);
+  VolumeInfo probed;
+  probed.fs_type = static_cast<uint64_t>(sfs.f_type);
+
+  UniqueFd a(ScratchFile(dir));
+  if (a.get() < 0) {
+    // Read-only or not ours: nothing can be cloned into it by this process.
+    // Not cached: permissions are per directory.
+    *info = probed;
+    return Status();
+  }
+  probed.writable = true;
+  char block[4096];
+  for (size_t i = 0; i < sizeof block; i++) block[i] = static_cast<char>(i * 31);
+  if (pwrite(a.get(), block, sizeof block, 0) != static_cast<ssize_t>(sizeof block))
+    return Fail("write", errno ? errno : EIO);
+  UniqueFd b(ScratchFile(dir));
+  if (b.get() < 0) return Fail("open", errno);
+  probed.reflink = ioctl(b.get(), FICLONE, a.get()) == 0;
+  UniqueFd c(ScratchFile(dir));
+  if (c.get() < 0) return Fail("open", errno);
+  loff_t in = 0, out = 0;
+  probed.kernel_copy = copy_file_range(a.get(), &in, c.get(), &out, sizeof block, 0) >= 0;
+
+  Path name = TempSibling(dir + "/.cowcopy-probe");
+  UniqueFd named(OpenNoIntr(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
+  if (named.get() >= 0) {
+    Path linked = name + "-link";
+    probed.hardlink = link(name.c_str(), linked.c_str()) == 0;
+    if (probed.hardlink) unlink(linked.c_str());
+    unlink(name.c_str());
+  }
+
+  std::lock_guard<std::mutex> lock(probe_mu);
+  ProbeCache()[st.st_dev] = probed;
+  *info = probed;
+  return Status();
+}
+
+}  // namespace cowcopy

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Creates and loop-mounts the filesystems the tests run on, as root:
+#   xfs (reflink=1), btrfs  - clones really happen there
+#   ext4                    - no reflink: kernel copy, holes
+#   small ext4 (16 MiB)     - runs out of space on purpose (ENOSPC)
+# Idempotent: mounted ones are left alone, existing images are reused.
+# Prints the environment the tests read, ready for eval:
+#   eval "$(sudo bash scripts/mount-test-fs.sh)"
+#   bash scripts/mount-test-fs.sh --unmount
+set -euo pipefail
+
+images=${COWCOPY_FS_IMAGES:-/var/tmp/cowcopy-fs}
+mounts=${COWCOPY_FS_MOUNTS:-/mnt/cowcopy}
+
+say() { echo "mount-test-fs: $*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  say "needs root (loop devices and mount); the filesystem suites skip without it"
+  exit 1
+fi
+
+if [ "${1:-}" = "--unmount" ]; then
+  for name in xfs btrfs ext4 small; do
+    if mountpoint -q "$mounts/$name"; then umount "$mounts/$name" && say "unmounted $mounts/$name"; fi
+  done
+  exit 0
+fi
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { say "missing $1 (apt-get install -y $2)"; exit 1; }
+}
+need mkfs.xfs xfsprogs
+need mkfs.btrfs btrfs-progs
+need mkfs.ext4 e2fsprogs
+
+# name size mkfs-command...
+setup() {
+  local name=$1 size=$2; shift 2
+  local image="$images/$name.img" dir="$mounts/$name"
+  mkdir -p "$images" "$dir"
+  if mountpoint -q "$dir"; then
+    say "$dir already mounted"
+  else
+    if [ ! -f "$image" ]; then
+      truncate -s "$size" "$image"
+      "$@" "$image" >/dev/null
+      say "created $image ($size)"
+    fi
+    mount -o loop "$image" "$dir"
+    say "mounted $image on $dir"
+  fi
+  # Tests may run as any user; they work in their own subdirectories.
+  chmod 1777 "$dir"
+}
+
+setup xfs 512M mkfs.xfs -q -f -m reflink=1
+setup btrfs 512M mkfs.btrfs -q -f
+setup ext4 256M mkfs.ext4 -q -F
+setup small 16M mkfs.ext4 -q -F -m 0
+
+echo "export COWCOPY_TEST_XFS=$mounts/xfs"
+echo "export COWCOPY_TEST_BTRFS=$mounts/btrfs"
+echo "export COWCOPY_TEST_EXT4=$mounts/ext4"
+echo "export COWCOPY_TEST_SMALL=$mounts/small"

@@ -1,0 +1,46 @@
+// The one contract, run against every backend, with a capability table
+// instead of scattered checks.
+import { createApi, type Api } from '../../lib/api.js';
+import type { CopyBackend } from '../../lib/backend.js';
+import { loadBinding, type NativeBinding } from '../../lib/binding.js';
+import { fallbackBackend } from '../../lib/fallback.js';
+import { createNativeBackend } from '../../lib/native.js';
+import type { Strategy } from '../../lib/types.js';
+
+const loaded = loadBinding({});
+if (!loaded.binding) throw new Error(`the native backend must load for the tests: ${loaded.error?.message}`);
+export const binding: NativeBinding = loaded.binding;
+
+export interface Capabilities {
+  /** Holes survive a copy (SEEK_DATA/SEEK_HOLE). */
+  sparse: boolean;
+  /** Timestamps are copied to the nanosecond (else: to the microsecond). */
+  nanosecondTimestamps: boolean;
+  /** What a forced byte copy reports. */
+  copyStrategy: Strategy;
+}
+
+export interface BackendUnderTest {
+  name: string;
+  backend: CopyBackend;
+  api: Api;
+  caps: Capabilities;
+}
+
+function under(name: string, backend: CopyBackend, caps: Capabilities): BackendUnderTest {
+  return { name, backend, api: createApi(backend), caps };
+}
+
+export const nativeUnderTest = under('native', createNativeBackend(binding), {
+  sparse: true,
+  nanosecondTimestamps: true,
+  copyStrategy: 'kernel',
+});
+
+export const fallbackUnderTest = under('fallback', fallbackBackend, {
+  sparse: false,
+  nanosecondTimestamps: false,
+  copyStrategy: 'userspace',
+});
+
+export const backends: BackendUnderTest[] = [nativeUnderTest, fallbackUnderTest];

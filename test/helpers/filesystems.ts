@@ -1,0 +1,107 @@
+// Where the real filesystems are, and how to prove a clone happened there.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export type FsName = 'xfs' | 'btrfs' | 'ext4' | 'small';
+
+const MAGIC: Record<FsName, number> = { xfs: 0x58465342, btrfs: 0x9123683e, ext4: 0xef53, small: 0xef53 };
+const ENV: Record<FsName, string> = {
+  xfs: 'COWCOPY_TEST_XFS',
+  btrfs: 'COWCOPY_TEST_BTRFS',
+  ext4: 'COWCOPY_TEST_EXT4',
+  small: 'COWCOPY_TEST_SMALL',
+};
+
+/** In CI (COWCOPY_REQUIRE_FS=1) a missing filesystem fails the suites that need it instead of skipping them. */
+export const requireFs = process.env.COWCOPY_REQUIRE_FS === '1';
+
+export interface TestFs {
+  name: FsName;
+  /** Mount point (or directory) on that filesystem, or null when there is none. */
+  root: string | null;
+  /** Why root is null. */
+  reason: string;
+}
+
+function isType(dir: string, magic: number): boolean {
+  try {
+    return fs.statfsSync(dir).type === magic;
+  } catch {
+    return false;
+  }
+}
+
+function locate(name: FsName): TestFs {
+  const variable = ENV[name];
+  const fromEnv = process.env[variable];
+  const candidates = fromEnv ? [fromEnv] : [`/mnt/cowcopy/${name}`];
+  // ext4 needs no root: the OS temp dir usually is one.
+  if (name === 'ext4' && !fromEnv) candidates.push(os.tmpdir());
+  for (const dir of candidates) {
+    if (isType(dir, MAGIC[name])) return { name, root: dir, reason: '' };
+  }
+  const where = fromEnv ? `${variable}=${fromEnv} is not a ${name} filesystem` : `${variable} is not set`;
+  return {
+    name,
+    root: null,
+    reason: `${where}; as root run: eval "$(bash scripts/mount-test-fs.sh)"`,
+  };
+}
+
+export const filesystems: Record<FsName, TestFs> = {
+  xfs: locate('xfs'),
+  btrfs: locate('btrfs'),
+  ext4: locate('ext4'),
+  small: locate('small'),
+};
+
+/** Whether suites on this filesystem run (they fail, not skip, under COWCOPY_REQUIRE_FS=1). */
+export function runsOn(name: FsName): boolean {
+  return filesystems[name].root !== null || requireFs;
+}
+
+/** A suite title that says why it is skipped. */
+export function titleOn(name: FsName, title: string): string {
+  const f = filesystems[name];
+  return f.root !== null || requireFs ? `${title} [${name}]` : `${title} [${name}: skipped, ${f.reason}]`;
+}
+
+/** A fresh directory on that filesystem; throws when it is missing (COWCOPY_REQUIRE_FS=1). */
+export function scratchOn(name: FsName, label = 'test'): string {
+  const f = filesystems[name];
+  if (f.root === null) throw new Error(`no ${name} filesystem for this test: ${f.reason}`);
+  return fs.mkdtempSync(path.join(f.root, `cowcopy-${label}-`));
+}
+
+export interface Extent {
+  logical: number;
+  length: number;
+  flags: string[];
+}
+
+/** FIEMAP, through filefrag -v (e2fsprogs). */
+export function extents(file: string): Extent[] {
+  const out = execFileSync('filefrag', ['-v', '-b1', file], { encoding: 'utf8' });
+  const result: Extent[] = [];
+  for (const line of out.split('\n')) {
+    // "   0:        0..    4095:      98304..    102399:   4096:             last,shared,eof"
+    const m = /^\s*\d+:\s+(\d+)\.\.\s*(\d+):\s+\d+\.\.\s*\d+:\s+(\d+):\s*(?:\d+\s+)?(\S*)\s*$/.exec(line);
+    if (m) result.push({ logical: Number(m[1]), length: Number(m[3]), flags: m[4] ? m[4].split(',') : [] });
+  }
+  return result;
+}
+
+/** Every byte of the file is in extents shared with another file. */
+export function fullyShared(file: string): boolean {
+  const list = extents(file);
+  return list.length > 0 && list.every((e) => e.flags.includes('shared'));
+}
+
+/** Free bytes on the filesystem holding dir, after flushing it. */
+export function freeBytes(dir: string): number {
+  execFileSync('sync', ['-f', dir]);
+  const s = fs.statfsSync(dir);
+  return s.bfree * s.bsize;
+}
