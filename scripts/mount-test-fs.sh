@@ -3,6 +3,7 @@
 #   xfs (reflink=1), btrfs  - clones really happen there
 #   ext4                    - no reflink: kernel copy, holes
 #   small ext4 (16 MiB)     - runs out of space on purpose (ENOSPC)
+# Images are sparse files: they take only the space written into them.
 # Idempotent: mounted ones are left alone, existing images are reused.
 # Prints the environment the tests read, ready for eval:
 #   eval "$(sudo bash scripts/mount-test-fs.sh)"
@@ -53,9 +54,9 @@ setup() {
   chmod 1777 "$dir"
 }
 
-setup xfs 512M mkfs.xfs -q -f -m reflink=1
-setup btrfs 512M mkfs.btrfs -q -f
-setup ext4 256M mkfs.ext4 -q -F
+setup xfs 2G mkfs.xfs -q -f -m reflink=1
+setup btrfs 2G mkfs.btrfs -q -f
+setup ext4 2G mkfs.ext4 -q -F
 setup small 16M mkfs.ext4 -q -F -m 0
 
 echo "export COWCOPY_TEST_XFS=$mounts/xfs"
