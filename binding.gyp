@@ -13,7 +13,7 @@
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/copy_linux.cc"],
+          "sources": ["native/copy_linux.cc", "native/tree_posix.cc"],
           "defines": ["_GNU_SOURCE", "_FILE_OFFSET_BITS=64"]
         }],
         ["OS!='linux'", {

@@ -2,9 +2,10 @@
 // validated here, as node:fs validates them, before any backend sees them.
 import { constants } from 'node:fs';
 import type { CopyBackend, CopyRequest } from './backend.js';
+import { cp } from './cp.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { toNativePath, type PathLike } from './paths.js';
-import type { CloneOptions, CloneResult, ProbeResult, StrategyRequest } from './types.js';
+import type { CloneOptions, CloneResult, CpOptions, ProbeResult, StrategyRequest, TreeResult } from './types.js';
 
 const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
 const STRATEGY_REQUESTS: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
@@ -73,6 +74,12 @@ export interface Api {
   probe(path: PathLike): Promise<ProbeResult>;
   /** Synchronous probe(). */
   probeSync(path: PathLike): ProbeResult;
+  /**
+   * Drop-in for `fs.promises.cp`: the same options with the same meaning
+   * (but relative symlink targets are kept as they are unless
+   * `verbatimSymlinks: false`), a whole tree in one native call, in parallel.
+   */
+  cp(src: PathLike, dest: PathLike, options?: CpOptions): Promise<TreeResult>;
 }
 
 function sameFileResult(result: CloneResult | null): CloneResult {
@@ -109,6 +116,9 @@ export function createApi(backend: CopyBackend): Api {
     },
     probeSync(path) {
       return backend.probeSync(toNativePath(path, 'path'));
+    },
+    cp(src, dest, options) {
+      return cp(backend, src, dest, options);
     },
   };
 }

@@ -1,7 +1,7 @@
 // The seam between the public API (api.ts) and the two implementations of
 // the same contract: native.ts (the addon) and fallback.ts (node:fs).
 import type { NativePath } from './paths.js';
-import type { BackendName, CloneResult, ProbeResult, StrategyRequest } from './types.js';
+import type { BackendName, CloneResult, ProbeResult, StrategyRequest, TreeResult } from './types.js';
 
 export interface CopyRequest {
   strategy: StrategyRequest;
@@ -11,6 +11,64 @@ export interface CopyRequest {
   sameFileOk: boolean;
   /** Set for the fs drop-ins: every error then says `copyfile`, as node:fs does. */
   syscall?: string;
+  /** fs.cp: an existing dest is replaced by a new file (renamed over it), not written into. */
+  replace?: boolean;
+}
+
+/** A directory to copy, after cp() checked everything fs.cp checks at the top. */
+export interface TreeRequest {
+  /** As the caller gave them (normalized): error and filter paths are joined to these. */
+  src: string;
+  dest: string;
+  srcAbsolute: string;
+  destExists: boolean;
+  strategy: StrategyRequest;
+  preserveTimestamps: boolean;
+  force: boolean;
+  errorOnExist: boolean;
+  dereference: boolean;
+  verbatimSymlinks: boolean;
+  /** 0: the backend's default. */
+  concurrency: number;
+  filter?: (source: string, destination: string) => boolean | Promise<boolean>;
+  onProgress?: (files: number, bytes: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Why a walk stopped (native/copy.h TreeErrorKind, in this order). */
+export const TREE_FAILURES = [
+  'system',
+  'sameFile',
+  'dirToNonDir',
+  'nonDirToDir',
+  'exists',
+  'fifo',
+  'socket',
+  'unknownType',
+  'linkIntoSelf',
+  'linkOverSubdir',
+  'cancelled',
+  'filter',
+  'loop',
+] as const;
+export type TreeFailureKind = (typeof TREE_FAILURES)[number];
+
+export interface TreeFailure {
+  kind: TreeFailureKind;
+  /** The entry, relative to both roots ('' for the roots themselves). */
+  rel: string;
+  withDest: boolean;
+  errno?: number;
+  syscall?: string;
+  linkSrc?: string;
+  linkDest?: string;
+  /** kind 'filter': what the filter threw. */
+  error?: unknown;
+}
+
+export interface TreeOutcome {
+  result: TreeResult;
+  failure: TreeFailure | null;
 }
 
 export interface CopyBackend {
@@ -20,6 +78,19 @@ export interface CopyBackend {
   copySync(src: NativePath, dest: NativePath, req: CopyRequest): CloneResult | null;
   probe(path: NativePath): Promise<ProbeResult>;
   probeSync(path: NativePath): ProbeResult;
+  /** Copies the directory req.src into req.dest; stops at the first failure. */
+  copyTree(req: TreeRequest): Promise<TreeOutcome>;
+}
+
+export function emptyResult(): TreeResult {
+  return {
+    files: 0,
+    directories: 0,
+    symlinks: 0,
+    bytes: 0,
+    skipped: 0,
+    strategies: { reflink: 0, hardlink: 0, kernel: 0, userspace: 0 },
+  };
 }
 
 /** Errors both backends give their own wording for. */

@@ -5,7 +5,7 @@ import nodeGypBuild from 'node-gyp-build';
 import type { NativePath } from './paths.js';
 
 /** Bumped with native/addon.cc's kAbi whenever the shape below changes. */
-export const NATIVE_ABI = 1;
+export const NATIVE_ABI = 2;
 
 /** Failure as it crosses from C++: a libuv-style errno and the failing call. */
 export interface NativeFailure {
@@ -30,6 +30,39 @@ export interface NativeVolume {
   writable: boolean;
 }
 
+export interface NativeTreeOptions {
+  request: number;
+  flags: number;
+  force: boolean;
+  errorOnExist: boolean;
+  dereference: boolean;
+  verbatimSymlinks: boolean;
+  destExists: boolean;
+  concurrency: number;
+  srcAbsolute: string;
+}
+
+/** How a walk ended: counts, and kind (0 with errno 0: success). */
+export interface NativeTreeResult {
+  errno: number;
+  syscall?: string;
+  kind: number;
+  rel?: string;
+  withDest?: boolean;
+  linkSrc?: string;
+  linkDest?: string;
+  files: number;
+  directories: number;
+  symlinks: number;
+  bytes: number;
+  skipped: number;
+  /** Files per strategy, indexed as native/copy.h's Strategy. */
+  strategies: number[];
+}
+
+/** filter(rel, names, isDir, done): answer with done(true, keep[]) or done(false). */
+export type NativeFilter = (rel: string, names: string[], isDir: boolean[], done: (ok: boolean, keep?: boolean[]) => void) => void;
+
 export interface NativeBinding {
   readonly abi: number;
   /** The platform file compiled in, or null where there is none yet. */
@@ -38,6 +71,13 @@ export interface NativeBinding {
   copyFileSync(src: NativePath, dest: NativePath, request: number, flags: number): NativeCopied | NativeFailure;
   probe(path: NativePath): Promise<NativeVolume | NativeFailure>;
   probeSync(path: NativePath): NativeVolume | NativeFailure;
+  copyTree(
+    src: NativePath,
+    dest: NativePath,
+    options: NativeTreeOptions,
+    filter: NativeFilter | null,
+    progress: ((files: number, bytes: number) => void) | null,
+  ): { promise: Promise<NativeTreeResult>; cancel(): void };
 }
 
 export function failed<T extends { errno: number }>(result: T | NativeFailure): result is NativeFailure {

@@ -1,6 +1,7 @@
 // Errors shaped exactly like Node's own: system errors carry code, errno,
 // syscall, path and dest (lib/internal/errors.js uvException); argument errors
 // are TypeError/RangeError with an ERR_* code and Node's wording.
+import os from 'node:os';
 import { inspect, getSystemErrorMap } from 'node:util';
 
 export interface SystemError extends Error {
@@ -119,4 +120,61 @@ export function outOfRange(name: string, range: string, actual: unknown): RangeE
     'ERR_OUT_OF_RANGE',
     `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(actual)}`,
   );
+}
+
+/** The ERR_FS_CP_* errors of fs.cp: a SystemError with `info`, `errno` (positive), `syscall` and `path`. */
+export interface CpSystemError extends Error {
+  code: string;
+  info: { message: string; path: string; syscall: string; errno: number; code: string };
+  errno: number;
+  syscall: string;
+  path: string;
+}
+
+const CP_PREFIX: Record<string, string> = {
+  ERR_FS_CP_DIR_TO_NON_DIR: 'Cannot overwrite non-directory with directory',
+  ERR_FS_CP_EEXIST: 'Target already exists',
+  ERR_FS_CP_EINVAL: 'Invalid src or dest',
+  ERR_FS_CP_FIFO_PIPE: 'Cannot copy a FIFO pipe',
+  ERR_FS_CP_NON_DIR_TO_DIR: 'Cannot overwrite directory with non-directory',
+  ERR_FS_CP_SOCKET: 'Cannot copy a socket file',
+  ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY: 'Cannot overwrite symlink in subdirectory of self',
+  ERR_FS_CP_UNKNOWN: 'Cannot copy an unknown file type',
+  ERR_FS_EISDIR: 'Path is a directory',
+};
+
+/** `Invalid src or dest: cp returned EINVAL (src and dest cannot be the same) /path`, shaped as Node's. */
+export function cpError(key: keyof typeof CP_PREFIX, code: 'EINVAL' | 'EISDIR' | 'ENOTDIR' | 'EEXIST', message: string, path: string): CpSystemError {
+  const info = { message, path, syscall: 'cp', errno: os.constants.errno[code], code };
+  const err = new Error(`${CP_PREFIX[key]}: cp returned ${code} (${message}) ${path}`) as CpSystemError;
+  err.code = key;
+  Object.defineProperties(err, {
+    name: { value: 'SystemError', enumerable: false, writable: true, configurable: true },
+    info: { value: info, enumerable: true, configurable: true, writable: false },
+    errno: { get: () => info.errno, enumerable: true, configurable: true },
+    syscall: { get: () => info.syscall, enumerable: true, configurable: true },
+    path: { get: () => info.path, enumerable: true, configurable: true },
+    toString: {
+      value(this: Error) {
+        return `${this.name} [${key}]: ${this.message}`;
+      },
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    },
+  });
+  return err;
+}
+
+/** What an aborted fs operation rejects with (code ABORT_ERR, name AbortError). */
+export function abortError(signal?: AbortSignal): Error {
+  const err = new Error('The operation was aborted', signal ? { cause: signal.reason } : undefined) as Error & { code: string };
+  err.name = 'AbortError';
+  err.code = 'ABORT_ERR';
+  return err;
+}
+
+/** ERR_INCOMPATIBLE_OPTION_PAIR, as fs.cp throws it. */
+export function incompatibleOptions(a: string, b: string): TypeError {
+  return nodeError(TypeError, 'ERR_INCOMPATIBLE_OPTION_PAIR', `Option "${a}" cannot be used in combination with option "${b}"`);
 }

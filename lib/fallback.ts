@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest } from './backend.js';
 import { systemError, type SystemError } from './errors.js';
+import { copyTreeFallback } from './fallback-tree.js';
 import { filesystemName } from './filesystems.js';
 import type { NativePath } from './paths.js';
 import type { CloneResult, ProbeResult, Strategy } from './types.js';
@@ -232,6 +233,18 @@ function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest)
     }
   }
   const mode = Number(st.mode & 0o7777n);
+  if (dst !== null && req.replace) {
+    // fs.cp: a new file takes the name; copied beside it, renamed over it.
+    const temp = sibling(dest, 'cp');
+    const copied = yield* copySteps(io, src, temp, { ...req, replace: false, overwrite: false });
+    try {
+      yield io.rename(temp, dest);
+    } catch (err) {
+      yield* ignoreErrors(() => io.unlink(temp));
+      throw err;
+    }
+    return copied;
+  }
   let strategy: Strategy;
   switch (req.strategy) {
     case 'hardlink':
@@ -362,4 +375,5 @@ export const fallbackBackend: CopyBackend = {
   },
   probe: (target) => runAsync(probeSteps(asyncIo, target)),
   probeSync: (target) => runSync(probeSteps(syncIo, target)),
+  copyTree: (req) => copyTreeFallback((src, dest, fileReq) => fallbackBackend.copy(src, dest, fileReq), req),
 };

@@ -12,8 +12,18 @@ import { createNativeBackend } from './native.js';
 import type { BackendName } from './types.js';
 
 export type { PathLike } from './paths.js';
-export type { BackendName, CloneOptions, CloneResult, ProbeResult, Strategy, StrategyRequest } from './types.js';
-export type { SystemError } from './errors.js';
+export type {
+  BackendName,
+  CloneOptions,
+  CloneResult,
+  CpOptions,
+  CpProgress,
+  ProbeResult,
+  Strategy,
+  StrategyRequest,
+  TreeResult,
+} from './types.js';
+export type { CpSystemError, SystemError } from './errors.js';
 
 const loaded = loadBinding();
 
@@ -44,3 +54,4 @@ export const clone: Api['clone'] = api.clone;
 export const cloneSync: Api['cloneSync'] = api.cloneSync;
 export const probe: Api['probe'] = api.probe;
 export const probeSync: Api['probeSync'] = api.probeSync;
+export const cp: Api['cp'] = api.cp;

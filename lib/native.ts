@@ -1,11 +1,28 @@
 // The contract on top of the addon: maps requests to its numbers and its
 // { errno, syscall } answers to Node-shaped errors.
-import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest } from './backend.js';
-import { failed, type NativeBinding, type NativeCopied, type NativeFailure, type NativeVolume } from './binding.js';
+import path from 'node:path';
+import {
+  CANNOT_CLONE,
+  SAME_FILE,
+  TREE_FAILURES,
+  type CopyBackend,
+  type CopyRequest,
+  type TreeOutcome,
+  type TreeRequest,
+} from './backend.js';
+import {
+  failed,
+  type NativeBinding,
+  type NativeCopied,
+  type NativeFailure,
+  type NativeFilter,
+  type NativeTreeResult,
+  type NativeVolume,
+} from './binding.js';
 import { errorCode, systemError } from './errors.js';
 import { filesystemName } from './filesystems.js';
 import type { NativePath } from './paths.js';
-import type { CloneResult, ProbeResult, Strategy } from './types.js';
+import type { CloneResult, ProbeResult, Strategy, TreeResult } from './types.js';
 
 // native/copy.h: enum class Request, enum class Strategy, addon.cc: Flags.
 const REQUEST = { auto: 0, reflink: 1, hardlink: 2, copy: 3 } as const;
@@ -15,12 +32,14 @@ export const FLAG_PRESERVE_TIMESTAMPS = 2;
 export const FLAG_SAME_FILE_OK = 4;
 /** Tests only: skip copy_file_range/sendfile to exercise the read/write loop. */
 export const FLAG_NO_KERNEL_COPY = 8;
+export const FLAG_REPLACE = 16;
 
 function flagsOf(req: CopyRequest): number {
   return (
     (req.overwrite ? 0 : FLAG_NO_OVERWRITE) |
     (req.preserveTimestamps ? FLAG_PRESERVE_TIMESTAMPS : 0) |
-    (req.sameFileOk ? FLAG_SAME_FILE_OK : 0)
+    (req.sameFileOk ? FLAG_SAME_FILE_OK : 0) |
+    (req.replace ? FLAG_REPLACE : 0)
   );
 }
 
@@ -43,8 +62,8 @@ function settle(result: NativeCopied | NativeFailure, src: NativePath, dest: Nat
   return strategy === null ? null : { strategy, bytes: result.bytes };
 }
 
-function volume(result: NativeVolume | NativeFailure, path: NativePath): ProbeResult {
-  if (failed(result)) throw systemError(result.errno, result.syscall, path);
+function volume(result: NativeVolume | NativeFailure, target: NativePath): ProbeResult {
+  if (failed(result)) throw systemError(result.errno, result.syscall, target);
   return {
     platform: process.platform,
     filesystem: result.fsName !== '' ? result.fsName : filesystemName(result.fsType),
@@ -52,6 +71,80 @@ function volume(result: NativeVolume | NativeFailure, path: NativePath): ProbeRe
     hardlink: result.hardlink,
     copyFileRange: result.kernelCopy,
     native: true,
+  };
+}
+
+function treeResult(r: NativeTreeResult): TreeResult {
+  const [, reflink = 0, hardlink = 0, kernel = 0, userspace = 0] = r.strategies;
+  return {
+    files: r.files,
+    directories: r.directories,
+    symlinks: r.symlinks,
+    bytes: r.bytes,
+    skipped: r.skipped,
+    strategies: { reflink, hardlink, kernel, userspace },
+  };
+}
+
+async function copyTree(binding: NativeBinding, req: TreeRequest, extraFlags: number): Promise<TreeOutcome> {
+  let filterError: unknown;
+  let filterFailed = false;
+  const userFilter = req.filter;
+  const filter: NativeFilter | null = userFilter
+    ? (rel, names, _isDir, done) => {
+        Promise.all(names.map(async (name) => userFilter(path.join(req.src, rel, name), path.join(req.dest, rel, name)))).then(
+          (keep) => done(true, keep.map(Boolean)),
+          (err: unknown) => {
+            if (!filterFailed) {
+              filterFailed = true;
+              filterError = err;
+            }
+            done(false);
+          },
+        );
+      }
+    : null;
+  const flags = (req.preserveTimestamps ? FLAG_PRESERVE_TIMESTAMPS : 0) | extraFlags;
+  const handle = binding.copyTree(
+    req.src,
+    req.dest,
+    {
+      request: REQUEST[req.strategy],
+      flags,
+      force: req.force,
+      errorOnExist: req.errorOnExist,
+      dereference: req.dereference,
+      verbatimSymlinks: req.verbatimSymlinks,
+      destExists: req.destExists,
+      concurrency: req.concurrency,
+      srcAbsolute: req.srcAbsolute,
+    },
+    filter,
+    req.onProgress ?? null,
+  );
+  const abort = (): void => handle.cancel();
+  req.signal?.addEventListener('abort', abort, { once: true });
+  let r: NativeTreeResult;
+  try {
+    r = await handle.promise;
+  } finally {
+    req.signal?.removeEventListener('abort', abort);
+  }
+  const kind = TREE_FAILURES[r.kind];
+  if (kind === undefined) throw new Error(`cowcopy: unknown tree failure ${r.kind} from the native backend`);
+  if (kind === 'system' && r.errno === 0) return { result: treeResult(r), failure: null };
+  return {
+    result: treeResult(r),
+    failure: {
+      kind,
+      rel: r.rel ?? '',
+      withDest: r.withDest ?? false,
+      errno: r.errno,
+      syscall: r.syscall,
+      linkSrc: r.linkSrc,
+      linkDest: r.linkDest,
+      error: kind === 'filter' ? filterError : undefined,
+    },
   };
 }
 
@@ -65,11 +158,14 @@ export function createNativeBackend(binding: NativeBinding, extraFlags = 0): Cop
     copySync(src, dest, req) {
       return settle(binding.copyFileSync(src, dest, REQUEST[req.strategy], flagsOf(req) | extraFlags), src, dest, req);
     },
-    async probe(path) {
-      return volume(await binding.probe(path), path);
+    async probe(target) {
+      return volume(await binding.probe(target), target);
     },
-    probeSync(path) {
-      return volume(binding.probeSync(path), path);
+    probeSync(target) {
+      return volume(binding.probeSync(target), target);
+    },
+    copyTree(req) {
+      return copyTree(binding, req, extraFlags);
     },
   };
 }

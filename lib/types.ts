@@ -44,3 +44,52 @@ export interface ProbeResult {
 }
 
 export type BackendName = 'native' | 'fallback';
+
+/** Options of cp(): fs.promises.cp's, with the same meaning, plus cowcopy's own. */
+export interface CpOptions {
+  /** Copy directories (default false: a directory is an ERR_FS_EISDIR error, as in fs.cp). */
+  recursive?: boolean;
+  /** Replace existing files and symlinks (default true). */
+  force?: boolean;
+  /** With `force: false`, an existing destination is an error instead of being skipped. */
+  errorOnExist?: boolean;
+  /** Follow symlinks in the source (copy what they point to). */
+  dereference?: boolean;
+  /** Give files (and the directories cp creates) the source's atime and mtime. */
+  preserveTimestamps?: boolean;
+  /**
+   * Copy link targets as they are (default **true**, unlike fs.cp). `false`:
+   * relative targets are made absolute, pointing into the source, as fs.cp does.
+   */
+  verbatimSymlinks?: boolean;
+  /** Called for every entry (and the top level): return false to skip it (and everything below). */
+  filter?: (source: string, destination: string) => boolean | Promise<boolean>;
+  /** copyFile mode flags for the files (fs.constants.COPYFILE_*). */
+  mode?: number;
+  /** As in clone(): 'auto' (default), or a forced 'reflink' | 'hardlink' | 'copy'. */
+  strategy?: StrategyRequest;
+  /** Worker threads for the walk (default: twice the cores, at least 4). */
+  concurrency?: number;
+  /** Aborts the copy: the promise rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** Called about every 100 ms during a copy, and once at the end. */
+  onProgress?: (progress: CpProgress) => void;
+}
+
+export interface CpProgress {
+  files: number;
+  bytes: number;
+  /** Not known in advance: the walk does not count the tree first. */
+  totalFiles?: number;
+}
+
+export interface TreeResult {
+  files: number;
+  directories: number;
+  symlinks: number;
+  bytes: number;
+  /** Entries not copied: filtered out, or existing with `force: false`. */
+  skipped: number;
+  /** How many files took each strategy. */
+  strategies: Record<Strategy, number>;
+}

@@ -3,7 +3,13 @@
 // objects ({ errno, syscall } on failure); lib/ builds the Error from them.
 #include <napi.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "copy.h"
 
@@ -11,7 +17,7 @@ namespace cowcopy {
 namespace {
 
 // Bumped whenever the shape below changes; lib/binding.ts checks it.
-constexpr int kAbi = 1;
+constexpr int kAbi = 2;
 
 // Bits of the flags argument (lib/native.ts).
 enum Flags : uint32_t {
@@ -19,6 +25,7 @@ enum Flags : uint32_t {
   kFlagPreserveTimestamps = 2,
   kFlagSameFileOk = 4,
   kFlagNoKernelCopy = 8,
+  kFlagReplace = 16,
 };
 
 bool ToPath(const Napi::Value& value, Path* out) {
@@ -92,6 +99,7 @@ bool ParseCopyArgs(const Napi::CallbackInfo& info, Path* src, Path* dest, CopyOp
   opts->preserve_timestamps = (flags & kFlagPreserveTimestamps) != 0;
   opts->same_file_ok = (flags & kFlagSameFileOk) != 0;
   opts->no_kernel_copy = (flags & kFlagNoKernelCopy) != 0;
+  opts->replace = (flags & kFlagReplace) != 0;
   return true;
 }
 
@@ -176,6 +184,220 @@ Napi::Value ProbeSync(const Napi::CallbackInfo& info) {
   return VolumeToJs(info.Env(), status, volume);
 }
 
+// ---- copyTree(src, dest, options, filter, progress) -> { promise, cancel } ----
+
+// One answer from the JavaScript filter, waited for by a worker thread.
+struct FilterRequest {
+  Path rel;
+  std::vector<FilterEntry>* entries = nullptr;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool answered = false;
+  bool ok = false;
+};
+
+struct ProgressUpdate {
+  uint64_t files;
+  uint64_t bytes;
+};
+
+// What a walk shares with JavaScript: the cancel flag (set by cancel(), or
+// when the environment goes away) and the two thread-safe functions.
+class TreeJob : public TreeHooks {
+ public:
+  TreeJob(Napi::Env env, Napi::Value filter, Napi::Value progress) {
+    if (filter.IsFunction()) {
+      filter_ = Napi::ThreadSafeFunction::New(env, filter.As<Napi::Function>(), "cowcopy:filter", 0, 1);
+      has_filter_ = true;
+    }
+    if (progress.IsFunction()) {
+      progress_ = Napi::ThreadSafeFunction::New(env, progress.As<Napi::Function>(), "cowcopy:progress", 0, 1);
+      has_progress_ = true;
+    }
+  }
+
+  std::atomic<bool> cancel{false};
+
+  bool has_filter() const override { return has_filter_; }
+
+  bool Filter(const Path& rel, std::vector<FilterEntry>* entries) override {
+    auto request = std::make_shared<FilterRequest>();
+    request->rel = rel;
+    request->entries = entries;
+    auto* held = new std::shared_ptr<FilterRequest>(request);
+    if (filter_.BlockingCall(held, CallFilter) != napi_ok) {
+      delete held;  // the environment is going away
+      return false;
+    }
+    std::unique_lock<std::mutex> lock(request->mu);
+    while (!request->answered) {
+      // JavaScript may never answer once cancelled: look up now and then.
+      if (request->cv.wait_for(lock, std::chrono::milliseconds(50)) == std::cv_status::timeout && cancel.load())
+        return false;
+    }
+    return request->ok;
+  }
+
+  void Progress(uint64_t files, uint64_t bytes) override {
+    if (!has_progress_) return;
+    auto* update = new ProgressUpdate{files, bytes};
+    if (progress_.NonBlockingCall(update, CallProgress) != napi_ok) delete update;
+  }
+
+  // Called on the walk's thread when it is over: JavaScript is not called again.
+  void Release() {
+    if (has_filter_) filter_.Release();
+    if (has_progress_) progress_.Release();
+  }
+
+ private:
+  static void Answer(const std::shared_ptr<FilterRequest>& request, bool ok) {
+    std::lock_guard<std::mutex> lock(request->mu);
+    if (request->answered) return;
+    request->ok = ok;
+    request->answered = true;
+    request->cv.notify_all();
+  }
+
+  // Main thread: filter(rel, names, isDir, done); done(ok, keep[]) answers.
+  static void CallFilter(Napi::Env env, Napi::Function fn, std::shared_ptr<FilterRequest>* held) {
+    std::shared_ptr<FilterRequest> request = std::move(*held);
+    delete held;
+    if (env == nullptr) {
+      Answer(request, false);
+      return;
+    }
+    const std::vector<FilterEntry>& entries = *request->entries;
+    Napi::Array names = Napi::Array::New(env, entries.size());
+    Napi::Array dirs = Napi::Array::New(env, entries.size());
+    for (uint32_t i = 0; i < entries.size(); i++) {
+      names.Set(i, Napi::String::New(env, entries[i].name));
+      dirs.Set(i, Napi::Boolean::New(env, entries[i].is_dir));
+    }
+    Napi::Function done = Napi::Function::New(env, [request](const Napi::CallbackInfo& info) {
+      bool ok = info.Length() >= 2 && info[0].ToBoolean().Value() && info[1].IsArray();
+      if (ok) {
+        Napi::Array keep = info[1].As<Napi::Array>();
+        std::vector<FilterEntry>& list = *request->entries;
+        for (uint32_t i = 0; i < list.size() && i < keep.Length(); i++) list[i].keep = keep.Get(i).ToBoolean().Value();
+      }
+      Answer(request, ok);
+    });
+    fn.Call({Napi::String::New(env, request->rel), names, dirs, done});
+    if (env.IsExceptionPending()) {
+      env.GetAndClearPendingException();
+      Answer(request, false);
+    }
+  }
+
+  static void CallProgress(Napi::Env env, Napi::Function fn, ProgressUpdate* update) {
+    if (env != nullptr) {
+      fn.Call({Napi::Number::New(env, static_cast<double>(update->files)),
+               Napi::Number::New(env, static_cast<double>(update->bytes))});
+      if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    }
+    delete update;
+  }
+
+  Napi::ThreadSafeFunction filter_, progress_;
+  bool has_filter_ = false;
+  bool has_progress_ = false;
+};
+
+Napi::Object TreeResultToJs(Napi::Env env, const TreeResult& r) {
+  Napi::Object obj = Napi::Object::New(env);
+  SetStatus(obj, r.status);
+  obj.Set("kind", Napi::Number::New(env, static_cast<int>(r.kind)));
+  if (!r.ok()) {
+    obj.Set("rel", Napi::String::New(env, r.rel));
+    obj.Set("withDest", Napi::Boolean::New(env, r.with_dest));
+    if (!r.link_src.empty()) obj.Set("linkSrc", Napi::String::New(env, r.link_src));
+    if (!r.link_dest.empty()) obj.Set("linkDest", Napi::String::New(env, r.link_dest));
+  }
+  obj.Set("files", Napi::Number::New(env, static_cast<double>(r.files)));
+  obj.Set("directories", Napi::Number::New(env, static_cast<double>(r.directories)));
+  obj.Set("symlinks", Napi::Number::New(env, static_cast<double>(r.symlinks)));
+  obj.Set("bytes", Napi::Number::New(env, static_cast<double>(r.bytes)));
+  obj.Set("skipped", Napi::Number::New(env, static_cast<double>(r.skipped)));
+  Napi::Array strategies = Napi::Array::New(env, 5);
+  for (uint32_t i = 0; i < 5; i++) strategies.Set(i, Napi::Number::New(env, static_cast<double>(r.by_strategy[i])));
+  obj.Set("strategies", strategies);
+  return obj;
+}
+
+class TreeWorker : public Napi::AsyncWorker {
+ public:
+  TreeWorker(Napi::Env env, Path src, Path dest, TreeOptions opts, std::shared_ptr<TreeJob> job)
+      : Napi::AsyncWorker(env, "cowcopy:copyTree"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        src_(std::move(src)),
+        dest_(std::move(dest)),
+        opts_(std::move(opts)),
+        job_(std::move(job)) {
+    // A worker thread that ends (or a process that exits) cancels its walks.
+    napi_add_env_cleanup_hook(env, CancelOnTeardown, job_.get());
+  }
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    status_ = CopyTree(src_, dest_, opts_, job_.get(), &job_->cancel, &result_);
+    job_->Release();
+  }
+  void OnOK() override {
+    napi_remove_env_cleanup_hook(Env(), CancelOnTeardown, job_.get());
+    if (!status_.ok()) result_.status = status_;
+    deferred_.Resolve(TreeResultToJs(Env(), result_));
+  }
+  void OnError(const Napi::Error& error) override {
+    napi_remove_env_cleanup_hook(Env(), CancelOnTeardown, job_.get());
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  static void CancelOnTeardown(void* arg) { static_cast<TreeJob*>(arg)->cancel = true; }
+
+  Napi::Promise::Deferred deferred_;
+  Path src_, dest_;
+  TreeOptions opts_;
+  std::shared_ptr<TreeJob> job_;
+  Status status_;
+  TreeResult result_;
+};
+
+bool GetBool(const Napi::Object& o, const char* key) { return o.Get(key).ToBoolean().Value(); }
+
+Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Path src, dest, src_absolute;
+  if (info.Length() < 5 || !ToPath(info[0], &src) || !ToPath(info[1], &dest) || !info[2].IsObject())
+    return ThrowType(env, "copyTree(src, dest, options, filter, progress)");
+  Napi::Object o = info[2].As<Napi::Object>();
+  if (!ToPath(o.Get("srcAbsolute"), &src_absolute)) return ThrowType(env, "copyTree: options.srcAbsolute");
+  TreeOptions opts;
+  int request = o.Get("request").ToNumber().Int32Value();
+  if (request < 0 || request > static_cast<int>(Request::kCopy)) return ThrowType(env, "copyTree: unknown request");
+  opts.file.request = static_cast<Request>(request);
+  uint32_t flags = o.Get("flags").ToNumber().Uint32Value();
+  opts.file.preserve_timestamps = (flags & kFlagPreserveTimestamps) != 0;
+  opts.file.no_kernel_copy = (flags & kFlagNoKernelCopy) != 0;
+  opts.force = GetBool(o, "force");
+  opts.error_on_exist = GetBool(o, "errorOnExist");
+  opts.dereference = GetBool(o, "dereference");
+  opts.verbatim_symlinks = GetBool(o, "verbatimSymlinks");
+  opts.dest_exists = GetBool(o, "destExists");
+  opts.concurrency = o.Get("concurrency").ToNumber().Uint32Value();
+  opts.src_absolute = std::move(src_absolute);
+
+  auto job = std::make_shared<TreeJob>(env, info[3], info[4]);
+  auto* worker = new TreeWorker(env, std::move(src), std::move(dest), std::move(opts), job);
+  Napi::Object handle = Napi::Object::New(env);
+  handle.Set("promise", worker->Promise());
+  handle.Set("cancel", Napi::Function::New(env, [job](const Napi::CallbackInfo&) { job->cancel = true; }));
+  worker->Queue();
+  return handle;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abi", Napi::Number::New(env, kAbi));
   exports.Set("platform", kPlatform ? Napi::Value(Napi::String::New(env, kPlatform)) : env.Null());
@@ -183,6 +405,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyFileSync", Napi::Function::New(env, CopyFileSync, "copyFileSync"));
   exports.Set("probe", Napi::Function::New(env, ProbeAsync, "probe"));
   exports.Set("probeSync", Napi::Function::New(env, ProbeSync, "probeSync"));
+  exports.Set("copyTree", Napi::Function::New(env, CopyTreeAsync, "copyTree"));
   return exports;
 }
 

@@ -7,8 +7,10 @@
 #ifndef COWCOPY_COPY_H_
 #define COWCOPY_COPY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace cowcopy {
 
@@ -40,6 +42,9 @@ struct CopyOptions {
   bool preserve_timestamps = false;  // atime and mtime, nanoseconds
   bool same_file_ok = false;         // copyFile: a no-op; clone: an error
   bool no_kernel_copy = false;       // tests: exercise the read/write loop
+  // An existing dest is replaced by a new file, renamed over it once
+  // complete (fs.cp), instead of being written into (fs.copyFile).
+  bool replace = false;
 };
 
 struct Status {
@@ -77,6 +82,80 @@ struct VolumeInfo {
 // Probes the volume holding `path` (a directory, or a file's directory) by
 // really trying each operation on scratch files; cached per device.
 Status ProbeVolume(const Path& path, VolumeInfo* info);
+
+// ---- Trees (tree_posix.cc) ----
+
+struct TreeOptions {
+  CopyOptions file;               // request, preserve_timestamps, no_kernel_copy
+  bool force = true;              // replace existing files and symlinks
+  bool error_on_exist = false;    // without force: an existing entry is an error, not skipped
+  bool dereference = false;       // follow symlinks in src
+  bool verbatim_symlinks = true;  // false: relative targets are made absolute (fs.cp)
+  bool dest_exists = false;       // dest is a directory to merge into
+  unsigned concurrency = 0;       // worker threads; 0: a default for this machine
+  Path src_absolute;              // resolves relative link targets
+};
+
+struct FilterEntry {
+  Path name;
+  bool is_dir = false;
+  bool keep = true;
+};
+
+// How the walk reaches back into JavaScript; called on worker threads.
+class TreeHooks {
+ public:
+  virtual ~TreeHooks() = default;
+  virtual bool has_filter() const = 0;
+  // Sets `keep` for the entries of directory `rel` (relative to the roots);
+  // blocks until answered. False: stop the walk (the filter threw, or the
+  // walk was cancelled meanwhile).
+  virtual bool Filter(const Path& rel, std::vector<FilterEntry>* entries) = 0;
+  // Counters so far; must not block.
+  virtual void Progress(uint64_t files, uint64_t bytes) = 0;
+};
+
+// The fs.cp errors (lib/errors.ts builds ERR_FS_CP_* from them).
+enum class TreeErrorKind : int {
+  kSystem = 0,        // Status carries the OS error
+  kSameFile = 1,      // src and dest cannot be the same
+  kDirToNonDir = 2,   // cannot overwrite non-directory with directory
+  kNonDirToDir = 3,   // cannot overwrite directory with non-directory
+  kExists = 4,        // errorOnExist
+  kFifo = 5,
+  kSocket = 6,
+  kUnknownType = 7,   // devices and anything else that is not a file
+  kLinkIntoSelf = 8,  // a symlink's target inside the link being replaced
+  kLinkOverSubdir = 9,
+  kCancelled = 10,    // the AbortSignal fired
+  kFilter = 11,       // the filter threw; JavaScript holds the error
+  kLoop = 12,         // dereference: a directory leads back to an ancestor
+};
+
+struct TreeResult {
+  uint64_t files = 0;
+  uint64_t directories = 0;
+  uint64_t symlinks = 0;
+  uint64_t bytes = 0;
+  uint64_t skipped = 0;
+  uint64_t by_strategy[5] = {};  // indexed by Strategy
+
+  // The first failure, when status or kind is set.
+  Status status;
+  TreeErrorKind kind = TreeErrorKind::kSystem;
+  Path rel;               // the entry that failed, relative to both roots
+  bool with_dest = false; // the error concerns its destination too
+  Path link_src;          // for the symlink errors: the targets compared
+  Path link_dest;
+
+  bool ok() const { return status.ok() && kind == TreeErrorKind::kSystem; }
+};
+
+// Copies the directory src into dest (created, or merged into when
+// opts.dest_exists), in parallel, relative to directory descriptors.
+// Stops at the first error, or when *cancel becomes true.
+Status CopyTree(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
+                const std::atomic<bool>* cancel, TreeResult* result);
 
 }  // namespace cowcopy
 

@@ -26,6 +26,8 @@
 #include <mutex>
 #include <utility>
 
+#include "posix.h"
+
 #ifndef FICLONE
 #define FICLONE _IOW(0x94, 9, int)
 #endif
@@ -36,46 +38,8 @@ namespace {
 constexpr size_t kKernelChunk = 1 << 30;  // per copy_file_range/sendfile call
 constexpr size_t kBufferSize = 256 * 1024;
 
-Status Fail(const char* syscall, int err) {
-  Status s;
-  s.code = -err;
-  s.syscall = syscall;
-  return s;
-}
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { Reset(); }
-  int get() const { return fd_; }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-  // Closes and reports the error close() gives (NFS reports failed writes
-  // there).
-  int Close() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd >= 0 && close(fd) != 0 ? errno : 0;
-  }
-
- private:
-  int fd_;
-};
-
 int OpenNoIntr(const char* path, int flags, mode_t mode = 0) {
-  int fd;
-  do {
-    fd = open(path, flags | O_CLOEXEC, mode);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
-}
-
-bool SameInode(const struct stat& a, const struct stat& b) {
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  return OpenAtNoIntr(AT_FDCWD, path, flags, mode);
 }
 
 // "Cannot" answers that hold for every file on a pair of filesystems,
@@ -378,66 +342,15 @@ int ForcedCloneError(int err) {
   return err;
 }
 
-}  // namespace
-
-const char* const kPlatform = "linux";
-
-Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
-                   CopyResult* result) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer.
-  UniqueFd sfd(OpenNoIntr(src.c_str(), O_RDONLY | O_NONBLOCK));
-  if (sfd.get() < 0) return Fail("open", errno);
-  struct stat sst;
-  if (fstat(sfd.get(), &sst) != 0) return Fail("fstat", errno);
-  if (S_ISDIR(sst.st_mode)) return Fail("copyfile", EISDIR);
-  // FIFOs, sockets and devices have no end to copy up to.
-  if (!S_ISREG(sst.st_mode)) return Fail("copyfile", EINVAL);
-
-  if (opts.request == Request::kHardlink)
-    return HardlinkFile(sfd.get(), src, dest, sst, opts, result);
-
+// The data, mode and timestamps of an open source into an open destination.
+// `created`: dest is new (its old data need not be kept). Sets *touched once
+// the data of a pre-existing dest has changed.
+Status CopyContents(int sfd, const struct stat& sst, int dfd, const struct stat& dst, bool created,
+                    bool* touched, const CopyOptions& opts, CopyResult* result) {
   const mode_t mode = sst.st_mode & 07777;
-  bool created = false;  // we made the inode at dest
-  bool touched = false;  // we changed the data of a pre-existing dest
-  UniqueFd dfd(OpenNoIntr(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode));
-  if (dfd.get() >= 0) {
-    created = true;
-  } else {
-    if (errno != EEXIST || !opts.overwrite) return Fail("open", errno);
-    // Exists: write into it as fs.copyFile does (through a symlink, keeping
-    // the inode), but only after checking it is not the source itself.
-    dfd.Reset(OpenNoIntr(dest.c_str(), O_WRONLY));
-    if (dfd.get() < 0 && errno == ENOENT) {
-      // A dangling symlink: create its target, as fs.copyFile does.
-      dfd.Reset(OpenNoIntr(dest.c_str(), O_WRONLY | O_CREAT, mode));
-      created = true;
-    }
-    if (dfd.get() < 0) return Fail("open", errno);
-  }
-  struct stat dst;
-  if (fstat(dfd.get(), &dst) != 0) {
-    int err = errno;
-    if (created) unlink(dest.c_str());
-    return Fail("fstat", err);
-  }
-  if (!created && SameInode(sst, dst)) return SameFile(opts, sst, result);
-
-  Status status;
-  auto fail = [&](const char* syscall, int err) { status = Fail(syscall, err); };
-  auto cleanup = [&]() {
-    if (created || touched) {
-      RemoveWritten(dest, dst, dfd.get());
-    } else if ((dst.st_mode & 07777) != mode) {
-      fchmod(dfd.get(), dst.st_mode & 07777);  // left untouched: its mode too
-    }
-    return status;
-  };
-
   // The mode first, as libuv does: if that is refused, nothing was touched.
-  if (fchmod(dfd.get(), mode) != 0) {
-    fail("fchmod", errno);
-    return cleanup();
-  }
+  // A file just created with it usually has it already (umask permitting).
+  if ((dst.st_mode & 07777) != mode && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
 
   Capabilities& caps = KnownCapabilities();
   result->strategy = Strategy::kNone;
@@ -449,73 +362,145 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
     // (EINVAL): cut dest to the source's size first.
     if (!created && dst.st_size > sst.st_size && dst.st_blksize > 0 &&
         sst.st_size % dst.st_blksize != 0) {
-      touched = true;
-      if (ftruncate(dfd.get(), sst.st_size) != 0) {
-        fail("ftruncate", errno);
-        return cleanup();
-      }
+      *touched = true;
+      if (ftruncate(dfd, sst.st_size) != 0) return Fail("ftruncate", errno);
     }
-    if (ioctl(dfd.get(), FICLONE, sfd.get()) == 0) {
-      touched = true;
-      if (!created && dst.st_size > sst.st_size && ftruncate(dfd.get(), sst.st_size) != 0) {
-        fail("ftruncate", errno);
-        return cleanup();
-      }
+    if (ioctl(dfd, FICLONE, sfd) == 0) {
+      *touched = true;
+      if (!created && dst.st_size > sst.st_size && ftruncate(dfd, sst.st_size) != 0)
+        return Fail("ftruncate", errno);
       result->strategy = Strategy::kReflink;
       result->bytes = static_cast<uint64_t>(sst.st_size);
     } else {
       int err = errno;
-      if (opts.request == Request::kReflink) {
-        fail("ioctl", ForcedCloneError(err));
-        return cleanup();
-      }
-      if (!CloneUnsupported(err)) {
-        fail("ioctl", err);
-        return cleanup();
-      }
+      if (opts.request == Request::kReflink) return Fail("ioctl", ForcedCloneError(err));
+      if (!CloneUnsupported(err)) return Fail("ioctl", err);
       if (CloneNeverWorks(err)) caps.Set(sst.st_dev, dst.st_dev, Capabilities::kNoClone);
     }
   }
 
   if (result->strategy == Strategy::kNone) {
     if (!created) {
-      touched = true;
-      if (ftruncate(dfd.get(), 0) != 0) {
-        fail("ftruncate", errno);
-        return cleanup();
-      }
+      *touched = true;
+      if (ftruncate(dfd, 0) != 0) return Fail("ftruncate", errno);
     }
-    Copier copier(sfd.get(), dfd.get(), sst.st_dev, dst.st_dev, opts);
-    status = copier.CopyAll(sst);
-    if (!status.ok()) return cleanup();
+    Copier copier(sfd, dfd, sst.st_dev, dst.st_dev, opts);
+    Status status = copier.CopyAll(sst);
+    if (!status.ok()) return status;
     struct stat now;
-    if (fstat(dfd.get(), &now) != 0) {
-      fail("fstat", errno);
-      return cleanup();
-    }
+    if (fstat(dfd, &now) != 0) return Fail("fstat", errno);
     result->strategy = copier.strategy();
     result->bytes = static_cast<uint64_t>(now.st_size);
   }
 
   // Writing as non-root clears setuid/setgid: set them again at the end.
-  if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd.get(), mode) != 0) {
-    fail("fchmod", errno);
-    return cleanup();
-  }
+  if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
   if (opts.preserve_timestamps) {
     struct timespec times[2] = {sst.st_atim, sst.st_mtim};
-    if (futimens(dfd.get(), times) != 0) {
-      fail("futimens", errno);
-      return cleanup();
-    }
+    if (futimens(dfd, times) != 0) return Fail("futimens", errno);
   }
-  int close_err = dfd.Close();
-  if (close_err != 0) {
-    status = Fail("close", close_err);
+  return Status();
+}
+
+// Replaces dest by a new file: copied under a temporary sibling name, renamed
+// over dest once complete. Either the old dest or the whole copy is there.
+Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
+                       CopyResult* result) {
+  Path temp;
+  Status status = Fail("open", EEXIST);
+  for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
+    temp = TempSibling(dest);
+    status = CopyIntoNew(sfd, sst, AT_FDCWD, temp.c_str(), opts, result);
+  }
+  if (!status.ok()) return status;
+  if (rename(temp.c_str(), dest.c_str()) != 0) {
+    int err = errno;
+    unlink(temp.c_str());
+    return Fail("rename", err);
+  }
+  return Status();
+}
+
+}  // namespace
+
+const char* const kPlatform = "linux";
+
+Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* name,
+                   const CopyOptions& opts, CopyResult* result) {
+  UniqueFd dfd(OpenAtNoIntr(dest_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                            sst.st_mode & 07777));
+  if (dfd.get() < 0) return Fail("open", errno);
+  struct stat dst;
+  bool touched = false;
+  Status status;
+  if (fstat(dfd.get(), &dst) != 0) {
+    status = Fail("fstat", errno);
+  } else {
+    status = CopyContents(sfd, sst, dfd.get(), dst, true, &touched, opts, result);
+  }
+  if (status.ok()) {
+    int err = dfd.Close();
+    if (err == 0) return status;
+    status = Fail("close", err);
+  }
+  // We made it with O_EXCL and never followed a link: the name is ours.
+  unlinkat(dest_dir, name, 0);
+  return status;
+}
+
+Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
+                   CopyResult* result) {
+  UniqueFd sfd;
+  struct stat sst;
+  Status status = OpenSource(AT_FDCWD, src.c_str(), true, &sfd, &sst);
+  if (!status.ok()) return status;
+  if (opts.request == Request::kHardlink)
+    return HardlinkFile(sfd.get(), src, dest, sst, opts, result);
+
+  // The common case: a new file.
+  status = CopyIntoNew(sfd.get(), sst, AT_FDCWD, dest.c_str(), opts, result);
+  if (status.code != -EEXIST || !opts.overwrite) return status;
+
+  // It exists. fs.copyFile writes into it (through a symlink, keeping the
+  // inode); fs.cp replaces it. Either way only after checking it is not the
+  // source itself.
+  const mode_t mode = sst.st_mode & 07777;
+  bool created = false;
+  UniqueFd dfd(OpenNoIntr(dest.c_str(), O_WRONLY));
+  if (dfd.get() < 0 && errno == ENOENT) {
+    // A dangling symlink: create its target, as fs.copyFile does.
+    dfd.Reset(OpenNoIntr(dest.c_str(), O_WRONLY | O_CREAT, mode));
+    created = true;
+  }
+  if (dfd.get() < 0) return Fail("open", errno);
+  struct stat dst;
+  if (fstat(dfd.get(), &dst) != 0) {
+    int err = errno;
+    if (created) RemoveWritten(dest, dst, dfd.get());
+    return Fail("fstat", err);
+  }
+  if (!created && SameInode(sst, dst)) return SameFile(opts, sst, result);
+  if (opts.replace && !created) {
+    if (S_ISDIR(dst.st_mode)) return Fail("open", EISDIR);
+    dfd.Reset();
+    return ReplaceByRename(sfd.get(), sst, dest, opts, result);
+  }
+
+  bool touched = false;
+  status = CopyContents(sfd.get(), sst, dfd.get(), dst, created, &touched, opts, result);
+  if (status.ok()) {
+    int err = dfd.Close();
+    if (err == 0) return status;
+    status = Fail("close", err);
     RemoveWritten(dest, dst, -1);
     return status;
   }
-  return Status();
+  if (created || touched) {
+    RemoveWritten(dest, dst, dfd.get());
+  } else if ((dst.st_mode & 07777) != mode) {
+    fchmod(dfd.get(), dst.st_mode & 07777);  // left untouched: its mode too
+  }
+  return status;
 }
 
 namespace {

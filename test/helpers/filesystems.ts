@@ -87,16 +87,21 @@ export function extents(file: string): Extent[] {
   const result: Extent[] = [];
   for (const line of out.split('\n')) {
     // "   0:        0..    4095:      98304..    102399:   4096:             last,shared,eof"
-    const m = /^\s*\d+:\s+(\d+)\.\.\s*(\d+):\s+\d+\.\.\s*\d+:\s+(\d+):\s*(?:\d+\s+)?(\S*)\s*$/.exec(line);
+    // (an "expected:" column appears where an extent is not where the previous one ended)
+    const m = /^\s*\d+:\s+(\d+)\.\.\s*(\d+):\s+\d+\.\.\s*\d+:\s+(\d+):\s*(?:\d+:\s+)?(\S*)\s*$/.exec(line);
     if (m) result.push({ logical: Number(m[1]), length: Number(m[3]), flags: m[4] ? m[4].split(',') : [] });
   }
   return result;
 }
 
-/** Every byte of the file is in extents shared with another file. */
+/**
+ * Every byte of the file is in extents shared with another file. btrfs keeps
+ * small files inline in its metadata: a clone copies those bytes, there is
+ * nothing to share, so inline extents count as shared.
+ */
 export function fullyShared(file: string): boolean {
   const list = extents(file);
-  return list.length > 0 && list.every((e) => e.flags.includes('shared'));
+  return list.length > 0 && list.every((e) => e.flags.includes('shared') || e.flags.includes('inline'));
 }
 
 /** Free bytes on the filesystem holding dir, after flushing it. */

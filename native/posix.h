@@ -1,0 +1,84 @@
+// Small helpers every POSIX file shares (copy_linux.cc, tree_posix.cc).
+#ifndef COWCOPY_POSIX_H_
+#define COWCOPY_POSIX_H_
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "copy.h"
+
+namespace cowcopy {
+
+inline Status Fail(const char* syscall, int err) {
+  Status s;
+  s.code = -err;
+  s.syscall = syscall;
+  return s;
+}
+
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    Reset(other.Release());
+    return *this;
+  }
+  ~UniqueFd() { Reset(); }
+  int get() const { return fd_; }
+  int Release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void Reset(int fd = -1) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+  // Closes and returns the error close() gives (NFS reports failed writes there).
+  int Close() {
+    int fd = Release();
+    return fd >= 0 && close(fd) != 0 ? errno : 0;
+  }
+
+ private:
+  int fd_;
+};
+
+inline int OpenAtNoIntr(int dir, const char* path, int flags, mode_t mode = 0) {
+  int fd;
+  do {
+    fd = openat(dir, path, flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+inline bool SameInode(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Opens a source file for copying and checks what it is. O_NONBLOCK: opening
+// a FIFO must not wait for a writer. A directory is EISDIR; anything else that
+// is not a regular file has no end to copy up to: EINVAL.
+inline Status OpenSource(int dir, const char* name, bool follow, UniqueFd* fd, struct stat* st) {
+  fd->Reset(OpenAtNoIntr(dir, name, O_RDONLY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW)));
+  if (fd->get() < 0) return Fail("open", errno);
+  if (fstat(fd->get(), st) != 0) return Fail("fstat", errno);
+  if (S_ISDIR(st->st_mode)) return Fail("copyfile", EISDIR);
+  if (!S_ISREG(st->st_mode)) return Fail("copyfile", EINVAL);
+  return Status();
+}
+
+// What the POSIX tree walk needs from the platform file: copy an open source
+// into `name`, a new entry of dest_dir that this call creates (never through
+// a symlink). On failure nothing is left at `name`. EEXIST when it exists.
+Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* name,
+                   const CopyOptions& opts, CopyResult* result);
+
+}  // namespace cowcopy
+
+#endif  // COWCOPY_POSIX_H_

@@ -1,0 +1,745 @@
+// The native directory walk, for every POSIX platform: fs.cp's semantics,
+// done on worker threads relative to directory descriptors.
+//
+// - Work items are a directory to list or a batch of its files; they sit in a
+//   bounded LIFO queue (depth first keeps the frontier small). A worker that
+//   finds the queue full keeps the item for itself, to run after it closed
+//   what it has open: the number of open descriptors stays at about four per
+//   worker whatever the tree, and memory does not grow with the tree's size.
+// - A queued item holds no descriptor: directories are opened again from the
+//   root with symlinks refused (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+//   or a component walk with O_NOFOLLOW), so a directory swapped for a symlink
+//   meanwhile cannot lead a write outside the destination.
+// - A directory gets its mode (and timestamps when asked) when everything in
+//   it is done: a read-only source directory stays writable while filled.
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "copy.h"
+#include "posix.h"
+
+#if defined(__linux__) && __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define COWCOPY_HAVE_OPENAT2 1
+#endif
+
+namespace cowcopy {
+namespace {
+
+constexpr size_t kBatch = 64;             // files per work item
+constexpr size_t kQueueCapacity = 1024;   // work items waiting for a worker
+constexpr unsigned kMaxWorkers = 64;
+constexpr auto kProgressEvery = std::chrono::milliseconds(100);
+
+Path Join(const Path& dir, const Path& name) {
+  if (dir.empty()) return name;
+  return dir + "/" + name;
+}
+
+// path.resolve(base, p) for POSIX: absolute, normalized ("." and ".." gone).
+Path Resolve(const Path& base, const Path& p) {
+  Path joined = !p.empty() && p[0] == '/' ? p : base + "/" + p;
+  std::vector<Path> parts;
+  size_t i = 0;
+  while (i <= joined.size()) {
+    size_t j = joined.find('/', i);
+    if (j == Path::npos) j = joined.size();
+    Path part = joined.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  Path out;
+  for (const Path& part : parts) out += "/" + part;
+  return out.empty() ? "/" : out;
+}
+
+Path Dirname(const Path& p) {
+  size_t slash = p.find_last_of('/');
+  if (slash == Path::npos) return ".";
+  return slash == 0 ? "/" : p.substr(0, slash);
+}
+
+// fs.cp's isSrcSubdir: every component of a is the same in b.
+bool IsSubdir(const Path& a, const Path& b) {
+  Path ra = Resolve("/", a), rb = Resolve("/", b);
+  if (ra == "/") return true;
+  return rb == ra || (rb.size() > ra.size() && rb.compare(0, ra.size(), ra) == 0 && rb[ra.size()] == '/');
+}
+
+bool ReadLinkAt(int dir, const char* name, Path* target) {
+  std::vector<char> buf(256);
+  for (;;) {
+    ssize_t n = readlinkat(dir, name, buf.data(), buf.size());
+    if (n < 0) return false;
+    if (static_cast<size_t>(n) < buf.size()) {
+      target->assign(buf.data(), static_cast<size_t>(n));
+      return true;
+    }
+    buf.resize(buf.size() * 2);
+  }
+}
+
+// Opens directory `rel` below `root` without following any symlink on the way.
+int OpenBeneath(int root, const Path& rel) {
+  if (rel.empty()) return fcntl(root, F_DUPFD_CLOEXEC, 0);
+#ifdef COWCOPY_HAVE_OPENAT2
+  struct open_how how = {};
+  how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd;
+  do {
+    fd = syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how);
+  } while (fd < 0 && errno == EINTR);
+  if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return static_cast<int>(fd);
+  // Kernels before 5.6 (or a seccomp filter): walk it by hand.
+#endif
+  UniqueFd dir(fcntl(root, F_DUPFD_CLOEXEC, 0));
+  size_t i = 0;
+  while (dir.get() >= 0 && i < rel.size()) {
+    size_t j = rel.find('/', i);
+    if (j == Path::npos) j = rel.size();
+    Path part = rel.substr(i, j - i);
+    dir.Reset(OpenAtNoIntr(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+    i = j + 1;
+  }
+  return dir.Release();
+}
+
+struct Entry {
+  Path name;
+  unsigned char type;  // DT_*
+};
+
+struct DirNode {
+  DirNode* parent = nullptr;
+  Path rel;                   // "" for the root
+  std::atomic<int> pending{1};  // its listing, plus every queued item of its own
+  bool created = false;       // made by this walk: gets mode and times at the end
+  struct stat st = {};        // the source directory, as listed by the parent
+};
+
+struct Task {
+  DirNode* node = nullptr;
+  bool list = true;            // list `node`; else copy `files` of `node`
+  std::vector<Entry> files;
+};
+
+class Walk {
+ public:
+  Walk(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
+       const std::atomic<bool>* cancel, TreeResult* result)
+      : src_(src), dest_(dest), opts_(opts), hooks_(hooks), cancel_(cancel), result_(result) {}
+
+  Status Run();
+
+ private:
+  bool Stopped() const { return stop_.load(std::memory_order_relaxed) || (cancel_ && cancel_->load()); }
+  void Record(TreeErrorKind kind, const Status& status, const Path& rel, bool with_dest,
+              const Path& link_src = Path(), const Path& link_dest = Path());
+  void RecordSystem(const char* syscall, int err, const Path& rel, bool with_dest) {
+    Record(TreeErrorKind::kSystem, Fail(syscall, err), rel, with_dest);
+  }
+  void Push(Task task, std::vector<Task>* own);
+  bool Pop(Task* task);
+  void Worker();
+  void Execute(Task& task, std::vector<Task>* own);
+  void ListDir(DirNode* node, std::vector<Task>* own);
+  void CopyFiles(DirNode* node, int sdir, int ddir, const std::vector<Entry>& files);
+  void CopyFile(DirNode* node, int sdir, int ddir, const Entry& entry);
+  void LinkFile(DirNode* node, int sdir, int ddir, const Entry& entry);
+  void CopySymlink(DirNode* node, int sdir, int ddir, const Entry& entry);
+  bool MakeChildDir(DirNode* node, int sdir, int ddir, const Entry& entry, std::vector<Task>* own);
+  int OpenSrcDir(const DirNode* node);
+  int OpenDestDir(const DirNode* node) { return OpenBeneath(dest_root_.get(), node->rel); }
+  // An existing entry at dest: false when the caller must not write it.
+  bool MayReplace(const Path& rel, const struct stat& sst, const struct stat& dst);
+  bool ReplaceAt(int ddir, const Entry& entry, const Path& rel,
+                 const std::function<Status(const char*)>& make);
+  // One item of node is over; `ddir`, when open, is node's destination.
+  void Done(DirNode* node, int ddir = -1);
+  void Complete(DirNode* node, int ddir);
+
+  const Path src_, dest_;
+  const TreeOptions& opts_;
+  TreeHooks* hooks_;
+  const std::atomic<bool>* cancel_;
+  TreeResult* result_;
+
+  UniqueFd src_root_, dest_root_;
+  DirNode* root_ = nullptr;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<Task> queue_;
+  bool finished_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<unsigned> temp_counter_{0};
+
+  std::atomic<uint64_t> files_{0}, dirs_{0}, symlinks_{0}, bytes_{0}, skipped_{0};
+  std::atomic<uint64_t> by_strategy_[5] = {};
+};
+
+void Walk::Record(TreeErrorKind kind, const Status& status, const Path& rel, bool with_dest,
+                  const Path& link_src, const Path& link_dest) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!result_->ok()) return;  // the first error is the one reported
+    result_->kind = kind;
+    result_->status = status;
+    result_->rel = rel;
+    result_->with_dest = with_dest;
+    result_->link_src = link_src;
+    result_->link_dest = link_dest;
+  }
+  stop_ = true;
+}
+
+void Walk::Push(Task task, std::vector<Task>* own) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.size() < kQueueCapacity) {
+      queue_.push_back(std::move(task));
+      work_cv_.notify_one();
+      return;
+    }
+  }
+  own->push_back(std::move(task));
+}
+
+bool Walk::Pop(Task* task) {
+  std::unique_lock<std::mutex> lock(mu_);
+  work_cv_.wait(lock, [this] { return !queue_.empty() || finished_; });
+  if (queue_.empty()) return false;
+  *task = std::move(queue_.back());  // newest first: depth first
+  queue_.pop_back();
+  return true;
+}
+
+void Walk::Worker() {
+  std::vector<Task> own;  // what did not fit in the queue
+  for (;;) {
+    Task task;
+    if (!own.empty()) {
+      task = std::move(own.back());
+      own.pop_back();
+    } else if (!Pop(&task)) {
+      return;
+    }
+    Execute(task, &own);
+  }
+}
+
+void Walk::Execute(Task& task, std::vector<Task>* own) {
+  DirNode* node = task.node;
+  if (Stopped()) {
+    // Still accounted for, so every node is completed and freed.
+    Done(node);
+    return;
+  }
+  if (task.list) {
+    ListDir(node, own);
+    return;
+  }
+  UniqueFd sdir(OpenSrcDir(node));
+  if (sdir.get() < 0) {
+    RecordSystem("opendir", errno, node->rel, false);
+  } else {
+    UniqueFd ddir(OpenDestDir(node));
+    if (ddir.get() < 0) {
+      Record(TreeErrorKind::kSystem, Fail("opendir", errno), node->rel, true);
+    } else {
+      CopyFiles(node, sdir.get(), ddir.get(), task.files);
+    }
+  }
+  Done(node);
+}
+
+int Walk::OpenSrcDir(const DirNode* node) {
+  if (opts_.dereference) {
+    // Symlinks are to be followed here, wherever they lead.
+    Path path = node->rel.empty() ? src_ : src_ + "/" + node->rel;
+    return OpenAtNoIntr(AT_FDCWD, path.c_str(), O_RDONLY | O_DIRECTORY);
+  }
+  return OpenBeneath(src_root_.get(), node->rel);
+}
+
+void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
+  UniqueFd sdir(OpenSrcDir(node));
+  if (sdir.get() < 0) {
+    RecordSystem("opendir", errno, node->rel, false);
+    Done(node);
+    return;
+  }
+  UniqueFd ddir(OpenDestDir(node));
+  if (ddir.get() < 0) {
+    Record(TreeErrorKind::kSystem, Fail("opendir", errno), node->rel, true);
+    Done(node);
+    return;
+  }
+
+  // The stream owns the descriptor from here; dirfd() still opens entries.
+  std::unique_ptr<DIR, int (*)(DIR*)> stream(fdopendir(sdir.get()), closedir);
+  if (!stream) {
+    RecordSystem("opendir", errno, node->rel, false);
+    Done(node);
+    return;
+  }
+  const int src_fd = dirfd(stream.get());
+  sdir.Release();
+  std::vector<Entry> entries;
+  errno = 0;
+  while (struct dirent* d = readdir(stream.get())) {
+    if (d->d_name[0] == '.' && (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))
+      continue;
+    entries.push_back({d->d_name, d->d_type});
+  }
+  if (errno != 0) {
+    RecordSystem("scandir", errno, node->rel, false);
+    Done(node);
+    return;
+  }
+
+  // Types readdir did not give, or that dereference changes.
+  for (Entry& e : entries) {
+    if (e.type != DT_UNKNOWN && !(opts_.dereference && e.type == DT_LNK)) continue;
+    struct stat st;
+    if (fstatat(src_fd, e.name.c_str(), &st, opts_.dereference ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
+      RecordSystem(opts_.dereference ? "stat" : "lstat", errno, Join(node->rel, e.name), false);
+      Done(node);
+      return;
+    }
+    e.type = S_ISDIR(st.st_mode)   ? DT_DIR
+             : S_ISREG(st.st_mode) ? DT_REG
+             : S_ISLNK(st.st_mode) ? DT_LNK
+             : S_ISFIFO(st.st_mode) ? DT_FIFO
+             : S_ISSOCK(st.st_mode) ? DT_SOCK
+             : S_ISCHR(st.st_mode)  ? DT_CHR
+             : S_ISBLK(st.st_mode)  ? DT_BLK
+                                    : DT_UNKNOWN;
+  }
+
+  if (hooks_ && hooks_->has_filter() && !entries.empty()) {
+    std::vector<FilterEntry> asked;
+    asked.reserve(entries.size());
+    for (const Entry& e : entries) asked.push_back({e.name, e.type == DT_DIR, true});
+    if (!hooks_->Filter(node->rel, &asked)) {
+      bool cancelled = cancel_ != nullptr && cancel_->load();
+      Record(cancelled ? TreeErrorKind::kCancelled : TreeErrorKind::kFilter, Status(), node->rel, true);
+      Done(node);
+      return;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < entries.size(); i++) {
+      if (!asked[i].keep) continue;
+      if (kept != i) entries[kept] = std::move(entries[i]);  // never onto itself
+      kept++;
+    }
+    skipped_ += entries.size() - kept;
+    entries.resize(kept);
+  }
+
+  // Directories first, so idle workers get them while this one copies files.
+  std::vector<Entry> batch;
+  for (const Entry& e : entries) {
+    if (Stopped()) break;
+    if (e.type == DT_DIR) MakeChildDir(node, src_fd, ddir.get(), e, own);
+  }
+  for (Entry& e : entries) {
+    if (Stopped()) break;
+    switch (e.type) {
+      case DT_DIR:
+        break;
+      case DT_REG:
+        batch.push_back(std::move(e));
+        if (batch.size() == kBatch) {
+          node->pending++;
+          Push(Task{node, false, std::move(batch)}, own);
+          batch.clear();
+        }
+        break;
+      case DT_LNK:
+        CopySymlink(node, src_fd, ddir.get(), e);
+        break;
+      case DT_FIFO:
+        Record(TreeErrorKind::kFifo, Status(), Join(node->rel, e.name), true);
+        break;
+      case DT_SOCK:
+        Record(TreeErrorKind::kSocket, Status(), Join(node->rel, e.name), true);
+        break;
+      default:
+        // Devices too: reading one has no end (fs.cp would copy /dev/zero forever).
+        Record(TreeErrorKind::kUnknownType, Status(), Join(node->rel, e.name), true);
+        break;
+    }
+  }
+  if (!Stopped()) CopyFiles(node, src_fd, ddir.get(), batch);
+  // Often the last item of this directory: finish it with what is open.
+  Done(node, ddir.get());
+}
+
+bool Walk::MakeChildDir(DirNode* node, int sdir, int ddir, const Entry& e, std::vector<Task>* own) {
+  Path rel = Join(node->rel, e.name);
+  auto child = std::make_unique<DirNode>();
+  child->parent = node;
+  child->rel = rel;
+  if (fstatat(sdir, e.name.c_str(), &child->st, opts_.dereference ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
+    RecordSystem(opts_.dereference ? "stat" : "lstat", errno, rel, false);
+    return false;
+  }
+  if (opts_.dereference) {
+    // A symlink back to an ancestor would never end.
+    for (const DirNode* up = node; up != nullptr; up = up->parent) {
+      if (SameInode(up->st, child->st)) {
+        Record(TreeErrorKind::kLoop, Fail("cp", ELOOP), rel, true);
+        return false;
+      }
+    }
+  }
+  // Owner-writable until its contents are done; its own mode comes last.
+  if (mkdirat(ddir, e.name.c_str(), 0700) == 0) {
+    child->created = true;
+  } else if (errno == EEXIST) {
+    struct stat dst;
+    if (fstatat(ddir, e.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0) {
+      Record(TreeErrorKind::kSystem, Fail("lstat", errno), rel, true);
+      return false;
+    }
+    if (SameInode(child->st, dst)) {
+      Record(TreeErrorKind::kSameFile, Status(), rel, true);
+      return false;
+    }
+    if (!S_ISDIR(dst.st_mode)) {
+      // Never into a symlink planted at dest, nor over a file.
+      Record(TreeErrorKind::kDirToNonDir, Status(), rel, true);
+      return false;
+    }
+  } else {
+    Record(TreeErrorKind::kSystem, Fail("mkdir", errno), rel, true);
+    return false;
+  }
+  dirs_++;
+  node->pending++;
+  Push(Task{child.release(), true, {}}, own);
+  return true;
+}
+
+void Walk::CopyFiles(DirNode* node, int sdir, int ddir, const std::vector<Entry>& files) {
+  for (const Entry& e : files) {
+    if (Stopped()) return;
+    if (opts_.file.request == Request::kHardlink) {
+      LinkFile(node, sdir, ddir, e);
+    } else {
+      CopyFile(node, sdir, ddir, e);
+    }
+  }
+}
+
+bool Walk::MayReplace(const Path& rel, const struct stat& sst, const struct stat& dst) {
+  if (SameInode(sst, dst)) {
+    Record(TreeErrorKind::kSameFile, Status(), rel, true);
+    return false;
+  }
+  if (S_ISDIR(dst.st_mode)) {
+    Record(TreeErrorKind::kNonDirToDir, Status(), rel, true);
+    return false;
+  }
+  if (opts_.force) return true;
+  if (opts_.error_on_exist) {
+    Record(TreeErrorKind::kExists, Status(), rel, true);
+  } else {
+    skipped_++;
+  }
+  return false;
+}
+
+// Makes the entry under a temporary name with `make`, then renames it over
+// the existing one: either the old entry or the new one is there, always.
+bool Walk::ReplaceAt(int ddir, const Entry& e, const Path& rel, const std::function<Status(const char*)>& make) {
+  Path temp;
+  Status status = Fail("open", EEXIST);
+  for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
+    char suffix[48];
+    snprintf(suffix, sizeof suffix, ".cowcopy-%d-%u", static_cast<int>(getpid()), temp_counter_.fetch_add(1));
+    temp = e.name + suffix;
+    status = make(temp.c_str());
+  }
+  if (!status.ok()) {
+    Record(TreeErrorKind::kSystem, status, rel, true);
+    return false;
+  }
+  if (renameat(ddir, temp.c_str(), ddir, e.name.c_str()) != 0) {
+    int err = errno;
+    unlinkat(ddir, temp.c_str(), 0);
+    Record(TreeErrorKind::kSystem, Fail("rename", err), rel, true);
+    return false;
+  }
+  return true;
+}
+
+void Walk::CopyFile(DirNode* node, int sdir, int ddir, const Entry& e) {
+  Path rel = Join(node->rel, e.name);
+  UniqueFd sfd;
+  struct stat sst;
+  Status status = OpenSource(sdir, e.name.c_str(), opts_.dereference, &sfd, &sst);
+  if (!status.ok()) {
+    // fs.cp's errors for a file come from copyFile.
+    Record(TreeErrorKind::kSystem, Fail("copyfile", -status.code), rel, true);
+    return;
+  }
+  CopyResult copied;
+  status = CopyIntoNew(sfd.get(), sst, ddir, e.name.c_str(), opts_.file, &copied);
+  if (status.code == -EEXIST) {
+    struct stat dst;
+    if (fstatat(ddir, e.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0) {
+      Record(TreeErrorKind::kSystem, Fail("lstat", errno), rel, true);
+      return;
+    }
+    if (!MayReplace(rel, sst, dst)) return;
+    bool replaced = ReplaceAt(ddir, e, rel, [&](const char* temp) {
+      Status s = CopyIntoNew(sfd.get(), sst, ddir, temp, opts_.file, &copied);
+      return s.ok() || s.code == -EEXIST ? s : Fail("copyfile", -s.code);
+    });
+    if (!replaced) return;
+  } else if (!status.ok()) {
+    Record(TreeErrorKind::kSystem, Fail("copyfile", -status.code), rel, true);
+    return;
+  }
+  files_++;
+  bytes_ += copied.bytes;
+  by_strategy_[static_cast<int>(copied.strategy)]++;
+}
+
+void Walk::LinkFile(DirNode* node, int sdir, int ddir, const Entry& e) {
+  Path rel = Join(node->rel, e.name);
+  const int follow = opts_.dereference ? AT_SYMLINK_FOLLOW : 0;
+  struct stat sst;
+  if (fstatat(sdir, e.name.c_str(), &sst, opts_.dereference ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
+    RecordSystem("lstat", errno, rel, false);
+    return;
+  }
+  if (linkat(sdir, e.name.c_str(), ddir, e.name.c_str(), follow) != 0) {
+    if (errno != EEXIST) {
+      Record(TreeErrorKind::kSystem, Fail("link", errno), rel, true);
+      return;
+    }
+    struct stat dst;
+    if (fstatat(ddir, e.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0) {
+      Record(TreeErrorKind::kSystem, Fail("lstat", errno), rel, true);
+      return;
+    }
+    if (!MayReplace(rel, sst, dst)) return;
+    bool replaced = ReplaceAt(ddir, e, rel, [&](const char* temp) {
+      return linkat(sdir, e.name.c_str(), ddir, temp, follow) == 0 ? Status() : Fail("link", errno);
+    });
+    if (!replaced) return;
+  }
+  files_++;
+  bytes_ += static_cast<uint64_t>(sst.st_size);
+  by_strategy_[static_cast<int>(Strategy::kHardlink)]++;
+}
+
+void Walk::CopySymlink(DirNode* node, int sdir, int ddir, const Entry& e) {
+  Path rel = Join(node->rel, e.name);
+  Path target;
+  if (!ReadLinkAt(sdir, e.name.c_str(), &target)) {
+    RecordSystem("readlink", errno, rel, false);
+    return;
+  }
+  // What fs.cp does without verbatimSymlinks: a relative target becomes
+  // absolute, pointing into the source tree.
+  const Path link_dir = Dirname(Resolve(opts_.src_absolute, rel));
+  if (!opts_.verbatim_symlinks && (target.empty() || target[0] != '/')) target = Resolve(link_dir, target);
+  if (symlinkat(target.c_str(), ddir, e.name.c_str()) == 0) {
+    symlinks_++;
+    return;
+  }
+  if (errno != EEXIST) {
+    Record(TreeErrorKind::kSystem, Fail("symlink", errno), rel, true, target);
+    return;
+  }
+  struct stat dst;
+  if (fstatat(ddir, e.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0) {
+    Record(TreeErrorKind::kSystem, Fail("lstat", errno), rel, true);
+    return;
+  }
+  if (S_ISDIR(dst.st_mode)) {
+    Record(TreeErrorKind::kNonDirToDir, Status(), rel, true);
+    return;
+  }
+  if (!opts_.force) {
+    // fs.cp replaces symlinks even without force; an explicit force: false
+    // means "overwrite nothing", links included.
+    if (opts_.error_on_exist) {
+      Record(TreeErrorKind::kExists, Status(), rel, true);
+    } else {
+      skipped_++;
+    }
+    return;
+  }
+  if (!S_ISLNK(dst.st_mode)) {
+    // fs.cp: symlink() over an existing file, which is EEXIST.
+    Record(TreeErrorKind::kSystem, Fail("symlink", EEXIST), rel, true, target);
+    return;
+  }
+  Path existing;
+  if (!ReadLinkAt(ddir, e.name.c_str(), &existing)) {
+    Record(TreeErrorKind::kSystem, Fail("readlink", errno), rel, true);
+    return;
+  }
+  const Path dest_dir = Dirname(Resolve(dest_, rel));
+  Path resolved_src = Resolve(link_dir, target);
+  Path resolved_dest = Resolve(dest_dir, existing);
+  // fs.cp refuses even a link identical to the one there (its target is
+  // "inside itself"); replacing it with the same link harms nothing.
+  if (resolved_src != resolved_dest && IsSubdir(resolved_src, resolved_dest)) {
+    Record(TreeErrorKind::kLinkIntoSelf, Status(), rel, true, target, resolved_dest);
+    return;
+  }
+  struct stat followed;
+  if (fstatat(sdir, e.name.c_str(), &followed, 0) == 0 && S_ISDIR(followed.st_mode) &&
+      IsSubdir(resolved_dest, resolved_src)) {
+    Record(TreeErrorKind::kLinkOverSubdir, Status(), rel, true, target, resolved_dest);
+    return;
+  }
+  bool replaced = ReplaceAt(ddir, e, rel, [&](const char* temp) {
+    return symlinkat(target.c_str(), ddir, temp) == 0 ? Status() : Fail("symlink", errno);
+  });
+  if (replaced) symlinks_++;
+}
+
+void Walk::Done(DirNode* node, int ddir) {
+  if (node->pending.fetch_sub(1) == 1) Complete(node, ddir);
+}
+
+void Walk::Complete(DirNode* node, int ddir) {
+  if (node->created && !Stopped()) {
+    UniqueFd reopened;
+    if (ddir < 0) {
+      reopened.Reset(OpenDestDir(node));
+      ddir = reopened.get();
+    }
+    const mode_t mode = node->st.st_mode & 07777;
+    if (ddir < 0) {
+      Record(TreeErrorKind::kSystem, Fail("opendir", errno), node->rel, true);
+    } else if (fchmod(ddir, mode) != 0) {
+      Record(TreeErrorKind::kSystem, Fail("chmod", errno), node->rel, true);
+    } else if (opts_.file.preserve_timestamps) {
+      struct timespec times[2] = {node->st.st_atim, node->st.st_mtim};
+      if (futimens(ddir, times) != 0) Record(TreeErrorKind::kSystem, Fail("utime", errno), node->rel, true);
+    }
+  }
+  DirNode* parent = node->parent;
+  if (parent != nullptr) {
+    delete node;
+    Done(parent);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  finished_ = true;
+  work_cv_.notify_all();
+  done_cv_.notify_all();
+}
+
+unsigned DefaultWorkers() {
+  // Clones and small copies wait on the filesystem's locks and log as much
+  // as on the CPU: a few more threads than cores keep both busy.
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::min(kMaxWorkers, std::max(4u, cores * 2));
+}
+
+Status Walk::Run() {
+  const int follow = opts_.dereference ? 0 : O_NOFOLLOW;
+  src_root_.Reset(OpenAtNoIntr(AT_FDCWD, src_.c_str(), O_RDONLY | O_DIRECTORY | follow));
+  if (src_root_.get() < 0) {
+    RecordSystem("opendir", errno, Path(), false);
+    return Status();
+  }
+  auto root = std::make_unique<DirNode>();
+  if (fstat(src_root_.get(), &root->st) != 0) {
+    RecordSystem("fstat", errno, Path(), false);
+    return Status();
+  }
+  if (!opts_.dest_exists) {
+    if (mkdir(dest_.c_str(), 0700) != 0) {
+      Record(TreeErrorKind::kSystem, Fail("mkdir", errno), Path(), true);
+      return Status();
+    }
+    root->created = true;
+  }
+  dest_root_.Reset(OpenAtNoIntr(AT_FDCWD, dest_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+  if (dest_root_.get() < 0) {
+    Record(TreeErrorKind::kSystem, Fail("opendir", errno), Path(), true);
+    return Status();
+  }
+  dirs_++;
+  root_ = root.release();
+  queue_.push_back(Task{root_, true, {}});
+
+  unsigned workers = opts_.concurrency > 0 ? std::min(opts_.concurrency, kMaxWorkers) : DefaultWorkers();
+  std::vector<std::thread> threads;
+  threads.reserve(workers);
+  for (unsigned i = 0; i < workers; i++) threads.emplace_back([this] { Worker(); });
+
+  // This thread reports progress and watches for cancellation.
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!finished_) {
+      done_cv_.wait_for(lock, kProgressEvery);
+      if (finished_) break;
+      if (cancel_ && cancel_->load() && result_->ok()) {
+        result_->kind = TreeErrorKind::kCancelled;
+        stop_ = true;
+        work_cv_.notify_all();
+      }
+      if (hooks_) {
+        lock.unlock();
+        hooks_->Progress(files_.load(), bytes_.load());
+        lock.lock();
+      }
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  delete root_;
+  root_ = nullptr;
+  if (cancel_ && cancel_->load() && result_->ok()) result_->kind = TreeErrorKind::kCancelled;
+
+  result_->files = files_;
+  result_->directories = dirs_;
+  result_->symlinks = symlinks_;
+  result_->bytes = bytes_;
+  result_->skipped = skipped_;
+  for (int i = 0; i < 5; i++) result_->by_strategy[i] = by_strategy_[i];
+  return Status();
+}
+
+}  // namespace
+
+Status CopyTree(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
+                const std::atomic<bool>* cancel, TreeResult* result) {
+  Walk walk(src, dest, opts, hooks, cancel, result);
+  return walk.Run();
+}
+
+}  // namespace cowcopy
