@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { backend, clone, nativeLoadError, probe } from '../dist/index.js';
+import { backend, cp, nativeLoadError, probe } from '../dist/index.js';
 import { generateWorkspace } from './workspace.mjs';
 
 const { values } = parseArgs({
@@ -25,23 +25,6 @@ if (values.help) {
 const base = fs.mkdtempSync(path.join(path.resolve(values.dir), 'cowcopy-demo-'));
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
-/** Clones a tree file by file with cowcopy, 32 at a time. */
-async function cloneTree(src, dest, strategies) {
-  const entries = fs.readdirSync(src, { recursive: true, withFileTypes: true });
-  fs.mkdirSync(dest);
-  for (const e of entries) if (e.isDirectory()) fs.mkdirSync(path.join(dest, path.relative(src, path.join(e.parentPath, e.name))), { recursive: true });
-  const files = entries.filter((e) => e.isFile()).map((e) => path.relative(src, path.join(e.parentPath, e.name)));
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const rel = files[next++];
-      const { strategy } = await clone(path.join(src, rel), path.join(dest, rel));
-      strategies[strategy] = (strategies[strategy] ?? 0) + 1;
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-}
-
 try {
   const workspace = path.join(base, 'workspace');
   const shape = generateWorkspace(workspace, { files: Number(values.files) });
@@ -54,19 +37,19 @@ try {
   await fs.promises.cp(workspace, path.join(base, 'warmup'), { recursive: true });
   fs.rmSync(path.join(base, 'warmup'), { recursive: true });
 
-  const strategies = {};
   let start = process.hrtime.bigint();
-  await cloneTree(workspace, path.join(base, 'cowcopy'), strategies);
+  const result = await cp(workspace, path.join(base, 'cowcopy'), { recursive: true });
   const cowcopyMs = ms(start);
 
   start = process.hrtime.bigint();
   await fs.promises.cp(workspace, path.join(base, 'fs-cp'), { recursive: true });
   const nodeMs = ms(start);
 
-  const used = Object.entries(strategies)
+  const used = Object.entries(result.strategies)
+    .filter(([, n]) => n > 0)
     .map(([name, n]) => `${name} x${n}`)
     .join(', ');
-  console.log(`  cowcopy clone:      ${cowcopyMs.toFixed(0).padStart(6)} ms   strategy: ${used}`);
+  console.log(`  cowcopy cp():       ${cowcopyMs.toFixed(0).padStart(6)} ms   strategy: ${used}`);
   console.log(`  fs.promises.cp:     ${nodeMs.toFixed(0).padStart(6)} ms`);
   console.log(`  speedup:            ${(nodeMs / cowcopyMs).toFixed(1)}x\n`);
 

@@ -1,0 +1,109 @@
+// A node_modules-like tree (5,000 files in about 810 directories, sizes
+// log-normal 0.5-50 KB, two files of a few MB): cowcopy cp() against
+// fs.promises.cp, cp -a --reflink=auto and a parallel JavaScript walk that
+// calls fs.promises.copyFile(COPYFILE_FICLONE), on every filesystem here.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { cp } from '../dist/index.js';
+import { generateWorkspace } from '../scripts/workspace.mjs';
+import { formatMs, markdownTable, measure } from './harness.mjs';
+
+/** The parallel JavaScript walk: every directory and file at once, libuv's pool does the rest. */
+export async function parallelWalk(src, dest) {
+  await fs.promises.mkdir(dest);
+  const entries = await fs.promises.readdir(src, { withFileTypes: true });
+  await Promise.all(
+    entries.map(async (e) => {
+      const from = path.join(src, e.name);
+      const to = path.join(dest, e.name);
+      if (e.isDirectory()) return parallelWalk(from, to);
+      if (e.isSymbolicLink()) return fs.promises.symlink(await fs.promises.readlink(from), to);
+      return fs.promises.copyFile(from, to, fs.constants.COPYFILE_FICLONE);
+    }),
+  );
+}
+
+export async function tree(fsName, root, { rounds, files = 5000 }) {
+  const dir = fs.mkdtempSync(path.join(root, 'cowcopy-bench-tree-'));
+  try {
+    const src = path.join(dir, 'src');
+    const shape = generateWorkspace(src, { files });
+    execFileSync('sync', ['-f', dir]);
+    let counter = 0;
+    const dests = new Map();
+    const target = (tag, round) => {
+      const d = path.join(dir, `${tag}-${round}-${counter++}`);
+      dests.set(`${tag}-${round}`, d);
+      return d;
+    };
+    // Removing a copy, and the filesystem's own work that follows, is not
+    // timed and must not spill into the next run: remove, then flush.
+    const settle = (tag) => (round) => {
+      fs.rmSync(dests.get(`${tag}-${round}`), { recursive: true, force: true });
+      execFileSync('sync', ['-f', dir]);
+    };
+    let strategies = '';
+    const candidates = [
+      {
+        name: 'cowcopy cp()',
+        run: async (r) => {
+          const result = await cp(src, target('cowcopy', r), { recursive: true });
+          strategies = Object.entries(result.strategies)
+            .filter(([, n]) => n > 0)
+            .map(([s, n]) => `${s} x${n}`)
+            .join(', ');
+        },
+        after: settle('cowcopy'),
+      },
+      {
+        name: 'fs.promises.cp',
+        run: (r) => fs.promises.cp(src, target('fs', r), { recursive: true }),
+        after: settle('fs'),
+      },
+      {
+        name: 'cp -a --reflink=auto',
+        run: (r) => {
+          const res = spawnSync('cp', ['-a', '--reflink=auto', src, target('cp', r)]);
+          if (res.status !== 0) throw new Error(`cp -a failed: ${res.stderr}`);
+        },
+        after: settle('cp'),
+      },
+      {
+        name: 'parallel JS walk, copyFile FICLONE',
+        run: (r) => parallelWalk(src, target('walk', r)),
+        after: settle('walk'),
+      },
+    ];
+    const results = await measure(candidates, rounds);
+    const ours = results[0].median;
+    const rows = [[`${shape.files} files, ${shape.dirs} dirs on ${fsName} (cowcopy: ${strategies})`, 'median', 'cowcopy is faster by']];
+    for (const r of results) rows.push([r.name, formatMs(r.median), r === results[0] ? '' : `${(r.median / ours).toFixed(1)}x`]);
+    return {
+      fsName,
+      table: markdownTable(rows),
+      ratios: Object.fromEntries(results.slice(1).map((r) => [r.name, r.median / ours])),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Peak RSS of a process that copies a tree of `files` files with cp(). */
+export function peakRss(root, files) {
+  const dir = fs.mkdtempSync(path.join(root, 'cowcopy-bench-rss-'));
+  try {
+    const src = path.join(dir, 'src');
+    generateWorkspace(src, { files, largeFiles: [] });
+    const script = `
+      const { cp } = require(${JSON.stringify(path.resolve('dist/index.js'))});
+      const before = process.resourceUsage().maxRSS;
+      cp(${JSON.stringify(src)}, ${JSON.stringify(path.join(dir, 'dest'))}, { recursive: true }).then((r) => {
+        console.log(JSON.stringify({ files: r.files, before, peak: process.resourceUsage().maxRSS }));
+      });`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    return JSON.parse(out);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
