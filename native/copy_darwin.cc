@@ -1,0 +1,675 @@
+// macOS: clonefile (fclonefileat) -> fcopyfile, keeping holes.
+//
+// The contract is copy_linux.cc's: same-file check before anything is
+// truncated, a destination we created or changed is removed on failure, a
+// pre-existing one left untouched stays as it was (mode included), mode bits
+// always, timestamps to the nanosecond when asked, forced requests fail
+// rather than do something else, FIFOs refused without blocking.
+//
+// What differs: clonefile() only creates new files (EEXIST otherwise). A new
+// destination is cloned straight to its name; over an existing one the clone
+// is made under a temporary name next to it, finished there (owner, mode,
+// times), and only then renamed over it: the destination is never removed
+// before its replacement exists. See CloneOver for what a replaced
+// destination keeps and what it does not.
+#include "copy.h"
+
+#include <copyfile.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/attr.h>
+#include <sys/clonefile.h>
+#include <sys/mount.h>
+#include <sys/param.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "posix.h"
+
+namespace cowcopy {
+namespace {
+
+constexpr size_t kBufferSize = 256 * 1024;
+
+// CLONE_NOOWNERCOPY: the clone is owned like a file made by open(2), as
+// fs.copyFile's are; only root's clones would otherwise keep the source's
+// owner (a non-root caller cannot give files away anyway). CLONE_NOFOLLOW:
+// never clone a symlink itself (the source is an open descriptor anyway).
+constexpr uint32_t kCloneFlags = CLONE_NOFOLLOW | CLONE_NOOWNERCOPY;
+
+int OpenNoIntr(const char* path, int flags, mode_t mode = 0) {
+  return OpenAtNoIntr(AT_FDCWD, path, flags, mode);
+}
+
+// "Cannot clone" answers that hold for every file on a pair of volumes,
+// remembered for the life of the process. A forced clone ignores them.
+class Capabilities {
+ public:
+  bool NoClone(dev_t src, dev_t dest) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return no_clone_.count({src, dest}) != 0;
+  }
+  void SetNoClone(dev_t src, dev_t dest) {
+    std::lock_guard<std::mutex> lock(mu_);
+    no_clone_.insert({{src, dest}, true});
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<dev_t, dev_t>, bool> no_clone_;
+};
+
+Capabilities& KnownCapabilities() {
+  static Capabilities* caps = new Capabilities();  // never destroyed: workers may outlive exit
+  return *caps;
+}
+
+// fclonefileat errors after which a byte copy may still work: the volume
+// cannot clone (ENOTSUP; EOPNOTSUPP/ENOSYS/EINVAL from other file systems),
+// two volumes (EXDEV), or the temporary name cannot be made where the
+// destination itself is writable (EACCES, EPERM: a read-only directory).
+bool CloneFallsBack(int err) {
+  return err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS || err == EINVAL ||
+         err == EXDEV || err == EACCES || err == EPERM;
+}
+// The subset that holds for the whole pair of volumes.
+bool CloneNeverWorks(int err) {
+  return err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS || err == EXDEV;
+}
+// What a forced clone reports when the volume cannot clone: EXDEV for two
+// volumes, ENOTSUP otherwise (as COPYFILE_FICLONE_FORCE does in libuv).
+int ForcedCloneError(int err) {
+  return err == EOPNOTSUPP || err == ENOSYS || err == EINVAL ? ENOTSUP : err;
+}
+
+std::atomic<unsigned> temp_counter{0};
+
+Path DirName(const Path& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == Path::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// A name in dir that nobody else uses; short, so that a destination whose own
+// name is near NAME_MAX still gets one.
+Path TempIn(const Path& dir, const char* tag) {
+  char name[64];
+  snprintf(name, sizeof name, "/.cowcopy-%s-%d-%u", tag, static_cast<int>(getpid()),
+           temp_counter.fetch_add(1));
+  return dir + name;
+}
+
+// The path the open file has now, or "" when the OS cannot tell.
+Path PathOfFd(int fd) {
+  char buf[MAXPATHLEN];
+  if (fcntl(fd, F_GETPATH, buf) != 0) return Path();
+  return Path(buf);
+}
+
+// Removes what we wrote at dest, and only that: the name must still point at
+// the inode we wrote (`ours`). A file created through a dangling symlink is
+// removed by its real name, found through its open descriptor.
+void RemoveWritten(const Path& dest, const struct stat& ours, int dfd) {
+  struct stat named;
+  if (lstat(dest.c_str(), &named) == 0 && SameInode(ours, named)) {
+    unlink(dest.c_str());
+    return;
+  }
+  if (dfd < 0) return;
+  Path real = PathOfFd(dfd);
+  if (!real.empty() && lstat(real.c_str(), &named) == 0 && SameInode(ours, named))
+    unlink(real.c_str());
+}
+
+Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* result) {
+  if (opts.same_file_ok) {
+    result->strategy = Strategy::kNone;
+    result->bytes = static_cast<uint64_t>(sst.st_size);
+    return Status();
+  }
+  Status s = Fail("copyfile", EINVAL);
+  s.same_file = true;
+  return s;
+}
+
+// Links src by name and checks that the link is the inode we opened: macOS
+// cannot link an open descriptor, so a source swapped meanwhile is caught
+// here and the wrong link removed.
+int LinkChecked(const Path& src, const Path& name, const struct stat& sst) {
+  if (linkat(AT_FDCWD, src.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) != 0) return errno;
+  struct stat linked;
+  if (lstat(name.c_str(), &linked) == 0 && SameInode(linked, sst)) return 0;
+  unlink(name.c_str());
+  return EAGAIN;  // src names another file than the one opened: try again
+}
+
+Status HardlinkFile(const Path& src, const Path& dest, const struct stat& sst,
+                    const CopyOptions& opts, CopyResult* result) {
+  struct stat dst;
+  bool exists = stat(dest.c_str(), &dst) == 0;
+  if (!exists && errno != ENOENT) return Fail("stat", errno);
+  if (exists && SameInode(sst, dst)) return SameFile(opts, sst, result);
+  if (exists && !opts.overwrite) return Fail("link", EEXIST);
+  if (!exists) {
+    int err = LinkChecked(src, dest, sst);
+    if (err == 0) {
+      result->strategy = Strategy::kHardlink;
+      result->bytes = static_cast<uint64_t>(sst.st_size);
+      return Status();
+    }
+    if (err != EEXIST || !opts.overwrite) return Fail("link", err);
+  }
+  // Replace dest atomically: link under a temporary name, rename over it.
+  Path temp;
+  int err = EEXIST;
+  for (int attempt = 0; attempt < 16 && err == EEXIST; attempt++) {
+    temp = TempIn(DirName(dest), "link");
+    err = LinkChecked(src, temp, sst);
+  }
+  if (err != 0) return Fail("link", err);
+  if (rename(temp.c_str(), dest.c_str()) != 0) {
+    int rename_err = errno;
+    unlink(temp.c_str());
+    return Fail("rename", rename_err);
+  }
+  result->strategy = Strategy::kHardlink;
+  result->bytes = static_cast<uint64_t>(sst.st_size);
+  return Status();
+}
+
+enum class CloneOutcome {
+  kCloned,  // dest now names the finished clone
+  kCannot,  // not here (the volume, or what dest would lose): a copy may do
+  kFailed,  // a real error
+};
+
+struct CloneAttempt {
+  CloneOutcome outcome = CloneOutcome::kFailed;
+  int err = 0;
+  const char* syscall = "fclonefileat";
+  uint64_t bytes = 0;
+};
+
+// Gives a fresh clone (`name` in dir) the source's mode and the requested
+// times: clonefile clears setuid/setgid (as does a chown before this), and a
+// clone keeps the source's times where a copy gets new ones.
+int FinishClone(int dir, const char* name, const struct stat& sst, const CopyOptions& opts,
+                const char** syscall) {
+  *syscall = "fchmodat";
+  if (fchmodat(dir, name, sst.st_mode & 07777, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  struct timespec times[2];
+  if (opts.preserve_timestamps) {
+    times[0] = sst.st_atimespec;
+    times[1] = sst.st_mtimespec;
+  } else {
+    times[0].tv_sec = times[1].tv_sec = 0;
+    times[0].tv_nsec = times[1].tv_nsec = UTIME_NOW;
+  }
+  *syscall = "utimensat";
+  if (utimensat(dir, name, times, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  return 0;
+}
+
+// The name fs.copyFile writes to: dest, or the file its symlinks lead to.
+// Fails (EAGAIN) when that name no longer holds the inode we opened.
+int ResolveTarget(const Path& dest, const struct stat& dst, Path* target, const char** syscall) {
+  struct stat named;
+  *syscall = "lstat";
+  if (lstat(dest.c_str(), &named) != 0) return errno;
+  if (SameInode(named, dst)) {
+    *target = dest;
+    return 0;
+  }
+  if (!S_ISLNK(named.st_mode)) return EAGAIN;
+  char real[MAXPATHLEN];
+  *syscall = "realpath";
+  if (realpath(dest.c_str(), real) == nullptr) return errno;
+  *syscall = "lstat";
+  if (lstat(real, &named) != 0) return errno;
+  if (!SameInode(named, dst)) return EAGAIN;
+  *target = real;
+  return 0;
+}
+
+// Clones the open source over dest: to a temporary name next to the file dest
+// names (through symlinks, as fs.copyFile writes through them), given dest's
+// owner and group, the source's mode and the requested times, then renamed
+// over it. Until that rename nothing at dest changes.
+//
+// The renamed file is a new inode: other hard links keep the old content (so
+// 'auto' does not clone over a file with several links), and the old file's
+// extended attributes, ACL and flags are replaced by the clone's (clonefile
+// copies the source's extended attributes; it has no way not to). When the
+// owner or group cannot be kept, the clone is abandoned rather than widen
+// who may read the data (kCannot, EPERM).
+CloneAttempt CloneOver(int sfd, const Path& dest, const struct stat& sst,
+                       const struct stat& dst, const CopyOptions& opts) {
+  CloneAttempt attempt;
+  Path target;
+  int err = ResolveTarget(dest, dst, &target, &attempt.syscall);
+  if (err != 0) {
+    attempt.err = err;
+    attempt.outcome = err == EAGAIN ? CloneOutcome::kCannot : CloneOutcome::kFailed;
+    return attempt;
+  }
+  const Path dir = DirName(target);
+  Path temp;
+  err = EEXIST;
+  for (int i = 0; i < 16 && err == EEXIST; i++) {
+    temp = TempIn(dir, "clone");
+    err = fclonefileat(sfd, AT_FDCWD, temp.c_str(), kCloneFlags) == 0 ? 0 : errno;
+  }
+  attempt.syscall = "fclonefileat";
+  if (err != 0) {
+    attempt.err = err;
+    attempt.outcome = CloneFallsBack(err) ? CloneOutcome::kCannot : CloneOutcome::kFailed;
+    return attempt;
+  }
+  auto abandon = [&](const char* syscall, int e, CloneOutcome outcome) {
+    unlink(temp.c_str());
+    attempt.syscall = syscall;
+    attempt.err = e;
+    attempt.outcome = outcome;
+    return attempt;
+  };
+  struct stat made;
+  if (lstat(temp.c_str(), &made) != 0) return abandon("lstat", errno, CloneOutcome::kFailed);
+  // A new name gets the directory's group; dest may have had another.
+  if ((made.st_uid != dst.st_uid || made.st_gid != dst.st_gid) &&
+      fchownat(AT_FDCWD, temp.c_str(), dst.st_uid, dst.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+    return abandon("fchownat", errno, CloneOutcome::kCannot);
+  const char* syscall = "fchmodat";
+  err = FinishClone(AT_FDCWD, temp.c_str(), sst, opts, &syscall);
+  if (err != 0) return abandon(syscall, err, CloneOutcome::kFailed);
+  // Last check that target is still the file we opened, then replace it.
+  struct stat named;
+  if (lstat(target.c_str(), &named) != 0) return abandon("lstat", errno, CloneOutcome::kFailed);
+  if (!SameInode(named, dst)) return abandon("lstat", EAGAIN, CloneOutcome::kCannot);
+  if (rename(temp.c_str(), target.c_str()) != 0)
+    return abandon("rename", errno, CloneOutcome::kFailed);
+  attempt.outcome = CloneOutcome::kCloned;
+  attempt.err = 0;
+  attempt.bytes = static_cast<uint64_t>(made.st_size);
+  return attempt;
+}
+
+// fcopyfile with COPYFILE_DATA only. The contract copies the bytes and sets
+// mode and times itself: COPYFILE_STAT would copy times and file flags (an
+// immutable source would make dest unwritable), COPYFILE_XATTR/ACL metadata
+// fs.copyFile does not copy. fcopyfile never clones (COPYFILE_CLONE only
+// applies to copyfile(), and is not passed), so a forced copy gets blocks of
+// its own. COPYFILE_DATA_SPARSE keeps holes; with COPYFILE_DATA it falls back
+// to a full copy when the source has none or the volume cannot.
+Status KernelCopy(int sfd, int dfd) {
+  if (fcopyfile(sfd, dfd, nullptr, COPYFILE_DATA | COPYFILE_DATA_SPARSE) < 0)
+    return Fail("fcopyfile", errno != 0 ? errno : EIO);
+  return Status();
+}
+
+// read()/write() through a buffer, keeping holes: what no_kernel_copy asks
+// for, so tests can reach the user-space path.
+class BufferCopier {
+ public:
+  BufferCopier(int sfd, int dfd) : sfd_(sfd), dfd_(dfd), buffer_(new char[kBufferSize]) {}
+
+  Status CopyAll(const struct stat& sst) {
+    // Fewer allocated blocks than bytes: there may be holes worth skipping.
+    bool sparse = static_cast<off_t>(sst.st_blocks) * 512 < sst.st_size;
+    off_t pos = 0;
+    for (;;) {
+      off_t start = pos;
+      off_t length = -1;  // to the end of the file
+      if (sparse) {
+        off_t data = lseek(sfd_, pos, SEEK_DATA);
+        if (data < 0 && errno == ENXIO) break;  // only a hole after pos
+        if (data < 0 && errno != EINVAL && errno != ENOTSUP) return Fail("lseek", errno);
+        if (data >= 0) {
+          off_t hole = lseek(sfd_, data, SEEK_HOLE);
+          if (hole < 0) return Fail("lseek", errno);
+          start = data;
+          length = hole - data;
+        } else {
+          sparse = false;  // no SEEK_DATA on this volume: copy the rest as it is
+        }
+      }
+      off_t end;
+      Status s = CopyRange(start, length, &end);
+      if (!s.ok()) return s;
+      if (length < 0 || end < start + length) break;  // at the end, or it shrank
+      pos = end;
+    }
+    // The size as it is now: a trailing hole, or a file that changed.
+    struct stat now;
+    if (fstat(sfd_, &now) != 0) return Fail("fstat", errno);
+    if (ftruncate(dfd_, now.st_size) != 0) return Fail("ftruncate", errno);
+    return Status();
+  }
+
+ private:
+  // [start, start + length), or to the end of the file when length < 0, at
+  // the same offsets in dest so skipped holes stay holes.
+  Status CopyRange(off_t start, off_t length, off_t* end) {
+    off_t pos = start;
+    uint64_t remaining = length < 0 ? UINT64_MAX : static_cast<uint64_t>(length);
+    while (remaining > 0) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, kBufferSize));
+      ssize_t n = pread(sfd_, buffer_.get(), want, pos);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Fail("read", errno);
+      }
+      if (n == 0) break;
+      for (ssize_t done = 0; done < n;) {
+        ssize_t w = pwrite(dfd_, buffer_.get() + done, static_cast<size_t>(n - done), pos + done);
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          return Fail("write", errno);
+        }
+        done += w;
+      }
+      pos += n;
+      remaining -= static_cast<uint64_t>(n);
+    }
+    *end = pos;
+    return Status();
+  }
+
+  int sfd_, dfd_;
+  std::unique_ptr<char[]> buffer_;
+};
+
+// The data of an open source into an open dest that is new or was cut to
+// nothing, then setuid/setgid again and the times when asked.
+Status CopyData(int sfd, const struct stat& sst, int dfd, const CopyOptions& opts,
+                CopyResult* result) {
+  const mode_t mode = sst.st_mode & 07777;
+  Status status;
+  if (opts.no_kernel_copy) {
+    status = BufferCopier(sfd, dfd).CopyAll(sst);
+    result->strategy = Strategy::kUserspace;
+  } else {
+    status = KernelCopy(sfd, dfd);
+    result->strategy = Strategy::kKernel;
+  }
+  if (!status.ok()) return status;
+  struct stat now;
+  if (fstat(dfd, &now) != 0) return Fail("fstat", errno);
+  result->bytes = static_cast<uint64_t>(now.st_size);
+  // Writing as non-root clears setuid/setgid: set them again at the end.
+  if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
+  if (opts.preserve_timestamps) {
+    struct timespec times[2] = {sst.st_atimespec, sst.st_mtimespec};
+    if (futimens(dfd, times) != 0) return Fail("futimens", errno);
+  }
+  return Status();
+}
+
+// Replaces dest by a new file (fs.cp): made under a temporary name next to
+// it, renamed over it once complete. Either the old dest or the whole new
+// file is there.
+Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
+                       CopyResult* result) {
+  Path temp;
+  Status status = Fail("open", EEXIST);
+  for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
+    temp = TempIn(DirName(dest), "new");
+    status = CopyIntoNew(sfd, sst, AT_FDCWD, temp.c_str(), opts, result);
+  }
+  if (!status.ok()) return status;
+  if (rename(temp.c_str(), dest.c_str()) != 0) {
+    int err = errno;
+    unlink(temp.c_str());
+    return Fail("rename", err);
+  }
+  return Status();
+}
+
+// fs.copyFile onto an existing dest (or a file created through a dangling
+// symlink): the result is at the name dest leads to, the old content is
+// gone, and on failure a dest we did not change stays as it was.
+Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* dfd,
+                 const struct stat& dst, bool created, const CopyOptions& opts,
+                 CopyResult* result) {
+  const mode_t mode = sst.st_mode & 07777;
+  bool touched = false;  // we changed the data of a pre-existing dest
+  Status status;
+  auto fail = [&](const char* syscall, int err) {
+    status = Fail(syscall, err);
+    if (created || touched) {
+      RemoveWritten(dest, dst, dfd->get());
+    } else if ((dst.st_mode & 07777) != mode) {
+      fchmod(dfd->get(), dst.st_mode & 07777);  // left untouched: its mode too
+    }
+    return status;
+  };
+
+  // The mode first, as libuv does: if that is refused (not our file),
+  // nothing was touched, and no clone replaces a file we could not chmod.
+  if (fchmod(dfd->get(), mode) != 0) return fail("fchmod", errno);
+
+  Capabilities& caps = KnownCapabilities();
+  bool try_clone = opts.request == Request::kReflink ||
+                   (opts.request == Request::kAuto && !caps.NoClone(sst.st_dev, dst.st_dev) &&
+                    // Other names of dest would keep the old data: write into it.
+                    (created || dst.st_nlink <= 1));
+  if (try_clone) {
+    CloneAttempt clone = CloneOver(sfd, dest, sst, dst, opts);
+    if (clone.outcome == CloneOutcome::kCloned) {
+      // dfd holds the replaced inode: nothing was written through it.
+      result->strategy = Strategy::kReflink;
+      result->bytes = clone.bytes;
+      return Status();
+    }
+    if (opts.request == Request::kReflink) {
+      return fail(clone.syscall, clone.outcome == CloneOutcome::kCannot
+                                     ? ForcedCloneError(clone.err)
+                                     : clone.err);
+    }
+    if (clone.outcome == CloneOutcome::kFailed) return fail(clone.syscall, clone.err);
+    if (strcmp(clone.syscall, "fclonefileat") == 0 && CloneNeverWorks(clone.err))
+      caps.SetNoClone(sst.st_dev, dst.st_dev);
+  }
+
+  if (!created) {
+    touched = true;
+    if (ftruncate(dfd->get(), 0) != 0) return fail("ftruncate", errno);
+  }
+  status = CopyData(sfd, sst, dfd->get(), opts, result);
+  if (!status.ok()) return fail(status.syscall, -status.code);
+  int close_err = dfd->Close();
+  if (close_err != 0) {
+    RemoveWritten(dest, dst, -1);
+    return Fail("close", close_err);
+  }
+  return Status();
+}
+
+}  // namespace
+
+const char* const kPlatform = "darwin";
+
+Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* name,
+                   const CopyOptions& opts, CopyResult* result) {
+  // No "cannot clone" cache here: without dest's device to key it, a failed
+  // fclonefileat costs about what the stat to find that device would.
+  if (opts.request != Request::kCopy) {
+    if (fclonefileat(sfd, dest_dir, name, kCloneFlags) == 0) {
+      struct stat made;
+      const char* syscall = "fstatat";
+      int err = fstatat(dest_dir, name, &made, AT_SYMLINK_NOFOLLOW) == 0
+                    ? FinishClone(dest_dir, name, sst, opts, &syscall)
+                    : errno;
+      if (err == 0) {
+        result->strategy = Strategy::kReflink;
+        result->bytes = static_cast<uint64_t>(made.st_size);
+        return Status();
+      }
+      unlinkat(dest_dir, name, 0);  // fclonefileat made it and follows no link: ours
+      return Fail(syscall, err);
+    }
+    int err = errno;
+    if (opts.request == Request::kReflink)
+      return Fail("fclonefileat", CloneFallsBack(err) ? ForcedCloneError(err) : err);
+    if (!CloneFallsBack(err)) return Fail("fclonefileat", err);  // EEXIST among them
+  }
+
+  const mode_t mode = sst.st_mode & 07777;
+  UniqueFd dfd(OpenAtNoIntr(dest_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode));
+  if (dfd.get() < 0) return Fail("open", errno);
+  // The exact mode: open() applied the umask.
+  Status status = fchmod(dfd.get(), mode) == 0 ? CopyData(sfd, sst, dfd.get(), opts, result)
+                                               : Fail("fchmod", errno);
+  if (status.ok()) {
+    int err = dfd.Close();
+    if (err == 0) return status;
+    status = Fail("close", err);
+  }
+  unlinkat(dest_dir, name, 0);  // made with O_EXCL, never through a link: ours
+  return status;
+}
+
+Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
+                   CopyResult* result) {
+  UniqueFd sfd;
+  struct stat sst;
+  Status status = OpenSource(AT_FDCWD, src.c_str(), true, &sfd, &sst);
+  if (!status.ok()) return status;
+  if (opts.request == Request::kHardlink) return HardlinkFile(src, dest, sst, opts, result);
+
+  // The common case: a new file, cloned (or copied) straight to its name.
+  status = CopyIntoNew(sfd.get(), sst, AT_FDCWD, dest.c_str(), opts, result);
+  if (status.code != -EEXIST || !opts.overwrite) return status;
+
+  // It exists. fs.copyFile writes into it (through a symlink); fs.cp
+  // replaces it. Either way only after checking it is not the source itself.
+  bool created = false;  // we made the inode dest now leads to
+  UniqueFd dfd(OpenNoIntr(dest.c_str(), O_WRONLY));
+  if (dfd.get() < 0 && errno == ENOENT) {
+    // A dangling symlink: create its target, as fs.copyFile does.
+    dfd.Reset(OpenNoIntr(dest.c_str(), O_WRONLY | O_CREAT, sst.st_mode & 07777));
+    created = true;
+  }
+  if (dfd.get() < 0) return Fail("open", errno);
+  struct stat dst;
+  if (fstat(dfd.get(), &dst) != 0) {
+    int err = errno;
+    Path real = created ? PathOfFd(dfd.get()) : Path();
+    if (!real.empty()) unlink(real.c_str());
+    return Fail("fstat", err);
+  }
+  if (!created && SameInode(sst, dst)) return SameFile(opts, sst, result);
+  if (opts.replace && !created) {
+    dfd.Reset();
+    return ReplaceByRename(sfd.get(), sst, dest, opts, result);
+  }
+  return WriteInto(sfd.get(), sst, dest, &dfd, dst, created, opts, result);
+}
+
+namespace {
+
+std::mutex probe_mu;
+std::map<dev_t, VolumeInfo>& ProbeCache() {
+  static auto* cache = new std::map<dev_t, VolumeInfo>();
+  return *cache;
+}
+
+// What the volume says about clones: 1 yes, 0 no, -1 it does not say.
+int AdvertisesClones(const char* mount_point) {
+  struct attrlist request;
+  memset(&request, 0, sizeof request);
+  request.bitmapcount = ATTR_BIT_MAP_COUNT;
+  // ATTR_VOL_INFO must accompany any volume attribute.
+  request.volattr = ATTR_VOL_INFO | ATTR_VOL_CAPABILITIES;
+  struct {
+    uint32_t length;
+    vol_capabilities_attr_t caps;
+  } __attribute__((aligned(4), packed)) reply;
+  // Volume attributes are asked of the mount point (statfs f_mntonname).
+  if (getattrlist(mount_point, &request, &reply, sizeof reply, 0) != 0) return -1;
+  if (reply.length < sizeof reply) return -1;
+  const uint32_t valid = reply.caps.valid[VOL_CAPABILITIES_INTERFACES];
+  const uint32_t set = reply.caps.capabilities[VOL_CAPABILITIES_INTERFACES];
+  if ((valid & VOL_CAP_INT_CLONE) == 0) return -1;
+  return (set & VOL_CAP_INT_CLONE) != 0 ? 1 : 0;
+}
+
+}  // namespace
+
+Status ProbeVolume(const Path& path, VolumeInfo* info) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return Fail("stat", errno);
+  const Path dir = S_ISDIR(st.st_mode) ? path : DirName(path);
+  {
+    std::lock_guard<std::mutex> lock(probe_mu);
+    auto it = ProbeCache().find(st.st_dev);
+    if (it != ProbeCache().end()) {
+      *info = it->second;
+      return Status();
+    }
+  }
+  struct statfs sfs;
+  if (statfs(dir.c_str(), &sfs) != 0) return Fail("statfs", errno);
+  VolumeInfo probed;
+  probed.fs_type = 0;  // f_type numbers are not stable on macOS: the name is
+  probed.fs_name.assign(sfs.f_fstypename, strnlen(sfs.f_fstypename, sizeof sfs.f_fstypename));
+  const int advertised = AdvertisesClones(sfs.f_mntonname);
+
+  // Scratch files are named (no O_TMPFILE here) and unlinked at once.
+  const Path a_name = TempIn(dir, "probe");
+  UniqueFd a(OpenNoIntr(a_name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
+  if (a.get() < 0) {
+    // Read-only or not ours: nothing can be cloned into it by this process.
+    // Not cached: permissions are per directory.
+    *info = probed;
+    return Status();
+  }
+  probed.writable = true;
+  char block[4096];
+  for (size_t i = 0; i < sizeof block; i++) block[i] = static_cast<char>(i * 31);
+  if (pwrite(a.get(), block, sizeof block, 0) != static_cast<ssize_t>(sizeof block)) {
+    int err = errno ? errno : EIO;
+    unlink(a_name.c_str());
+    return Fail("write", err);
+  }
+
+  // The volume's word is not enough (network volumes relay it): try. A
+  // volume that says no is not asked again.
+  if (advertised != 0) {
+    const Path b_name = TempIn(dir, "probe");
+    probed.reflink = fclonefileat(a.get(), AT_FDCWD, b_name.c_str(), kCloneFlags) == 0;
+    if (probed.reflink) unlink(b_name.c_str());
+  }
+
+  const Path c_name = TempIn(dir, "probe");
+  UniqueFd c(OpenNoIntr(c_name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
+  int c_err = errno;
+  if (c.get() >= 0) {
+    unlink(c_name.c_str());
+    probed.kernel_copy = fcopyfile(a.get(), c.get(), nullptr, COPYFILE_DATA) == 0;
+  }
+
+  const Path linked = a_name + "-link";
+  probed.hardlink = link(a_name.c_str(), linked.c_str()) == 0;
+  if (probed.hardlink) unlink(linked.c_str());
+  unlink(a_name.c_str());
+  if (c.get() < 0) return Fail("open", c_err);
+
+  std::lock_guard<std::mutex> lock(probe_mu);
+  ProbeCache()[st.st_dev] = probed;
+  *info = probed;
+  return Status();
+}
+
+}  // namespace cowcopy
