@@ -358,21 +358,23 @@ Status CopyContents(int sfd, const struct stat& sst, int dfd, const struct stat&
                    (opts.request == Request::kAuto &&
                     !caps.Has(sst.st_dev, dst.st_dev, Capabilities::kNoClone));
   if (try_clone) {
-    // A clone whose unaligned last block would land inside dest is refused
-    // (EINVAL): cut dest to the source's size first.
-    if (!created && dst.st_size > sst.st_size && dst.st_blksize > 0 &&
-        sst.st_size % dst.st_blksize != 0) {
+    // Into an existing dest first as it is: when the filesystem cannot clone
+    // (EXDEV, EOPNOTSUPP) it says so before touching anything.
+    int err = ioctl(dfd, FICLONE, sfd) == 0 ? 0 : errno;
+    if (err == EINVAL && !created && dst.st_size > sst.st_size) {
+      // The source's unaligned last block cannot land inside dest: empty it
+      // and clone again (it was to be replaced anyway).
       *touched = true;
-      if (ftruncate(dfd, sst.st_size) != 0) return Fail("ftruncate", errno);
+      if (ftruncate(dfd, 0) != 0) return Fail("ftruncate", errno);
+      err = ioctl(dfd, FICLONE, sfd) == 0 ? 0 : errno;
     }
-    if (ioctl(dfd, FICLONE, sfd) == 0) {
+    if (err == 0) {
       *touched = true;
       if (!created && dst.st_size > sst.st_size && ftruncate(dfd, sst.st_size) != 0)
         return Fail("ftruncate", errno);
       result->strategy = Strategy::kReflink;
       result->bytes = static_cast<uint64_t>(sst.st_size);
     } else {
-      int err = errno;
       if (opts.request == Request::kReflink) return Fail("ioctl", ForcedCloneError(err));
       if (!CloneUnsupported(err)) return Fail("ioctl", err);
       if (CloneNeverWorks(err)) caps.Set(sst.st_dev, dst.st_dev, Capabilities::kNoClone);
