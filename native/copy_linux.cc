@@ -398,7 +398,8 @@ Status CopyContents(int sfd, const struct stat& sst, int dfd, const struct stat&
   // Writing as non-root clears setuid/setgid: set them again at the end.
   if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
   if (opts.preserve_timestamps) {
-    struct timespec times[2] = {sst.st_atim, sst.st_mtim};
+    struct timespec times[2];
+    StatTimes(sst, times);
     if (futimens(dfd, times) != 0) return Fail("futimens", errno);
   }
   return Status();

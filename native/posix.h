@@ -61,6 +61,17 @@ inline bool SameInode(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+// { atime, mtime } for futimens(): the fields are named differently on macOS.
+inline void StatTimes(const struct stat& st, struct timespec times[2]) {
+#ifdef __APPLE__
+  times[0] = st.st_atimespec;
+  times[1] = st.st_mtimespec;
+#else
+  times[0] = st.st_atim;
+  times[1] = st.st_mtim;
+#endif
+}
+
 // Opens a source file for copying and checks what it is. O_NONBLOCK: opening
 // a FIFO must not wait for a writer. A directory is EISDIR; anything else that
 // is not a regular file has no end to copy up to: EINVAL.

@@ -646,7 +646,8 @@ void Walk::Complete(DirNode* node, int ddir) {
     } else if (fchmod(ddir, mode) != 0) {
       Record(TreeErrorKind::kSystem, Fail("chmod", errno), node->rel, true);
     } else if (opts_.file.preserve_timestamps) {
-      struct timespec times[2] = {node->st.st_atim, node->st.st_mtim};
+      struct timespec times[2];
+      StatTimes(node->st, times);
       if (futimens(ddir, times) != 0) Record(TreeErrorKind::kSystem, Fail("utime", errno), node->rel, true);
     }
   }
