@@ -344,7 +344,7 @@ class BufferCopier {
           sparse = false;  // no SEEK_DATA on this volume: copy the rest as it is
         }
       }
-      off_t end;
+      off_t end = start;
       Status s = CopyRange(start, length, &end);
       if (!s.ok()) return s;
       if (length < 0 || end < start + length) break;  // at the end, or it shrank
