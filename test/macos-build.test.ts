@@ -1,0 +1,441 @@
+// copy_darwin.cc cannot run here, but its logic can: it is compiled for
+// Linux against stand-ins for the Apple calls it makes (fclonefileat is
+// FICLONE into a new file, refused where Linux cannot clone; fcopyfile is a
+// read/write loop that never clones; getattrlist and statfs report the
+// volume; F_GETPATH reads /proc), then the contract and cp suites run on it,
+// and the macOS-only paths (a clone renamed over an existing file) are
+// checked on xfs, where the stand-in really clones.
+//
+// What this cannot show: Apple's own behaviour (error order, what fcopyfile
+// and clonefile copy). The macOS CI job runs the suites on APFS for that;
+// scripts/build-mac.mjs checks that the real Mach-O build compiles and links.
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi, type Api } from '../lib/api.js';
+import type { NativeBinding } from '../lib/binding.js';
+import { createNativeBackend } from '../lib/native.js';
+import { randomFile, sha256, tempDir } from './helpers/files.js';
+import { fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+const root = path.resolve(__dirname, '..');
+const work = tempDir('darwin-emulated');
+const scratches: string[] = [work];
+afterAll(() => {
+  for (const dir of scratches) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// The Apple declarations copy_darwin.cc needs, with Apple's constant values.
+const SHIM_HEADER = String.raw`// Apple's calls as copy_darwin.cc uses them, emulated on Linux.
+#ifndef COWCOPY_DARWIN_SHIM_H_
+#define COWCOPY_DARWIN_SHIM_H_
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#define st_atimespec st_atim
+#define st_mtimespec st_mtim
+
+#define F_GETPATH 50
+#define fcntl cowcopy_shim_fcntl
+extern "C" int cowcopy_shim_fcntl(int fd, int cmd, char* path);
+
+#define CLONE_NOFOLLOW 0x0001
+#define CLONE_NOOWNERCOPY 0x0002
+extern "C" int fclonefileat(int srcfd, int dst_dirfd, const char* dst, uint32_t flags);
+
+typedef uint32_t copyfile_flags_t;
+typedef struct _copyfile_state* copyfile_state_t;
+#define COPYFILE_DATA (1 << 3)
+#define COPYFILE_CLONE (1 << 24)
+#define COPYFILE_CLONE_FORCE (1 << 25)
+#define COPYFILE_DATA_SPARSE (1 << 27)
+extern "C" int fcopyfile(int from, int to, copyfile_state_t state, copyfile_flags_t flags);
+
+typedef uint32_t attrgroup_t;
+struct attrlist {
+  unsigned short bitmapcount;
+  uint16_t reserved;
+  attrgroup_t commonattr, volattr, dirattr, fileattr, forkattr;
+};
+#define ATTR_BIT_MAP_COUNT 5
+#define ATTR_VOL_INFO 0x80000000
+#define ATTR_VOL_CAPABILITIES 0x00020000
+typedef uint32_t vol_capabilities_set_t[4];
+#define VOL_CAPABILITIES_INTERFACES 1
+typedef struct vol_capabilities_attr {
+  vol_capabilities_set_t capabilities;
+  vol_capabilities_set_t valid;
+} vol_capabilities_attr_t;
+#define VOL_CAP_INT_CLONE 0x00010000
+extern "C" int getattrlist(const char* path, void* list, void* buf, size_t size, unsigned int options);
+
+#define MFSTYPENAMELEN 16
+#define statfs cowcopy_shim_statfs
+struct cowcopy_shim_statfs {
+  char f_fstypename[MFSTYPENAMELEN];
+  char f_mntonname[1024];
+};
+extern "C" int cowcopy_shim_statfs(const char* path, struct cowcopy_shim_statfs* out);
+#endif
+`;
+
+// Their Linux stand-ins.
+const SHIM_SOURCE = String.raw`// Linux stand-ins for clonefile, fcopyfile, getattrlist, statfs and
+// F_GETPATH, close enough to Apple's for copy_darwin.cc's logic to run.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace {
+constexpr uint32_t kCloneNofollow = 1, kCloneNoOwnerCopy = 2;
+constexpr uint32_t kData = 1u << 3, kClone = 1u << 24, kCloneForce = 1u << 25, kSparse = 1u << 27;
+
+const char* FsName(long magic) {
+  switch (magic) {
+    case 0xef53: return "ext4";
+    case 0x01021994: return "tmpfs";
+    case 0x58465342: return "xfs";
+    case 0x9123683e: return "btrfs";
+    default: return "other";
+  }
+}
+bool Clones(long magic) { return magic == 0x58465342 || magic == 0x9123683e; }
+
+int Fail(int err) {
+  errno = err;
+  return -1;
+}
+}  // namespace
+
+extern "C" int cowcopy_shim_fcntl(int fd, int cmd, char* path) {
+  if (cmd != 50) return Fail(EINVAL);
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(proc, path, 1023);
+  if (n < 0) return -1;
+  path[n] = '\0';
+  return 0;
+}
+
+// clonefile: a new name only (EEXIST, never followed), one volume (EXDEV),
+// ENOTSUP where the volume cannot; the clone has the source's mode without
+// setuid/setgid and the source's times; owner as for open() with
+// CLONE_NOOWNERCOPY, else the source's when root.
+extern "C" int fclonefileat(int srcfd, int dirfd, const char* dst, uint32_t flags) {
+  if ((flags & ~(kCloneNofollow | kCloneNoOwnerCopy)) != 0) return Fail(EINVAL);
+  struct stat st;
+  if (fstat(srcfd, &st) != 0) return -1;
+  int fd = openat(dirfd, dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  auto undo = [&](int err) {
+    close(fd);
+    unlinkat(dirfd, dst, 0);
+    return Fail(err);
+  };
+  struct stat made;
+  if (fstat(fd, &made) != 0) return undo(errno);
+  if (made.st_dev != st.st_dev) return undo(EXDEV);
+  struct statfs sfs;
+  if (fstatfs(fd, &sfs) != 0) return undo(errno);
+  const char* off = getenv("COWCOPY_SHIM_NO_CLONE");
+  if (!Clones(sfs.f_type) || (off && *off)) return undo(ENOTSUP);
+  if (ioctl(fd, FICLONE, srcfd) != 0) return undo(errno);
+  if ((flags & kCloneNoOwnerCopy) == 0 && geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0)
+    return undo(errno);
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  if (fchmod(fd, st.st_mode & 0777 & ~06000) != 0 || futimens(fd, times) != 0) return undo(errno);
+  close(fd);
+  return 0;
+}
+
+// fcopyfile(COPYFILE_DATA[|COPYFILE_DATA_SPARSE]): read/write from the
+// current offsets, never a clone (no copy_file_range: it may reflink).
+extern "C" int fcopyfile(int from, int to, void*, uint32_t flags) {
+  if ((flags & kData) == 0 || (flags & (kClone | kCloneForce)) != 0) abort();  // not how we call it
+  struct stat st;
+  if (fstat(from, &st) != 0) return -1;
+  off_t in = lseek(from, 0, SEEK_CUR), out = lseek(to, 0, SEEK_CUR);
+  if (in < 0 || out < 0) return -1;
+  const off_t delta = out - in;
+  const bool sparse = (flags & kSparse) != 0 && static_cast<off_t>(st.st_blocks) * 512 < st.st_size;
+  static thread_local char buf[1 << 16];
+  off_t pos = in;
+  for (;;) {
+    off_t end = -1;
+    if (sparse) {
+      off_t data = lseek(from, pos, SEEK_DATA);
+      if (data < 0) {
+        if (errno == ENXIO) break;
+        return -1;
+      }
+      end = lseek(from, data, SEEK_HOLE);
+      pos = data;
+    }
+    ssize_t n = 0;
+    while ((end < 0 || pos < end) &&
+           (n = pread(from, buf, end < 0 ? sizeof buf : std::min<off_t>(sizeof buf, end - pos), pos)) > 0) {
+      for (ssize_t done = 0; done < n;) {
+        ssize_t w = pwrite(to, buf + done, n - done, pos + delta + done);
+        if (w < 0) return -1;
+        done += w;
+      }
+      pos += n;
+    }
+    if (n < 0) return -1;
+    if (!sparse || n == 0) break;
+  }
+  if (sparse && ftruncate(to, st.st_size - in + out) != 0) return -1;
+  return 0;
+}
+
+extern "C" int getattrlist(const char* path, void* list, void* buf, size_t size, unsigned int options) {
+  const uint32_t* words = static_cast<const uint32_t*>(list);
+  // { bitmapcount(16) reserved(16) } commonattr volattr ...: volume info only.
+  if ((words[0] & 0xffff) != 5 || words[1] != 0 || words[2] != (0x80000000u | 0x00020000u) || options != 0)
+    return Fail(EINVAL);
+  if (size < 36) return Fail(ERANGE);
+  struct statfs sfs;
+  if (statfs(path, &sfs) != 0) return -1;
+  uint32_t reply[9] = {36};
+  reply[1 + 1] = Clones(sfs.f_type) ? 0x00010000 : 0;  // capabilities[INTERFACES]
+  reply[5 + 1] = 0x00010000;                           // valid[INTERFACES]
+  memcpy(buf, reply, sizeof reply);
+  return 0;
+}
+
+struct cowcopy_shim_statfs {
+  char f_fstypename[16];
+  char f_mntonname[1024];
+};
+extern "C" int cowcopy_shim_statfs(const char* path, struct cowcopy_shim_statfs* out) {
+  struct statfs sfs;
+  if (statfs(path, &sfs) != 0) return -1;
+  memset(out, 0, sizeof *out);
+  snprintf(out->f_fstypename, sizeof out->f_fstypename, "%s", FsName(sfs.f_type));
+  snprintf(out->f_mntonname, sizeof out->f_mntonname, "%s", path);
+  return 0;
+}
+`;
+
+/** Builds <work>/pkg/build/Release/cowcopy.node: addon.cc, tree_posix.cc, copy_darwin.cc on the stand-ins. */
+async function buildEmulated(): Promise<string> {
+  const include = path.join(work, 'include');
+  fs.mkdirSync(path.join(include, 'sys'), { recursive: true });
+  fs.writeFileSync(path.join(include, 'cowcopy_darwin_shim.h'), SHIM_HEADER);
+  for (const name of ['copyfile.h', 'sys/attr.h', 'sys/clonefile.h', 'sys/mount.h'])
+    fs.writeFileSync(path.join(include, name), '#include <cowcopy_darwin_shim.h>\n');
+  fs.writeFileSync(path.join(work, 'shim.cc'), SHIM_SOURCE);
+  const common = ['-std=c++17', '-fPIC', '-O1', '-fno-exceptions', '-Wall', '-Wextra', '-Werror'];
+  const units: [string, string[]][] = [
+    // Warnings as errors here too: GCC sees things clang does not.
+    [path.join(root, 'native/copy_darwin.cc'), [`-I${include}`]],
+    [path.join(work, 'shim.cc'), []],
+    [path.join(root, 'native/tree_posix.cc'), ['-D_GNU_SOURCE', '-D_FILE_OFFSET_BITS=64']],
+    [
+      path.join(root, 'native/addon.cc'),
+      [
+        `-I${path.resolve(require('node-addon-api').include_dir as string)}`,
+        `-I${path.join(path.dirname(process.execPath), '..', 'include', 'node')}`,
+        '-DNAPI_VERSION=8',
+        '-DNAPI_DISABLE_CPP_EXCEPTIONS',
+        '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+      ],
+    ],
+  ];
+  const objects = await Promise.all(
+    units.map(async ([src, flags]) => {
+      const obj = path.join(work, `${path.basename(src, '.cc')}.o`);
+      await run('g++', [...common, ...flags, `-I${path.join(root, 'native')}`, '-c', src, '-o', obj]);
+      return obj;
+    }),
+  );
+  const out = path.join(work, 'pkg', 'build', 'Release', 'cowcopy.node');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  await run('g++', ['-shared', '-o', out, ...objects]);
+  return out;
+}
+
+let addon = '';
+let api: Api;
+beforeAll(async () => {
+  // The child runs below and the nobody test read it.
+  fs.chmodSync(work, 0o755);
+  addon = await buildEmulated();
+  const binding = require(addon) as NativeBinding;
+  expect(binding.platform).toBe('darwin');
+  api = createApi(createNativeBackend(binding));
+}, 120_000);
+
+const leftovers = (dir: string) => fs.readdirSync(dir).filter((n) => n.includes('.cowcopy-'));
+
+describe('copy_darwin.cc on emulated Apple calls', () => {
+  it('passes the contract and cp suites', () => {
+    // node-gyp-build loads <COWCOPY_PREBUILD>/build/Release/cowcopy.node. The
+    // tiny filesystem is left out: the suites running beside this one fill it.
+    const env = { ...process.env, COWCOPY_PREBUILD: path.join(work, 'pkg'), COWCOPY_TEST_SMALL: path.join(work, 'absent'), COWCOPY_REQUIRE_FS: '' };
+    const loaded = spawnSync(
+      process.execPath,
+      ['-p', `require(${JSON.stringify(path.join(root, 'dist/binding.js'))}).loadBinding(process.env).binding.platform`],
+      { encoding: 'utf8', env },
+    );
+    expect(loaded.stdout.trim(), loaded.stderr).toBe('darwin');
+    const child = spawnSync(
+      process.execPath,
+      [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/contract.test.ts', 'test/cp.test.ts'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env,
+        timeout: 300_000,
+      },
+    );
+    const output = `${child.stdout}\n${child.stderr}`;
+    expect(child.status, output.slice(-6000)).toBe(0);
+    expect(output).toMatch(/Test Files\s.*2 passed/);
+  }, 320_000);
+
+  describe.runIf(runsOn('xfs'))(titleOn('xfs', 'over existing files, where the stand-in clones'), () => {
+    let dir: string;
+    let src: string;
+    beforeAll(() => {
+      dir = scratchOn('xfs', 'darwin');
+      scratches.push(dir);
+      fs.chmodSync(dir, 0o755); // the nobody test below walks through it
+      src = randomFile(path.join(dir, 'src'), 3 * 1024 * 1024 + 5);
+      fs.chmodSync(src, 0o4751);
+      fs.utimesSync(src, new Date('2001-02-03T04:05:06Z'), new Date('2002-03-04T05:06:07Z'));
+    });
+
+    it('a new name is cloned straight to it: mode with setuid, fresh times unless asked', async () => {
+      const fresh = path.join(dir, 'fresh');
+      expect(await api.clone(src, fresh)).toEqual({ strategy: 'reflink', bytes: 3 * 1024 * 1024 + 5 });
+      expect(fullyShared(fresh)).toBe(true);
+      // The stand-in, like clonefile, clears setuid and keeps the source's times.
+      expect(fs.statSync(fresh).mode & 0o7777).toBe(0o4751);
+      expect(fs.statSync(fresh).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+      const kept = path.join(dir, 'kept');
+      await api.clone(src, kept, { preserveTimestamps: true });
+      expect(fs.statSync(kept, { bigint: true }).mtimeNs).toBe(fs.statSync(src, { bigint: true }).mtimeNs);
+      expect(leftovers(dir)).toEqual([]);
+    });
+
+    it('an existing file is replaced by a finished clone renamed over it', async () => {
+      const dest = path.join(dir, 'existing');
+      fs.writeFileSync(dest, 'old content');
+      const ino = fs.statSync(dest).ino;
+      expect((await api.clone(src, dest)).strategy).toBe('reflink');
+      expect(fs.statSync(dest).ino).not.toBe(ino);
+      expect(sha256(dest)).toBe(sha256(src));
+      expect(fullyShared(dest)).toBe(true);
+      expect(fs.statSync(dest).mode & 0o7777).toBe(0o4751);
+      expect(leftovers(dir)).toEqual([]);
+    });
+
+    it.runIf(process.getuid?.() === 0)('the replacing clone keeps the owner and group it replaces', async () => {
+      const dest = path.join(dir, 'owned');
+      fs.writeFileSync(dest, 'theirs');
+      fs.chownSync(dest, 65534, 65534);
+      expect((await api.clone(src, dest)).strategy).toBe('reflink');
+      expect(fs.statSync(dest)).toMatchObject({ uid: 65534, gid: 65534 });
+    });
+
+    it('a file with other hard links is written into by auto, replaced only by a forced clone', async () => {
+      const dest = path.join(dir, 'linked');
+      const other = path.join(dir, 'linked-other');
+      fs.writeFileSync(dest, 'shared old content');
+      fs.linkSync(dest, other);
+      expect((await api.clone(src, dest)).strategy).toBe('kernel');
+      expect(sha256(other)).toBe(sha256(src));
+      expect(fs.statSync(dest).ino).toBe(fs.statSync(other).ino);
+
+      fs.writeFileSync(dest, 'shared again');
+      expect((await api.clone(src, dest, { strategy: 'reflink' })).strategy).toBe('reflink');
+      expect(fs.readFileSync(other, 'utf8')).toBe('shared again');
+      expect(sha256(dest)).toBe(sha256(src));
+    });
+
+    it('through a symlink the file it leads to is replaced and the link stays, dangling or not', async () => {
+      fs.writeFileSync(path.join(dir, 'target'), 'old');
+      fs.symlinkSync('target', path.join(dir, 'link'));
+      await api.copyFile(src, path.join(dir, 'link'));
+      expect(fs.lstatSync(path.join(dir, 'link')).isSymbolicLink()).toBe(true);
+      expect(sha256(path.join(dir, 'target'))).toBe(sha256(src));
+      expect(fullyShared(path.join(dir, 'target'))).toBe(true);
+
+      fs.symlinkSync('made', path.join(dir, 'dangling'));
+      expect((await api.clone(src, path.join(dir, 'dangling'))).strategy).toBe('reflink');
+      expect(fs.lstatSync(path.join(dir, 'dangling')).isSymbolicLink()).toBe(true);
+      expect(fullyShared(path.join(dir, 'made'))).toBe(true);
+      expect(leftovers(dir)).toEqual([]);
+    });
+
+    it('a forced copy has blocks of its own', async () => {
+      const copy = path.join(dir, 'copy');
+      expect((await api.clone(src, copy, { strategy: 'copy' })).strategy).toBe('kernel');
+      expect(fullyShared(copy)).toBe(false);
+      expect(sha256(copy)).toBe(sha256(src));
+    });
+
+    it('probe: the volume says it clones and a scratch clone succeeds', async () => {
+      expect(await api.probe(dir)).toMatchObject({ filesystem: 'xfs', reflink: true, hardlink: true, copyFileRange: true });
+      expect(fs.readdirSync(dir).filter((n) => n.includes('probe'))).toEqual([]);
+    });
+
+    it.runIf(process.getuid?.() === 0)(
+      'in a directory nobody may write to, auto writes into the file and a forced clone fails with EACCES',
+      () => {
+        const ro = path.join(dir, 'read-only');
+        fs.mkdirSync(ro);
+        const dest = path.join(ro, 'dest');
+        fs.writeFileSync(dest, 'writable file');
+        const from = path.join(ro, 'from');
+        fs.copyFileSync(src, from);
+        fs.chmodSync(from, 0o644);
+        fs.chownSync(dest, 65534, 65534);
+        fs.chmodSync(ro, 0o555);
+        const script = `
+          const { createApi } = require(${JSON.stringify(path.join(root, 'dist/api.js'))});
+          const { createNativeBackend } = require(${JSON.stringify(path.join(root, 'dist/native.js'))});
+          const api = createApi(createNativeBackend(require(${JSON.stringify(addon)})));
+          const out = [api.cloneSync(${JSON.stringify(from)}, ${JSON.stringify(dest)}).strategy];
+          try { api.cloneSync(${JSON.stringify(from)}, ${JSON.stringify(dest)}, { strategy: 'reflink' }); out.push('cloned'); }
+          catch (e) { out.push(e.code + ' ' + e.syscall); }
+          console.log(JSON.stringify(out));`;
+        const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: 65534, gid: 65534 });
+        fs.chmodSync(ro, 0o755);
+        expect(child.stderr).toBe('');
+        expect(JSON.parse(child.stdout)).toEqual(['kernel', 'EACCES fclonefileat']);
+        expect(sha256(dest)).toBe(sha256(src));
+        expect(leftovers(ro)).toEqual([]);
+      },
+    );
+  });
+
+  describe.runIf(runsOn('xfs') && runsOn('btrfs'))(titleOn('xfs', titleOn('btrfs', 'across volumes')), () => {
+    it('a forced clone fails with EXDEV and writes nothing; auto copies', async () => {
+      const from = randomFile(path.join(scratchOn('xfs', 'darwin-from'), 'src'), 100_000);
+      const into = scratchOn('btrfs', 'darwin-into');
+      scratches.push(path.dirname(from), into);
+      const err = await api.clone(from, path.join(into, 'forced'), { strategy: 'reflink' }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'EXDEV' });
+      expect(fs.readdirSync(into)).toEqual([]);
+      expect((await api.clone(from, path.join(into, 'auto'))).strategy).toBe('kernel');
+    });
+  });
+});
