@@ -321,25 +321,7 @@ void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
     return;
   }
 
-  // Types readdir did not give, or that dereference changes.
-  for (Entry& e : entries) {
-    if (e.type != DT_UNKNOWN && !(opts_.dereference && e.type == DT_LNK)) continue;
-    struct stat st;
-    if (fstatat(src_fd, e.name.c_str(), &st, opts_.dereference ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
-      RecordSystem(opts_.dereference ? "stat" : "lstat", errno, Join(node->rel, e.name), false);
-      Done(node);
-      return;
-    }
-    e.type = S_ISDIR(st.st_mode)   ? DT_DIR
-             : S_ISREG(st.st_mode) ? DT_REG
-             : S_ISLNK(st.st_mode) ? DT_LNK
-             : S_ISFIFO(st.st_mode) ? DT_FIFO
-             : S_ISSOCK(st.st_mode) ? DT_SOCK
-             : S_ISCHR(st.st_mode)  ? DT_CHR
-             : S_ISBLK(st.st_mode)  ? DT_BLK
-                                    : DT_UNKNOWN;
-  }
-
+  // The filter first: fs.cp asks it before it looks at the entry.
   if (hooks_ && hooks_->has_filter() && !entries.empty()) {
     std::vector<FilterEntry> asked;
     asked.reserve(entries.size());
@@ -358,6 +340,25 @@ void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
     }
     skipped_ += entries.size() - kept;
     entries.resize(kept);
+  }
+
+  // Types readdir did not give, or that dereference changes.
+  for (Entry& e : entries) {
+    if (e.type != DT_UNKNOWN && !(opts_.dereference && e.type == DT_LNK)) continue;
+    struct stat st;
+    if (fstatat(src_fd, e.name.c_str(), &st, opts_.dereference ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
+      RecordSystem(opts_.dereference ? "stat" : "lstat", errno, Join(node->rel, e.name), false);
+      Done(node);
+      return;
+    }
+    e.type = S_ISDIR(st.st_mode)   ? DT_DIR
+             : S_ISREG(st.st_mode) ? DT_REG
+             : S_ISLNK(st.st_mode) ? DT_LNK
+             : S_ISFIFO(st.st_mode) ? DT_FIFO
+             : S_ISSOCK(st.st_mode) ? DT_SOCK
+             : S_ISCHR(st.st_mode)  ? DT_CHR
+             : S_ISBLK(st.st_mode)  ? DT_BLK
+                                    : DT_UNKNOWN;
   }
 
   // Directories first, so idle workers get them while this one copies files.

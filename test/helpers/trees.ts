@@ -23,6 +23,8 @@ export interface TreeShape {
   maxSize: number;
   sparse: boolean;
   symlinks: boolean;
+  /** Where symlinks point (relative, absolute, dangling, a directory). */
+  linkTargets: readonly string[];
   readOnly: boolean;
 }
 
@@ -33,6 +35,7 @@ export const defaultShape: TreeShape = {
   maxSize: 2 * 1024 * 1024,
   sparse: true,
   symlinks: true,
+  linkTargets: ['../elsewhere', 'relative-target', '/etc/hostname', '/nonexistent/absolute', '.'],
   readOnly: true,
 };
 
@@ -64,7 +67,7 @@ export function makeTree(root: string, seed: number, shape: Partial<TreeShape> =
       // Mostly small, some empty, a few large.
       const size = roll < 0.1 ? 0 : roll < 0.85 ? Math.floor(next() * 8192) : Math.floor(next() * s.maxSize);
       const data = Buffer.alloc(size);
-      for (let b = 0; b < size; b += 4096) data.writeUInt32LE(Math.floor(next() * 2 ** 32), b);
+      for (let b = 0; b + 4 <= size; b += 4096) data.writeUInt32LE(Math.floor(next() * 2 ** 32), b);
       fs.writeFileSync(file, data);
       if (s.sparse && next() < 0.1) {
         // A hole in the middle and one at the end.
@@ -80,8 +83,7 @@ export function makeTree(root: string, seed: number, shape: Partial<TreeShape> =
       stats.bytes += fs.statSync(file).size;
     }
     if (s.symlinks && next() < 0.6) {
-      const targets = ['../elsewhere', 'relative-target', '/etc/hostname', '/nonexistent/absolute', '.'];
-      fs.symlinkSync(pick(targets), path.join(dir, `link-${counter++}`));
+      fs.symlinkSync(pick(s.linkTargets), path.join(dir, `link-${counter++}`));
       stats.symlinks++;
     }
     if (depth < s.depth) {
