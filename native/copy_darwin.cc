@@ -211,8 +211,7 @@ int FinishClone(int dir, const char* name, const struct stat& sst, const CopyOpt
   if (fchmodat(dir, name, sst.st_mode & 07777, AT_SYMLINK_NOFOLLOW) != 0) return errno;
   struct timespec times[2];
   if (opts.preserve_timestamps) {
-    times[0] = sst.st_atimespec;
-    times[1] = sst.st_mtimespec;
+    StatTimes(sst, times);
   } else {
     times[0].tv_sec = times[1].tv_sec = 0;
     times[0].tv_nsec = times[1].tv_nsec = UTIME_NOW;
@@ -410,7 +409,8 @@ Status CopyData(int sfd, const struct stat& sst, int dfd, const CopyOptions& opt
   // Writing as non-root clears setuid/setgid: set them again at the end.
   if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
   if (opts.preserve_timestamps) {
-    struct timespec times[2] = {sst.st_atimespec, sst.st_mtimespec};
+    struct timespec times[2];
+    StatTimes(sst, times);
     if (futimens(dfd, times) != 0) return Fail("futimens", errno);
   }
   return Status();
