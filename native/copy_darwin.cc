@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include "posix.h"
@@ -63,12 +64,12 @@ class Capabilities {
   }
   void SetNoClone(dev_t src, dev_t dest) {
     std::lock_guard<std::mutex> lock(mu_);
-    no_clone_.insert({{src, dest}, true});
+    no_clone_.insert({src, dest});
   }
 
  private:
   std::mutex mu_;
-  std::map<std::pair<dev_t, dev_t>, bool> no_clone_;
+  std::set<std::pair<dev_t, dev_t>> no_clone_;
 };
 
 Capabilities& KnownCapabilities() {
@@ -89,7 +90,7 @@ bool CloneNeverWorks(int err) {
   return err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS || err == EXDEV;
 }
 // What a forced clone reports when the volume cannot clone: EXDEV for two
-// volumes, ENOTSUP otherwise (as COPYFILE_FICLONE_FORCE does in libuv).
+// volumes, ENOTSUP otherwise (what COPYFILE_FICLONE_FORCE reports on Linux).
 int ForcedCloneError(int err) {
   return err == EOPNOTSUPP || err == ENOSYS || err == EINVAL ? ENOTSUP : err;
 }
@@ -644,8 +645,8 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
     return Fail("write", err);
   }
 
-  // The volume's word is not enough (network volumes relay it): try. A
-  // volume that says no is not asked again.
+  // A "yes" is not enough (network volumes relay the server's answer): try.
+  // A volume that says it cannot clone is taken at its word.
   if (advertised != 0) {
     const Path b_name = TempIn(dir, "probe");
     probed.reflink = fclonefileat(a.get(), AT_FDCWD, b_name.c_str(), kCloneFlags) == 0;
