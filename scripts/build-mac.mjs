@@ -89,6 +89,7 @@ const LC_REEXPORT_DYLIB = 0x8000001f;
 const LC_LAZY_LOAD_DYLIB = 0x20;
 const LC_LOAD_UPWARD_DYLIB = 0x80000023;
 const LC_BUILD_VERSION = 0x32;
+const LC_CODE_SIGNATURE = 0x1d;
 const N_EXT = 0x01;
 const N_TYPE = 0x0e;
 const N_UNDF = 0x0;
@@ -100,7 +101,7 @@ const FAT_MAGIC = 0xcafebabe;
 function inspect(file) {
   const b = fs.readFileSync(file);
   if (b.readUInt32LE(0) !== MH_MAGIC_64) throw new Error(`${file}: not a 64-bit Mach-O`);
-  const info = { size: b.length, cputype: b.readUInt32LE(4), filetype: b.readUInt32LE(12), dylibs: [], minos: null, id: null };
+  const info = { size: b.length, cputype: b.readUInt32LE(4), filetype: b.readUInt32LE(12), dylibs: [], minos: null, id: null, signed: false };
   const ncmds = b.readUInt32LE(16);
   const dylibCmds = [LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB, LC_LAZY_LOAD_DYLIB, LC_LOAD_UPWARD_DYLIB];
   let symtab = null;
@@ -116,6 +117,8 @@ function inspect(file) {
     } else if (cmd === LC_BUILD_VERSION) {
       const v = b.readUInt32LE(off + 12);
       info.minos = `${v >>> 16}.${(v >>> 8) & 0xff}`;
+    } else if (cmd === LC_CODE_SIGNATURE) {
+      info.signed = true;
     } else if (cmd === LC_SYMTAB) {
       symtab = { symoff: b.readUInt32LE(off + 8), nsyms: b.readUInt32LE(off + 12), stroff: b.readUInt32LE(off + 16) };
     }
@@ -146,6 +149,8 @@ function check(target, file) {
   if (info.filetype !== MH_DYLIB) problems.push(`file type ${info.filetype}, not a dylib`);
   if (info.minos !== MACOS) problems.push(`minimum macOS ${info.minos}`);
   if (info.id !== '@rpath/cowcopy.node') problems.push(`install name ${info.id}`);
+  // Apple silicon runs no unsigned code: the linker must have signed it (ad hoc).
+  if (target.arch === 'arm64' && !info.signed) problems.push('no code signature');
   // zig links its libc++ in: the system's libc++ is not needed.
   if (info.dylibs.join() !== '/usr/lib/libSystem.B.dylib') problems.push(`links ${info.dylibs.join(', ')}`);
   if (!info.exported.includes('_napi_register_module_v1')) problems.push('no _napi_register_module_v1');
