@@ -4,7 +4,7 @@
 // errors, checked, then joined into one universal file that node-gyp-build
 // picks up: prebuilds/darwin-x64+arm64/cowcopy.node.
 //
-//   node scripts/build-mac.mjs            ZIG=/path/to/zig to use another zig
+//   node scripts/build-mac.mjs     ZIG=/path/to/zig: another zig; ZIG_GLOBAL_CACHE_DIR: its cache
 //
 // Nothing here can run the result: macOS behaviour is tested on macOS runners.
 import { spawn } from 'node:child_process';
@@ -30,8 +30,9 @@ const OUT_DIR = path.join(root, 'prebuilds', 'darwin-x64+arm64');
 const OUT_FILE = path.join(OUT_DIR, 'cowcopy.node');
 const WORK_DIR = path.join(root, 'build', 'darwin');
 // zig keeps its libc++ builds here: the first link per architecture takes
-// a minute or more, later ones a second or two.
-const ZIG_CACHE = path.join(root, 'node_modules', '.cache', 'zig');
+// minutes, later ones a second or two. npm ci empties node_modules: CI can
+// keep the cache elsewhere with ZIG_GLOBAL_CACHE_DIR.
+const ZIG_CACHE = process.env.ZIG_GLOBAL_CACHE_DIR || path.join(root, 'node_modules', '.cache', 'zig');
 
 function findZig() {
   if (process.env.ZIG) return process.env.ZIG;
