@@ -19,6 +19,13 @@ namespace {
 // Bumped whenever the shape below changes; lib/binding.ts checks it.
 constexpr int kAbi = 2;
 
+// npm run test:asan checks that the sanitized build is the one it tests.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // Bits of the flags argument (lib/native.ts).
 enum Flags : uint32_t {
   kFlagNoOverwrite = 1,
@@ -400,6 +407,7 @@ Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abi", Napi::Number::New(env, kAbi));
+  exports.Set("sanitized", Napi::Boolean::New(env, kSanitized));
   exports.Set("platform", kPlatform ? Napi::Value(Napi::String::New(env, kPlatform)) : env.Null());
   exports.Set("copyFile", Napi::Function::New(env, CopyFileAsync, "copyFile"));
   exports.Set("copyFileSync", Napi::Function::New(env, CopyFileSync, "copyFileSync"));

@@ -3,6 +3,9 @@
 #   xfs (reflink=1), btrfs  - clones really happen there
 #   ext4                    - no reflink: kernel copy, holes
 #   small ext4 (16 MiB)     - runs out of space on purpose (ENOSPC)
+#   eio (btrfs, read-only)  - a tree whose file d5/f5 fails to read (EIO): its
+#                             data blocks were overwritten behind btrfs's back,
+#                             so their checksums no longer match
 # Images are sparse files: they take only the space written into them.
 # Idempotent: mounted ones are left alone, existing images are reused.
 # Prints the environment the tests read, ready for eval:
@@ -21,7 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 if [ "${1:-}" = "--unmount" ]; then
-  for name in xfs btrfs ext4 small; do
+  for name in xfs btrfs ext4 small eio; do
     if mountpoint -q "$mounts/$name"; then umount "$mounts/$name" && say "unmounted $mounts/$name"; fi
   done
   exit 0
@@ -33,6 +36,8 @@ need() {
 need mkfs.xfs xfsprogs
 need mkfs.btrfs btrfs-progs
 need mkfs.ext4 e2fsprogs
+need btrfs-map-logical btrfs-progs
+need filefrag e2fsprogs
 
 # name size mkfs-command...
 setup() {
@@ -54,12 +59,39 @@ setup() {
   chmod 1777 "$dir"
 }
 
+setup_eio() {
+  local image="$images/eio.img" dir="$mounts/eio"
+  mkdir -p "$images" "$dir"
+  if mountpoint -q "$dir"; then
+    say "$dir already mounted"
+    return
+  fi
+  rm -f "$image"
+  truncate -s 200M "$image"
+  mkfs.btrfs -q -f "$image" >/dev/null
+  mount -o loop "$image" "$dir"
+  for d in 0 1 2 3 4 5 6 7 8 9; do
+    mkdir -p "$dir/tree/d$d"
+    for f in 0 1 2 3 4 5 6 7 8 9; do head -c 65536 /dev/urandom >"$dir/tree/d$d/f$f"; done
+  done
+  sync
+  local logical physical
+  logical=$(filefrag -v -b1 "$dir/tree/d5/f5" | awk '$1 == "0:" { sub(/\.\./, "", $4); print $4 }')
+  umount "$dir"
+  physical=$(btrfs-map-logical -l "$logical" "$image" | awk '/physical/ { print $6; exit }')
+  dd if=/dev/urandom of="$image" bs=4096 seek=$((physical / 4096)) count=1 conv=notrunc status=none
+  mount -o loop,ro "$image" "$dir"
+  say "mounted $image on $dir (read-only; tree/d5/f5 reads fail)"
+}
+
 setup xfs 2G mkfs.xfs -q -f -m reflink=1
 setup btrfs 2G mkfs.btrfs -q -f
 setup ext4 2G mkfs.ext4 -q -F
 setup small 16M mkfs.ext4 -q -F -m 0
+setup_eio
 
 echo "export COWCOPY_TEST_XFS=$mounts/xfs"
 echo "export COWCOPY_TEST_BTRFS=$mounts/btrfs"
 echo "export COWCOPY_TEST_EXT4=$mounts/ext4"
 echo "export COWCOPY_TEST_SMALL=$mounts/small"
+echo "export COWCOPY_TEST_EIO=$mounts/eio"

@@ -10,6 +10,8 @@ import { fingerprint, randomFile, sha256, tempDir } from './helpers/files.js';
 
 const { COPYFILE_EXCL, COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE } = constants;
 const root = tempDir('contract');
+// The read-only test drops privileges: it must still reach the files.
+fs.chmodSync(root, 0o755);
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 /** The error a call throws (sync) or rejects with (async). */
@@ -134,7 +136,8 @@ describe.each(backends)('$name backend', ({ name, api, caps }) => {
           ? `require(${JSON.stringify(path.resolve('dist/native.js'))}).createNativeBackend(require(${JSON.stringify(path.resolve('dist/binding.js'))}).loadBinding({}).binding)`
           : `require(${JSON.stringify(path.resolve('dist/fallback.js'))}).fallbackBackend`};
         const api = createApi(backend);
-        const out = [];
+        // The source is readable: EACCES below is about dest.
+        const out = [require('fs').readFileSync(${JSON.stringify(src)}).length];
         try { api.copyFileSync(${JSON.stringify(src)}, ${JSON.stringify(dest)}); out.push('copied'); } catch (e) { out.push(e.code + ' ' + e.syscall); }
         api.copyFile(${JSON.stringify(src)}, ${JSON.stringify(dest)}).then(() => out.push('copied'), (e) => out.push(e.code + ' ' + e.syscall))
           .then(() => console.log(JSON.stringify(out)));
@@ -142,7 +145,7 @@ describe.each(backends)('$name backend', ({ name, api, caps }) => {
       const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
       const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', ...asNobody });
       expect(run.stderr).toBe('');
-      expect(JSON.parse(run.stdout)).toEqual(['EACCES copyfile', 'EACCES copyfile']);
+      expect(JSON.parse(run.stdout)).toEqual([before.size, 'EACCES copyfile', 'EACCES copyfile']);
       expect(fs.readFileSync(dest, 'utf8')).toBe('read only');
       expect(fs.statSync(dest).mode & 0o777).toBe(0o444);
       fs.chmodSync(src, 0o640);

@@ -240,5 +240,5 @@ it('reports which filesystems ran', () => {
   for (const f of Object.values(filesystems)) {
     if (f.root === null) console.warn(`skipped ${f.name} suites: ${f.reason}`);
   }
-  expect(Object.keys(filesystems)).toEqual(['xfs', 'btrfs', 'ext4', 'small']);
+  expect(Object.keys(filesystems)).toEqual(['xfs', 'btrfs', 'ext4', 'small', 'eio']);
 });

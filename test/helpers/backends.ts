@@ -10,6 +10,9 @@ import type { Strategy } from '../../lib/types.js';
 const loaded = loadBinding({});
 if (!loaded.binding) throw new Error(`the native backend must load for the tests: ${loaded.error?.message}`);
 export const binding: NativeBinding = loaded.binding;
+if (process.env.COWCOPY_EXPECT_SANITIZED === '1' && !(binding as unknown as { sanitized?: boolean }).sanitized) {
+  throw new Error('npm run test:asan must load the sanitized addon (build/asan), not this one');
+}
 
 export interface Capabilities {
   /** Holes survive a copy (SEEK_DATA/SEEK_HOLE). */

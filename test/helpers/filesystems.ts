@@ -4,14 +4,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export type FsName = 'xfs' | 'btrfs' | 'ext4' | 'small';
+export type FsName = 'xfs' | 'btrfs' | 'ext4' | 'small' | 'eio';
 
-const MAGIC: Record<FsName, number> = { xfs: 0x58465342, btrfs: 0x9123683e, ext4: 0xef53, small: 0xef53 };
+const MAGIC: Record<FsName, number> = { xfs: 0x58465342, btrfs: 0x9123683e, ext4: 0xef53, small: 0xef53, eio: 0x9123683e };
 const ENV: Record<FsName, string> = {
   xfs: 'COWCOPY_TEST_XFS',
   btrfs: 'COWCOPY_TEST_BTRFS',
   ext4: 'COWCOPY_TEST_EXT4',
   small: 'COWCOPY_TEST_SMALL',
+  eio: 'COWCOPY_TEST_EIO',
 };
 
 /** In CI (COWCOPY_REQUIRE_FS=1) a missing filesystem fails the suites that need it instead of skipping them. */
@@ -40,7 +41,10 @@ function locate(name: FsName): TestFs {
   // ext4 needs no root: the OS temp dir usually is one.
   if (name === 'ext4' && !fromEnv) candidates.push(os.tmpdir());
   for (const dir of candidates) {
-    if (isType(dir, MAGIC[name])) return { name, root: dir, reason: '' };
+    // The EIO volume is recognised by the tree the mount script made on it.
+    if (isType(dir, MAGIC[name]) && (name !== 'eio' || fs.existsSync(path.join(dir, 'tree', 'd5', 'f5')))) {
+      return { name, root: dir, reason: '' };
+    }
   }
   const where = fromEnv ? `${variable}=${fromEnv} is not a ${name} filesystem` : `${variable} is not set`;
   return {
@@ -55,6 +59,7 @@ export const filesystems: Record<FsName, TestFs> = {
   btrfs: locate('btrfs'),
   ext4: locate('ext4'),
   small: locate('small'),
+  eio: locate('eio'),
 };
 
 /** Whether suites on this filesystem run (they fail, not skip, under COWCOPY_REQUIRE_FS=1). */
