@@ -17,15 +17,18 @@
           "sources": ["native/copy_linux.cc", "native/tree_posix.cc"],
           "defines": ["_GNU_SOURCE", "_FILE_OFFSET_BITS=64"]
         }],
-        ["OS!='linux'", {
-          "sources": ["native/copy_unsupported.cc"]
-        }],
         ["OS=='mac'", {
+          "sources": ["native/copy_darwin.cc", "native/tree_posix.cc"],
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "GCC_ENABLE_CPP_EXCEPTIONS": "NO",
-            "MACOSX_DEPLOYMENT_TARGET": "11.0"
+            "MACOSX_DEPLOYMENT_TARGET": "11.0",
+            "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+            "WARNING_CFLAGS": ["-Wall", "-Wextra"]
           }
+        }],
+        ["OS!='linux' and OS!='mac' and OS!='win'", {
+          "sources": ["native/copy_unsupported.cc"]
         }],
         ["OS=='win'", {
           "msvs_settings": {

@@ -18,7 +18,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +37,7 @@
 
 #if defined(__linux__) && __has_include(<linux/openat2.h>)
 #include <linux/openat2.h>
+#include <sys/syscall.h>
 #define COWCOPY_HAVE_OPENAT2 1
 #endif
 
