@@ -27,8 +27,11 @@
             "WARNING_CFLAGS": ["-Wall", "-Wextra"]
           }
         }],
+        ["OS=='win'", {
+          "sources": ["native/copy_win.cc", "native/tree_none.cc"]
+        }],
         ["OS!='linux' and OS!='mac' and OS!='win'", {
-          "sources": ["native/copy_unsupported.cc"]
+          "sources": ["native/copy_unsupported.cc", "native/tree_none.cc"]
         }],
         ["OS=='win'", {
           "msvs_settings": {

@@ -67,6 +67,8 @@ export interface NativeBinding {
   readonly abi: number;
   /** The platform file compiled in, or null where there is none yet. */
   readonly platform: string | null;
+  /** Whether copyTree walks natively; elsewhere (Windows) the facade walks. */
+  readonly nativeTree: boolean;
   copyFile(src: NativePath, dest: NativePath, request: number, flags: number): Promise<NativeCopied | NativeFailure>;
   copyFileSync(src: NativePath, dest: NativePath, request: number, flags: number): NativeCopied | NativeFailure;
   probe(path: NativePath): Promise<NativeVolume | NativeFailure>;

@@ -20,6 +20,7 @@ import {
   type NativeVolume,
 } from './binding.js';
 import { errorCode, systemError } from './errors.js';
+import { copyTreeFallback } from './fallback-tree.js';
 import { filesystemName } from './filesystems.js';
 import type { NativePath } from './paths.js';
 import type { CloneResult, ProbeResult, Strategy, TreeResult } from './types.js';
@@ -165,7 +166,9 @@ export function createNativeBackend(binding: NativeBinding, extraFlags = 0): Cop
       return volume(binding.probeSync(target), target);
     },
     copyTree(req) {
-      return copyTree(binding, req, extraFlags);
+      if (binding.nativeTree) return copyTree(binding, req, extraFlags);
+      // No native walk here (Windows): walk in JavaScript, copy each file natively.
+      return copyTreeFallback((src, dest, fileReq) => this.copy(src, dest, fileReq), req);
     },
   };
 }

@@ -414,6 +414,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, ProbeAsync, "probe"));
   exports.Set("probeSync", Napi::Function::New(env, ProbeSync, "probeSync"));
   exports.Set("copyTree", Napi::Function::New(env, CopyTreeAsync, "copyTree"));
+  exports.Set("nativeTree", Napi::Boolean::New(env, kNativeTree));
   return exports;
 }
 

@@ -151,6 +151,10 @@ struct TreeResult {
   bool ok() const { return status.ok() && kind == TreeErrorKind::kSystem; }
 };
 
+// Whether CopyTree walks natively here (tree_posix.cc) or not (tree_none.cc:
+// the facade walks and copies each file with CopyOneFile).
+extern const bool kNativeTree;
+
 // Copies the directory src into dest (created, or merged into when
 // opts.dest_exists), in parallel, relative to directory descriptors.
 // Stops at the first error, or when *cancel becomes true.

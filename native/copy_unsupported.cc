@@ -22,12 +22,4 @@ Status ProbeVolume(const Path&, VolumeInfo*) {
   return s;
 }
 
-Status CopyTree(const Path&, const Path&, const TreeOptions&, TreeHooks*, const std::atomic<bool>*,
-                TreeResult*) {
-  Status s;
-  s.code = -ENOSYS;
-  s.syscall = "cp";
-  return s;
-}
-
 }  // namespace cowcopy

@@ -738,6 +738,8 @@ Status Walk::Run() {
 
 }  // namespace
 
+const bool kNativeTree = true;
+
 Status CopyTree(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
                 const std::atomic<bool>* cancel, TreeResult* result) {
   Walk walk(src, dest, opts, hooks, cancel, result);

@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CpOptions } from '../lib/types.js';
-import { backends } from './helpers/backends.js';
+import { treeBackends } from './helpers/backends.js';
 import { fingerprint, randomFile, sha256, tempDir } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn, type FsName } from './helpers/filesystems.js';
 import { describeTree, diffTrees, makeTree, makeWritable } from './helpers/trees.js';
@@ -43,7 +43,7 @@ function smallTree(dir: string): void {
   fs.chmodSync(path.join(dir, 'sub', 'deeper'), 0o750);
 }
 
-describe.each(backends)('$name backend', ({ name, api }) => {
+describe.each(treeBackends)('$name backend', ({ name, api }) => {
   let dir: string;
   let src: string;
   let before: Map<string, unknown>;
@@ -337,7 +337,7 @@ describe.each(backends)('$name backend', ({ name, api }) => {
 // and against fs.promises.cp.
 for (const fsName of ['xfs', 'btrfs', 'ext4'] as FsName[]) {
   describe.runIf(runsOn(fsName))(titleOn(fsName, 'random trees'), () => {
-    describe.each(backends)('$name backend', ({ name, api }) => {
+    describe.each(treeBackends)('$name backend', ({ name, api }) => {
       for (const seed of [1, 2, 3]) {
         it(`seed ${seed}`, async () => {
           const base = scratchOn(fsName, `tree-${name}-${seed}`);
@@ -379,7 +379,7 @@ for (const fsName of ['xfs', 'btrfs', 'ext4'] as FsName[]) {
 }
 
 describe.runIf(runsOn('small') && runsOn('ext4'))(titleOn('small', 'cp out of space'), () => {
-  describe.each(backends)('$name backend', ({ api }) => {
+  describe.each(treeBackends)('$name backend', ({ api }) => {
     it('ENOSPC mid-tree: a clear error, no partial file, the source intact', async () => {
       const from = scratchOn('ext4', 'enospc-tree');
       scratches.push(from);

@@ -47,3 +47,16 @@ export const fallbackUnderTest = under('fallback', fallbackBackend, {
 });
 
 export const backends: BackendUnderTest[] = [nativeUnderTest, fallbackUnderTest];
+
+/**
+ * Where the addon has no native walk (Windows), cp() walks in JavaScript and
+ * copies each file natively: that path, run here by hiding the native walk.
+ */
+export const nativeFileWalkUnderTest = under('native files, JS walk', createNativeBackend({ ...binding, nativeTree: false }), {
+  sparse: true,
+  nanosecondTimestamps: true,
+  copyStrategy: 'kernel',
+});
+
+/** Every way cp() can run. */
+export const treeBackends: BackendUnderTest[] = [nativeUnderTest, nativeFileWalkUnderTest, fallbackUnderTest];
