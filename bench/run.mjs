@@ -1,39 +1,54 @@
-// npm run bench [-- --quick] : every benchmark, on every filesystem here.
-// Medians of interleaved rounds; ratios are from the same run.
+// npm run bench [-- --quick] : every benchmark, on every filesystem here
+// (xfs, btrfs, ext4, tmpfs), medians of interleaved rounds, ratios from the
+// same run. Prints the tables and writes bench/results/latest.{md,svg}
+// (not in quick mode, whose few rounds only check that everything runs).
 import os from 'node:os';
+import path from 'node:path';
 import { backend, nativeLoadError } from '../dist/index.js';
 import { benchFilesystems } from './harness.mjs';
+import { writeResults } from './report.mjs';
 import { singleFile } from './single-file.mjs';
 import { peakRss, tree } from './tree.mjs';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 5 : 31;
 const treeRounds = quick ? 2 : 7;
+const treeFiles = quick ? 2000 : 10000;
 
-console.log(
-  `cowcopy benchmarks: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Linux ${os.release()}, Node ${process.version}, backend ${backend}${nativeLoadError ? ` (${nativeLoadError.message})` : ''}`,
-);
-console.log(`${new Date().toISOString().slice(0, 10)}; candidates interleaved in a new order every round; medians and ratios from this run.\n`);
+const cpus = os.cpus();
+const machine = `${cpus.length} x ${cpus[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}`;
+const date = new Date().toISOString().slice(0, 10);
+const header = `${date}; ${machine}; backend ${backend}${nativeLoadError ? ` (${nativeLoadError.message})` : ''}. Filesystems on loop-mounted images (scripts/mount-test-fs.sh). Candidates interleaved in a new order every round; medians of ${rounds} rounds (a file; 5x as many for the microsecond-scale calls where they clone) and ${treeRounds} rounds (a tree); ratios from this run.`;
+console.log(`cowcopy benchmarks: ${header}\n`);
 
 const verdict = (value, target, text) => `${text} ${value.toFixed(1)}x (target >= ${target}x): ${value >= target ? 'met' : 'NOT met'}`;
+const sections = [];
+const panels = [
+  { title: 'One 10 MB file', names: [], groups: [] },
+  { title: `A ${treeFiles.toLocaleString('en')}-file tree`, names: [], groups: [] },
+];
+const addGroup = (panel, name, medians) => {
+  for (const n of Object.keys(medians)) if (!panel.names.includes(n)) panel.names.push(n);
+  panel.groups.push({ name, bars: Object.entries(medians).map(([n, ms]) => ({ name: n, ms })) });
+};
 
 const filesystems = benchFilesystems();
 for (const [fsName, dir] of filesystems) {
   const r = await singleFile(fsName, dir, { rounds });
-  console.log(r.table);
   const verdicts = [];
   if (r.strategy === 'reflink') {
     verdicts.push(`${verdict(r.speedupVsBytes, 100, 'reflink vs byte copy')} (${r.speedupVsBytesCold.toFixed(0)}x with cold caches)`);
   }
   verdicts.push(`cowcopy / fs FICLONE ${r.overheadVsNode.toFixed(2)} (target <= 1.1): ${r.overheadVsNode <= 1.1 ? 'met' : 'NOT met'}`);
-  console.log(`\n${verdicts.join('; ')}\n`);
+  const text = `${r.table}\n\n${verdicts.join('; ')}`;
+  console.log(`${text}\n`);
+  sections.push(text);
+  addGroup(panels[0], `${fsName} (cowcopy: ${r.strategy})`, { ...r.latency, 'user-space byte copy': r.byteCopy });
 }
 
 for (const [fsName, dir] of filesystems) {
-  if (fsName === 'tmpfs') continue;
-  const r = await tree(fsName, dir, { rounds: treeRounds });
-  console.log(r.table);
-  const reflink = fsName !== 'ext4';
+  const r = await tree(fsName, dir, { rounds: treeRounds, files: treeFiles });
+  const reflink = fsName === 'xfs' || fsName === 'btrfs';
   const lines = reflink
     ? [
         verdict(r.ratios['fs.promises.cp'], 10, 'vs fs.promises.cp'),
@@ -41,14 +56,24 @@ for (const [fsName, dir] of filesystems) {
         verdict(r.ratios['parallel JS walk, copyFile FICLONE'], 1.5, 'vs parallel JS walk'),
       ]
     : [verdict(r.ratios['fs.promises.cp'], 2, 'vs fs.promises.cp'), verdict(r.ratios['cp -a --reflink=auto'], 1, 'vs cp -a')];
-  console.log(`\n${lines.join('; ')}\n`);
+  const text = `${r.table}\n\n${lines.join('; ')}`;
+  console.log(`${text}\n`);
+  sections.push(text);
+  addGroup(panels[1], `${fsName}`, r.medians);
 }
 
 if (!quick) {
   const [fsName, dir] = filesystems.has('ext4') ? ['ext4', filesystems.get('ext4')] : [...filesystems][0];
   const rss = peakRss(dir, 100_000);
   const mb = (kb) => (kb / 1024).toFixed(0);
-  console.log(
-    `Peak RSS copying ${rss.files} files on ${fsName}: ${mb(rss.peak)} MB (${mb(rss.before)} MB before the copy; target < 150 MB): ${rss.peak < 150 * 1024 ? 'met' : 'NOT met'}`,
-  );
+  const text = `Peak RSS of a process copying ${rss.files.toLocaleString('en')} files with cp() on ${fsName}: ${mb(rss.peak)} MB (${mb(rss.before)} MB before the copy; target < 150 MB): ${rss.peak < 150 * 1024 ? 'met' : 'NOT met'}`;
+  console.log(text);
+  sections.push(text);
+  const written = writeResults(path.join(import.meta.dirname, 'results'), {
+    header,
+    sections,
+    panels,
+    caption: `cowcopy npm run bench, ${header.split(';')[0]}: ${machine}. Log scale; shorter is faster.`,
+  });
+  console.log(`\nwritten: ${path.relative(process.cwd(), written.markdown)}, ${path.relative(process.cwd(), written.svg)}`);
 }

@@ -7,10 +7,24 @@
 // after 10 MB went through the CPU finds cold caches and takes several times
 // longer on this kind of machine (measured: 33 us alone, 240 us after a 20 MB
 // memcpy), so that row is reported too, and the speedup both ways.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { cloneSync, copyFileSync as cowCopyFileSync } from '../dist/index.js';
+
+const require = createRequire(import.meta.url);
+/** pnpm's clone library, where it can clone here (it has no fallback of its own). */
+function pnpmReflink(src, probe) {
+  try {
+    const { reflinkFileSync } = require('@reflink/reflink');
+    reflinkFileSync(src, probe);
+    return reflinkFileSync;
+  } catch {
+    return null;
+  }
+}
 import { flush, formatMs, markdownTable, measure } from './harness.mjs';
 
 const SIZE = 10 * 1024 * 1024;
@@ -51,18 +65,27 @@ export async function singleFile(fsName, root, { rounds }) {
             flush(dest(tag, round));
             fs.rmSync(dest(tag, round));
           };
-    const latency = await measure(
-      [
-        { name: 'cowcopy cloneSync', run: (r) => cloneSync(src, dest('a', r)), after: settle('a') },
-        { name: 'cowcopy copyFileSync', run: (r) => cowCopyFileSync(src, dest('b', r)), after: settle('b') },
-        {
-          name: 'fs.copyFileSync FICLONE',
-          run: (r) => fs.copyFileSync(src, dest('c', r), fs.constants.COPYFILE_FICLONE),
-          after: settle('c'),
-        },
-      ],
-      cloned ? rounds * 5 : rounds,
-    );
+    const reflinkFileSync = pnpmReflink(src, path.join(dir, 'probe-pnpm'));
+    const candidates = [
+      { name: 'cowcopy cloneSync', run: (r) => cloneSync(src, dest('a', r)), after: settle('a') },
+      { name: 'cowcopy copyFileSync', run: (r) => cowCopyFileSync(src, dest('b', r)), after: settle('b') },
+      {
+        name: 'fs.copyFileSync FICLONE',
+        run: (r) => fs.copyFileSync(src, dest('c', r), fs.constants.COPYFILE_FICLONE),
+        after: settle('c'),
+      },
+      { name: 'fs.copyFileSync', run: (r) => fs.copyFileSync(src, dest('f', r)), after: settle('f') },
+      { name: 'fs.promises.cp', run: (r) => fs.promises.cp(src, dest('g', r)), after: settle('g') },
+      {
+        name: 'cp -a --reflink=auto (a process)',
+        run: (r) => spawnSync('cp', ['-a', '--reflink=auto', src, dest('h', r)]),
+        after: settle('h'),
+      },
+    ];
+    if (reflinkFileSync) {
+      candidates.push({ name: '@reflink/reflink', run: (r) => reflinkFileSync(src, dest('i', r)), after: settle('i') });
+    }
+    const latency = await measure(candidates, cloned ? rounds * 5 : rounds);
     const [vsBytes, bytes] = await measure(
       [
         { name: 'cowcopy cloneSync', run: (r) => cloneSync(src, dest('e', r)) },
@@ -72,6 +95,7 @@ export async function singleFile(fsName, root, { rounds }) {
     );
 
     const node = latency[2].median;
+    const missing = reflinkFileSync ? [] : ['@reflink/reflink'];
     const rows = [[`10 MB file on ${fsName} (cowcopy: ${strategy})`, 'median', 'vs fs FICLONE', 'speedup vs byte copy']];
     for (const r of latency) {
       rows.push([r.name, formatMs(r.median), `${(r.median / node).toFixed(2)}x`, `${(bytes.median / r.median).toFixed(1)}x`]);
@@ -83,9 +107,12 @@ export async function singleFile(fsName, root, { rounds }) {
       `${(vsBytes.median / node).toFixed(2)}x`,
       `${(bytes.median / vsBytes.median).toFixed(1)}x`,
     ]);
+    for (const name of missing) rows.push([`${name}: cannot clone here, has no fallback`, 'n/a', '', '']);
     return {
       fsName,
       strategy,
+      latency: Object.fromEntries(latency.map((r) => [r.name, r.median])),
+      byteCopy: bytes.median,
       table: markdownTable(rows),
       overheadVsNode: latency[0].median / node,
       speedupVsBytes: bytes.median / latency[0].median,

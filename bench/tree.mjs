@@ -1,30 +1,49 @@
-// A node_modules-like tree (5,000 files in about 810 directories, sizes
+// A node_modules-like tree (10,000 files in about 1,600 directories, sizes
 // log-normal 0.5-50 KB, two files of a few MB): cowcopy cp() against
-// fs.promises.cp, cp -a --reflink=auto and a parallel JavaScript walk that
-// calls fs.promises.copyFile(COPYFILE_FICLONE), on every filesystem here.
+// fs.promises.cp, cp -a --reflink=auto, parallel JavaScript walks calling
+// fs.promises.copyFile with and without COPYFILE_FICLONE, and the same walk
+// with @reflink/reflink (pnpm's clone library), on every filesystem here.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { cp } from '../dist/index.js';
 import { generateWorkspace } from '../scripts/workspace.mjs';
 import { formatMs, markdownTable, measure } from './harness.mjs';
 
+const require = createRequire(import.meta.url);
+
 /** The parallel JavaScript walk: every directory and file at once, libuv's pool does the rest. */
-export async function parallelWalk(src, dest) {
+export async function parallelWalk(src, dest, copy) {
   await fs.promises.mkdir(dest);
   const entries = await fs.promises.readdir(src, { withFileTypes: true });
   await Promise.all(
     entries.map(async (e) => {
       const from = path.join(src, e.name);
       const to = path.join(dest, e.name);
-      if (e.isDirectory()) return parallelWalk(from, to);
+      if (e.isDirectory()) return parallelWalk(from, to, copy);
       if (e.isSymbolicLink()) return fs.promises.symlink(await fs.promises.readlink(from), to);
-      return fs.promises.copyFile(from, to, fs.constants.COPYFILE_FICLONE);
+      return copy(from, to);
     }),
   );
 }
 
-export async function tree(fsName, root, { rounds, files = 5000 }) {
+const ficlone = (from, to) => fs.promises.copyFile(from, to, fs.constants.COPYFILE_FICLONE);
+const plainCopy = (from, to) => fs.promises.copyFile(from, to);
+
+/** @reflink/reflink's async clone, where it can clone here (it has no fallback). */
+function pnpmReflink(dir) {
+  try {
+    const { reflinkFile, reflinkFileSync } = require('@reflink/reflink');
+    fs.writeFileSync(path.join(dir, 'probe'), 'probe');
+    reflinkFileSync(path.join(dir, 'probe'), path.join(dir, 'probe-clone'));
+    return reflinkFile;
+  } catch {
+    return null;
+  }
+}
+
+export async function tree(fsName, root, { rounds, files = 10000 }) {
   const dir = fs.mkdtempSync(path.join(root, 'cowcopy-bench-tree-'));
   try {
     const src = path.join(dir, 'src');
@@ -71,16 +90,32 @@ export async function tree(fsName, root, { rounds, files = 5000 }) {
       },
       {
         name: 'parallel JS walk, copyFile FICLONE',
-        run: (r) => parallelWalk(src, target('walk', r)),
+        run: (r) => parallelWalk(src, target('walk', r), ficlone),
         after: settle('walk'),
       },
+      {
+        name: 'parallel JS walk, copyFile',
+        run: (r) => parallelWalk(src, target('plain', r), plainCopy),
+        after: settle('plain'),
+      },
     ];
+    const reflinkFile = pnpmReflink(dir);
+    if (reflinkFile) {
+      candidates.push({
+        name: 'parallel JS walk, @reflink/reflink',
+        run: (r) => parallelWalk(src, target('pnpm', r), reflinkFile),
+        after: settle('pnpm'),
+      });
+    }
     const results = await measure(candidates, rounds);
     const ours = results[0].median;
     const rows = [[`${shape.files} files, ${shape.dirs} dirs on ${fsName} (cowcopy: ${strategies})`, 'median', 'cowcopy is faster by']];
     for (const r of results) rows.push([r.name, formatMs(r.median), r === results[0] ? '' : `${(r.median / ours).toFixed(1)}x`]);
+    if (!reflinkFile) rows.push(['parallel JS walk, @reflink/reflink: cannot clone here, has no fallback', 'n/a', '']);
     return {
       fsName,
+      shape,
+      medians: Object.fromEntries(results.map((r) => [r.name, r.median])),
       table: markdownTable(rows),
       ratios: Object.fromEntries(results.slice(1).map((r) => [r.name, r.median / ours])),
     };

@@ -109,8 +109,11 @@ class Copier {
     // Fewer allocated blocks than bytes: there are holes (or compression);
     // walking SEEK_DATA costs syscalls, so only then.
     if (static_cast<off_t>(sst.st_blocks) * 512 < sst.st_size) return CopySparse();
+    // The size it had when opened (a file growing meanwhile is copied as it
+    // was; one shrinking ends early). Size 0 may mean "unknown" (procfs):
+    // then up to the end.
     off_t end;
-    return CopyRange(0, -1, &end);
+    return CopyRange(0, sst.st_size > 0 ? sst.st_size : -1, &end);
   }
 
   Strategy strategy() const {
