@@ -1,0 +1,457 @@
+#!/usr/bin/env node
+// The cowcopy command: `cowcopy [options] SRC... DEST` with cp's operand
+// rules, and `cowcopy probe [PATH]`. Files go through clone() (so the
+// strategy is reported), directories through cp().
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type * as Cowcopy from './index.js';
+import type { CloneResult, Strategy, StrategyRequest, TreeResult } from './types.js';
+
+/** Loaded by the commands that use it: --help and --version never load the addon (nor warn about it). */
+function library(): typeof Cowcopy {
+  return require('./index.js') as typeof Cowcopy;
+}
+
+/** Exit codes, as documented in --help and the README. */
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+const EXIT_INTERRUPTED = 130;
+
+const STRATEGIES: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
+const STRATEGY_NAMES: readonly Strategy[] = ['reflink', 'hardlink', 'kernel', 'userspace'];
+
+const HELP = `Usage: cowcopy [options] SRC DEST
+       cowcopy [options] SRC... DIRECTORY
+       cowcopy probe [--json] [PATH]
+
+Copy files and trees as cheaply as the filesystem allows: a reflink
+(copy-on-write clone) where it can, a kernel copy otherwise.
+With several SRC, DIRECTORY must exist; each SRC goes to DIRECTORY/its name.
+
+Options:
+  -r, --recursive            copy directories (symlinks inside are kept as links)
+      --strategy S           auto (default: reflink, else kernel copy), or a
+                             forced reflink | hardlink | copy (fails rather than
+                             doing something else)
+  -p, --preserve-timestamps  give copies the source's atime and mtime
+  -n, --no-clobber           never overwrite: existing files are skipped (counted)
+      --json                 print one JSON document on stdout (results or errors)
+      --progress             a live progress line on stderr, when it is a terminal
+  -q, --quiet                print nothing but errors
+  -h, --help                 print this help
+  -V, --version              print the version
+
+probe prints what the volume holding PATH (default .) can do: filesystem,
+reflink, hard links, kernel copy, and the backend in use (and why, when it
+is the node:fs fallback).
+
+Exit status:
+  0    everything copied (files skipped by --no-clobber included)
+  1    a copy failed (other sources may have been copied), or probe failed
+  2    usage error: bad option or strategy, missing operand
+  130  interrupted (SIGINT): the running copy stops, what is done stays,
+       no file is left half-written
+`;
+
+class UsageError extends Error {}
+
+interface CliOptions {
+  recursive: boolean;
+  strategy: StrategyRequest;
+  preserveTimestamps: boolean;
+  noClobber: boolean;
+  json: boolean;
+  progress: boolean;
+  quiet: boolean;
+}
+
+type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'probe'; path: string; json: boolean }
+  | { kind: 'copy'; sources: string[]; dest: string; options: CliOptions };
+
+function parseCommand(args: string[]): Command {
+  const { values, positionals, tokens } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    tokens: true,
+    options: {
+      recursive: { type: 'boolean', short: 'r' },
+      strategy: { type: 'string' },
+      'preserve-timestamps': { type: 'boolean', short: 'p' },
+      'no-clobber': { type: 'boolean', short: 'n' },
+      json: { type: 'boolean' },
+      progress: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
+    },
+  });
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  // `probe` is a subcommand only before `--`: `cowcopy -- probe dest` copies a file named probe.
+  const terminator = tokens.find((t) => t.kind === 'option-terminator')?.index ?? Infinity;
+  const first = tokens.find((t) => t.kind === 'positional');
+  if (first && first.kind === 'positional' && first.value === 'probe' && first.index < terminator) {
+    const copyOnly = (['recursive', 'strategy', 'preserve-timestamps', 'no-clobber', 'progress'] as const).find(
+      (name) => values[name] !== undefined,
+    );
+    if (copyOnly) throw new UsageError(`option '--${copyOnly}' does not apply to probe`);
+    if (positionals.length > 2) throw new UsageError(`extra operand '${positionals[2]}' after probe PATH`);
+    return { kind: 'probe', path: positionals[1] ?? '.', json: values.json === true };
+  }
+
+  const strategy = values.strategy ?? 'auto';
+  if (!STRATEGIES.includes(strategy as StrategyRequest)) {
+    throw new UsageError(`invalid strategy '${strategy}': must be one of ${STRATEGIES.join(', ')}`);
+  }
+  if (positionals.length === 0) throw new UsageError('missing file operand');
+  if (positionals.length === 1) throw new UsageError(`missing destination file operand after '${positionals[0]}'`);
+  return {
+    kind: 'copy',
+    sources: positionals.slice(0, -1),
+    dest: positionals[positionals.length - 1]!,
+    options: {
+      recursive: values.recursive === true,
+      strategy: strategy as StrategyRequest,
+      preserveTimestamps: values['preserve-timestamps'] === true,
+      noClobber: values['no-clobber'] === true,
+      json: values.json === true,
+      progress: values.progress === true,
+      quiet: values.quiet === true,
+    },
+  };
+}
+
+/** What a JSON consumer needs of an Error: Node's message and its fs fields. */
+function errorToJson(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const fields = err as Error & Record<string, unknown>;
+  const out: Record<string, unknown> = { message: err.message };
+  for (const key of ['code', 'errno', 'syscall', 'path', 'dest']) {
+    if (fields[key] !== undefined) out[key] = fields[key];
+  }
+  return out;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
+  let value = bytes;
+  let unit = -1;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+function emptyTree(): TreeResult {
+  return { files: 0, directories: 0, symlinks: 0, bytes: 0, skipped: 0, strategies: { reflink: 0, hardlink: 0, kernel: 0, userspace: 0 } };
+}
+
+/** A line on stderr redrawn in place; only ever enabled on a terminal. */
+class ProgressLine {
+  private readonly started = process.hrtime.bigint();
+  private lastDraw = 0;
+  private drawn = false;
+  /** Counts of the sources already finished; the running one is added on top. */
+  private doneFiles = 0;
+  private doneBytes = 0;
+
+  constructor(private readonly stream: NodeJS.WriteStream | null) {}
+
+  /** Progress of the source being copied (files and bytes so far within it). */
+  update(files: number, bytes: number, force = false): void {
+    if (!this.stream) return;
+    const now = Date.now();
+    // cp() ticks about every 100 ms; file-by-file updates are held to that pace.
+    if (!force && now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    const totalFiles = this.doneFiles + files;
+    const totalBytes = this.doneBytes + bytes;
+    const seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
+    const rate = seconds > 0 ? totalBytes / seconds : 0;
+    this.stream.write(`\r${plural(totalFiles, 'file')}, ${formatBytes(totalBytes)}, ${formatBytes(Math.round(rate))}/s\x1b[K`);
+    this.drawn = true;
+  }
+
+  /** A source is finished: its counts become part of the base. */
+  finish(files: number, bytes: number): void {
+    this.doneFiles += files;
+    this.doneBytes += bytes;
+    this.update(0, 0);
+  }
+
+  /** Erases the line, so that other output starts on a clean line. */
+  clear(): void {
+    if (this.stream && this.drawn) this.stream.write('\r\x1b[K');
+    this.drawn = false;
+  }
+}
+
+type SourceOutcome =
+  | { source: string; destination: string; kind: 'file'; status: 'copied'; result: CloneResult; seconds: number }
+  | { source: string; destination: string; kind: 'file'; status: 'skipped'; reason: 'exists'; seconds: number }
+  | { source: string; destination: string; kind: 'directory' | 'symlink'; status: 'copied'; result: TreeResult; seconds: number }
+  | { source: string; destination: string; status: 'failed' | 'interrupted'; error: Record<string, unknown>; seconds: number };
+
+function describeOutcome(o: SourceOutcome): string {
+  const head = `${o.source} -> ${o.destination}`;
+  const time = `(${o.seconds.toFixed(2)} s)`;
+  if (o.status === 'skipped') return `${head}: skipped, exists ${time}`;
+  if (o.status !== 'copied') return `${head}: ${o.status} ${time}`;
+  if (o.kind === 'file') return `${head}: ${formatBytes(o.result.bytes)}, ${o.result.strategy} ${time}`;
+  const r = o.result;
+  const parts = [plural(r.files, 'file')];
+  if (r.symlinks > 0) parts.push(plural(r.symlinks, 'symlink'));
+  parts.push(formatBytes(r.bytes));
+  for (const name of STRATEGY_NAMES) if (r.strategies[name] > 0) parts.push(`${name} x${r.strategies[name]}`);
+  if (r.skipped > 0) parts.push(`${r.skipped} skipped`);
+  return `${head}: ${parts.join(', ')} ${time}`;
+}
+
+function secondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await fs.promises.stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+interface CopyContext {
+  lib: typeof Cowcopy;
+  options: CliOptions;
+  signal: AbortSignal;
+  progress: ProgressLine;
+}
+
+async function copyOne(source: string, destination: string, ctx: CopyContext): Promise<SourceOutcome> {
+  const start = process.hrtime.bigint();
+  const { lib, options } = ctx;
+  try {
+    // A symlink is copied as a link with -r (as cp -R does), followed otherwise.
+    const linkStat = await fs.promises.lstat(source);
+    const stat = linkStat.isSymbolicLink() && !options.recursive ? await fs.promises.stat(source) : linkStat;
+    if (stat.isDirectory() || (options.recursive && stat.isSymbolicLink())) {
+      if (!options.recursive) throw new Error(`-r not specified; omitting directory '${source}'`);
+      const result = await lib.cp(source, destination, {
+        recursive: true,
+        force: !options.noClobber,
+        verbatimSymlinks: true,
+        preserveTimestamps: options.preserveTimestamps,
+        strategy: options.strategy,
+        signal: ctx.signal,
+        onProgress: ({ files, bytes }) => ctx.progress.update(files, bytes, true),
+      });
+      ctx.progress.finish(result.files, result.bytes);
+      const kind = stat.isSymbolicLink() ? 'symlink' : 'directory';
+      return { source, destination, kind, status: 'copied', result, seconds: secondsSince(start) };
+    }
+    try {
+      const result = await lib.clone(source, destination, {
+        strategy: options.strategy,
+        overwrite: !options.noClobber,
+        preserveTimestamps: options.preserveTimestamps,
+      });
+      ctx.progress.finish(1, result.bytes);
+      return { source, destination, kind: 'file', status: 'copied', result, seconds: secondsSince(start) };
+    } catch (err) {
+      // With overwrite: false the destination is created exclusively: EEXIST means it was there.
+      if (options.noClobber && (err as NodeJS.ErrnoException).code === 'EEXIST') {
+        return { source, destination, kind: 'file', status: 'skipped', reason: 'exists', seconds: secondsSince(start) };
+      }
+      throw err;
+    }
+  } catch (err) {
+    // The abort is ours (SIGINT): reported once, as the interruption, not as a failed copy.
+    const status = ctx.signal.aborted && (err as NodeJS.ErrnoException).code === 'ABORT_ERR' ? 'interrupted' : 'failed';
+    return { source, destination, status, error: errorToJson(err), seconds: secondsSince(start) };
+  }
+}
+
+function addTotals(totals: TreeResult, o: SourceOutcome): void {
+  if (o.status === 'skipped') {
+    totals.skipped++;
+    return;
+  }
+  if (o.status !== 'copied') return;
+  if (o.kind === 'file') {
+    totals.files++;
+    totals.bytes += o.result.bytes;
+    totals.strategies[o.result.strategy]++;
+    return;
+  }
+  const r = o.result;
+  totals.files += r.files;
+  totals.directories += r.directories;
+  totals.symlinks += r.symlinks;
+  totals.bytes += r.bytes;
+  totals.skipped += r.skipped;
+  for (const name of STRATEGY_NAMES) totals.strategies[name] += r.strategies[name];
+}
+
+function writeJson(document: unknown): void {
+  process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+}
+
+async function runCopy(sources: string[], dest: string, options: CliOptions): Promise<number> {
+  const start = process.hrtime.bigint();
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+    controller.abort();
+  };
+  // Once: a second Ctrl-C finds the default handler and ends the process at once.
+  process.once('SIGINT', onSigint);
+
+  const progress = new ProgressLine(options.progress && !options.quiet && process.stderr.isTTY ? process.stderr : null);
+  const lib = library();
+  const { backend } = lib;
+  const ctx: CopyContext = { lib, options, signal: controller.signal, progress };
+  const outcomes: SourceOutcome[] = [];
+  const totals = emptyTree();
+  let failed = 0;
+  let exitCode = EXIT_OK;
+  try {
+    const intoDirectory = await isDirectory(dest);
+    if (sources.length > 1 && !intoDirectory) {
+      // Node's own error when DEST is missing; cp's wording when it is something else.
+      const err = await fs.promises.stat(dest).then(
+        () => new Error(`target '${dest}' is not a directory`),
+        (statError: unknown) => statError,
+      );
+      progress.clear();
+      process.stderr.write(`cowcopy: ${(err as Error).message}\n`);
+      if (options.json) writeJson({ ok: false, exitCode: EXIT_FAILED, backend, destination: dest, error: errorToJson(err) });
+      return EXIT_FAILED;
+    }
+    for (const source of sources) {
+      if (interrupted) break;
+      const destination = intoDirectory ? path.join(dest, path.basename(source)) : dest;
+      const outcome = await copyOne(source, destination, ctx);
+      outcomes.push(outcome);
+      addTotals(totals, outcome);
+      if (outcome.status === 'interrupted') continue;
+      if (outcome.status === 'failed') {
+        failed++;
+        progress.clear();
+        process.stderr.write(`cowcopy: ${String(outcome.error.message)}\n`);
+      } else if (!options.quiet && !options.json) {
+        progress.clear();
+        process.stdout.write(`${describeOutcome(outcome)}\n`);
+      }
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    progress.clear();
+  }
+  if (failed > 0) exitCode = EXIT_FAILED;
+  if (interrupted) {
+    exitCode = EXIT_INTERRUPTED;
+    process.stderr.write('cowcopy: interrupted\n');
+  }
+  if (options.json) {
+    writeJson({
+      ok: exitCode === EXIT_OK,
+      exitCode,
+      interrupted,
+      backend,
+      destination: dest,
+      results: outcomes,
+      totals: { ...totals, failed, seconds: secondsSince(start) },
+    });
+  }
+  return exitCode;
+}
+
+async function runProbe(target: string, json: boolean): Promise<number> {
+  const { backend, nativeLoadError, probe } = library();
+  const why = nativeLoadError ? nativeLoadError.message : null;
+  let result;
+  try {
+    result = await probe(target);
+  } catch (err) {
+    process.stderr.write(`cowcopy: ${(err as Error).message}\n`);
+    if (json) writeJson({ ok: false, exitCode: EXIT_FAILED, path: target, backend, nativeLoadError: why, error: errorToJson(err) });
+    return EXIT_FAILED;
+  }
+  if (json) {
+    writeJson({ ok: true, exitCode: EXIT_OK, path: target, ...result, backend, nativeLoadError: why });
+    return EXIT_OK;
+  }
+  const yesNo = (value: boolean): string => (value ? 'yes' : 'no');
+  const lines = [
+    `path         ${target}`,
+    `filesystem   ${result.filesystem}`,
+    `reflink      ${yesNo(result.reflink)}`,
+    `hard links   ${yesNo(result.hardlink)}`,
+    `kernel copy  ${yesNo(result.copyFileRange)} (copy_file_range)`,
+    `backend      ${backend}${why ? ` (${why})` : ''}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return EXIT_OK;
+}
+
+function packageVersion(): string {
+  // dist/cli.js and lib/cli.ts both sit one level below package.json.
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(args: string[]): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommand(args);
+  } catch (err) {
+    // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes; both kinds are usage errors.
+    if (!(err instanceof UsageError) && !(err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) throw err;
+    process.stderr.write(`cowcopy: ${(err as Error).message}\nTry 'cowcopy --help' for more information.\n`);
+    const terminator = args.indexOf('--');
+    if (args.slice(0, terminator === -1 ? undefined : terminator).includes('--json')) {
+      writeJson({ ok: false, exitCode: EXIT_USAGE, error: errorToJson(err) });
+    }
+    return EXIT_USAGE;
+  }
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(HELP);
+      return EXIT_OK;
+    case 'version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return EXIT_OK;
+    case 'probe':
+      return runProbe(command.path, command.json);
+    case 'copy':
+      return runCopy(command.sources, command.dest, command.options);
+  }
+}
+
+// A reader that goes away (`cowcopy ... | head`) is not an error of the copy.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`cowcopy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = EXIT_FAILED;
+  },
+);
