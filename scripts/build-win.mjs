@@ -19,9 +19,9 @@ const require = createRequire(import.meta.url);
 const cxx = process.env.MINGW_CXX ?? 'x86_64-w64-mingw32-g++-posix';
 const dlltool = process.env.MINGW_DLLTOOL ?? 'x86_64-w64-mingw32-dlltool';
 export const workDir = path.join(root, 'build', 'win32-x64');
-// What binding.gyp should compile for OS=='win'. No tree walk for Windows
-// yet: tree_unsupported.cc reports ENOSYS for it.
-const SOURCES = ['native/addon.cc', 'native/copy_win.cc', 'native/tree_unsupported.cc'];
+// What binding.gyp compiles for OS=='win' (no native walk there: cp() walks
+// in JavaScript and copies each file natively).
+const SOURCES = ['native/addon.cc', 'native/copy_win.cc', 'native/tree_none.cc'];
 
 function run(command, args) {
   const shown = [command, ...args.map((a) => path.relative(root, a) || a)].join(' ');
@@ -42,8 +42,8 @@ function importLibrary() {
 
 /**
  * Compiles `sources` (paths from the package root) into the Windows DLL
- * `output`, with warnings as errors, NAPI_VERSION 8 and C++ exceptions off,
- * as binding.gyp builds it, the C++ runtime linked in.
+ * `output`, with warnings as errors, and binding.gyp's defines (NAPI_VERSION 8,
+ * C++ exceptions off), the C++ runtime linked in.
  */
 export function linkWindowsAddon(sources, output, { includeDirs = [] } = {}) {
   fs.mkdirSync(workDir, { recursive: true });
@@ -59,6 +59,7 @@ export function linkWindowsAddon(sources, output, { includeDirs = [] } = {}) {
     '-DNAPI_VERSION=8',
     '-DNAPI_DISABLE_CPP_EXCEPTIONS',
     '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+    '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
     '-I',
     require('node-api-headers').include_dir,
     '-I',
