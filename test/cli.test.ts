@@ -1,0 +1,646 @@
+// The cowcopy command as users run it: the built dist/cli.js spawned on the
+// real filesystems, and once through the bin link of an installed tarball.
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomFile, sha256, tempDir } from './helpers/files.js';
+import { fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
+
+const root = path.resolve(__dirname, '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+const MB = 1024 * 1024;
+
+const scratches: string[] = [];
+afterAll(() => {
+  for (const dir of scratches) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function scratch(name: Parameters<typeof scratchOn>[0] | 'tmp', label = 'cli'): string {
+  const dir = name === 'tmp' ? tempDir(label) : scratchOn(name, label);
+  scratches.push(dir);
+  return dir;
+}
+
+beforeAll(() => {
+  // The tests run the compiled command: a stale one would test old code.
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: npm run build`);
+  if (fs.statSync(cli).mtimeMs < fs.statSync(path.join(root, 'lib', 'cli.ts')).mtimeMs) {
+    throw new Error(`${cli} is older than lib/cli.ts: npm run build`);
+  }
+});
+
+interface Run {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cowcopy(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Run {
+  const run: SpawnSyncReturns<string> = spawnSync(process.execPath, [cli, ...args], {
+    cwd: opts.cwd ?? root,
+    encoding: 'utf8',
+    env: { ...process.env, COWCOPY_DISABLE_NATIVE: '', ...opts.env },
+  });
+  if (run.error) throw run.error;
+  return { status: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr };
+}
+
+interface JsonError {
+  message: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+}
+
+interface TreeJson {
+  files: number;
+  directories: number;
+  symlinks: number;
+  bytes: number;
+  skipped: number;
+  strategies: Record<'reflink' | 'hardlink' | 'kernel' | 'userspace', number>;
+}
+
+interface SourceJson {
+  source: string;
+  destination: string;
+  kind?: 'file' | 'directory' | 'symlink';
+  status: 'copied' | 'skipped' | 'failed' | 'interrupted';
+  reason?: string;
+  result?: { strategy: string; bytes: number } | TreeJson;
+  error?: JsonError;
+  seconds: number;
+}
+
+interface CopyJson {
+  ok: boolean;
+  exitCode: number;
+  interrupted: boolean;
+  backend: string;
+  destination: string;
+  results: SourceJson[];
+  totals: TreeJson & { failed: number; seconds: number };
+  error?: JsonError;
+}
+
+function parseJson<T>(run: Run): T {
+  // One document and nothing else on stdout.
+  return JSON.parse(run.stdout) as T;
+}
+
+/** A small tree: 3 files in two directories and a relative symlink. */
+function smallTree(dir: string): { files: number; bytes: number } {
+  fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+  randomFile(path.join(dir, 'a.bin'), 256 * 1024);
+  randomFile(path.join(dir, 'sub', 'b.bin'), 64 * 1024);
+  fs.writeFileSync(path.join(dir, 'sub', 'c.txt'), 'c');
+  fs.symlinkSync('sub/c.txt', path.join(dir, 'link'));
+  return { files: 3, bytes: 256 * 1024 + 64 * 1024 + 1 };
+}
+
+describe('cowcopy: help, version, usage errors', () => {
+  it('--help prints the usage and every exit code, exit 0', () => {
+    const run = cowcopy(['--help']);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^Usage: cowcopy \[options\] SRC DEST\n/);
+    for (const line of [/^ {2}0 {4}everything copied/m, /^ {2}1 {4}a copy failed/m, /^ {2}2 {4}usage error/m, /^ {2}130 {2}interrupted/m]) {
+      expect(run.stdout).toMatch(line);
+    }
+    expect(cowcopy(['-h']).stdout).toBe(run.stdout);
+  });
+
+  it('--version prints the version from package.json, exit 0', () => {
+    for (const flag of ['--version', '-V']) {
+      const run = cowcopy([flag]);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toBe(`${pkg.version}\n`);
+      expect(run.stderr).toBe('');
+    }
+  });
+
+  it('usage errors exit 2 with the reason on stderr and copy nothing', () => {
+    const dir = scratch('tmp', 'cli-usage');
+    fs.writeFileSync(path.join(dir, 'src'), 'x');
+    const hint = "\nTry 'cowcopy --help' for more information.\n";
+    const cases: [string[], string][] = [
+      [[], 'cowcopy: missing file operand'],
+      [['src'], "cowcopy: missing destination file operand after 'src'"],
+      [['--strategy', 'fast', 'src', 'dest'], "cowcopy: invalid strategy 'fast': must be one of auto, reflink, hardlink, copy"],
+      [['src', 'dest', '--strategy'], "cowcopy: Option '--strategy <value>' argument missing"],
+      [['probe', '-r', '.'], "cowcopy: option '--recursive' does not apply to probe"],
+      [['probe', 'a', 'b'], "cowcopy: extra operand 'b' after probe PATH"],
+    ];
+    for (const [args, message] of cases) {
+      const run = cowcopy(args, { cwd: dir });
+      expect(run.status, args.join(' ')).toBe(2);
+      expect(run.stderr).toBe(`${message}${hint}`);
+      expect(run.stdout).toBe('');
+    }
+    const unknown = cowcopy(['--bogus', 'src', 'dest'], { cwd: dir });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^cowcopy: Unknown option '--bogus'/);
+    expect(fs.readdirSync(dir)).toEqual(['src']);
+  });
+
+  it('a usage error with --json is also a JSON document on stdout', () => {
+    const run = cowcopy(['--json', 'only-one']);
+    expect(run.status).toBe(2);
+    expect(parseJson(run)).toEqual({
+      ok: false,
+      exitCode: 2,
+      error: { message: "missing destination file operand after 'only-one'" },
+    });
+  });
+
+  it('`probe` after -- is a file name, not the subcommand', () => {
+    const dir = scratch('tmp', 'cli-probe-name');
+    fs.writeFileSync(path.join(dir, 'probe'), 'a file called probe');
+    const run = cowcopy(['--', 'probe', 'copy'], { cwd: dir });
+    expect(run.status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'copy'), 'utf8')).toBe('a file called probe');
+  });
+});
+
+describe.runIf(runsOn('xfs'))(titleOn('xfs', 'cowcopy: copies'), () => {
+  it('--json for one file: the strategy is reflink and the copy really shares its extents', () => {
+    const dir = scratch('xfs');
+    const src = randomFile(path.join(dir, 'src.bin'), 4 * MB);
+    const dest = path.join(dir, 'dest.bin');
+    const run = cowcopy(['--json', src, dest]);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('');
+    const doc = parseJson<CopyJson>(run);
+    expect(doc).toMatchObject({ ok: true, exitCode: 0, interrupted: false, backend: 'native', destination: dest });
+    expect(doc.results).toHaveLength(1);
+    expect(doc.results[0]).toMatchObject({
+      source: src,
+      destination: dest,
+      kind: 'file',
+      status: 'copied',
+      result: { strategy: 'reflink', bytes: 4 * MB },
+    });
+    expect(doc.results[0]!.seconds).toBeGreaterThan(0);
+    expect(doc.totals).toMatchObject({
+      files: 1,
+      directories: 0,
+      symlinks: 0,
+      bytes: 4 * MB,
+      skipped: 0,
+      failed: 0,
+      strategies: { reflink: 1, hardlink: 0, kernel: 0, userspace: 0 },
+    });
+    expect(sha256(dest)).toBe(sha256(src));
+    expect(fullyShared(dest)).toBe(true);
+  });
+
+  it('the default output is one line per source', () => {
+    const dir = scratch('xfs');
+    randomFile(path.join(dir, 'f'), 1_500_000);
+    smallTree(path.join(dir, 'tree'));
+    const file = cowcopy(['f', 'g'], { cwd: dir });
+    expect(file.status).toBe(0);
+    expect(file.stdout).toMatch(/^f -> g: 1\.5 MB, reflink \(\d+\.\d\d s\)\n$/);
+    const tree = cowcopy(['-r', 'tree', 'copy'], { cwd: dir });
+    expect(tree.status).toBe(0);
+    expect(tree.stdout).toMatch(/^tree -> copy: 3 files, 1 symlink, 327\.7 kB, reflink x3 \(\d+\.\d\d s\)\n$/);
+    expect(tree.stderr).toBe('');
+  });
+
+  it('-r copies a tree through cp(): the TreeResult in --json, links kept as they are, every file a clone', () => {
+    const dir = scratch('xfs');
+    const src = path.join(dir, 'tree');
+    const expected = smallTree(src);
+    const dest = path.join(dir, 'copy');
+    const run = cowcopy(['-r', '--json', src, dest]);
+    expect(run.status).toBe(0);
+    const doc = parseJson<CopyJson>(run);
+    expect(doc.results[0]).toMatchObject({ kind: 'directory', status: 'copied', destination: dest });
+    expect(doc.results[0]!.result).toEqual({
+      files: expected.files,
+      directories: 2,
+      symlinks: 1,
+      bytes: expected.bytes,
+      skipped: 0,
+      strategies: { reflink: expected.files, hardlink: 0, kernel: 0, userspace: 0 },
+    });
+    expect(doc.totals).toMatchObject({ files: 3, directories: 2, symlinks: 1, bytes: expected.bytes, failed: 0 });
+    expect(fs.readlinkSync(path.join(dest, 'link'))).toBe('sub/c.txt');
+    for (const rel of ['a.bin', 'sub/b.bin']) {
+      expect(sha256(path.join(dest, rel))).toBe(sha256(path.join(src, rel)));
+      expect(fullyShared(path.join(dest, rel))).toBe(true);
+    }
+  });
+
+  it('several sources go into an existing directory, each under its own name', () => {
+    const dir = scratch('xfs');
+    randomFile(path.join(dir, 'one'), 100_000);
+    fs.writeFileSync(path.join(dir, 'two'), 'two');
+    smallTree(path.join(dir, 'tree'));
+    fs.mkdirSync(path.join(dir, 'into'));
+    const run = cowcopy(['-r', '--json', 'one', 'tree', 'two', 'into'], { cwd: dir });
+    expect(run.status).toBe(0);
+    const doc = parseJson<CopyJson>(run);
+    expect(doc.results.map((r) => [r.source, r.destination, r.kind, r.status])).toEqual([
+      ['one', path.join('into', 'one'), 'file', 'copied'],
+      ['tree', path.join('into', 'tree'), 'directory', 'copied'],
+      ['two', path.join('into', 'two'), 'file', 'copied'],
+    ]);
+    expect(doc.totals).toMatchObject({ files: 5, directories: 2, symlinks: 1, failed: 0 });
+    expect(fs.readdirSync(path.join(dir, 'into')).sort()).toEqual(['one', 'tree', 'two']);
+    expect(sha256(path.join(dir, 'into', 'tree', 'a.bin'))).toBe(sha256(path.join(dir, 'tree', 'a.bin')));
+    expect(fs.readFileSync(path.join(dir, 'into', 'two'), 'utf8')).toBe('two');
+  });
+
+  it('one source and an existing directory: copied into it, as cp does', () => {
+    const dir = scratch('xfs');
+    fs.writeFileSync(path.join(dir, 'f'), 'f');
+    smallTree(path.join(dir, 'tree'));
+    fs.mkdirSync(path.join(dir, 'into'));
+    expect(cowcopy(['f', 'into'], { cwd: dir }).stdout).toMatch(/^f -> into\/f: /);
+    expect(cowcopy(['-r', 'tree', 'into'], { cwd: dir }).stdout).toMatch(/^tree -> into\/tree: 3 files/);
+    expect(fs.readFileSync(path.join(dir, 'into', 'f'), 'utf8')).toBe('f');
+    expect(fs.readlinkSync(path.join(dir, 'into', 'tree', 'link'))).toBe('sub/c.txt');
+  });
+
+  it('several sources and a destination that is not a directory: exit 1, nothing copied', () => {
+    const dir = scratch('xfs');
+    fs.writeFileSync(path.join(dir, 'a'), 'a');
+    fs.writeFileSync(path.join(dir, 'b'), 'b');
+    const missing = cowcopy(['a', 'b', 'missing'], { cwd: dir });
+    fs.writeFileSync(path.join(dir, 'plain'), 'plain');
+    const notDir = cowcopy(['a', 'b', 'plain'], { cwd: dir });
+    expect(notDir.status).toBe(1);
+    expect(notDir.stderr).toBe("cowcopy: target 'plain' is not a directory\n");
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe("cowcopy: ENOENT: no such file or directory, stat 'missing'\n");
+    expect(fs.readdirSync(dir).sort()).toEqual(['a', 'b', 'plain']);
+    expect(fs.readFileSync(path.join(dir, 'plain'), 'utf8')).toBe('plain');
+  });
+
+  it('a directory without -r is an error (exit 1) and the other sources are still copied', () => {
+    const dir = scratch('xfs');
+    smallTree(path.join(dir, 'tree'));
+    fs.writeFileSync(path.join(dir, 'f'), 'f');
+    fs.mkdirSync(path.join(dir, 'into'));
+    const run = cowcopy(['tree', 'f', 'into'], { cwd: dir });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe("cowcopy: -r not specified; omitting directory 'tree'\n");
+    expect(run.stdout).toMatch(/^f -> into\/f: 1 B, reflink/);
+    expect(fs.readdirSync(path.join(dir, 'into'))).toEqual(['f']);
+  });
+
+  it("errors are Node's own on stderr, and fields in --json; good sources are still copied (exit 1)", () => {
+    const dir = scratch('xfs');
+    fs.writeFileSync(path.join(dir, 'good'), 'good');
+    fs.mkdirSync(path.join(dir, 'into'));
+    const plain = cowcopy(['nope', 'copy'], { cwd: dir });
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toBe("cowcopy: ENOENT: no such file or directory, lstat 'nope'\n");
+    expect(plain.stdout).toBe('');
+
+    const run = cowcopy(['--json', 'nope', 'good', 'into'], { cwd: dir });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe("cowcopy: ENOENT: no such file or directory, lstat 'nope'\n");
+    const doc = parseJson<CopyJson>(run);
+    expect(doc).toMatchObject({ ok: false, exitCode: 1 });
+    expect(doc.results[0]).toMatchObject({
+      source: 'nope',
+      status: 'failed',
+      error: { message: "ENOENT: no such file or directory, lstat 'nope'", code: 'ENOENT', errno: -2, syscall: 'lstat', path: 'nope' },
+    });
+    expect(doc.results[1]).toMatchObject({ source: 'good', status: 'copied' });
+    expect(doc.totals).toMatchObject({ files: 1, failed: 1 });
+    expect(fs.readFileSync(path.join(dir, 'into', 'good'), 'utf8')).toBe('good');
+
+    // A copy onto itself: clone()'s own error, in Node's shape.
+    const same = cowcopy(['good', 'good'], { cwd: dir });
+    expect(same.status).toBe(1);
+    expect(same.stderr).toBe("cowcopy: EINVAL: source and destination are the same file, clone 'good' -> 'good'\n");
+  });
+
+  it('without --no-clobber an existing file is replaced', () => {
+    const dir = scratch('xfs');
+    fs.writeFileSync(path.join(dir, 'src'), 'new content');
+    fs.writeFileSync(path.join(dir, 'dest'), 'old');
+    expect(cowcopy(['src', 'dest'], { cwd: dir }).status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'dest'), 'utf8')).toBe('new content');
+  });
+
+  it('--no-clobber skips an existing file: exit 0, counted as skipped, the file untouched', () => {
+    const dir = scratch('xfs');
+    fs.writeFileSync(path.join(dir, 'src'), 'new content');
+    fs.writeFileSync(path.join(dir, 'dest'), 'old');
+    const line = cowcopy(['-n', 'src', 'dest'], { cwd: dir });
+    expect(line.status).toBe(0);
+    expect(line.stdout).toMatch(/^src -> dest: skipped, exists \(\d+\.\d\d s\)\n$/);
+    const run = cowcopy(['--no-clobber', '--json', 'src', 'dest'], { cwd: dir });
+    expect(run.status).toBe(0);
+    const doc = parseJson<CopyJson>(run);
+    expect(doc.results[0]).toMatchObject({ kind: 'file', status: 'skipped', reason: 'exists' });
+    expect(doc.totals).toMatchObject({ files: 0, skipped: 1, failed: 0 });
+    expect(fs.readFileSync(path.join(dir, 'dest'), 'utf8')).toBe('old');
+  });
+
+  it('--no-clobber into an existing tree: existing files kept and counted, the rest copied', () => {
+    const dir = scratch('xfs');
+    smallTree(path.join(dir, 'tree'));
+    // copy/ exists, so the tree goes to copy/tree (as with cp), where one file is already there.
+    fs.mkdirSync(path.join(dir, 'copy', 'tree', 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'copy', 'tree', 'sub', 'b.bin'), 'mine');
+    const run = cowcopy(['-rn', '--json', 'tree', 'copy'], { cwd: dir });
+    expect(run.status).toBe(0);
+    const doc = parseJson<CopyJson>(run);
+    expect(doc.results[0]).toMatchObject({ destination: path.join('copy', 'tree'), status: 'copied' });
+    expect(doc.results[0]!.result).toMatchObject({ files: 2, symlinks: 1, skipped: 1 });
+    expect(doc.totals).toMatchObject({ files: 2, skipped: 1, failed: 0 });
+    expect(fs.readFileSync(path.join(dir, 'copy', 'tree', 'sub', 'b.bin'), 'utf8')).toBe('mine');
+    expect(sha256(path.join(dir, 'copy', 'tree', 'a.bin'))).toBe(sha256(path.join(dir, 'tree', 'a.bin')));
+  });
+
+  it('--strategy hardlink links files and trees (same inode)', () => {
+    const dir = scratch('xfs');
+    fs.writeFileSync(path.join(dir, 'f'), 'f');
+    smallTree(path.join(dir, 'tree'));
+    const file = cowcopy(['--json', '--strategy', 'hardlink', 'f', 'g'], { cwd: dir });
+    expect(file.status).toBe(0);
+    expect(parseJson<CopyJson>(file).results[0]!.result).toEqual({ strategy: 'hardlink', bytes: 1 });
+    expect(fs.statSync(path.join(dir, 'g')).ino).toBe(fs.statSync(path.join(dir, 'f')).ino);
+    const tree = cowcopy(['-r', '--json', '--strategy', 'hardlink', 'tree', 'copy'], { cwd: dir });
+    expect(tree.status).toBe(0);
+    expect((parseJson<CopyJson>(tree).results[0]!.result as TreeJson).strategies).toEqual({ reflink: 0, hardlink: 3, kernel: 0, userspace: 0 });
+    for (const rel of ['a.bin', 'sub/b.bin', 'sub/c.txt']) {
+      expect(fs.statSync(path.join(dir, 'copy', rel)).ino).toBe(fs.statSync(path.join(dir, 'tree', rel)).ino);
+    }
+  });
+
+  it('--strategy copy gives the copy its own blocks on a filesystem that could clone', () => {
+    const dir = scratch('xfs');
+    randomFile(path.join(dir, 'f'), 2 * MB);
+    const run = cowcopy(['--json', '--strategy', 'copy', 'f', 'g'], { cwd: dir });
+    expect(run.status).toBe(0);
+    expect(parseJson<CopyJson>(run).results[0]!.result).toEqual({ strategy: 'kernel', bytes: 2 * MB });
+    expect(sha256(path.join(dir, 'g'))).toBe(sha256(path.join(dir, 'f')));
+    expect(fullyShared(path.join(dir, 'g'))).toBe(false);
+  });
+
+  it('-p keeps the source mtime to the nanosecond, for a file and a tree', () => {
+    const dir = scratch('xfs');
+    fs.writeFileSync(path.join(dir, 'f'), 'f');
+    smallTree(path.join(dir, 'tree'));
+    execFileSync('touch', ['-m', '-d', '2003-04-05 06:07:08.123456789Z', path.join(dir, 'f'), path.join(dir, 'tree', 'sub', 'b.bin')]);
+    expect(cowcopy(['-p', 'f', 'g'], { cwd: dir }).status).toBe(0);
+    expect(cowcopy(['--preserve-timestamps', '-r', 'tree', 'copy'], { cwd: dir }).status).toBe(0);
+    const mtime = (rel: string): bigint => fs.statSync(path.join(dir, rel), { bigint: true }).mtimeNs;
+    expect(mtime('g')).toBe(mtime('f'));
+    expect(mtime('copy/sub/b.bin')).toBe(mtime('tree/sub/b.bin'));
+    expect(mtime('f')).toBe(1049522828123456789n);
+  });
+
+  it('probe: xfs clones, hard links and copies in the kernel, on the native backend', () => {
+    const dir = scratch('xfs');
+    const text = cowcopy(['probe', dir]);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toBe(
+      [`path         ${dir}`, 'filesystem   xfs', 'reflink      yes', 'hard links   yes', 'kernel copy  yes (copy_file_range)', 'backend      native', ''].join('\n'),
+    );
+    // The default PATH is the working directory.
+    const json = cowcopy(['probe', '--json'], { cwd: dir });
+    expect(json.status).toBe(0);
+    expect(parseJson(json)).toEqual({
+      ok: true,
+      exitCode: 0,
+      path: '.',
+      platform: 'linux',
+      filesystem: 'xfs',
+      reflink: true,
+      hardlink: true,
+      copyFileRange: true,
+      native: true,
+      backend: 'native',
+      nativeLoadError: null,
+    });
+  });
+
+  it('probe: a missing path is exit 1 with the error', () => {
+    const run = cowcopy(['probe', '--json', '/nonexistent/cowcopy']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe("cowcopy: ENOENT: no such file or directory, stat '/nonexistent/cowcopy'\n");
+    expect(parseJson(run)).toMatchObject({ ok: false, exitCode: 1, error: { code: 'ENOENT', path: '/nonexistent/cowcopy' } });
+  });
+
+  it('probe on the fallback says which backend and why', () => {
+    const dir = scratch('xfs');
+    const env = { COWCOPY_DISABLE_NATIVE: '1' };
+    const text = cowcopy(['probe', dir], { env });
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/\nbackend {6}fallback \(the native backend is disabled by COWCOPY_DISABLE_NATIVE=1\)\n$/);
+    expect(parseJson(cowcopy(['probe', '--json', dir], { env }))).toMatchObject({
+      filesystem: 'xfs',
+      native: false,
+      backend: 'fallback',
+      nativeLoadError: 'the native backend is disabled by COWCOPY_DISABLE_NATIVE=1',
+    });
+  });
+});
+
+describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy: where nothing can clone'), () => {
+  it('probe: ext4 cannot clone, but hard links and kernel copy work', () => {
+    const dir = scratch('ext4');
+    const run = cowcopy(['probe', '--json', dir]);
+    expect(run.status).toBe(0);
+    expect(parseJson(run)).toMatchObject({ filesystem: 'ext4', reflink: false, hardlink: true, copyFileRange: true, backend: 'native' });
+    expect(cowcopy(['probe', dir]).stdout).toMatch(/^filesystem {3}ext4\nreflink {6}no\n/m);
+  });
+
+  it('auto copies in the kernel; a forced reflink that cannot be honoured is exit 1 and writes nothing', () => {
+    const dir = scratch('ext4');
+    randomFile(path.join(dir, 'f'), MB);
+    const auto = cowcopy(['--json', 'f', 'g'], { cwd: dir });
+    expect(auto.status).toBe(0);
+    expect(parseJson<CopyJson>(auto).results[0]!.result).toEqual({ strategy: 'kernel', bytes: MB });
+    const forced = cowcopy(['--strategy', 'reflink', 'f', 'h'], { cwd: dir });
+    expect(forced.status).toBe(1);
+    expect(forced.stderr).toBe("cowcopy: ENOTSUP: the filesystem cannot clone this file (no reflink support), ioctl 'f' -> 'h'\n");
+    expect(fs.existsSync(path.join(dir, 'h'))).toBe(false);
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Quotes one word for sh -c (script runs its command through the shell). */
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+// A tree that takes the native walk about a second on ext4 (kernel copies, 17k files/s here):
+// long enough for several progress ticks and for a SIGINT to land mid-copy.
+const BIG_FILES = 20_000;
+const BIG_DIRS = 40;
+
+function bigTree(dir: string): void {
+  const pool = randomBytes(MB);
+  for (let d = 0; d < BIG_DIRS; d++) {
+    fs.mkdirSync(path.join(dir, `d${d}`), { recursive: true });
+    for (let i = 0; i < BIG_FILES / BIG_DIRS; i++) {
+      const at = ((d * 997 + i * 131) % 1000) * 1000;
+      fs.writeFileSync(path.join(dir, `d${d}`, `f${i}`), pool.subarray(at, at + 8192));
+    }
+  }
+}
+
+/** Every regular file below dir, relative. */
+function filesBelow(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((rel) => fs.lstatSync(path.join(dir, rel)).isFile());
+}
+
+describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy: progress and interruption on a 20,000-file tree'), () => {
+  let dir = '';
+  let src = '';
+  beforeAll(() => {
+    dir = scratch('ext4', 'cli-big');
+    src = path.join(dir, 'src');
+    bigTree(src);
+  });
+
+  // Output of the command run on a pseudo-terminal (util-linux script; -e: its exit status).
+  function onTerminal(args: string[]): { status: number | null; output: string } {
+    const command = [process.execPath, cli, ...args].map(shellQuote).join(' ');
+    const run = spawnSync('script', ['-qfec', command, '/dev/null'], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, COWCOPY_DISABLE_NATIVE: '' },
+    });
+    if (run.error) throw new Error(`util-linux script is needed for the terminal tests (apt-get install bsdutils): ${run.error.message}`);
+    return { status: run.status, output: run.stdout };
+  }
+
+  it('--progress on a terminal redraws one line in place, with files, bytes and rate', () => {
+    const dest = path.join(dir, 'tty');
+    const run = onTerminal(['--progress', '-r', 'src', dest]);
+    expect(run.status).toBe(0);
+    const frames = [...run.output.matchAll(/\r(\d+) files?, (\d+(?:\.\d)? [kMGT]?B), (\d+(?:\.\d)? [kMGT]?B)\/s\x1b\[K/g)];
+    // At least one redraw: the tick during the walk, then the final count.
+    expect(frames.length, JSON.stringify(run.output)).toBeGreaterThanOrEqual(2);
+    const counts = frames.map((f) => Number(f[1]));
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(counts.at(-1)).toBe(BIG_FILES);
+    // The line is erased before the summary is printed (the terminal turns \n into \r\n).
+    expect(run.output).toMatch(new RegExp(`\\r\\x1b\\[Ksrc -> ${escapeRegExp(dest)}: ${BIG_FILES} files, 163\\.8 MB, kernel x${BIG_FILES} \\(\\d+\\.\\d\\d s\\)\\r\\n$`));
+    expect(filesBelow(dest)).toHaveLength(BIG_FILES);
+  });
+
+  it('--progress without a terminal prints no progress at all', () => {
+    const dest = path.join(dir, 'pipe');
+    const run = cowcopy(['--progress', '-r', 'src', dest], { cwd: dir });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(new RegExp(`^src -> ${escapeRegExp(dest)}: ${BIG_FILES} files, 163\\.8 MB, kernel x${BIG_FILES} \\(\\d+\\.\\d\\d s\\)\\n$`));
+  });
+
+  it('-q prints nothing, even with --progress on a terminal', () => {
+    const run = onTerminal(['-q', '--progress', '-r', 'src', path.join(dir, 'quiet')]);
+    expect(run.status).toBe(0);
+    expect(run.output).toBe('');
+    expect(filesBelow(path.join(dir, 'quiet'))).toHaveLength(BIG_FILES);
+  });
+
+  it('SIGINT aborts the running cp(): exit 130, what was copied is complete, no half-written file', async () => {
+    const dest = path.join(dir, 'interrupted');
+    const child = spawn(process.execPath, [cli, '-r', '--json', 'src', dest], {
+      cwd: dir,
+      env: { ...process.env, COWCOPY_DISABLE_NATIVE: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    // The walk is under way once the destination has entries.
+    const deadline = Date.now() + 30_000;
+    while (!(fs.existsSync(dest) && fs.readdirSync(dest).length > 0)) {
+      if (Date.now() > deadline) throw new Error('the copy never started');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    child.kill('SIGINT');
+    const [code, signal] = await exited;
+    expect(signal).toBeNull();
+    expect(code).toBe(130);
+    expect(stderr).toBe('cowcopy: interrupted\n');
+    const doc = JSON.parse(stdout) as CopyJson;
+    expect(doc).toMatchObject({ ok: false, exitCode: 130, interrupted: true });
+    expect(doc.results[0]).toMatchObject({ status: 'interrupted', error: { code: 'ABORT_ERR' } });
+
+    const copied = filesBelow(dest);
+    // Really interrupted mid-copy, not after the end.
+    expect(copied.length).toBeLessThan(BIG_FILES);
+    for (const rel of copied) {
+      const from = path.join(src, rel);
+      expect(fs.existsSync(from), `${rel} is not in the source`).toBe(true);
+      expect(fs.readFileSync(path.join(dest, rel)).equals(fs.readFileSync(from)), `${rel} differs from its source`).toBe(true);
+    }
+  });
+});
+
+describe.runIf(runsOn('xfs'))(titleOn('xfs', 'cowcopy: through the bin link of the installed package'), () => {
+  let project = '';
+  let bin = '';
+  beforeAll(() => {
+    // npm pack and install it, as a user would: npm links node_modules/.bin/cowcopy and makes it executable.
+    project = scratch('tmp', 'cli-installed');
+    const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', project, root], {
+      cwd: project,
+      encoding: 'utf8',
+    });
+    const tarball = path.join(project, packed.trim().split('\n').at(-1)!);
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+    execFileSync('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], {
+      cwd: project,
+      stdio: 'ignore',
+    });
+    bin = path.join(project, 'node_modules', '.bin', 'cowcopy');
+  }, 120_000);
+
+  it('node_modules/.bin/cowcopy runs by itself (shebang, executable) and prints the version', () => {
+    const run = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${pkg.version}\n`);
+    // --help and --version do not load the addon, so never warn about it.
+    expect(run.stderr).toBe('');
+  });
+
+  it('npm exec cowcopy copies a file and reports the backend the installed package loaded', () => {
+    const dir = scratch('xfs');
+    randomFile(path.join(dir, 'f'), MB);
+    const run = spawnSync('npm', ['exec', '--offline', '--', 'cowcopy', '--json', path.join(dir, 'f'), path.join(dir, 'g')], {
+      cwd: project,
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const doc = JSON.parse(run.stdout) as CopyJson;
+    expect(doc.results[0]).toMatchObject({ status: 'copied', result: { strategy: 'reflink', bytes: MB } });
+    expect(fullyShared(path.join(dir, 'g'))).toBe(true);
+
+    // Install scripts were skipped, so the addon loads only from a prebuild in the tarball:
+    // whichever backend it is, probe agrees with the copy and, on the fallback, says why.
+    const probe = JSON.parse(spawnSync(bin, ['probe', '--json', dir], { encoding: 'utf8' }).stdout) as {
+      backend: string;
+      native: boolean;
+      nativeLoadError: string | null;
+    };
+    expect(probe.backend).toBe(doc.backend);
+    expect(probe.native).toBe(probe.backend === 'native');
+    if (probe.backend === 'fallback') expect(probe.nativeLoadError).toMatch(/^cannot load the native backend: /);
+    else expect(probe.nativeLoadError).toBeNull();
+  });
+});
