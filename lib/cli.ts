@@ -39,7 +39,8 @@ Options:
   -n, --no-clobber           never overwrite: existing files are skipped (counted)
       --json                 print one JSON document on stdout (results or errors)
       --progress             a live progress line on stderr, when it is a terminal
-  -q, --quiet                print nothing but errors
+  -q, --quiet                no line per source, no progress (errors and --json
+                             still print)
   -h, --help                 print this help
   -V, --version              print the version
 
@@ -51,8 +52,9 @@ Exit status:
   0    everything copied (files skipped by --no-clobber included)
   1    a copy failed (other sources may have been copied), or probe failed
   2    usage error: bad option or strategy, missing operand
-  130  interrupted (SIGINT): the running copy stops, what is done stays,
-       no file is left half-written
+  130  interrupted (SIGINT): a running tree copy stops, no further source is
+       started; what is done stays, no file is left half-written (a single
+       file being cloned is finished first)
 `;
 
 class UsageError extends Error {}
