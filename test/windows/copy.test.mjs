@@ -1,0 +1,293 @@
+// The single-file contract on Windows, against the real filesystem node.exe
+// sees (NTFS under wine: no block cloning, so CopyFileExW does the copies).
+import assert from 'node:assert/strict';
+import fs, { constants } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { after, beforeEach, describe, test } from 'node:test';
+import { failure, leftovers, randomFile, sha256, tempDir } from './files.helper.mjs';
+
+const require = createRequire(import.meta.url);
+const cowcopy = require('cowcopy');
+const { clone, cloneSync, copyFile, copyFileSync, cp } = cowcopy;
+const { COPYFILE_EXCL, COPYFILE_FICLONE_FORCE } = constants;
+
+// Codes a forced clone may give where the volume cannot clone.
+const CANNOT_CLONE = ['ENOTSUP', 'EOPNOTSUPP', 'EXDEV'];
+
+const root = tempDir('copy');
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+let dir;
+let src;
+let srcHash;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(root, 'case-'));
+  src = randomFile(path.join(dir, 'src.bin'), 300_000);
+  srcHash = sha256(src);
+});
+
+describe('strategies', () => {
+  test("auto: CopyFileExW, reported as 'kernel', same bytes", async () => {
+    const dest = path.join(dir, 'auto.bin');
+    assert.deepEqual(await clone(src, dest), { strategy: 'kernel', bytes: 300_000 });
+    assert.equal(sha256(dest), srcHash);
+    assert.deepEqual(cloneSync(src, path.join(dir, 'auto-sync.bin')), { strategy: 'kernel', bytes: 300_000 });
+    assert.equal(sha256(path.join(dir, 'auto-sync.bin')), srcHash);
+  });
+
+  test("copy: a forced byte copy through the buffer loop, 'userspace'", async () => {
+    const dest = path.join(dir, 'copy.bin');
+    assert.deepEqual(await clone(src, dest, { strategy: 'copy' }), { strategy: 'userspace', bytes: 300_000 });
+    assert.equal(sha256(dest), srcHash);
+  });
+
+  test('copy: more than one buffer (1 MiB), and an empty file', async () => {
+    const big = randomFile(path.join(dir, 'big.bin'), 2_500_001);
+    assert.deepEqual(await clone(big, path.join(dir, 'big-copy.bin'), { strategy: 'copy' }), {
+      strategy: 'userspace',
+      bytes: 2_500_001,
+    });
+    assert.equal(sha256(path.join(dir, 'big-copy.bin')), sha256(big));
+    const empty = path.join(dir, 'empty');
+    fs.writeFileSync(empty, '');
+    for (const strategy of ['auto', 'copy']) {
+      const dest = path.join(dir, `empty-${strategy}`);
+      assert.equal((await clone(empty, dest, { strategy })).bytes, 0);
+      assert.equal(fs.statSync(dest).size, 0);
+    }
+  });
+
+  test('forced reflink cannot clone here: an ENOTSUP-family error, nothing written', async () => {
+    const fresh = path.join(dir, 'fresh.bin');
+    const err = await failure(() => clone(src, fresh, { strategy: 'reflink' }));
+    assert.ok(CANNOT_CLONE.includes(err.code), `${err.code}: ${err.message}`);
+    assert.equal(err.path, src);
+    assert.equal(err.dest, fresh);
+    assert.equal(fs.existsSync(fresh), false);
+    assert.throws(() => cloneSync(src, fresh, { strategy: 'reflink' }), (e) => CANNOT_CLONE.includes(e.code));
+    assert.equal(fs.existsSync(fresh), false);
+
+    const kept = path.join(dir, 'kept.bin');
+    fs.writeFileSync(kept, 'precious');
+    const again = await failure(() => clone(src, kept, { strategy: 'reflink' }));
+    assert.ok(CANNOT_CLONE.includes(again.code), again.code);
+    assert.equal(fs.readFileSync(kept, 'utf8'), 'precious');
+    assert.deepEqual(leftovers(dir), []);
+  });
+
+  test('COPYFILE_FICLONE_FORCE: the same, with copyfile in the error', async () => {
+    const dest = path.join(dir, 'forced.bin');
+    const err = await failure(() => copyFile(src, dest, COPYFILE_FICLONE_FORCE));
+    assert.ok(CANNOT_CLONE.includes(err.code), err.code);
+    assert.equal(err.syscall, 'copyfile');
+    assert.equal(fs.existsSync(dest), false);
+    assert.throws(() => copyFileSync(src, dest, COPYFILE_FICLONE_FORCE), (e) => CANNOT_CLONE.includes(e.code));
+    assert.equal(fs.existsSync(dest), false);
+  });
+
+  test('hardlink: the same file under a new name, an existing dest replaced', async () => {
+    const link = path.join(dir, 'link.bin');
+    assert.deepEqual(await clone(src, link, { strategy: 'hardlink' }), { strategy: 'hardlink', bytes: 300_000 });
+    const a = fs.statSync(src, { bigint: true });
+    const b = fs.statSync(link, { bigint: true });
+    assert.equal(b.ino, a.ino);
+    assert.equal(a.nlink, 2n);
+    fs.appendFileSync(link, 'x');
+    assert.equal(fs.statSync(src).size, 300_001, 'a write through one name shows in the other');
+
+    const existing = path.join(dir, 'existing.bin');
+    fs.writeFileSync(existing, 'old');
+    assert.equal(cloneSync(src, existing, { strategy: 'hardlink' }).strategy, 'hardlink');
+    assert.equal(fs.statSync(existing, { bigint: true }).ino, a.ino);
+    assert.deepEqual(leftovers(dir), []);
+
+    const other = path.join(dir, 'other.bin');
+    fs.writeFileSync(other, 'keep');
+    const excl = await failure(() => clone(src, other, { strategy: 'hardlink', overwrite: false }));
+    assert.equal(excl.code, 'EEXIST');
+    assert.equal(fs.readFileSync(other, 'utf8'), 'keep');
+    // dest already a link to src: the same file, as on Linux.
+    assert.equal((await failure(() => clone(src, existing, { strategy: 'hardlink' }))).code, 'EINVAL');
+  });
+
+  test('auto never picks a hard link', async () => {
+    const dest = path.join(dir, 'auto.bin');
+    await clone(src, dest);
+    assert.notEqual(fs.statSync(dest, { bigint: true }).ino, fs.statSync(src, { bigint: true }).ino);
+  });
+});
+
+describe('destinations', () => {
+  test('overwrite: an existing, larger destination gets exactly the source', async () => {
+    const dest = randomFile(path.join(dir, 'big-dest.bin'), 1_000_000);
+    await copyFile(src, dest);
+    assert.equal(fs.statSync(dest).size, 300_000);
+    assert.equal(sha256(dest), srcHash);
+    randomFile(dest, 1_000_001);
+    assert.equal((await clone(src, dest, { strategy: 'copy' })).bytes, 300_000);
+    assert.equal(sha256(dest), srcHash);
+  });
+
+  test('overwrite: false fails with EEXIST for every strategy and keeps dest', async () => {
+    const dest = path.join(dir, 'keep.bin');
+    fs.writeFileSync(dest, 'keep');
+    for (const strategy of ['auto', 'reflink', 'hardlink', 'copy']) {
+      const err = await failure(() => clone(src, dest, { strategy, overwrite: false }));
+      assert.equal(err.code, 'EEXIST', strategy);
+      assert.equal(err.errno, -4075, "libuv's EEXIST on Windows");
+    }
+    assert.equal(fs.readFileSync(dest, 'utf8'), 'keep');
+  });
+
+  test('COPYFILE_EXCL: EEXIST worded as fs.copyFile words it', async () => {
+    const dest = path.join(dir, 'excl.bin');
+    fs.writeFileSync(dest, 'keep');
+    const ours = await failure(() => copyFile(src, dest, COPYFILE_EXCL));
+    const node = await failure(() => fs.promises.copyFile(src, dest, COPYFILE_EXCL));
+    assert.equal(ours.message, node.message);
+    assert.equal(ours.code, 'EEXIST');
+    assert.equal(ours.errno, node.errno);
+    assert.equal(ours.syscall, 'copyfile');
+    assert.equal(fs.readFileSync(dest, 'utf8'), 'keep');
+  });
+
+  test('the same file: copyFile is a no-op, clone an error, the file intact', async () => {
+    await copyFile(src, src);
+    copyFileSync(src, src);
+    const link = path.join(dir, 'hardlink.bin');
+    fs.linkSync(src, link);
+    await copyFile(src, link);
+    const dotted = path.join(dir, '..', path.basename(dir), 'src.bin');
+    await copyFile(src, dotted);
+    for (const dest of [src, link, dotted]) {
+      const err = await failure(() => clone(src, dest));
+      assert.equal(err.code, 'EINVAL');
+      assert.equal(err.syscall, 'clone');
+      assert.equal(err.message, `EINVAL: source and destination are the same file, clone '${src}' -> '${dest}'`);
+    }
+    assert.equal(sha256(src), srcHash);
+    assert.equal(fs.statSync(src).size, 300_000);
+  });
+
+  test('a read-only source gives a read-only copy (the one mode bit Windows has)', async () => {
+    fs.chmodSync(src, 0o444);
+    for (const strategy of ['auto', 'copy']) {
+      const dest = path.join(dir, `ro-${strategy}.bin`);
+      await clone(src, dest, { strategy });
+      assert.equal(fs.statSync(dest).mode & 0o222, 0, `${strategy}: read-only`);
+      assert.equal(sha256(dest), srcHash);
+    }
+    fs.chmodSync(src, 0o666);
+    const writable = path.join(dir, 'rw.bin');
+    await clone(src, writable);
+    assert.notEqual(fs.statSync(writable).mode & 0o200, 0);
+  });
+
+  test('a read-only destination: the same outcome as fs.copyFile', async (t) => {
+    // Windows refuses to write into it (EPERM). Wine as root writes anyway,
+    // and so does node:fs there: what can be checked is that both agree.
+    const outcome = async (copy) => {
+      const dest = path.join(dir, `readonly-${Math.random()}.bin`);
+      fs.writeFileSync(dest, 'read only');
+      fs.chmodSync(dest, 0o444);
+      try {
+        await copy(dest);
+        return { code: null, content: sha256(dest) === srcHash ? 'copied' : 'corrupt' };
+      } catch (err) {
+        return { code: err.code, content: fs.readFileSync(dest, 'utf8') };
+      }
+    };
+    const node = await outcome((dest) => fs.promises.copyFile(src, dest));
+    t.diagnostic(`node:fs here: ${JSON.stringify(node)}`);
+    assert.deepEqual(await outcome((dest) => copyFile(src, dest)), node);
+    for (const strategy of ['auto', 'copy']) {
+      assert.deepEqual(await outcome((dest) => clone(src, dest, { strategy })), node, strategy);
+    }
+    if (node.code !== null) assert.equal(node.content, 'read only');
+  });
+
+  test('preserveTimestamps: the source times to the 100 ns; without it, fresh ones', async (t) => {
+    const then = new Date('2001-02-03T04:05:06.789Z');
+    fs.utimesSync(src, then, then);
+    const st = fs.statSync(src, { bigint: true });
+    assert.equal(st.mtimeNs, 981173106789000000n);
+    // Wine does not keep an access time set on a file (it reads back as now):
+    // atime is checked only where the source itself kept it.
+    const atimeKept = st.atimeNs === 981173106789000000n;
+    if (!atimeKept) t.diagnostic('this system does not keep a set atime: atime not checked');
+    for (const strategy of ['auto', 'copy']) {
+      const kept = path.join(dir, `kept-${strategy}.bin`);
+      await clone(src, kept, { strategy, preserveTimestamps: true });
+      const k = fs.statSync(kept, { bigint: true });
+      assert.equal(k.mtimeNs, st.mtimeNs, `${strategy}: mtime`);
+      if (atimeKept) assert.equal(k.atimeNs, st.atimeNs, `${strategy}: atime`);
+      const fresh = path.join(dir, `fresh-${strategy}.bin`);
+      await clone(src, fresh, { strategy });
+      assert.ok(fs.statSync(fresh).mtimeMs > then.getTime() + 1000, `${strategy}: a fresh mtime`);
+    }
+  });
+
+  test('cp() of a file replaces an existing dest by a new file (renamed over it)', async () => {
+    const dest = path.join(dir, 'cp-dest.bin');
+    fs.writeFileSync(dest, 'old');
+    const before = fs.statSync(dest, { bigint: true }).ino;
+    const result = await cp(src, dest);
+    assert.equal(result.files, 1);
+    assert.equal(sha256(dest), srcHash);
+    assert.notEqual(fs.statSync(dest, { bigint: true }).ino, before, 'a new file, not written into');
+    assert.deepEqual(leftovers(dir), []);
+  });
+});
+
+describe('names', () => {
+  test('Unicode names, at both ends', async () => {
+    const name = 'ünïcødé-日本.txt';
+    const from = path.join(dir, name);
+    fs.writeFileSync(from, 'grüße');
+    const to = path.join(dir, `copie-${name}`);
+    assert.equal((await clone(from, to)).strategy, 'kernel');
+    assert.equal(fs.readFileSync(to, 'utf8'), 'grüße');
+    copyFileSync(from, path.join(dir, `sync-${name}`));
+    await clone(from, path.join(dir, `copy-${name}`), { strategy: 'copy' });
+    await clone(from, path.join(dir, `link-${name}`), { strategy: 'hardlink' });
+    const names = fs.readdirSync(dir);
+    for (const expected of [name, `copie-${name}`, `sync-${name}`, `copy-${name}`, `link-${name}`]) {
+      assert.ok(names.includes(expected), `${expected} in ${names.join(', ')}`);
+    }
+    // As a Buffer of UTF-8 bytes too.
+    await copyFile(Buffer.from(from), Buffer.from(path.join(dir, `buffer-${name}`)));
+    assert.equal(fs.readFileSync(path.join(dir, `buffer-${name}`), 'utf8'), 'grüße');
+  });
+
+  test('paths longer than MAX_PATH (260)', async () => {
+    let deep = dir;
+    while (deep.length < 300) deep = path.join(deep, 'a-rather-long-directory-name');
+    fs.mkdirSync(deep, { recursive: true });
+    const from = path.join(deep, 'source-with-a-long-name.bin');
+    randomFile(from, 70_000);
+    const hash = sha256(from);
+    const to = path.join(deep, 'destination-with-a-long-name.bin');
+    assert.ok(to.length > 260, `${to.length} characters`);
+    for (const strategy of ['auto', 'copy', 'hardlink']) {
+      const dest = `${to}.${strategy}`;
+      assert.equal((await clone(from, dest, { strategy })).bytes, 70_000, strategy);
+      assert.equal(sha256(dest), hash, strategy);
+    }
+    await copyFile(from, to);
+    assert.equal(sha256(to), hash);
+    // A relative path is resolved against the current directory first.
+    const relative = path.relative(process.cwd(), `${to}.relative`);
+    await copyFile(from, relative);
+    assert.equal(sha256(`${to}.relative`), hash);
+    const missing = await failure(() => clone(path.join(deep, 'missing'), `${to}.none`));
+    assert.equal(missing.code, 'ENOENT');
+  });
+
+  test('bytes that are not UTF-8 name no Windows file: ECHARSET, nothing written', async () => {
+    const name = Buffer.concat([Buffer.from(`${dir}\\`), Buffer.from([0x66, 0xff, 0xfe, 0x67])]);
+    const err = await failure(() => clone(src, name));
+    assert.equal(err.code, 'ECHARSET');
+    assert.deepEqual(fs.readdirSync(dir), ['src.bin']);
+  });
+});
