@@ -306,7 +306,7 @@ describe.each(treeBackends)('$name backend', ({ name, api }) => {
         recursive: true,
         concurrency: 1,
         // Abort from inside the walk: after the first directories are done.
-        filter: (s) => {
+        filter: () => {
           if (++seenFiles === 300) controller.abort();
           return true;
         },
