@@ -103,6 +103,12 @@ static_assert(sizeof(SetIntegrityBuffer) == sizeof(FSCTL_SET_INTEGRITY_INFORMATI
 #endif
 
 constexpr DWORD kShareAll = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+// The attributes FileBasicInfo can set (sparse, compressed and the like have
+// their own FSCTLs).
+constexpr DWORD kSettableAttributes = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN |
+                                      FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE |
+                                      FILE_ATTRIBUTE_TEMPORARY | FILE_ATTRIBUTE_OFFLINE |
+                                      FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
 constexpr DWORD kBufferSize = 1 << 20;
 
 Status Fail(const char* syscall, int uv_code) {
@@ -289,11 +295,18 @@ DWORD LookAt(const std::wstring& path, bool* exists, FileFacts* facts) {
   return Inspect(h.get(), facts);
 }
 
-// Removes the file at `path` if it still is `which`.
+// Removes the file at `path` if it still is `which`, a file we wrote (so
+// one that CopyFileExW made read-only may be made writable again).
 void RemoveIfSame(const std::wstring& path, const FileIdentity& which) {
-  UniqueHandle h(OpenForAttributes(path, DELETE));
+  UniqueHandle h(OpenForAttributes(path, DELETE | FILE_WRITE_ATTRIBUTES));
   FileFacts now;
   if (!h.valid() || Inspect(h.get(), &now) != 0 || !now.identity.SameFile(which)) return;
+  if (now.read_only()) {
+    FILE_BASIC_INFO basic = {};
+    const DWORD rest = now.attributes & kSettableAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY};
+    basic.FileAttributes = rest != 0 ? rest : FILE_ATTRIBUTE_NORMAL;  // 0 would mean "unchanged"
+    SetFileInformationByHandle(h.get(), FileBasicInfo, &basic, sizeof basic);
+  }
   FILE_DISPOSITION_INFO dispose;
   dispose.DeleteFile = TRUE;
   SetFileInformationByHandle(h.get(), FileDispositionInfo, &dispose, sizeof dispose);
@@ -486,54 +499,68 @@ struct CloneOutcome {
   bool dest_changed = false;  // dest's size, flags or data were changed
 };
 
-// Clones `size` bytes of src into dst, an empty file on the same volume:
-// the sparse flag and integrity-stream settings first (the clone is refused
-// unless they match), then the size, then the ranges of clone_plan.h.
-CloneOutcome CloneFileData(HANDLE src, const std::wstring& src_path, bool src_sparse, uint64_t size,
-                           HANDLE dst, bool dst_sparse) {
-  CloneOutcome out;
-  auto fail = [&out](const char* syscall, DWORD err) {
-    out.error = err;
-    out.syscall = syscall;
-    return out;
-  };
-  DWORD bytes = 0;
+// What cloning from a source needs, found before dest is touched.
+struct ClonePrep {
+  bool have_integrity = false;
   GetIntegrityBuffer integrity = {};
-  bool have_integrity = DeviceIoControl(src, FSCTL_GET_INTEGRITY_INFORMATION, nullptr, 0,
-                                        &integrity, sizeof integrity, &bytes, nullptr) != 0;
-  if (!have_integrity) {
+  ClonePlan plan;
+};
+
+CloneOutcome CloneFailure(const char* syscall, DWORD err, bool dest_changed) {
+  CloneOutcome out;
+  out.error = err;
+  out.syscall = syscall;
+  out.dest_changed = dest_changed;
+  return out;
+}
+
+// The source's integrity-stream settings and the volume's cluster size,
+// and from them the ranges to clone.
+CloneOutcome PrepareClone(HANDLE src, const std::wstring& src_path, uint64_t size, ClonePrep* prep) {
+  DWORD bytes = 0;
+  prep->have_integrity = DeviceIoControl(src, FSCTL_GET_INTEGRITY_INFORMATION, nullptr, 0,
+                                         &prep->integrity, sizeof prep->integrity, &bytes,
+                                         nullptr) != 0;
+  if (!prep->have_integrity) {
     DWORD err = GetLastError();
     // A filesystem without integrity streams (NTFS): nothing to match; the
     // clone itself will say whether it can.
-    if (!win::CloneUnsupported(err)) return fail("ioctl", err);
+    if (!win::CloneUnsupported(err)) return CloneFailure("ioctl", err, false);
   }
-  uint64_t cluster = have_integrity ? integrity.cluster_size_in_bytes : 0;
+  uint64_t cluster = prep->have_integrity ? prep->integrity.cluster_size_in_bytes : 0;
   if (cluster == 0) {
     DWORD err = ClusterSize(src_path, &cluster);
-    if (err != 0) return fail("statfs", err);
+    if (err != 0) return CloneFailure("statfs", err, false);
   }
-  ClonePlan plan;
-  if (!PlanClone(size, cluster, &plan)) return fail("ioctl", ERROR_NOT_SUPPORTED);
+  if (!PlanClone(size, cluster, &prep->plan)) return CloneFailure("ioctl", ERROR_NOT_SUPPORTED, false);
+  return CloneOutcome();
+}
 
-  out.dest_changed = true;
+// Clones the planned ranges of src into dst, an empty file on the same
+// volume: the sparse flag and integrity-stream settings first (the clone is
+// refused unless they match), then the size, then the ranges.
+CloneOutcome ApplyClone(const ClonePrep& prep, HANDLE src, bool src_sparse, uint64_t size, HANDLE dst,
+                        bool dst_sparse) {
+  DWORD bytes = 0;
   if (src_sparse != dst_sparse) {
     FILE_SET_SPARSE_BUFFER sparse;
     sparse.SetSparse = src_sparse ? TRUE : FALSE;
     if (!DeviceIoControl(dst, FSCTL_SET_SPARSE, &sparse, sizeof sparse, nullptr, 0, &bytes,
                          nullptr))
-      return fail("ioctl", GetLastError());
+      return CloneFailure("ioctl", GetLastError(), true);
   }
-  if (have_integrity) {
+  if (prep.have_integrity) {
     SetIntegrityBuffer same = {};
-    same.checksum_algorithm = integrity.checksum_algorithm;
-    same.flags = integrity.flags;
+    same.checksum_algorithm = prep.integrity.checksum_algorithm;
+    same.flags = prep.integrity.flags;
     if (!DeviceIoControl(dst, FSCTL_SET_INTEGRITY_INFORMATION, &same, sizeof same, nullptr, 0,
                          &bytes, nullptr))
-      return fail("ioctl", GetLastError());
+      return CloneFailure("ioctl", GetLastError(), true);
   }
   DWORD err = SetEndOfFile(dst, size);
-  if (err != 0) return fail("ftruncate", err);
+  if (err != 0) return CloneFailure("ftruncate", err, true);
 
+  const ClonePlan& plan = prep.plan;
   for (size_t i = 0; i < plan.ranges.size(); i++) {
     const CloneRange& range = plan.ranges[i];
     DuplicateExtentsData data = {};
@@ -547,22 +574,19 @@ CloneOutcome CloneFileData(HANDLE src, const std::wstring& src_path, bool src_sp
     err = GetLastError();
     bool is_tail = plan.tail_bytes != 0 && range.offset == plan.tail_offset;
     // A volume reading "the range must end within the file" strictly refuses
-    // the tail cluster: write its few bytes instead, once the body is cloned.
-    if (!is_tail || i == 0 || err != ERROR_INVALID_PARAMETER) return fail("ioctl", err);
-    char tail[64 * 1024];
-    std::unique_ptr<char[]> big;
-    char* buffer = tail;
-    if (plan.tail_bytes > sizeof tail) {
-      big.reset(new char[plan.tail_bytes]);
-      buffer = big.get();
-    }
+    // the tail cluster: write its few bytes instead, once the body is cloned
+    // (a file of one partial cluster is not cloned at all then).
+    if (!is_tail || i == 0 || err != ERROR_INVALID_PARAMETER) return CloneFailure("ioctl", err, true);
+    std::unique_ptr<char[]> tail(new char[plan.tail_bytes]);
     DWORD got = 0;
-    err = ReadAt(src, plan.tail_offset, buffer, static_cast<DWORD>(plan.tail_bytes), &got);
-    if (err != 0) return fail("read", err);
-    err = WriteAllAt(dst, plan.tail_offset, buffer, got);
-    if (err != 0) return fail("write", err);
+    err = ReadAt(src, plan.tail_offset, tail.get(), static_cast<DWORD>(plan.tail_bytes), &got);
+    if (err != 0) return CloneFailure("read", err, true);
+    err = WriteAllAt(dst, plan.tail_offset, tail.get(), got);
+    if (err != 0) return CloneFailure("write", err, true);
   }
-  return out;
+  CloneOutcome done;
+  done.dest_changed = true;
+  return done;
 }
 
 // Copies every byte through a buffer, for a forced copy (CopyFileExW may
@@ -602,9 +626,8 @@ Status FinishAttributes(HANDLE dst, const FileFacts& src, const CopyOptions& opt
     basic.LastWriteTime = src.last_write_time;
   }
   if (src.read_only()) {
-    // NORMAL is valid only alone.
-    basic.FileAttributes = (basic.FileAttributes & ~DWORD{FILE_ATTRIBUTE_NORMAL}) |
-                           FILE_ATTRIBUTE_READONLY;
+    // NORMAL is valid only alone: masked out with the unsettable ones.
+    basic.FileAttributes = (basic.FileAttributes & kSettableAttributes) | FILE_ATTRIBUTE_READONLY;
   } else {
     basic.FileAttributes = 0;  // 0: leave as they are
   }
@@ -839,10 +862,31 @@ Status CopyInto(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const 
         return SameFile(opts, sf, result);
       }
       CloneOutcome clone;
+      ClonePrep prep;
       if (!d.facts().identity.SameVolume(sf.identity)) {
-        clone.error = ERROR_NOT_SAME_DEVICE;
-        clone.syscall = "ioctl";
+        clone = CloneFailure("ioctl", ERROR_NOT_SAME_DEVICE, false);
       } else {
+        clone = PrepareClone(sh, wsrc, sf.size, &prep);
+      }
+      if (clone.error == 0 && opts.request == Request::kReflink && !d.created() &&
+          d.facts().size > 0) {
+        // A forced clone that fails must leave an existing dest as it was,
+        // and emptying it is the first change a clone needs: prove the clone
+        // on a scratch sibling first (metadata only, so cheap).
+        UniqueHandle trial(CreateFileW(TempSibling(wdest, L"trial").c_str(),
+                                       GENERIC_READ | GENERIC_WRITE | DELETE, kShareAll, nullptr,
+                                       CREATE_NEW,
+                                       FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_TEMPORARY |
+                                           FILE_FLAG_DELETE_ON_CLOSE,
+                                       nullptr));
+        if (!trial.valid()) {
+          clone = CloneFailure("open", GetLastError(), false);
+        } else {
+          clone = ApplyClone(prep, sh, sf.sparse(), sf.size, trial.get(), false);
+          clone.dest_changed = false;
+        }
+      }
+      if (clone.error == 0) {
         // Sparse and integrity settings can only be matched on an empty file.
         if (!d.created() && d.facts().size > 0) {
           d.MarkTouched();
@@ -852,7 +896,7 @@ Status CopyInto(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const 
             return FailWin("ftruncate", err);
           }
         }
-        clone = CloneFileData(sh, wsrc, sf.sparse(), sf.size, d.get(), d.facts().sparse());
+        clone = ApplyClone(prep, sh, sf.sparse(), sf.size, d.get(), d.facts().sparse());
         if (clone.dest_changed) d.MarkTouched();
       }
       if (clone.error == 0) {
@@ -1015,8 +1059,9 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   {
     UniqueHandle hb(CreateScratch(TempSibling(base, L"b"), FILE_FLAG_DELETE_ON_CLOSE));
     if (!hb.valid()) return FailWin("open", GetLastError());
-    probed.reflink =
-        CloneFileData(ha.get(), a.path(), false, sizeof block, hb.get(), false).error == 0;
+    ClonePrep prep;
+    probed.reflink = PrepareClone(ha.get(), a.path(), sizeof block, &prep).error == 0 &&
+                     ApplyClone(prep, ha.get(), false, sizeof block, hb.get(), false).error == 0;
   }
   {
     ScratchName link(TempSibling(base, L"link"));
