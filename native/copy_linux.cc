@@ -16,6 +16,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -40,6 +41,13 @@ constexpr size_t kBufferSize = 256 * 1024;
 
 int OpenNoIntr(const char* path, int flags, mode_t mode = 0) {
   return OpenAtNoIntr(AT_FDCWD, path, flags, mode);
+}
+
+// Through syscall(): the glibc wrapper only exists from 2.27, and the
+// prebuilt binaries are linked against an older glibc. ENOSYS on kernels
+// before 4.5, which the chain treats as "use the next method".
+ssize_t CopyFileRange(int in_fd, loff_t* in_off, int out_fd, loff_t* out_off, size_t len) {
+  return syscall(SYS_copy_file_range, in_fd, in_off, out_fd, out_off, len, 0u);
 }
 
 // "Cannot" answers that hold for every file on a pair of filesystems,
@@ -160,7 +168,7 @@ class Copier {
       ssize_t n;
       if (level_ == kCopyRange) {
         loff_t in = pos, out = pos;
-        n = copy_file_range(sfd_, &in, dfd_, &out, want, 0);
+        n = CopyFileRange(sfd_, &in, dfd_, &out, want);
         if (n < 0) {
           int err = errno;
           if (err == EINTR) continue;
@@ -569,7 +577,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   UniqueFd c(ScratchFile(dir));
   if (c.get() < 0) return Fail("open", errno);
   loff_t in = 0, out = 0;
-  probed.kernel_copy = copy_file_range(a.get(), &in, c.get(), &out, sizeof block, 0) >= 0;
+  probed.kernel_copy = CopyFileRange(a.get(), &in, c.get(), &out, sizeof block) >= 0;
 
   Path name = TempSibling(dir + "/.cowcopy-probe");
   UniqueFd named(OpenNoIntr(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
