@@ -14,6 +14,8 @@
 //   reported as 'kernel', since nothing here can tell.
 // - A forced 'copy' is a ReadFile/WriteFile loop ('userspace'): CopyFileExW
 //   cannot be told not to clone. It does not keep holes.
+// - CopyFileExW also copies alternate data streams and extended attributes;
+//   a block clone and the buffer loop copy the unnamed data stream only.
 #include "copy.h"
 
 #ifndef WIN32_LEAN_AND_MEAN
@@ -28,6 +30,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <cwchar>
 #include <map>
 #include <memory>
 #include <mutex>

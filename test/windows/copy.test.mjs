@@ -240,6 +240,31 @@ describe('destinations', () => {
   });
 });
 
+describe('many at once, and trees', () => {
+  test('50 copies in parallel on the thread pool, all whole', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => clone(src, path.join(dir, `parallel-${i}.bin`), { strategy: i % 2 ? 'copy' : 'auto' })),
+    );
+    assert.deepEqual(new Set(results.map((r) => r.strategy)), new Set(['kernel', 'userspace']));
+    for (let i = 0; i < 50; i++) assert.equal(sha256(path.join(dir, `parallel-${i}.bin`)), srcHash);
+    assert.deepEqual(leftovers(dir), []);
+  });
+
+  test('cp() of a directory: walked in JavaScript here, each file copied natively', async () => {
+    const tree = path.join(dir, 'tree');
+    fs.mkdirSync(path.join(tree, 'sub', 'ünïcødé'), { recursive: true });
+    fs.writeFileSync(path.join(tree, 'a.txt'), 'a');
+    fs.copyFileSync(src, path.join(tree, 'sub', 'b.bin'));
+    fs.writeFileSync(path.join(tree, 'sub', 'ünïcødé', '日本.txt'), 'c');
+    const out = path.join(dir, 'tree-copy');
+    const result = await cp(tree, out, { recursive: true });
+    assert.equal(result.files, 3);
+    assert.equal(result.strategies.kernel, 3);
+    assert.equal(sha256(path.join(out, 'sub', 'b.bin')), srcHash);
+    assert.equal(fs.readFileSync(path.join(out, 'sub', 'ünïcødé', '日本.txt'), 'utf8'), 'c');
+  });
+});
+
 describe('names', () => {
   test('Unicode names, at both ends', async () => {
     const name = 'ünïcødé-日本.txt';
