@@ -151,6 +151,8 @@ function main() {
     // Wine maps Windows names to Linux ones in the locale's charset: without
     // UTF-8 there, a name like 'ünïcødé-日本' cannot be created at all.
     LC_ALL: 'C.UTF-8',
+    // The suites check what wine presents (NTFS, no block cloning) exactly.
+    COWCOPY_WIN_UNDER_WINE: '1',
   };
   let status = 1;
   const small = path.join(tmp, 'small');

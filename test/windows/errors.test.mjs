@@ -6,19 +6,18 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { getSystemErrorMap } from 'node:util';
-import { failure, tempDir } from './files.helper.mjs';
+import { NO_HELPER, failure, tempDir, winHelper } from './files.helper.mjs';
 
 const require = createRequire(import.meta.url);
 const { clone, cloneSync, copyFile, copyFileSync, probe } = require('cowcopy');
-// Test-only addon (test/windows/win_helper.cc), staged by scripts/test-win.mjs.
-const helper = require(path.resolve('helper', 'win_helper.node'));
+const helper = winHelper();
 
 const root = tempDir('errors');
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 const src = path.join(root, 'src.txt');
 fs.writeFileSync(src, 'payload');
 
-test("win_errors.h agrees with node.exe's uv_translate_sys_error for every code below 70000", () => {
+test("win_errors.h agrees with node.exe's uv_translate_sys_error for every code below 70000", { skip: !helper && NO_HELPER }, () => {
   const { mapped, mismatches } = helper.compare(0, 70000);
   // 0 is success, not an error: both say 0.
   assert.deepEqual(mapped[0], [0, 0]);
@@ -92,7 +91,7 @@ test('a device is not a file: EINVAL', async () => {
   assert.equal(fs.existsSync(path.join(root, 'from-nul.txt')), false);
 });
 
-test('a source held open without sharing by another program: EBUSY, as fs.copyFile says', async () => {
+test('a source held open without sharing by another program: EBUSY, as fs.copyFile says', { skip: !helper && NO_HELPER }, async () => {
   const dest = path.join(root, 'from-held.txt');
   const id = helper.holdExclusive(src);
   try {
