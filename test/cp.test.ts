@@ -403,7 +403,8 @@ describe.runIf(runsOn('small') && runsOn('ext4'))(titleOn('small', 'cp out of sp
   });
 });
 
-it('runs with 256 descriptors on a deep and wide tree', () => {
+// Linux: 120 levels of names are longer than macOS's PATH_MAX for the test's own mkdir.
+it.runIf(process.platform === 'linux')('runs with 256 descriptors on a deep and wide tree', () => {
   const base = tempDir('ulimit');
   scratches.push(base);
   let deep = path.join(base, 'src');

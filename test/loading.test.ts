@@ -86,7 +86,8 @@ describe('loading', () => {
     fs.writeFileSync(path.join(prebuilds, 'cowcopy.napi.node'), 'this is not a shared object');
     const { report } = run(pkg);
     expect(report.backend).toBe('fallback');
-    expect(report.nativeLoadError).toMatch(/cannot load the native backend: .*(invalid ELF header|too short)/);
+    // The loader's own words follow (ELF, Mach-O or PE: not checked here).
+    expect(report.nativeLoadError).toMatch(/^cannot load the native backend: ./);
     expect(report.content).toBe('payload');
   });
 
