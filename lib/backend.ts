@@ -30,6 +30,8 @@ export interface TreeRequest {
   verbatimSymlinks: boolean;
   /** 0: the backend's default. */
   concurrency: number;
+  /** Try one clone of the whole directory first (macOS clonefile). */
+  wholeClone: boolean;
   filter?: (source: string, destination: string) => boolean | Promise<boolean>;
   onProgress?: (files: number, bytes: number) => void;
   signal?: AbortSignal;

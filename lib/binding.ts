@@ -40,6 +40,7 @@ export interface NativeTreeOptions {
   destExists: boolean;
   concurrency: number;
   srcAbsolute: string;
+  wholeClone: boolean;
 }
 
 /** How a walk ended: counts, and kind (0 with errno 0: success). */

@@ -119,6 +119,7 @@ async function copyTree(binding: NativeBinding, req: TreeRequest, extraFlags: nu
       destExists: req.destExists,
       concurrency: req.concurrency,
       srcAbsolute: req.srcAbsolute,
+      wholeClone: req.wholeClone,
     },
     filter,
     req.onProgress ?? null,

@@ -394,6 +394,7 @@ Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   opts.verbatim_symlinks = GetBool(o, "verbatimSymlinks");
   opts.dest_exists = GetBool(o, "destExists");
   opts.concurrency = o.Get("concurrency").ToNumber().Uint32Value();
+  opts.whole_clone = GetBool(o, "wholeClone");
   opts.src_absolute = std::move(src_absolute);
 
   auto job = std::make_shared<TreeJob>(env, info[3], info[4]);

@@ -94,6 +94,9 @@ struct TreeOptions {
   bool dest_exists = false;       // dest is a directory to merge into
   unsigned concurrency = 0;       // worker threads; 0: a default for this machine
   Path src_absolute;              // resolves relative link targets
+  // Try one clone of the whole directory first (CloneDirectory); the walk
+  // follows only where the OS cannot.
+  bool whole_clone = false;
 };
 
 struct FilterEntry {

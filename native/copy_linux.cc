@@ -462,6 +462,10 @@ Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* na
   return status;
 }
 
+Status CloneDirectory(const Path&, const Path&) {
+  return Fail("clonefile", EOPNOTSUPP);  // no directory clone on Linux
+}
+
 Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
                    CopyResult* result) {
   UniqueFd sfd;

@@ -90,6 +90,11 @@ inline Status OpenSource(int dir, const char* name, bool follow, UniqueFd* fd, s
 Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* name,
                    const CopyOptions& opts, CopyResult* result);
 
+// A whole directory hierarchy in one call where the OS can (macOS
+// clonefile); dest must not exist. -ENOTSUP where it cannot: then nothing
+// was made and the walk copies file by file.
+Status CloneDirectory(const Path& src, const Path& dest);
+
 }  // namespace cowcopy
 
 #endif  // COWCOPY_POSIX_H_

@@ -671,7 +671,59 @@ unsigned DefaultWorkers() {
   return std::min(kMaxWorkers, std::max(2u, cores));
 }
 
+// Counts what is below an open directory (after a whole-directory clone).
+bool CountBelow(int dir, TreeResult* r) {
+  int fd = fcntl(dir, F_DUPFD_CLOEXEC, 0);
+  DIR* stream = fd >= 0 ? fdopendir(fd) : nullptr;
+  if (stream == nullptr) {
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  bool ok = true;
+  while (struct dirent* d = readdir(stream)) {
+    if (d->d_name[0] == '.' && (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))
+      continue;
+    struct stat st;
+    if (fstatat(dirfd(stream), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      ok = false;
+      break;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      r->directories++;
+      UniqueFd sub(OpenAtNoIntr(dirfd(stream), d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+      if (sub.get() < 0 || !CountBelow(sub.get(), r)) {
+        ok = false;
+        break;
+      }
+    } else if (S_ISLNK(st.st_mode)) {
+      r->symlinks++;
+    } else {
+      r->files++;
+      r->bytes += static_cast<uint64_t>(st.st_size);
+      r->by_strategy[static_cast<int>(Strategy::kReflink)]++;
+    }
+  }
+  closedir(stream);
+  return ok;
+}
+
 Status Walk::Run() {
+  if (opts_.whole_clone && !opts_.dest_exists) {
+    Status cloned = CloneDirectory(src_, dest_);
+    if (cloned.ok()) {
+      UniqueFd dest(OpenAtNoIntr(AT_FDCWD, dest_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+      result_->directories = 1;
+      if (dest.get() < 0 || !CountBelow(dest.get(), result_)) RecordSystem("scandir", errno, Path(), true);
+      return Status();
+    }
+    struct stat left;
+    bool nothing_made = lstat(dest_.c_str(), &left) != 0 && errno == ENOENT;
+    if (!nothing_made || (cloned.code != -ENOTSUP && cloned.code != -EOPNOTSUPP && cloned.code != -EXDEV)) {
+      Record(TreeErrorKind::kSystem, cloned, Path(), true);
+      return Status();
+    }
+    // The OS cannot clone this directory here: file by file.
+  }
   const int follow = opts_.dereference ? 0 : O_NOFOLLOW;
   src_root_.Reset(OpenAtNoIntr(AT_FDCWD, src_.c_str(), O_RDONLY | O_DIRECTORY | follow));
   if (src_root_.get() < 0) {

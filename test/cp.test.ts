@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CpOptions } from '../lib/types.js';
-import { treeBackends } from './helpers/backends.js';
+import { binding, treeBackends } from './helpers/backends.js';
 import { fingerprint, randomFile, sha256, tempDir } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn, type FsName } from './helpers/filesystems.js';
 import { describeTree, diffTrees, makeTree, makeWritable } from './helpers/trees.js';
@@ -404,6 +404,32 @@ describe.runIf(runsOn('small') && runsOn('ext4'))(titleOn('small', 'cp out of sp
 });
 
 // Linux: 120 levels of names are longer than macOS's PATH_MAX for the test's own mkdir.
+it('a whole-directory clone where the OS has none (Linux): nothing made, the walk copies', async () => {
+  const base = tempDir('whole');
+  scratches.push(base);
+  smallTree(path.join(base, 'src'));
+  const handle = binding.copyTree(
+    path.join(base, 'src'),
+    path.join(base, 'dest'),
+    {
+      request: 0,
+      flags: 0,
+      force: true,
+      errorOnExist: false,
+      dereference: false,
+      verbatimSymlinks: true,
+      destExists: false,
+      concurrency: 0,
+      srcAbsolute: path.join(base, 'src'),
+      wholeClone: true,
+    },
+    null,
+    null,
+  );
+  expect(await handle.promise).toMatchObject({ errno: 0, kind: 0, files: 3, directories: 4, symlinks: 2 });
+  expect(diffTrees(path.join(base, 'src'), path.join(base, 'dest'))).toEqual([]);
+});
+
 it.runIf(process.platform === 'linux')('runs with 256 descriptors on a deep and wide tree', () => {
   const base = tempDir('ulimit');
   scratches.push(base);

@@ -49,6 +49,7 @@ extern "C" int cowcopy_shim_fcntl(int fd, int cmd, char* path);
 #define CLONE_NOFOLLOW 0x0001
 #define CLONE_NOOWNERCOPY 0x0002
 extern "C" int fclonefileat(int srcfd, int dst_dirfd, const char* dst, uint32_t flags);
+extern "C" int clonefile(const char* src, const char* dst, uint32_t flags);
 
 typedef uint32_t copyfile_flags_t;
 typedef struct _copyfile_state* copyfile_state_t;
@@ -131,6 +132,15 @@ extern "C" int cowcopy_shim_fcntl(int fd, int cmd, char* path) {
   if (n < 0) return -1;
   path[n] = '\0';
   return 0;
+}
+
+// clonefile of a whole directory: Linux has nothing like it, so this stand-in
+// is a volume that cannot (ENOTSUP, nothing made): the walk then copies.
+extern "C" int clonefile(const char* src, const char* dst, uint32_t flags) {
+  (void)src;
+  (void)dst;
+  (void)flags;
+  return Fail(ENOTSUP);
 }
 
 // clonefile: a new name only (EEXIST, never followed), one volume (EXDEV),
