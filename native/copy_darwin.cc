@@ -95,101 +95,6 @@ int ForcedCloneError(int err) {
   return err == EOPNOTSUPP || err == ENOSYS || err == EINVAL ? ENOTSUP : err;
 }
 
-std::atomic<unsigned> temp_counter{0};
-
-Path DirName(const Path& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == Path::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// A name in dir that nobody else uses; short, so that a destination whose own
-// name is near NAME_MAX still gets one.
-Path TempIn(const Path& dir, const char* tag) {
-  char name[64];
-  snprintf(name, sizeof name, "/.cowcopy-%s-%d-%u", tag, static_cast<int>(getpid()),
-           temp_counter.fetch_add(1));
-  return dir + name;
-}
-
-// The path the open file has now, or "" when the OS cannot tell.
-Path PathOfFd(int fd) {
-  char buf[MAXPATHLEN];
-  if (fcntl(fd, F_GETPATH, buf) != 0) return Path();
-  return Path(buf);
-}
-
-// Removes what we wrote at dest, and only that: the name must still point at
-// the inode we wrote (`ours`). A file created through a dangling symlink is
-// removed by its real name, found through its open descriptor.
-void RemoveWritten(const Path& dest, const struct stat& ours, int dfd) {
-  struct stat named;
-  if (lstat(dest.c_str(), &named) == 0 && SameInode(ours, named)) {
-    unlink(dest.c_str());
-    return;
-  }
-  if (dfd < 0) return;
-  Path real = PathOfFd(dfd);
-  if (!real.empty() && lstat(real.c_str(), &named) == 0 && SameInode(ours, named))
-    unlink(real.c_str());
-}
-
-Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* result) {
-  if (opts.same_file_ok) {
-    result->strategy = Strategy::kNone;
-    result->bytes = static_cast<uint64_t>(sst.st_size);
-    return Status();
-  }
-  Status s = Fail("copyfile", EINVAL);
-  s.same_file = true;
-  return s;
-}
-
-// Links src by name and checks that the link is the inode we opened: macOS
-// cannot link an open descriptor, so a source swapped meanwhile is caught
-// here and the wrong link removed.
-int LinkChecked(const Path& src, const Path& name, const struct stat& sst) {
-  if (linkat(AT_FDCWD, src.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) != 0) return errno;
-  struct stat linked;
-  if (lstat(name.c_str(), &linked) == 0 && SameInode(linked, sst)) return 0;
-  unlink(name.c_str());
-  return EAGAIN;  // src names another file than the one opened: try again
-}
-
-Status HardlinkFile(const Path& src, const Path& dest, const struct stat& sst,
-                    const CopyOptions& opts, CopyResult* result) {
-  struct stat dst;
-  bool exists = stat(dest.c_str(), &dst) == 0;
-  if (!exists && errno != ENOENT) return Fail("stat", errno);
-  if (exists && SameInode(sst, dst)) return SameFile(opts, sst, result);
-  if (exists && !opts.overwrite) return Fail("link", EEXIST);
-  if (!exists) {
-    int err = LinkChecked(src, dest, sst);
-    if (err == 0) {
-      result->strategy = Strategy::kHardlink;
-      result->bytes = static_cast<uint64_t>(sst.st_size);
-      return Status();
-    }
-    if (err != EEXIST || !opts.overwrite) return Fail("link", err);
-  }
-  // Replace dest atomically: link under a temporary name, rename over it.
-  Path temp;
-  int err = EEXIST;
-  for (int attempt = 0; attempt < 16 && err == EEXIST; attempt++) {
-    temp = TempIn(DirName(dest), "link");
-    err = LinkChecked(src, temp, sst);
-  }
-  if (err != 0) return Fail("link", err);
-  if (rename(temp.c_str(), dest.c_str()) != 0) {
-    int rename_err = errno;
-    unlink(temp.c_str());
-    return Fail("rename", rename_err);
-  }
-  result->strategy = Strategy::kHardlink;
-  result->bytes = static_cast<uint64_t>(sst.st_size);
-  return Status();
-}
-
 enum class CloneOutcome {
   kCloned,  // dest now names the finished clone
   kCannot,  // not here (the volume, or what dest would lose): a copy may do
@@ -501,6 +406,22 @@ Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* df
 
 const char* const kPlatform = "darwin";
 
+Path PathOfFd(int fd) {
+  char buf[MAXPATHLEN];
+  if (fcntl(fd, F_GETPATH, buf) != 0) return Path();
+  return Path(buf);
+}
+
+// macOS cannot link an open descriptor: link by name, then check the link is
+// the inode opened (a source swapped meanwhile is caught, its link removed).
+int LinkOpened(int, const Path& src, const Path& name, const struct stat& sst) {
+  if (linkat(AT_FDCWD, src.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) != 0) return errno;
+  struct stat linked;
+  if (lstat(name.c_str(), &linked) == 0 && SameInode(linked, sst)) return 0;
+  unlink(name.c_str());
+  return EAGAIN;  // src names another file than the one opened
+}
+
 Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* name,
                    const CopyOptions& opts, CopyResult* result) {
   // No "cannot clone" cache here: without dest's device to key it, a failed
@@ -555,7 +476,7 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
   struct stat sst;
   Status status = OpenSource(AT_FDCWD, src.c_str(), true, &sfd, &sst);
   if (!status.ok()) return status;
-  if (opts.request == Request::kHardlink) return HardlinkFile(src, dest, sst, opts, result);
+  if (opts.request == Request::kHardlink) return HardlinkFile(sfd.get(), src, dest, sst, opts, result);
 
   // The common case: a new file, cloned (or copied) straight to its name.
   status = CopyIntoNew(sfd.get(), sst, AT_FDCWD, dest.c_str(), opts, result);

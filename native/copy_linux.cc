@@ -260,92 +260,6 @@ class Copier {
   std::unique_ptr<char[]> buffer_;
 };
 
-std::atomic<unsigned> temp_counter{0};
-
-// A sibling name for dest that nobody else uses.
-Path TempSibling(const Path& dest) {
-  char suffix[64];
-  snprintf(suffix, sizeof suffix, ".cowcopy-%d-%u", static_cast<int>(getpid()),
-           temp_counter.fetch_add(1));
-  return dest + suffix;
-}
-
-// Removes what we wrote at dest, and only that: the name must still point at
-// the inode we wrote (`ours`). A file created through a dangling symlink is
-// removed by its real name, found through its open descriptor.
-void RemoveWritten(const Path& dest, const struct stat& ours, int dfd) {
-  struct stat named;
-  if (lstat(dest.c_str(), &named) == 0 && SameInode(ours, named)) {
-    unlink(dest.c_str());
-    return;
-  }
-  if (dfd < 0) return;
-  char proc[64];
-  char target[PATH_MAX];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", dfd);
-  ssize_t n = readlink(proc, target, sizeof target - 1);
-  if (n <= 0) return;
-  target[n] = '\0';
-  if (lstat(target, &named) == 0 && SameInode(ours, named)) unlink(target);
-}
-
-Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* result) {
-  if (opts.same_file_ok) {
-    result->strategy = Strategy::kNone;
-    result->bytes = static_cast<uint64_t>(sst.st_size);
-    return Status();
-  }
-  Status s = Fail("copyfile", EINVAL);
-  s.same_file = true;
-  return s;
-}
-
-// linkat() the inode we already hold open, so a source swapped after open()
-// cannot be linked instead.
-int LinkOpenFile(int sfd, const Path& src, const Path& name) {
-  char proc[64];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", sfd);
-  if (linkat(AT_FDCWD, proc, AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
-  if (errno != ENOENT) return errno;
-  // No /proc: link by name.
-  return linkat(AT_FDCWD, src.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
-}
-
-Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
-                    const CopyOptions& opts, CopyResult* result) {
-  struct stat dst;
-  bool exists = stat(dest.c_str(), &dst) == 0;
-  if (!exists && errno != ENOENT) return Fail("stat", errno);
-  if (exists && SameInode(sst, dst)) return SameFile(opts, sst, result);
-  if (exists && !opts.overwrite) return Fail("link", EEXIST);
-  if (!exists) {
-    int err = LinkOpenFile(sfd, src, dest);
-    if (err == 0) {
-      result->strategy = Strategy::kHardlink;
-      result->bytes = static_cast<uint64_t>(sst.st_size);
-      return Status();
-    }
-    if (err != EEXIST || !opts.overwrite) return Fail("link", err);
-  }
-  // Replace dest atomically: link under a temporary name, rename over it.
-  // Either the old dest or the new link is there at every moment.
-  Path temp;
-  int err = EEXIST;
-  for (int attempt = 0; attempt < 16 && err == EEXIST; attempt++) {
-    temp = TempSibling(dest);
-    err = LinkOpenFile(sfd, src, temp);
-  }
-  if (err != 0) return Fail("link", err);
-  if (rename(temp.c_str(), dest.c_str()) != 0) {
-    int rename_err = errno;
-    unlink(temp.c_str());
-    return Fail("rename", rename_err);
-  }
-  result->strategy = Strategy::kHardlink;
-  result->bytes = static_cast<uint64_t>(sst.st_size);
-  return Status();
-}
-
 // What a forced clone reports when the filesystem cannot clone: EXDEV for two
 // filesystems, ENOTSUP otherwise (as COPYFILE_FICLONE_FORCE does).
 int ForcedCloneError(int err) {
@@ -423,7 +337,7 @@ Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const 
   Path temp;
   Status status = Fail("open", EEXIST);
   for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
-    temp = TempSibling(dest);
+    temp = TempIn(DirName(dest), "new");
     status = CopyIntoNew(sfd, sst, AT_FDCWD, temp.c_str(), opts, result);
   }
   if (!status.ok()) return status;
@@ -460,6 +374,24 @@ Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* na
   // We made it with O_EXCL and never followed a link: the name is ours.
   unlinkat(dest_dir, name, 0);
   return status;
+}
+
+Path PathOfFd(int fd) {
+  char proc[64];
+  char target[PATH_MAX];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(proc, target, sizeof target - 1);
+  return n > 0 ? Path(target, static_cast<size_t>(n)) : Path();
+}
+
+int LinkOpened(int sfd, const Path& src, const Path& name, const struct stat&) {
+  // linkat() of the open file itself, through /proc.
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", sfd);
+  if (linkat(AT_FDCWD, proc, AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
+  if (errno != ENOENT) return errno;
+  // No /proc: link by name.
+  return linkat(AT_FDCWD, src.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
 }
 
 Status CloneDirectory(const Path&, const Path&) {
@@ -534,7 +466,7 @@ std::map<dev_t, VolumeInfo>& ProbeCache() {
 int ScratchFile(const Path& dir) {
   int fd = OpenNoIntr(dir.c_str(), O_TMPFILE | O_RDWR, 0600);
   if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
-  Path name = TempSibling(dir + "/.cowcopy-probe");
+  Path name = TempIn(dir, "probe");
   fd = OpenNoIntr(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
   if (fd >= 0) unlink(name.c_str());
   return fd;
@@ -583,7 +515,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   loff_t in = 0, out = 0;
   probed.kernel_copy = CopyFileRange(a.get(), &in, c.get(), &out, sizeof block) >= 0;
 
-  Path name = TempSibling(dir + "/.cowcopy-probe");
+  Path name = TempIn(dir, "probe");
   UniqueFd named(OpenNoIntr(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
   if (named.get() >= 0) {
     Path linked = name + "-link";

@@ -84,6 +84,30 @@ inline Status OpenSource(int dir, const char* name, bool follow, UniqueFd* fd, s
   return Status();
 }
 
+// ---- file_posix.cc: shared by the POSIX platform files ----
+
+Path DirName(const Path& path);
+// ".cowcopy-<tag>-<pid>-<n>": short, so a name near NAME_MAX still gets one.
+Path TempName(const char* tag);
+Path TempIn(const Path& dir, const char* tag);
+// Removes what a failed copy wrote at dest, and only that: the name must
+// still point at the inode written (`ours`); dfd (or -1) finds it by its real
+// name when it was created through a dangling symlink.
+void RemoveWritten(const Path& dest, const struct stat& ours, int dfd);
+// copyFile semantics: a no-op; clone: EINVAL marked same_file.
+Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* result);
+// A hard link to the file open as sfd; an existing dest is replaced by rename.
+Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
+                    const CopyOptions& opts, CopyResult* result);
+
+// ---- hooks each POSIX platform file implements ----
+
+// The path an open file has now, or "" where the OS cannot tell.
+Path PathOfFd(int fd);
+// Makes `name` a link to the file open as sfd (opened from src), never to
+// another file swapped in at src meanwhile: 0 or an errno.
+int LinkOpened(int sfd, const Path& src, const Path& name, const struct stat& sst);
+
 // What the POSIX tree walk needs from the platform file: copy an open source
 // into `name`, a new entry of dest_dir that this call creates (never through
 // a symlink). On failure nothing is left at `name`. EEXIST when it exists.

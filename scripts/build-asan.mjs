@@ -35,7 +35,7 @@ const flags = [
   `-I${require('node-addon-api').include_dir}`,
   `-I${fs.existsSync(nodeInclude) ? nodeInclude : '/usr/include/node'}`,
 ];
-const sources = ['native/addon.cc', 'native/copy_linux.cc', 'native/tree_posix.cc'].map((s) => path.join(root, s));
+const sources = ['native/addon.cc', 'native/copy_linux.cc', 'native/file_posix.cc', 'native/tree_posix.cc'].map((s) => path.join(root, s));
 const target = path.join(out, 'cowcopy.node');
 const started = Date.now();
 execFileSync('g++', [...flags, ...sources, '-o', target, '-lpthread'], { stdio: 'inherit' });

@@ -20,7 +20,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { withNodedir } = require('./nodedir.cjs');
 
 // What binding.gyp compiles for OS=='mac'.
-const SOURCES = ['native/addon.cc', 'native/copy_darwin.cc', 'native/tree_posix.cc'];
+const SOURCES = ['native/addon.cc', 'native/copy_darwin.cc', 'native/file_posix.cc', 'native/tree_posix.cc'];
 // binding.gyp's MACOSX_DEPLOYMENT_TARGET; zig wants the minor version written.
 const MACOS = '11.0';
 const TARGETS = [

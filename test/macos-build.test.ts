@@ -243,7 +243,7 @@ extern "C" int cowcopy_shim_statfs(const char* path, struct cowcopy_shim_statfs*
 }
 `;
 
-/** Builds <work>/pkg/build/Release/cowcopy.node: addon.cc, tree_posix.cc, copy_darwin.cc on the stand-ins. */
+/** Builds <work>/pkg/build/Release/cowcopy.node: addon.cc, file_posix.cc, tree_posix.cc, copy_darwin.cc on the stand-ins. */
 async function buildEmulated(): Promise<string> {
   const include = path.join(work, 'include');
   fs.mkdirSync(path.join(include, 'sys'), { recursive: true });
@@ -256,6 +256,7 @@ async function buildEmulated(): Promise<string> {
     // Warnings as errors here too: GCC sees things clang does not.
     [path.join(root, 'native/copy_darwin.cc'), [`-I${include}`]],
     [path.join(work, 'shim.cc'), []],
+    [path.join(root, 'native/file_posix.cc'), ['-D_GNU_SOURCE', '-D_FILE_OFFSET_BITS=64']],
     [path.join(root, 'native/tree_posix.cc'), ['-D_GNU_SOURCE', '-D_FILE_OFFSET_BITS=64']],
     [
       path.join(root, 'native/addon.cc'),

@@ -1,0 +1,85 @@
+// The single-file pieces every POSIX platform file shares (copy_linux.cc,
+// copy_darwin.cc): temporary names, removing what a failed copy wrote, the
+// same-file answer, and hard links that replace a destination atomically.
+// What differs per OS is behind two hooks in posix.h: PathOfFd, LinkOpened.
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "posix.h"
+
+namespace cowcopy {
+namespace {
+std::atomic<unsigned> temp_counter{0};
+}  // namespace
+
+Path DirName(const Path& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == Path::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+Path TempName(const char* tag) {
+  char name[64];
+  snprintf(name, sizeof name, ".cowcopy-%s-%d-%u", tag, static_cast<int>(getpid()), temp_counter.fetch_add(1));
+  return name;
+}
+
+Path TempIn(const Path& dir, const char* tag) { return dir + "/" + TempName(tag); }
+
+void RemoveWritten(const Path& dest, const struct stat& ours, int dfd) {
+  struct stat named;
+  if (lstat(dest.c_str(), &named) == 0 && SameInode(ours, named)) {
+    unlink(dest.c_str());
+    return;
+  }
+  if (dfd < 0) return;
+  // Created through a dangling symlink: remove it by its real name.
+  Path real = PathOfFd(dfd);
+  if (!real.empty() && lstat(real.c_str(), &named) == 0 && SameInode(ours, named)) unlink(real.c_str());
+}
+
+Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* result) {
+  if (opts.same_file_ok) {
+    result->strategy = Strategy::kNone;
+    result->bytes = static_cast<uint64_t>(sst.st_size);
+    return Status();
+  }
+  Status s = Fail("copyfile", EINVAL);
+  s.same_file = true;
+  return s;
+}
+
+Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
+                    const CopyOptions& opts, CopyResult* result) {
+  struct stat dst;
+  bool exists = stat(dest.c_str(), &dst) == 0;
+  if (!exists && errno != ENOENT) return Fail("stat", errno);
+  if (exists && SameInode(sst, dst)) return SameFile(opts, sst, result);
+  if (exists && !opts.overwrite) return Fail("link", EEXIST);
+  int err = exists ? EEXIST : LinkOpened(sfd, src, dest, sst);
+  if (err != 0) {
+    if (err != EEXIST || !opts.overwrite) return Fail("link", err);
+    // Replace dest atomically: link under a temporary name, rename over it.
+    // Either the old dest or the new link is there at every moment.
+    Path temp;
+    for (int attempt = 0; attempt < 16 && err == EEXIST; attempt++) {
+      temp = TempIn(DirName(dest), "link");
+      err = LinkOpened(sfd, src, temp, sst);
+    }
+    if (err != 0) return Fail("link", err);
+    if (rename(temp.c_str(), dest.c_str()) != 0) {
+      int rename_err = errno;
+      unlink(temp.c_str());
+      return Fail("rename", rename_err);
+    }
+  }
+  result->strategy = Strategy::kHardlink;
+  result->bytes = static_cast<uint64_t>(sst.st_size);
+  return Status();
+}
+
+}  // namespace cowcopy
