@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from './helpers/backends.js';
-import { fingerprint, randomFile, sha256, tempDir } from './helpers/files.js';
+import { fingerprint, randomFile, sha256, tempDir, failure } from './helpers/files.js';
 
 const { COPYFILE_EXCL, COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE } = constants;
 const root = tempDir('contract');
@@ -14,15 +14,6 @@ const root = tempDir('contract');
 fs.chmodSync(root, 0o755);
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-/** The error a call throws (sync) or rejects with (async). */
-async function failure(run: () => unknown): Promise<NodeJS.ErrnoException> {
-  try {
-    await run();
-  } catch (err) {
-    return err as NodeJS.ErrnoException;
-  }
-  throw new Error('expected a failure');
-}
 
 describe.each(backends)('$name backend', ({ name, api, caps }) => {
   let dir: string;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CpOptions } from '../lib/types.js';
 import { binding, treeBackends } from './helpers/backends.js';
-import { fingerprint, randomFile, sha256, tempDir } from './helpers/files.js';
+import { fingerprint, randomFile, sha256, tempDir, failure } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn, type FsName } from './helpers/filesystems.js';
 import { describeTree, diffTrees, makeTree, makeWritable } from './helpers/trees.js';
 
@@ -21,14 +21,6 @@ afterAll(() => {
   }
 });
 
-async function failure(run: () => unknown): Promise<Error & Record<string, unknown>> {
-  try {
-    await run();
-  } catch (err) {
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a failure');
-}
 
 /** A small fixed tree: files, a subdirectory, relative and absolute links, an empty dir. */
 function smallTree(dir: string): void {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../lib/api.js';
 import { createNativeBackend, FLAG_NO_KERNEL_COPY } from '../lib/native.js';
 import { backends, binding } from './helpers/backends.js';
-import { fingerprint, randomFile, sha256 } from './helpers/files.js';
+import { fingerprint, randomFile, sha256, failure } from './helpers/files.js';
 import { extents, filesystems, freeBytes, fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
 
 const MB = 1024 * 1024;
@@ -21,14 +21,6 @@ function scratch(name: Parameters<typeof scratchOn>[0], label: string): string {
   return dir;
 }
 
-async function failure(run: () => unknown): Promise<NodeJS.ErrnoException> {
-  try {
-    await run();
-  } catch (err) {
-    return err as NodeJS.ErrnoException;
-  }
-  throw new Error('expected a failure');
-}
 
 for (const fsName of ['xfs', 'btrfs'] as const) {
   describe.runIf(runsOn(fsName))(titleOn(fsName, 'reflink'), () => {

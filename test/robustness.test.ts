@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, nativeUnderTest } from './helpers/backends.js';
-import { randomFile, sha256, tempDir } from './helpers/files.js';
+import { randomFile, sha256, tempDir, failure } from './helpers/files.js';
 import { filesystems, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
 import { describeTree, diffTrees, makeWritable } from './helpers/trees.js';
 
@@ -21,14 +21,6 @@ afterAll(() => {
 });
 const dist = (file: string) => JSON.stringify(path.resolve('dist', file));
 
-async function failure(run: () => unknown): Promise<Error & Record<string, unknown>> {
-  try {
-    await run();
-  } catch (err) {
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a failure');
-}
 
 const openDescriptors = () => fs.readdirSync('/proc/self/fd').length;
 const threads = () => fs.readdirSync('/proc/self/task').length;

@@ -29,3 +29,13 @@ export function fingerprint(file: string): { hash: string; size: number; mode: n
   const st = fs.statSync(file, { bigint: true });
   return { hash: sha256(file), size: Number(st.size), mode: Number(st.mode), mtimeNs: st.mtimeNs, ino: st.ino };
 }
+
+/** The error a call throws (sync) or rejects with (async); fails the test if there is none. */
+export async function failure(run: () => unknown): Promise<NodeJS.ErrnoException & Record<string, unknown>> {
+  try {
+    await run();
+  } catch (err) {
+    return err as NodeJS.ErrnoException & Record<string, unknown>;
+  }
+  throw new Error('expected a failure');
+}
