@@ -299,7 +299,6 @@ class BufferCopier {
 // nothing, then setuid/setgid again and the times when asked.
 Status CopyData(int sfd, const struct stat& sst, int dfd, const CopyOptions& opts,
                 CopyResult* result) {
-  const mode_t mode = sst.st_mode & 07777;
   Status status;
   if (opts.no_kernel_copy) {
     status = BufferCopier(sfd, dfd).CopyAll(sst);
@@ -312,34 +311,7 @@ Status CopyData(int sfd, const struct stat& sst, int dfd, const CopyOptions& opt
   struct stat now;
   if (fstat(dfd, &now) != 0) return Fail("fstat", errno);
   result->bytes = static_cast<uint64_t>(now.st_size);
-  // Writing as non-root clears setuid/setgid: set them again at the end.
-  if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
-  if (opts.preserve_timestamps) {
-    struct timespec times[2];
-    StatTimes(sst, times);
-    if (futimens(dfd, times) != 0) return Fail("futimens", errno);
-  }
-  return Status();
-}
-
-// Replaces dest by a new file (fs.cp): made under a temporary name next to
-// it, renamed over it once complete. Either the old dest or the whole new
-// file is there.
-Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
-                       CopyResult* result) {
-  Path temp;
-  Status status = Fail("open", EEXIST);
-  for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
-    temp = TempIn(DirName(dest), "new");
-    status = CopyIntoNew(sfd, sst, AT_FDCWD, temp.c_str(), opts, result);
-  }
-  if (!status.ok()) return status;
-  if (rename(temp.c_str(), dest.c_str()) != 0) {
-    int err = errno;
-    unlink(temp.c_str());
-    return Fail("rename", err);
-  }
-  return Status();
+  return FinishMetadata(dfd, sst, opts);
 }
 
 // fs.copyFile onto an existing dest (or a file created through a dangling

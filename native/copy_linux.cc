@@ -320,33 +320,7 @@ Status CopyContents(int sfd, const struct stat& sst, int dfd, const struct stat&
     result->bytes = static_cast<uint64_t>(now.st_size);
   }
 
-  // Writing as non-root clears setuid/setgid: set them again at the end.
-  if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
-  if (opts.preserve_timestamps) {
-    struct timespec times[2];
-    StatTimes(sst, times);
-    if (futimens(dfd, times) != 0) return Fail("futimens", errno);
-  }
-  return Status();
-}
-
-// Replaces dest by a new file: copied under a temporary sibling name, renamed
-// over dest once complete. Either the old dest or the whole copy is there.
-Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
-                       CopyResult* result) {
-  Path temp;
-  Status status = Fail("open", EEXIST);
-  for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
-    temp = TempIn(DirName(dest), "new");
-    status = CopyIntoNew(sfd, sst, AT_FDCWD, temp.c_str(), opts, result);
-  }
-  if (!status.ok()) return status;
-  if (rename(temp.c_str(), dest.c_str()) != 0) {
-    int err = errno;
-    unlink(temp.c_str());
-    return Fail("rename", err);
-  }
-  return Status();
+  return FinishMetadata(dfd, sst, opts);
 }
 
 }  // namespace

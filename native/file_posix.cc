@@ -3,6 +3,7 @@
 // same-file answer, and hard links that replace a destination atomically.
 // What differs per OS is behind two hooks in posix.h: PathOfFd, LinkOpened.
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,6 +80,35 @@ Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct sta
   }
   result->strategy = Strategy::kHardlink;
   result->bytes = static_cast<uint64_t>(sst.st_size);
+  return Status();
+}
+
+Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts) {
+  // Writing as non-root clears setuid/setgid: set them again at the end.
+  const mode_t mode = sst.st_mode & 07777;
+  if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
+  if (opts.preserve_timestamps) {
+    struct timespec times[2];
+    StatTimes(sst, times);
+    if (futimens(dfd, times) != 0) return Fail("futimens", errno);
+  }
+  return Status();
+}
+
+Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
+                       CopyResult* result) {
+  Path temp;
+  Status status = Fail("open", EEXIST);
+  for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
+    temp = TempIn(DirName(dest), "new");
+    status = CopyIntoNew(sfd, sst, AT_FDCWD, temp.c_str(), opts, result);
+  }
+  if (!status.ok()) return status;
+  if (rename(temp.c_str(), dest.c_str()) != 0) {
+    int err = errno;
+    unlink(temp.c_str());
+    return Fail("rename", err);
+  }
   return Status();
 }
 

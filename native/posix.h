@@ -100,6 +100,14 @@ Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* res
 Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
                     const CopyOptions& opts, CopyResult* result);
 
+// After the data: setuid/setgid again (a write clears them), and the
+// source's times when asked.
+Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts);
+// fs.cp: an existing dest is replaced by a new file made beside it and
+// renamed over it once complete. Either the old dest or the whole copy is there.
+Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
+                       CopyResult* result);
+
 // ---- hooks each POSIX platform file implements ----
 
 // The path an open file has now, or "" where the OS cannot tell.

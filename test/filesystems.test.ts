@@ -43,8 +43,10 @@ for (const fsName of ['xfs', 'btrfs'] as const) {
         expect(fullyShared(path.join(dir, 'clone'))).toBe(true);
         expect(fullyShared(src)).toBe(true);
         expect(sha256(path.join(dir, 'clone'))).toBe(before.hash);
+        // Other suites may write on this filesystem meanwhile: a margin far
+        // below the 32 MB a copy takes (checked next), far above a clone's.
         const used = freeBefore - freeBytes(dir);
-        expect(used).toBeLessThan(2 * MB);
+        expect(used).toBeLessThan(8 * MB);
 
         // The measurement can see a real copy: the same file, forced to copy.
         const freeBeforeCopy = freeBytes(dir);
