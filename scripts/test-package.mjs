@@ -15,14 +15,18 @@
 //      npm_config_build_from_source=true builds from source although one
 //      matches; a matching prebuild is used as is otherwise.
 //
-//   node scripts/test-package.mjs [--expect TARGET,...] [--no-source-builds] [--keep]
+//   node scripts/test-package.mjs [--tarball FILE] [--expect TARGET,...]
+//                                 [--no-source-builds] [--no-reflink-check] [--keep]
+//     --tarball FILE      test this tarball instead of packing one (the release workflow)
 //     --expect            these prebuilds (ids of scripts/prebuild.mjs) must be in the tarball
 //     --no-source-builds  skip step 4 (where the machine has no compiler at all)
+//     --no-reflink-check  copy in the temp directory and do not ask for a 'reflink'
+//                         (containers, Windows: no filesystem that clones)
 //     --keep              leave the temporary projects for inspection
 //
-// The prebuild for this machine must exist first (npm run build:prebuilds). The xfs
-// clone needs scripts/mount-test-fs.sh (COWCOPY_TEST_XFS); on macOS the
-// clone is checked on the temp directory (APFS), on Windows only its bytes.
+// Packing needs this machine's prebuild first (npm run build:prebuilds). On
+// Linux the clone is made on xfs (scripts/mount-test-fs.sh, or any xfs with
+// reflink at COWCOPY_TEST_XFS), on macOS in the temp directory (APFS).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -40,6 +44,8 @@ const option = (name) => {
 };
 const expected = (option('--expect') ?? '').split(',').filter(Boolean);
 const sourceBuilds = !args.includes('--no-source-builds');
+const reflinkCheck = !args.includes('--no-reflink-check');
+const givenTarball = option('--tarball');
 const keep = args.includes('--keep');
 
 let failures = 0;
@@ -83,12 +89,28 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cowcopy-package-'));
 // ---- 1. the tarball -------------------------------------------------------
 
 const host = hostTarget();
-if (!fs.existsSync(prebuildPath(host))) fatal(`no ${path.relative(root, prebuildPath(host))}: run npm run build:prebuilds first`);
+/** The directory node-gyp-build looks in for a target, relative to the package. */
+const targetDir = (id) => `prebuilds/${TARGETS[id].platform}-${TARGETS[id].arch}`;
+/** Whether `file` (relative to the package) is a binary for target `id`: its directory, and its libc tag on Linux. */
+const isFor = (id, file) => path.posix.dirname(file) === targetDir(id) && (!TARGETS[id].libc || path.basename(file).includes(`.${TARGETS[id].libc}.`));
 
-console.log('$ npm pack');
-const packed = runNpm(['pack', '--json', '--pack-destination', work], { cwd: root });
-if (packed.status !== 0) fatal(`npm pack failed:\n${packed.stderr}`);
-const [pack] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')));
+let pack;
+if (givenTarball) {
+  // The file list and sizes, as npm pack --json reports them, of the tarball given.
+  console.log(`$ npm pack --dry-run --json ${givenTarball}`);
+  const r = runNpm(['pack', '--dry-run', '--json', path.resolve(givenTarball)], { cwd: work });
+  if (r.status !== 0) fatal(`npm pack --dry-run ${givenTarball} failed:\n${r.stderr}`);
+  [pack] = JSON.parse(r.stdout.slice(r.stdout.indexOf('[')));
+  pack.filename = path.basename(givenTarball);
+  pack.size = fs.statSync(givenTarball).size;
+  fs.copyFileSync(givenTarball, path.join(work, pack.filename));
+} else {
+  if (!fs.existsSync(prebuildPath(host))) fatal(`no ${path.relative(root, prebuildPath(host))}: run npm run build:prebuilds first`);
+  console.log('$ npm pack');
+  const packed = runNpm(['pack', '--json', '--pack-destination', work], { cwd: root });
+  if (packed.status !== 0) fatal(`npm pack failed:\n${packed.stderr}`);
+  [pack] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')));
+}
 const tarball = path.join(work, pack.filename);
 const files = pack.files.map((f) => f.path).sort();
 
@@ -120,8 +142,10 @@ check(missing.length === 0, 'it holds the entry points, declarations, install sc
 const undeclared = files.filter((f) => /^dist\/.+\.js$/.test(f) && f !== 'dist/cli.js' && !files.includes(f.replace(/\.js$/, '.d.ts')));
 check(undeclared.length === 0, 'every module in dist/ has its .d.ts', undeclared.join(', '));
 for (const id of expected) {
-  check(files.includes(path.relative(root, prebuildPath(id)).split(path.sep).join('/')), `the ${id} prebuild is in the tarball`);
+  if (!TARGETS[id]) fatal(`--expect: unknown target ${id}`);
+  check(files.some((f) => isFor(id, f)), `the ${id} prebuild is in the tarball`);
 }
+check(files.some((f) => isFor(host, f)), `a prebuild for this machine (${host}) is in the tarball`);
 
 // ---- helpers for the consumer projects ---------------------------------------
 
@@ -212,6 +236,7 @@ console.log(JSON.stringify({
 
 /** Where a clone is expected to be a 'reflink': xfs on Linux, APFS (the temp directory) on macOS. */
 function cloneDir() {
+  if (!reflinkCheck) return { dir: fs.mkdtempSync(path.join(work, 'clone-')), reflink: false, where: 'the temp directory' };
   if (process.platform === 'linux') {
     const xfs = process.env.COWCOPY_TEST_XFS || '/mnt/cowcopy/xfs';
     const XFS_MAGIC = 0x58465342;
@@ -225,7 +250,7 @@ function cloneDir() {
     return { dir: fs.mkdtempSync(path.join(xfs, 'cowcopy-package-')), reflink: true, where: 'xfs' };
   }
   if (process.platform === 'darwin') return { dir: fs.mkdtempSync(path.join(work, 'apfs-')), reflink: true, where: 'APFS' };
-  return { dir: fs.mkdtempSync(path.join(work, 'clone-')), reflink: false, where: 'the temp directory' };
+  fatal(`no filesystem known to clone on ${process.platform}: run with --no-reflink-check`);
 }
 const clones = cloneDir();
 
@@ -247,10 +272,11 @@ const real = (p) => {
   const r = fs.realpathSync.native(p);
   return win ? r.toLowerCase() : r;
 };
-const loadedFrom = (report, file) => report.loaded.map((f) => (win ? f.toLowerCase() : f)).includes(real(file));
+const loadedFrom = (report, file) => fs.existsSync(file) && report.loaded.map((f) => (win ? f.toLowerCase() : f)).includes(real(file));
 
 // ---- 2. with prebuilds, no compiler -------------------------------------------
 
+let hostPrebuild = '';
 const bare = fs.mkdtempSync(path.join(work, 'path-'));
 const PATH = nodeOnlyPath(bare);
 {
@@ -265,21 +291,25 @@ const PATH = nodeOnlyPath(bare);
   const pkg = path.join(project, 'node_modules', 'cowcopy');
   check(!fs.existsSync(path.join(pkg, 'build')), 'nothing was built from source (no build/)');
 
-  // node-gyp-build's choice for every platform the tarball has a binary for.
+  // node-gyp-build's choice for every platform the tarball has a binary for:
+  // the binary of that platform, architecture and libc.
   for (const [id, t] of Object.entries(TARGETS)) {
-    const file = path.join(pkg, path.relative(root, prebuildPath(id)));
-    if (!fs.existsSync(file)) continue;
+    if (!files.some((f) => isFor(id, f))) continue;
     for (const arch of t.arch.split('+')) {
       const r = spawnSync(process.execPath, ['-p', `require('node-gyp-build').resolve(${JSON.stringify(pkg)})`], {
         cwd: project,
         encoding: 'utf8',
         env: { ...env, npm_config_platform: t.platform, npm_config_arch: arch, LIBC: t.libc ?? 'glibc' },
       });
-      check(r.status === 0 && r.stdout.trim() === file, `node-gyp-build picks ${path.relative(pkg, file)} for ${t.platform} ${arch}${t.libc ? ` ${t.libc}` : ''}`, `${r.stdout}${r.stderr}`);
+      const picked = path.relative(pkg, r.stdout.trim()).split(path.sep).join('/');
+      check(r.status === 0 && isFor(id, picked), `node-gyp-build picks ${picked} for ${t.platform} ${arch}${t.libc ? ` ${t.libc}` : ''}`, `${r.stdout}${r.stderr}`);
     }
   }
 
-  const prebuild = path.join(pkg, path.relative(root, prebuildPath(host)));
+  const resolved = spawnSync(process.execPath, ['-p', `require('node-gyp-build').resolve(${JSON.stringify(pkg)})`], { cwd: project, encoding: 'utf8', env });
+  const prebuild = resolved.status === 0 ? resolved.stdout.trim() : path.join(pkg, 'prebuilds', 'none-found');
+  hostPrebuild = path.relative(pkg, prebuild);
+  check(resolved.status === 0 && isFor(host, hostPrebuild.split(path.sep).join('/')), `this machine's binary is ${hostPrebuild}`, `${resolved.stdout}${resolved.stderr}`);
   for (const script of ['check.cjs', 'check.mjs']) {
     const report = consume(project, script, env, 'prebuilt');
     if (!report) continue;
@@ -367,15 +397,14 @@ export = { pending, which, sync: cowcopy.copyFileSync };
 
 /** The tarball with prebuilds/ taken out, packed again. */
 function withoutPrebuilds() {
-  const dir = path.join(work, 'unpacked');
-  fs.mkdirSync(dir);
-  const untar = spawnSync('tar', ['-xzf', tarball, '-C', dir], { encoding: 'utf8' });
-  if (untar.status !== 0) fatal(`tar -xzf failed: ${untar.stderr}`);
-  fs.rmSync(path.join(dir, 'package', 'prebuilds'), { recursive: true, force: true });
-  const out = path.join(work, 'without-prebuilds.tgz');
-  const tar = spawnSync('tar', ['-czf', out, '-C', dir, 'package'], { encoding: 'utf8' });
-  if (tar.status !== 0) fatal(`tar -czf failed: ${tar.stderr}`);
-  return out;
+  // Relative paths: a GNU tar would take C:\\ for a remote host.
+  fs.mkdirSync(path.join(work, 'unpacked'));
+  const untar = spawnSync('tar', ['-xzf', pack.filename, '-C', 'unpacked'], { cwd: work, encoding: 'utf8' });
+  if (untar.error || untar.status !== 0) fatal(`tar -xzf failed: ${untar.error?.message ?? untar.stderr}`);
+  fs.rmSync(path.join(work, 'unpacked', 'package', 'prebuilds'), { recursive: true, force: true });
+  const tar = spawnSync('tar', ['-czf', 'without-prebuilds.tgz', '-C', 'unpacked', 'package'], { cwd: work, encoding: 'utf8' });
+  if (tar.error || tar.status !== 0) fatal(`tar -czf failed: ${tar.error?.message ?? tar.stderr}`);
+  return path.join(work, 'without-prebuilds.tgz');
 }
 const bareTarball = withoutPrebuilds();
 {
@@ -415,7 +444,7 @@ if (sourceBuilds) {
     check(fs.existsSync(built(install.project)) === c.build, c.build ? 'build/Release/cowcopy.node was built' : 'no build/Release/cowcopy.node', install.output.slice(-2000));
     const report = consume(install.project, 'check.cjs', installEnv({}), c.name);
     if (!report) continue;
-    const expectedFile = c.build ? built(install.project) : path.join(install.project, 'node_modules', 'cowcopy', path.relative(root, prebuildPath(host)));
+    const expectedFile = c.build ? built(install.project) : path.join(install.project, 'node_modules', 'cowcopy', hostPrebuild);
     check(report.backend === 'native' && loadedFrom(report, expectedFile), `the process loaded ${path.relative(install.project, expectedFile)}`, JSON.stringify(report));
   }
 }
