@@ -17,7 +17,7 @@
 //
 //   node scripts/test-package.mjs [--tarball FILE] [--expect TARGET,...]
 //                                 [--no-source-builds] [--no-reflink-check] [--keep]
-//     --tarball FILE      test this tarball instead of packing one (the release workflow)
+//     --tarball FILE      test this tarball (or the one .tgz in a directory) instead of packing one
 //     --expect            these prebuilds (ids of scripts/prebuild.mjs) must be in the tarball
 //     --no-source-builds  skip step 4 (where the machine has no compiler at all)
 //     --no-reflink-check  copy in the temp directory and do not ask for a 'reflink'
@@ -45,7 +45,15 @@ const option = (name) => {
 const expected = (option('--expect') ?? '').split(',').filter(Boolean);
 const sourceBuilds = !args.includes('--no-source-builds');
 const reflinkCheck = !args.includes('--no-reflink-check');
-const givenTarball = option('--tarball');
+/** --tarball: a .tgz, or a directory holding exactly one (as a workflow artifact is downloaded). */
+function tarballOption() {
+  const given = option('--tarball');
+  if (!given || !fs.statSync(given).isDirectory()) return given;
+  const found = fs.readdirSync(given).filter((f) => f.endsWith('.tgz'));
+  if (found.length !== 1) fatal(`--tarball ${given}: ${found.length} .tgz files there, expected one`);
+  return path.join(given, found[0]);
+}
+const givenTarball = tarballOption();
 const keep = args.includes('--keep');
 
 let failures = 0;

