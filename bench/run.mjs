@@ -5,7 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { backend, nativeLoadError } from '../dist/index.js';
-import { benchFilesystems } from './harness.mjs';
+import { benchFilesystems, formatMs, markdownTable } from './harness.mjs';
 import { writeResults } from './report.mjs';
 import { singleFile } from './single-file.mjs';
 import { peakRss, tree } from './tree.mjs';
@@ -33,8 +33,15 @@ const addGroup = (panel, name, medians) => {
 };
 
 const filesystems = benchFilesystems();
+// The seed research's table, measured here: time for one 10 MB file, and
+// how many such copies a second that makes.
+const seedRows = [['Filesystem', 'Operation', 'Time (10 MB)', 'Ops/sec']];
+const seedRow = (fsName, operation, ms) => seedRows.push([fsName, operation, formatMs(ms), Math.round(1000 / ms).toLocaleString('en')]);
 for (const [fsName, dir] of filesystems) {
   const r = await singleFile(fsName, dir, { rounds });
+  seedRow(fsName, `cowcopy clone (${r.strategy})`, r.latency['cowcopy cloneSync']);
+  seedRow(fsName, 'fs.copyFileSync, no flag (libuv: copy_file_range)', r.latency['fs.copyFileSync']);
+  seedRow(fsName, 'regular copy (read/write in JavaScript)', r.byteCopy);
   const verdicts = [];
   if (r.strategy === 'reflink') {
     verdicts.push(`${verdict(r.speedupVsBytes, 100, 'reflink vs byte copy')} (${r.speedupVsBytesCold.toFixed(0)}x with cold caches)`);
@@ -45,6 +52,10 @@ for (const [fsName, dir] of filesystems) {
   sections.push(text);
   addGroup(panels[0], `${fsName} (cowcopy: ${r.strategy})`, { ...r.latency, 'user-space byte copy': r.byteCopy });
 }
+
+const seedTable = markdownTable(seedRows);
+console.log(`${seedTable}\n`);
+sections.unshift(seedTable);
 
 for (const [fsName, dir] of filesystems) {
   const r = await tree(fsName, dir, { rounds: treeRounds, files: treeFiles });
