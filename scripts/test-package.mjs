@@ -57,9 +57,11 @@ const givenTarball = tarballOption();
 const keep = args.includes('--keep');
 
 let failures = 0;
+let passes = 0;
 function check(ok, what, detail = '') {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${!ok && detail ? `\n       ${detail.replace(/\n/g, '\n       ')}` : ''}`);
-  if (!ok) failures++;
+  if (ok) passes++;
+  else failures++;
   return ok;
 }
 function fatal(message) {
@@ -460,5 +462,5 @@ if (sourceBuilds) {
 if (process.platform === 'linux') fs.rmSync(clones.dir, { recursive: true, force: true });
 if (keep) console.log(`\nkept ${work}`);
 else fs.rmSync(work, { recursive: true, force: true });
-console.log(`\n${failures === 0 ? 'test-package: all checks passed' : `test-package: ${failures} check(s) FAILED`}`);
+console.log(`\ntest-package: ${passes} passed, ${failures} failed`);
 process.exit(failures === 0 ? 0 : 1);
