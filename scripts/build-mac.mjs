@@ -224,6 +224,7 @@ async function main() {
     '-DNAPI_VERSION=8',
     '-DNAPI_DISABLE_CPP_EXCEPTIONS',
     '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+    '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
   ];
   // -undefined dynamic_lookup: napi_* come from the node (or Electron)
   // binary that loads the addon. -s: no symbol table for debugging. The

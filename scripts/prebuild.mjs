@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run build:prebuilds [-- TARGET...]: the Node-API binaries that ship in the npm
+// npm run prebuild [-- TARGET...]: the Node-API binaries that ship in the npm
 // tarball, in prebuilds/<platform>-<arch>/ under names node-gyp-build loads.
 // One binary serves every Node version (Node-API 8).
 //

@@ -24,7 +24,7 @@
 //                         (containers, Windows: no filesystem that clones)
 //     --keep              leave the temporary projects for inspection
 //
-// Packing needs this machine's prebuild first (npm run build:prebuilds). On
+// Packing needs this machine's prebuild first (npm run prebuild). On
 // Linux the clone is made on xfs (scripts/mount-test-fs.sh, or any xfs with
 // reflink at COWCOPY_TEST_XFS), on macOS in the temp directory (APFS).
 import { spawnSync } from 'node:child_process';
@@ -115,7 +115,7 @@ if (givenTarball) {
   pack.size = fs.statSync(givenTarball).size;
   fs.copyFileSync(givenTarball, path.join(work, pack.filename));
 } else {
-  if (!fs.existsSync(prebuildPath(host))) fatal(`no ${path.relative(root, prebuildPath(host))}: run npm run build:prebuilds first`);
+  if (!fs.existsSync(prebuildPath(host))) fatal(`no ${path.relative(root, prebuildPath(host))}: run npm run prebuild first`);
   console.log('$ npm pack');
   const packed = runNpm(['pack', '--json', '--pack-destination', work], { cwd: root });
   if (packed.status !== 0) fatal(`npm pack failed:\n${packed.stderr}`);

@@ -26,9 +26,9 @@ function scratch(name: Parameters<typeof scratchOn>[0] | 'tmp', label = 'cli'): 
 
 beforeAll(() => {
   // The tests run the compiled command: a stale one would test old code.
-  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: npm run build`);
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: npm run build:all`);
   if (fs.statSync(cli).mtimeMs < fs.statSync(path.join(root, 'lib', 'cli.ts')).mtimeMs) {
-    throw new Error(`${cli} is older than lib/cli.ts: npm run build`);
+    throw new Error(`${cli} is older than lib/cli.ts: npm run build:all`);
   }
 });
 
