@@ -50,7 +50,7 @@ for (const [fsName, dir] of filesystems) {
   const text = `${r.table}\n\n${verdicts.join('; ')}`;
   console.log(`${text}\n`);
   sections.push(text);
-  addGroup(panels[0], `${fsName} (cowcopy: ${r.strategy})`, { ...r.latency, 'user-space byte copy': r.byteCopy });
+  addGroup(panels[0], `${fsName} (cowcopy: ${r.strategy})`, r.latency);
 }
 
 const seedTable = markdownTable(seedRows);
@@ -74,7 +74,9 @@ for (const [fsName, dir] of filesystems) {
 }
 
 if (!quick) {
-  const [fsName, dir] = filesystems.has('ext4') ? ['ext4', filesystems.get('ext4')] : [...filesystems][0];
+  // RAM-backed where there is one: 100,000 files twice over want more inodes
+  // than the small test images have, and RSS does not depend on the disk.
+  const [fsName, dir] = filesystems.has('tmpfs') ? ['tmpfs', filesystems.get('tmpfs')] : ['the OS temp dir', os.tmpdir()];
   const rss = peakRss(dir, 100_000);
   const mb = (kb) => (kb / 1024).toFixed(0);
   const text = `Peak RSS of a process copying ${rss.files.toLocaleString('en')} files with cp() on ${fsName}: ${mb(rss.peak)} MB (${mb(rss.before)} MB before the copy; target < 150 MB): ${rss.peak < 150 * 1024 ? 'met' : 'NOT met'}`;

@@ -1,20 +1,26 @@
-// One 10 MB file: cowcopy against Node's own FICLONE call and a user-space
-// byte copy, on every filesystem available.
+// One 10 MB file, on every filesystem available: cowcopy against Node's own
+// copyFile (with and without FICLONE), @reflink/reflink, fs.promises.cp,
+// cp -a --reflink=auto and a user-space byte copy.
 //
-// Two phases in one run. Latency against Node: the three calls interleaved,
-// many rounds (a clone takes tens of microseconds; the median needs them).
-// Then the byte copy, interleaved with cowcopy again: a clone that runs right
+// Two phases in one run. The in-process calls that take microseconds where
+// they clone, interleaved over many rounds: cowcopy's overhead against
+// Node's own FICLONE call is read there. Then what moves the CPU's caches
+// and the process around (a byte copy of 10 MB, fs.promises.cp, a child
+// process), each interleaved with cowcopy again: a clone that runs right
 // after 10 MB went through the CPU finds cold caches and takes several times
-// longer on this kind of machine (measured: 33 us alone, 240 us after a 20 MB
-// memcpy), so that row is reported too, and the speedup both ways.
+// longer on this kind of machine (measured: 33 us alone, 240 us after a
+// 20 MB memcpy), so that phase reports its own cowcopy median beside them.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { cloneSync, copyFileSync as cowCopyFileSync } from '../dist/index.js';
+import { flush, formatMs, markdownTable, measure } from './harness.mjs';
 
+const SIZE = 10 * 1024 * 1024;
 const require = createRequire(import.meta.url);
+
 /** pnpm's clone library, where it can clone here (it has no fallback of its own). */
 function pnpmReflink(src, probe) {
   try {
@@ -25,9 +31,6 @@ function pnpmReflink(src, probe) {
     return null;
   }
 }
-import { flush, formatMs, markdownTable, measure } from './harness.mjs';
-
-const SIZE = 10 * 1024 * 1024;
 
 function byteCopy(src, dest) {
   const input = fs.openSync(src, 'r');
@@ -51,72 +54,65 @@ export async function singleFile(fsName, root, { rounds }) {
     flush(src);
     const strategy = cloneSync(src, path.join(dir, 'probe')).strategy;
     const cloned = strategy === 'reflink';
-    // Every run writes a new name. Clones stay until the end (no unlink, and
-    // the filesystem's background work it starts, near a timed run). In the
-    // latency phase, copies that wrote data are flushed and removed untimed
-    // (its many rounds would fill the filesystem). The byte-copy phase keeps
-    // them in the page cache: what a byte copy costs a caller, with no
-    // writeback or log flush of ours disturbing the clones beside it.
+    // Every run writes a new name. Clones stay until the end (no unlink,
+    // and the filesystem's background work it starts, near a timed run).
+    // Copies that wrote data are flushed (and, in the many rounds of the
+    // first phase, removed) untimed: their dirty pages must not slow
+    // whoever runs next, nor fill the filesystem.
     const dest = (tag, round) => path.join(dir, `${tag}-${round}`);
-    const settle = (tag) =>
-      cloned
+    const settle = (tag, { remove }) =>
+      cloned && tag !== 'bytes'
         ? undefined
         : (round) => {
             flush(dest(tag, round));
-            fs.rmSync(dest(tag, round));
+            if (remove) fs.rmSync(dest(tag, round));
           };
+    const light = (tag, run) => ({ run: (r) => run(dest(tag, r)), after: settle(tag, { remove: true }) });
+
     const reflinkFileSync = pnpmReflink(src, path.join(dir, 'probe-pnpm'));
-    const candidates = [
-      { name: 'cowcopy cloneSync', run: (r) => cloneSync(src, dest('a', r)), after: settle('a') },
-      { name: 'cowcopy copyFileSync', run: (r) => cowCopyFileSync(src, dest('b', r)), after: settle('b') },
-      {
-        name: 'fs.copyFileSync FICLONE',
-        run: (r) => fs.copyFileSync(src, dest('c', r), fs.constants.COPYFILE_FICLONE),
-        after: settle('c'),
-      },
-      { name: 'fs.copyFileSync', run: (r) => fs.copyFileSync(src, dest('f', r)), after: settle('f') },
-      { name: 'fs.promises.cp', run: (r) => fs.promises.cp(src, dest('g', r)), after: settle('g') },
-      {
-        name: 'cp -a --reflink=auto (a process)',
-        run: (r) => spawnSync('cp', ['-a', '--reflink=auto', src, dest('h', r)]),
-        after: settle('h'),
-      },
+    const calls = [
+      { name: 'cowcopy cloneSync', ...light('a', (d) => cloneSync(src, d)) },
+      { name: 'cowcopy copyFileSync', ...light('b', (d) => cowCopyFileSync(src, d)) },
+      { name: 'fs.copyFileSync FICLONE', ...light('c', (d) => fs.copyFileSync(src, d, fs.constants.COPYFILE_FICLONE)) },
+      { name: 'fs.copyFileSync', ...light('d', (d) => fs.copyFileSync(src, d)) },
     ];
-    if (reflinkFileSync) {
-      candidates.push({ name: '@reflink/reflink', run: (r) => reflinkFileSync(src, dest('i', r)), after: settle('i') });
-    }
-    const latency = await measure(candidates, cloned ? rounds * 5 : rounds);
-    const [vsBytes, bytes] = await measure(
+    if (reflinkFileSync) calls.push({ name: '@reflink/reflink', ...light('e', (d) => reflinkFileSync(src, d)) });
+    const latency = await measure(calls, cloned ? rounds * 5 : rounds);
+
+    const heavy = await measure(
       [
-        { name: 'cowcopy cloneSync', run: (r) => cloneSync(src, dest('e', r)) },
-        { name: 'user-space byte copy', run: (r) => byteCopy(src, dest('d', r)) },
+        { name: 'cowcopy cloneSync', run: (r) => cloneSync(src, dest('f', r)), after: settle('f', { remove: false }) },
+        { name: 'user-space byte copy', run: (r) => byteCopy(src, dest('bytes', r)), after: settle('bytes', { remove: false }) },
+        { name: 'fs.promises.cp', run: (r) => fs.promises.cp(src, dest('g', r)), after: settle('g', { remove: false }) },
+        {
+          name: 'cp -a --reflink=auto (a process)',
+          run: (r) => spawnSync('cp', ['-a', '--reflink=auto', src, dest('h', r)]),
+          after: settle('h', { remove: false }),
+        },
       ],
       rounds,
     );
 
-    const node = latency[2].median;
-    const missing = reflinkFileSync ? [] : ['@reflink/reflink'];
-    const rows = [[`10 MB file on ${fsName} (cowcopy: ${strategy})`, 'median', 'vs fs FICLONE', 'speedup vs byte copy']];
-    for (const r of latency) {
-      rows.push([r.name, formatMs(r.median), `${(r.median / node).toFixed(2)}x`, `${(bytes.median / r.median).toFixed(1)}x`]);
-    }
-    rows.push([bytes.name, formatMs(bytes.median), `${(bytes.median / node).toFixed(2)}x`, '1.0x']);
-    rows.push([
-      'cowcopy cloneSync, each right after a byte copy',
-      formatMs(vsBytes.median),
-      `${(vsBytes.median / node).toFixed(2)}x`,
-      `${(bytes.median / vsBytes.median).toFixed(1)}x`,
-    ]);
-    for (const name of missing) rows.push([`${name}: cannot clone here, has no fallback`, 'n/a', '', '']);
+    const byName = (list, name) => list.find((r) => r.name === name).median;
+    const node = byName(latency, 'fs.copyFileSync FICLONE');
+    const ours = byName(latency, 'cowcopy cloneSync');
+    const oursCold = byName(heavy, 'cowcopy cloneSync');
+    const bytes = byName(heavy, 'user-space byte copy');
+
+    const first = [[`10 MB file on ${fsName} (cowcopy: ${strategy})`, 'median', 'vs fs.copyFileSync FICLONE']];
+    for (const r of latency) first.push([r.name, formatMs(r.median), `${(r.median / node).toFixed(2)}x`]);
+    if (!reflinkFileSync) first.push(['@reflink/reflink: cannot clone here, has no fallback', 'n/a', '']);
+    const second = [[`beside the heavier ones`, 'median', 'cowcopy is faster by']];
+    for (const r of heavy) second.push([r.name, formatMs(r.median), r.name.startsWith('cowcopy') ? '' : `${(r.median / oursCold).toFixed(1)}x`]);
     return {
       fsName,
       strategy,
-      latency: Object.fromEntries(latency.map((r) => [r.name, r.median])),
-      byteCopy: bytes.median,
-      table: markdownTable(rows),
-      overheadVsNode: latency[0].median / node,
-      speedupVsBytes: bytes.median / latency[0].median,
-      speedupVsBytesCold: bytes.median / vsBytes.median,
+      latency: Object.fromEntries([...latency, ...heavy.slice(1)].map((r) => [r.name, r.median])),
+      byteCopy: bytes,
+      table: `${markdownTable(first)}\n\n${markdownTable(second)}`,
+      overheadVsNode: ours / node,
+      speedupVsBytes: bytes / ours,
+      speedupVsBytesCold: bytes / oursCold,
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
