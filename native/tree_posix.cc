@@ -177,6 +177,9 @@ class Walk {
   bool MayReplace(const Path& rel, const struct stat& sst, const struct stat& dst);
   bool ReplaceAt(int ddir, const Entry& entry, const Path& rel,
                  const std::function<Status(const char*)>& make);
+  // An entry is at dest already: replace it with `make` where it may be.
+  bool ReplaceExisting(int ddir, const Entry& entry, const Path& rel, const struct stat& sst,
+                       const std::function<Status(const char*)>& make);
   // One item of node is over; `ddir`, when open, is node's destination.
   void Done(DirNode* node, int ddir = -1);
   void Complete(DirNode* node, int ddir);
@@ -195,7 +198,6 @@ class Walk {
   std::deque<Task> queue_;
   bool finished_ = false;
   std::atomic<bool> stop_{false};
-  std::atomic<unsigned> temp_counter_{0};
 
   std::atomic<uint64_t> files_{0}, dirs_{0}, symlinks_{0}, bytes_{0}, skipped_{0};
   std::atomic<uint64_t> by_strategy_[5] = {};
@@ -481,9 +483,7 @@ bool Walk::ReplaceAt(int ddir, const Entry& e, const Path& rel, const std::funct
   Path temp;
   Status status = Fail("open", EEXIST);
   for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
-    char suffix[48];
-    snprintf(suffix, sizeof suffix, ".cowcopy-%d-%u", static_cast<int>(getpid()), temp_counter_.fetch_add(1));
-    temp = e.name + suffix;
+    temp = TempName("tree");
     status = make(temp.c_str());
   }
   if (!status.ok()) {
@@ -499,6 +499,16 @@ bool Walk::ReplaceAt(int ddir, const Entry& e, const Path& rel, const std::funct
   return true;
 }
 
+bool Walk::ReplaceExisting(int ddir, const Entry& e, const Path& rel, const struct stat& sst,
+                           const std::function<Status(const char*)>& make) {
+  struct stat dst;
+  if (fstatat(ddir, e.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0) {
+    Record(TreeErrorKind::kSystem, Fail("lstat", errno), rel, true);
+    return false;
+  }
+  return MayReplace(rel, sst, dst) && ReplaceAt(ddir, e, rel, make);
+}
+
 void Walk::CopyFile(DirNode* node, int sdir, int ddir, const Entry& e) {
   Path rel = Join(node->rel, e.name);
   UniqueFd sfd;
@@ -512,13 +522,7 @@ void Walk::CopyFile(DirNode* node, int sdir, int ddir, const Entry& e) {
   CopyResult copied;
   status = CopyIntoNew(sfd.get(), sst, ddir, e.name.c_str(), opts_.file, &copied);
   if (status.code == -EEXIST) {
-    struct stat dst;
-    if (fstatat(ddir, e.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0) {
-      Record(TreeErrorKind::kSystem, Fail("lstat", errno), rel, true);
-      return;
-    }
-    if (!MayReplace(rel, sst, dst)) return;
-    bool replaced = ReplaceAt(ddir, e, rel, [&](const char* temp) {
+    bool replaced = ReplaceExisting(ddir, e, rel, sst, [&](const char* temp) {
       Status s = CopyIntoNew(sfd.get(), sst, ddir, temp, opts_.file, &copied);
       return s.ok() || s.code == -EEXIST ? s : Fail("copyfile", -s.code);
     });
@@ -545,13 +549,7 @@ void Walk::LinkFile(DirNode* node, int sdir, int ddir, const Entry& e) {
       Record(TreeErrorKind::kSystem, Fail("link", errno), rel, true);
       return;
     }
-    struct stat dst;
-    if (fstatat(ddir, e.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0) {
-      Record(TreeErrorKind::kSystem, Fail("lstat", errno), rel, true);
-      return;
-    }
-    if (!MayReplace(rel, sst, dst)) return;
-    bool replaced = ReplaceAt(ddir, e, rel, [&](const char* temp) {
+    bool replaced = ReplaceExisting(ddir, e, rel, sst, [&](const char* temp) {
       return linkat(sdir, e.name.c_str(), ddir, temp, follow) == 0 ? Status() : Fail("link", errno);
     });
     if (!replaced) return;

@@ -203,7 +203,8 @@ describe('native: what only descriptors can do', () => {
     );
   });
 
-  it('a file that shrinks or grows while it is copied: no hang, a prefix of what was there', async () => {
+  // On ext4: a kernel copy long enough to change the file under it.
+  it.runIf(runsOn('ext4'))('a file that shrinks or grows while it is copied: no hang, a prefix of what was there', async () => {
     const dir = scratchOn('ext4', 'changing');
     cleanup.push(dir);
     const src = randomFile(path.join(dir, 'src'), 64 * 1024 * 1024);
