@@ -395,7 +395,7 @@ int LinkOpened(int, const Path& src, const Path& name, const struct stat& sst) {
 }
 
 Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* name,
-                   const CopyOptions& opts, CopyResult* result) {
+                   const CopyOptions& opts, CopyResult* result, const NewFileHint*) {
   // No "cannot clone" cache here: without dest's device to key it, a failed
   // fclonefileat costs about what the stat to find that device would.
   if (opts.request != Request::kCopy) {

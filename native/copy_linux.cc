@@ -328,14 +328,19 @@ Status CopyContents(int sfd, const struct stat& sst, int dfd, const struct stat&
 const char* const kPlatform = "linux";
 
 Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* name,
-                   const CopyOptions& opts, CopyResult* result) {
-  UniqueFd dfd(OpenAtNoIntr(dest_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-                            sst.st_mode & 07777));
+                   const CopyOptions& opts, CopyResult* result, const NewFileHint* hint) {
+  const mode_t mode = sst.st_mode & 07777;
+  UniqueFd dfd(OpenAtNoIntr(dest_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode));
   if (dfd.get() < 0) return Fail("open", errno);
-  struct stat dst;
+  struct stat dst = {};
   bool touched = false;
   Status status;
-  if (fstat(dfd.get(), &dst) != 0) {
+  // setuid/setgid may be dropped by open() depending on who we are: ask.
+  if (hint != nullptr && (mode & 07000) == 0) {
+    dst.st_dev = hint->dev;
+    dst.st_mode = S_IFREG | (mode & ~hint->umask);
+    status = CopyContents(sfd, sst, dfd.get(), dst, true, &touched, opts, result);
+  } else if (fstat(dfd.get(), &dst) != 0) {
     status = Fail("fstat", errno);
   } else {
     status = CopyContents(sfd, sst, dfd.get(), dst, true, &touched, opts, result);

@@ -116,11 +116,19 @@ Path PathOfFd(int fd);
 // another file swapped in at src meanwhile: 0 or an errno.
 int LinkOpened(int sfd, const Path& src, const Path& name, const struct stat& sst);
 
+// What a caller knows of the files it creates in a directory: they land on
+// `dev` with exactly the mode asked less `umask` (no default ACL there).
+struct NewFileHint {
+  dev_t dev;
+  mode_t umask;
+};
+
 // What the POSIX tree walk needs from the platform file: copy an open source
 // into `name`, a new entry of dest_dir that this call creates (never through
 // a symlink). On failure nothing is left at `name`. EEXIST when it exists.
+// With a hint the platform may skip asking what it made.
 Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* name,
-                   const CopyOptions& opts, CopyResult* result);
+                   const CopyOptions& opts, CopyResult* result, const NewFileHint* hint = nullptr);
 
 // A whole directory hierarchy in one call where the OS can (macOS
 // clonefile); dest must not exist. -ENOTSUP where it cannot: then nothing
