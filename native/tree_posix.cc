@@ -146,13 +146,13 @@ bool ReadEntries(int dir, std::vector<Entry>* entries) {
 #ifdef __linux__
   // getdents64 itself: readdir's stream would first fstat and fcntl the
   // descriptor, three system calls per directory for nothing here.
-  struct Dirent64 {
+  struct Dirent64 {  // struct linux_dirent64; the name follows d_type
     uint64_t d_ino;
     int64_t d_off;
     unsigned short d_reclen;
     unsigned char d_type;
-    char d_name[1];
   };
+  constexpr size_t kNameAt = sizeof(uint64_t) + sizeof(int64_t) + sizeof(unsigned short) + sizeof(unsigned char);
   alignas(8) static thread_local char buf[32768];
   for (;;) {
     long n = syscall(SYS_getdents64, dir, buf, sizeof buf);
@@ -162,7 +162,7 @@ bool ReadEntries(int dir, std::vector<Entry>* entries) {
     for (long at = 0; at < n;) {
       const Dirent64* d = reinterpret_cast<const Dirent64*>(buf + at);
       at += d->d_reclen;
-      const char* name = d->d_name;
+      const char* name = reinterpret_cast<const char*>(d) + kNameAt;
       if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
       entries->push_back({name, d->d_type});
     }
@@ -516,11 +516,12 @@ bool Walk::MakeChildDir(DirNode* node, int sdir, int ddir, const Entry& e, std::
       }
     }
   }
-  // Made with its final mode where that comes out exact and leaves the owner
-  // free to fill it; otherwise owner-writable until its contents are done,
-  // its own mode last.
+  // Made with its final mode where that comes out exact, lets the owner fill
+  // it and nobody else write into it meanwhile; otherwise owner-only until
+  // its contents are done, its own mode last.
   const mode_t mode = child->st.st_mode & 07777;
-  const bool final_mode = node->plain && (mode & ~01777) == 0 && (mode & 0700) == 0700 && (mode & umask_) == 0;
+  const bool final_mode = node->plain && (mode & ~01777) == 0 && (mode & 0700) == 0700 && (mode & 0022) == 0 &&
+                          (mode & umask_) == 0;
   if (mkdirat(ddir, e.name.c_str(), final_mode ? mode : 0700) == 0) {
     child->created = true;
     child->mode_set = final_mode;

@@ -119,6 +119,23 @@ describe.each(backends)('$name backend: bad input', ({ name, api }) => {
     await api.copyFile(path.join(dir, 'src', 'tool'), path.join(dir, 'single'));
     expect(fs.statSync(path.join(dir, 'single')).mode & 0o7777).toBe(0o6755);
   });
+
+  it('read-only source directories with files in them copy as nobody, their modes kept', () => {
+    const dir = sharedDir(`ro-tree-${name}`);
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(path.join(src, 'shut', 'deeper'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'shut', 'a'), 'a');
+    fs.writeFileSync(path.join(src, 'shut', 'deeper', 'b'), 'b');
+    fs.chmodSync(path.join(src, 'shut', 'deeper'), 0o555);
+    fs.chmodSync(path.join(src, 'shut'), 0o555);
+    const dest = path.join(dir, 'dest');
+    const script = `const c = require(${dist('index.js')});
+      c.cp(${JSON.stringify(src)}, ${JSON.stringify(dest)}, { recursive: true }).then(
+        (r) => console.log(JSON.stringify({ files: r.files, directories: r.directories })),
+        (e) => console.log(JSON.stringify({ code: e.code, path: e.path })));`;
+    expect(runAsNobody(script, { COWCOPY_DISABLE_NATIVE: name === 'fallback' ? '1' : '' })).toEqual({ files: 2, directories: 3 });
+    expect(diffTrees(src, dest)).toEqual([]);
+  });
 });
 
 describe('native: what only descriptors can do', () => {
