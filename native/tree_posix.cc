@@ -141,6 +141,10 @@ struct Entry {
   unsigned char type;  // DT_*
 };
 
+bool IsDotOrDotDot(const char* name) {
+  return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
 // Appends what directory `dir` holds, "." and ".." left out. False with errno.
 bool ReadEntries(int dir, std::vector<Entry>* entries) {
 #ifdef __linux__
@@ -163,8 +167,7 @@ bool ReadEntries(int dir, std::vector<Entry>* entries) {
       const Dirent64* d = reinterpret_cast<const Dirent64*>(buf + at);
       at += d->d_reclen;
       const char* name = reinterpret_cast<const char*>(d) + kNameAt;
-      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
-      entries->push_back({name, d->d_type});
+      if (!IsDotOrDotDot(name)) entries->push_back({name, d->d_type});
     }
   }
 #else
@@ -179,9 +182,7 @@ bool ReadEntries(int dir, std::vector<Entry>* entries) {
   }
   errno = 0;
   while (struct dirent* d = readdir(stream)) {
-    if (d->d_name[0] == '.' && (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))
-      continue;
-    entries->push_back({d->d_name, d->d_type});
+    if (!IsDotOrDotDot(d->d_name)) entries->push_back({d->d_name, d->d_type});
   }
   int err = errno;
   closedir(stream);
@@ -784,8 +785,7 @@ bool CountBelow(int dir, TreeResult* r) {
   }
   bool ok = true;
   while (struct dirent* d = readdir(stream)) {
-    if (d->d_name[0] == '.' && (d->d_name[1] == '\0' || (d->d_name[1] == '.' && d->d_name[2] == '\0')))
-      continue;
+    if (IsDotOrDotDot(d->d_name)) continue;
     struct stat st;
     if (fstatat(dirfd(stream), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       ok = false;
