@@ -31,7 +31,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -481,12 +480,6 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
 
 namespace {
 
-std::mutex probe_mu;
-std::map<dev_t, VolumeInfo>& ProbeCache() {
-  static auto* cache = new std::map<dev_t, VolumeInfo>();
-  return *cache;
-}
-
 // What the volume says about clones: 1 yes, 0 no, -1 it does not say.
 int AdvertisesClones(const char* mount_point) {
   struct attrlist request;
@@ -513,14 +506,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return Fail("stat", errno);
   const Path dir = S_ISDIR(st.st_mode) ? path : DirName(path);
-  {
-    std::lock_guard<std::mutex> lock(probe_mu);
-    auto it = ProbeCache().find(st.st_dev);
-    if (it != ProbeCache().end()) {
-      *info = it->second;
-      return Status();
-    }
-  }
+  if (RecallProbe(st.st_dev, info)) return Status();
   struct statfs sfs;
   if (statfs(dir.c_str(), &sfs) != 0) return Fail("statfs", errno);
   VolumeInfo probed;
@@ -568,8 +554,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   unlink(a_name.c_str());
   if (c.get() < 0) return Fail("open", c_err);
 
-  std::lock_guard<std::mutex> lock(probe_mu);
-  ProbeCache()[st.st_dev] = probed;
+  RememberProbe(st.st_dev, probed);
   *info = probed;
   return Status();
 }

@@ -434,12 +434,6 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
 
 namespace {
 
-std::mutex probe_mu;
-std::map<dev_t, VolumeInfo>& ProbeCache() {
-  static auto* cache = new std::map<dev_t, VolumeInfo>();
-  return *cache;
-}
-
 // An anonymous scratch file in dir (O_TMPFILE), or a named one unlinked at
 // once where O_TMPFILE is not supported.
 int ScratchFile(const Path& dir) {
@@ -456,19 +450,8 @@ int ScratchFile(const Path& dir) {
 Status ProbeVolume(const Path& path, VolumeInfo* info) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return Fail("stat", errno);
-  Path dir = path;
-  if (!S_ISDIR(st.st_mode)) {
-    size_t slash = path.find_last_of('/');
-    dir = slash == Path::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  }
-  {
-    std::lock_guard<std::mutex> lock(probe_mu);
-    auto it = ProbeCache().find(st.st_dev);
-    if (it != ProbeCache().end()) {
-      *info = it->second;
-      return Status();
-    }
-  }
+  const Path dir = S_ISDIR(st.st_mode) ? path : DirName(path);
+  if (RecallProbe(st.st_dev, info)) return Status();
   struct statfs sfs;
   if (statfs(dir.c_str(), &sfs) != 0) return Fail("statfs", errno);
   VolumeInfo probed;
@@ -503,8 +486,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
     unlink(name.c_str());
   }
 
-  std::lock_guard<std::mutex> lock(probe_mu);
-  ProbeCache()[st.st_dev] = probed;
+  RememberProbe(st.st_dev, probed);
   *info = probed;
   return Status();
 }

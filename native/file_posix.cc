@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 
 #include "posix.h"
 
@@ -21,6 +23,27 @@ Path DirName(const Path& path) {
   size_t slash = path.find_last_of('/');
   if (slash == Path::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+namespace {
+std::mutex probe_mu;
+std::map<dev_t, VolumeInfo>& ProbeCache() {
+  static auto* cache = new std::map<dev_t, VolumeInfo>();  // never destroyed: no exit-order race
+  return *cache;
+}
+}  // namespace
+
+bool RecallProbe(dev_t dev, VolumeInfo* info) {
+  std::lock_guard<std::mutex> lock(probe_mu);
+  auto it = ProbeCache().find(dev);
+  if (it == ProbeCache().end()) return false;
+  *info = it->second;
+  return true;
+}
+
+void RememberProbe(dev_t dev, const VolumeInfo& info) {
+  std::lock_guard<std::mutex> lock(probe_mu);
+  ProbeCache()[dev] = info;
 }
 
 Path TempName(const char* tag) {

@@ -100,6 +100,10 @@ Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* res
 Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
                     const CopyOptions& opts, CopyResult* result);
 
+// What ProbeVolume found for a device, once per device: false when not yet.
+bool RecallProbe(dev_t dev, VolumeInfo* info);
+void RememberProbe(dev_t dev, const VolumeInfo& info);
+
 // After the data: setuid/setgid again (a write clears them), and the
 // source's times when asked.
 Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts);
