@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildTarget, prebuildPath } from './prebuild.mjs';
+import { freshDist, freshPrebuild } from './fresh.mjs';
 import { registryPackage } from './registry-package.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,33 +52,6 @@ function run(command, args, options = {}) {
   const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
   if (r.error) fail(`cannot run ${command}: ${r.error.message}`);
   return r;
-}
-
-function newest(dir) {
-  let t = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) t = Math.max(t, fs.statSync(path.join(e.parentPath ?? e.path, e.name)).mtimeMs);
-  }
-  return t;
-}
-
-/** The prebuild, built again when native/ or binding.gyp is newer. */
-function ensurePrebuild(target) {
-  const file = prebuildPath(target);
-  const sources = Math.max(newest(path.join(root, 'native')), fs.statSync(path.join(root, 'binding.gyp')).mtimeMs);
-  if (!fs.existsSync(file) || fs.statSync(file).mtimeMs < sources) {
-    const problems = buildTarget(target);
-    if (problems.length) fail(`the ${target} prebuild is not right:\n  ${problems.join('\n  ')}`);
-  }
-  return file;
-}
-
-/** dist/, as npm run build:ts makes it, when lib/ is newer (loading.test.ts loads the package). */
-function ensureDist() {
-  const index = path.join(root, 'dist', 'index.js');
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newest(path.join(root, 'lib'))) return;
-  const r = run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) fail('tsc failed');
 }
 
 /** binfmt_misc runs arm64 executables through qemu: needed for every child process the tests spawn. */
@@ -139,8 +112,10 @@ function main() {
   if (!spec) fail(`usage: test-linux-prebuild.mjs ${Object.keys(ARCHS).join('|')} [SUITE...]`);
   if (process.platform !== 'linux' || process.arch !== 'x64') fail('runs on Linux x64 (the arm64 Node through qemu)');
   const suites = rest.length ? rest : DEFAULT_SUITES;
-  const prebuild = ensurePrebuild(spec.target);
-  ensureDist();
+  const { file: prebuild, problems: built } = freshPrebuild(spec.target);
+  if (built.length) fail(`the ${spec.target} prebuild is not right:\n  ${built.join('\n  ')}`);
+  // loading.test.ts loads the package from dist/.
+  if (!freshDist()) fail('tsc failed');
   const dir = path.join(root, 'build', 'prebuild-test', arch);
   const env = { ...process.env, PREBUILDS_ONLY: '1', COWCOPY_REQUIRE_FS: '1', CI: 'true' };
   // Nothing may point node-gyp-build elsewhere or switch the addon off.

@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildTarget, prebuildPath } from './prebuild.mjs';
+import { freshPrebuild } from './fresh.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'build', 'musl-load');
@@ -36,22 +36,6 @@ function run(command, args) {
   const r = spawnSync(command, args, { encoding: 'utf8' });
   if (r.error) fail(`cannot run ${command}: ${r.error.message}${command === 'musl-gcc' ? ' (apt-get install musl-tools)' : ''}`);
   return r;
-}
-
-function newest(dir) {
-  let t = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isFile()) t = Math.max(t, fs.statSync(path.join(dir, e.name)).mtimeMs);
-  return t;
-}
-
-function ensurePrebuild() {
-  const file = prebuildPath('linux-x64-musl');
-  const sources = Math.max(newest(path.join(root, 'native')), fs.statSync(path.join(root, 'binding.gyp')).mtimeMs);
-  if (!fs.existsSync(file) || fs.statSync(file).mtimeMs < sources) {
-    const problems = buildTarget('linux-x64-musl');
-    if (problems.length) fail(`the musl prebuild is not right:\n  ${problems.join('\n  ')}`);
-  }
-  return file;
 }
 
 /** The symbols the addon imports, from its dynamic symbol table. */
@@ -115,7 +99,8 @@ function harnessSource(stubs) {
 }
 
 function main() {
-  const addon = ensurePrebuild();
+  const { file: addon, problems: built } = freshPrebuild('linux-x64-musl');
+  if (built.length) fail(`the musl prebuild is not right:\n  ${built.join('\n  ')}`);
   const symbols = imports(addon);
   const stubs = symbols.filter((s) => /^(napi|node_api)_/.test(s.name)).map((s) => s.name);
   const fromLibc = symbols.filter((s) => !/^(napi|node_api)_/.test(s.name));

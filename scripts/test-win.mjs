@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freshDist } from './fresh.mjs';
 import { buildPrebuild, linkWindowsAddon, workDir } from './build-win.mjs';
 import { registryPackage } from './registry-package.mjs';
 
@@ -38,22 +39,6 @@ function run(command, args, options = {}) {
   if (r.error) fail(`cannot run ${command}: ${r.error.message}`);
   if (r.status !== 0) fail(`${command} ${args.join(' ')} failed (${r.status}):\n${r.stdout ?? ''}${r.stderr ?? ''}`);
   return r;
-}
-
-function newestMtime(dir) {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, fs.statSync(path.join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** dist/ as `npm run build:ts` makes it, rebuilt when lib/ is newer. */
-function ensureDist() {
-  const index = path.join(root, 'dist', 'index.js');
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newestMtime(path.join(root, 'lib'))) return;
-  console.log('$ tsc -p tsconfig.json');
-  run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { stdio: 'inherit' });
 }
 
 /** The official node.exe, from the npm registry (npm install refuses win32 packages here). */
@@ -121,7 +106,7 @@ function mountSmallVolume(dir) {
 function main() {
   const prebuild = buildPrebuild();
   const helper = linkWindowsAddon(['test/windows/win_helper.cc'], path.join(workDir, 'test', 'win_helper.node'));
-  ensureDist();
+  if (!freshDist()) fail('tsc failed');
   const exe = ensureNodeExe();
   const wine = findWine();
 
