@@ -1,6 +1,7 @@
 // Side-by-side measurement: every candidate runs in every round, in a
 // rotating order, so a noisy neighbour slows them all alike. Results are
 // medians and ratios from the same run, never a bare time.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,8 +38,9 @@ export function median(values) {
 }
 
 /**
- * candidates: [{ name, prepare?(round), run(round), after?(round) }]; only
- * run is timed, and may be async.
+ * candidates: [{ name, prepare?(round), run(round), after?(round), timesItself? }];
+ * only run is timed, and may be async. A candidate that timesItself returns
+ * its own milliseconds from run (a child process that leaves out its start).
  * Returns [{ name, median, samples }] in the order given, times in ms.
  */
 export async function measure(candidates, rounds, { warmup = 1, seed = 1 } = {}) {
@@ -50,8 +52,8 @@ export async function measure(candidates, rounds, { warmup = 1, seed = 1 } = {})
       const c = candidates[i];
       if (c.prepare) await c.prepare(round);
       const start = process.hrtime.bigint();
-      await c.run(round);
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      const own = await c.run(round);
+      const ms = c.timesItself ? own : Number(process.hrtime.bigint() - start) / 1e6;
       if (c.after) await c.after(round);
       if (round >= 0) samples[i].push(ms);
     }
@@ -84,6 +86,39 @@ export function flush(file) {
   } finally {
     fs.closeSync(fd);
   }
+  const image = loopImage(file);
+  if (image) flush(image);
+}
+
+/**
+ * Flushes the filesystem `dir` is on (untimed), and the image file behind it
+ * when that is loop-mounted: what the filesystem writes lands in the image's
+ * page cache first, and its writeback would run during the next candidate,
+ * costing the shortest runs the most.
+ */
+export function syncFs(dir) {
+  execFileSync('sync', ['-f', dir]);
+  const image = loopImage(dir);
+  if (image) flush(image);
+}
+
+const images = new Map();
+
+/** The file behind the loop device that `target`'s filesystem is mounted from, or null. */
+function loopImage(target) {
+  const dir = path.dirname(path.resolve(target));
+  if (!images.has(dir)) {
+    let image = null;
+    try {
+      const source = execFileSync('findmnt', ['-n', '-o', 'SOURCE', '--target', dir], { encoding: 'utf8' }).trim();
+      const loop = /^\/dev\/(loop\d+)$/.exec(source);
+      if (loop) image = fs.readFileSync(`/sys/block/${loop[1]}/loop/backing_file`, 'utf8').trim();
+    } catch {
+      // Not a loop mount, or no findmnt: nothing behind it to flush.
+    }
+    images.set(dir, image);
+  }
+  return images.get(dir);
 }
 
 export function formatMs(ms) {

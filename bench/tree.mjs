@@ -3,13 +3,17 @@
 // fs.promises.cp, cp -a --reflink=auto, parallel JavaScript walks calling
 // fs.promises.copyFile with and without COPYFILE_FICLONE, and the same walk
 // with @reflink/reflink (pnpm's clone library), on every filesystem here.
+// Beside them, cp() with one thread, and the floor (bench/floor.c): the
+// system calls no file-by-file copy of this tree can skip, in C, with one
+// thread and two.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { cp } from '../dist/index.js';
 import { generateWorkspace } from '../scripts/workspace.mjs';
-import { formatMs, markdownTable, measure } from './harness.mjs';
+import { runFloor, writeFloorList } from './floor.mjs';
+import { formatMs, markdownTable, measure, syncFs } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -43,12 +47,13 @@ function pnpmReflink(dir) {
   }
 }
 
-export async function tree(fsName, root, { rounds, files = 10000 }) {
+/** `floor`: the binary from buildFloor(), or null. */
+export async function tree(fsName, root, { rounds, files = 10000, floor = null }) {
   const dir = fs.mkdtempSync(path.join(root, 'cowcopy-bench-tree-'));
   try {
     const src = path.join(dir, 'src');
     const shape = generateWorkspace(src, { files });
-    execFileSync('sync', ['-f', dir]);
+    syncFs(dir);
     let counter = 0;
     const dests = new Map();
     const target = (tag, round) => {
@@ -60,7 +65,7 @@ export async function tree(fsName, root, { rounds, files = 10000 }) {
     // timed and must not spill into the next run: remove, then flush.
     const settle = (tag) => (round) => {
       fs.rmSync(dests.get(`${tag}-${round}`), { recursive: true, force: true });
-      execFileSync('sync', ['-f', dir]);
+      syncFs(dir);
     };
     let strategies = '';
     const candidates = [
@@ -74,6 +79,11 @@ export async function tree(fsName, root, { rounds, files = 10000 }) {
             .join(', ');
         },
         after: settle('cowcopy'),
+      },
+      {
+        name: 'cowcopy cp(), one thread',
+        run: (r) => cp(src, target('cowcopy1', r), { recursive: true, concurrency: 1 }),
+        after: settle('cowcopy1'),
       },
       {
         name: 'fs.promises.cp',
@@ -106,6 +116,18 @@ export async function tree(fsName, root, { rounds, files = 10000 }) {
         run: (r) => parallelWalk(src, target('pnpm', r), reflinkFile),
         after: settle('pnpm'),
       });
+    }
+    if (floor) {
+      const list = path.join(dir, 'floor-list');
+      writeFloorList(src, list);
+      for (const threads of [1, 2]) {
+        candidates.push({
+          name: `floor: C system calls, ${threads === 1 ? 'one thread' : `${threads} threads`}`,
+          timesItself: true,
+          run: (r) => runFloor(floor, list, src, target(`floor${threads}`, r), threads),
+          after: settle(`floor${threads}`),
+        });
+      }
     }
     const results = await measure(candidates, rounds);
     const ours = results[0].median;
