@@ -1,8 +1,9 @@
-// The least a file-by-file copy of a tree asks of the kernel, as a yardstick
-// for cowcopy's cp(): every directory made with mkdir, then for every file
-// open the source, fstat it, create the destination, FICLONE (or
-// copy_file_range where the filesystem cannot clone), close both. No modes,
-// no timestamps, no checks beyond failing: a floor, not a copier.
+// A minimal C copy of a tree, as a yardstick for cowcopy's cp(): every
+// directory made with mkdir, then for every file open the source, fstat it,
+// create the destination, FICLONE (copy_file_range once the filesystem has
+// said it cannot clone), close both; each directory's files opened by name
+// from that directory, opened once. Threads take whole directories. No modes,
+// no timestamps, no directory reading, no checks beyond failing.
 //
 //   floor <list> <src> <dest> <threads>
 //
@@ -38,18 +39,37 @@ static void die(const char* what, const char* path) {
   exit(1);
 }
 
-static void copy_file(const char* rel) {
-  int s = openat(src_root, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+static void* checked(void* p) {
+  if (p == NULL) {
+    errno = ENOMEM;
+    die("malloc", "");
+  }
+  return p;
+}
+
+static atomic_int no_clone;  // the filesystem said it cannot clone
+
+static void copy_file(int sdir, int ddir, const char* rel) {
+  const char* slash = strrchr(rel, '/');
+  const char* name = slash ? slash + 1 : rel;
+  int s = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (s < 0) die("open", rel);
   struct stat st;
   if (fstat(s, &st) != 0) die("fstat", rel);
-  int d = openat(dest_root, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0777);
+  int d = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0777);
   if (d < 0) die("create", rel);
-  if (ioctl(d, FICLONE, s) != 0) {
-    if (errno != EOPNOTSUPP && errno != EXDEV && errno != EINVAL && errno != ENOTTY) die("FICLONE", rel);
+  if (atomic_load(&no_clone) || ioctl(d, FICLONE, s) != 0) {
+    if (!atomic_load(&no_clone)) {
+      if (errno != EOPNOTSUPP && errno != EXDEV && errno != EINVAL && errno != ENOTTY) die("FICLONE", rel);
+      atomic_store(&no_clone, 1);
+    }
     for (off_t left = st.st_size; left > 0;) {
       ssize_t n = copy_file_range(s, NULL, d, NULL, (size_t)left, 0);
-      if (n <= 0) die("copy_file_range", rel);
+      if (n < 0) die("copy_file_range", rel);
+      if (n == 0) {
+        errno = ENODATA;  // the source shrank meanwhile
+        die("copy_file_range", rel);
+      }
       left -= n;
     }
   }
@@ -57,17 +77,32 @@ static void copy_file(const char* rel) {
   close(d);
 }
 
+// The directory of a run's files, opened from `root`; the root itself for "".
+static int open_parent(int root, const char* rel) {
+  const char* slash = strrchr(rel, '/');
+  if (slash == NULL) return root;
+  char* parent = checked(strndup(rel, (size_t)(slash - rel)));
+  int fd = openat(root, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) die("open", parent);
+  free(parent);
+  return fd;
+}
+
 static void* worker(void* unused) {
   (void)unused;
   for (size_t r; (r = atomic_fetch_add(&next_run, 1)) < nruns;) {
-    for (size_t i = runs[r]; i < runs[r + 1]; i++) copy_file(files[i]);
+    int sdir = open_parent(src_root, files[runs[r]]);
+    int ddir = open_parent(dest_root, files[runs[r]]);
+    for (size_t i = runs[r]; i < runs[r + 1]; i++) copy_file(sdir, ddir, files[i]);
+    if (sdir != src_root) close(sdir);
+    if (ddir != dest_root) close(ddir);
   }
   return NULL;
 }
 
 static char* parent_of(const char* rel) {
   const char* slash = strrchr(rel, '/');
-  return strndup(rel, slash ? (size_t)(slash - rel) : 0);
+  return checked(strndup(rel, slash ? (size_t)(slash - rel) : 0));
 }
 
 int main(int argc, char** argv) {
@@ -78,9 +113,9 @@ int main(int argc, char** argv) {
   FILE* list = fopen(argv[1], "r");
   if (list == NULL) die("open", argv[1]);
   size_t cap = 1024;
-  dirs = malloc(cap * sizeof *dirs);
-  files = malloc(cap * sizeof *files);
-  runs = malloc((cap + 1) * sizeof *runs);
+  dirs = checked(malloc(cap * sizeof *dirs));
+  files = checked(malloc(cap * sizeof *files));
+  runs = checked(malloc((cap + 1) * sizeof *runs));
   char* line = NULL;
   size_t len = 0;
   char* last_parent = NULL;
@@ -89,21 +124,23 @@ int main(int argc, char** argv) {
     if (n < 3) continue;
     if (ndirs == cap || nfiles == cap) {
       cap *= 2;
-      dirs = realloc(dirs, cap * sizeof *dirs);
-      files = realloc(files, cap * sizeof *files);
-      runs = realloc(runs, (cap + 1) * sizeof *runs);
+      dirs = checked(realloc(dirs, cap * sizeof *dirs));
+      files = checked(realloc(files, cap * sizeof *files));
+      runs = checked(realloc(runs, (cap + 1) * sizeof *runs));
     }
     if (line[0] == 'd') {
-      dirs[ndirs++] = strdup(line + 2);
+      dirs[ndirs++] = checked(strdup(line + 2));
     } else {
       char* parent = parent_of(line + 2);
       if (last_parent == NULL || strcmp(parent, last_parent) != 0) runs[nruns++] = nfiles;
       free(last_parent);
       last_parent = parent;
-      files[nfiles++] = strdup(line + 2);
+      files[nfiles++] = checked(strdup(line + 2));
     }
   }
   runs[nruns] = nfiles;
+  free(line);
+  free(last_parent);
   fclose(list);
   int threads = atoi(argv[4]);
   if (threads < 1) threads = 1;
@@ -120,7 +157,10 @@ int main(int argc, char** argv) {
   }
   pthread_t pool[64];
   if (threads > 64) threads = 64;
-  for (int t = 1; t < threads; t++) pthread_create(&pool[t], NULL, worker, NULL);
+  for (int t = 1; t < threads; t++) {
+    errno = pthread_create(&pool[t], NULL, worker, NULL);
+    if (errno != 0) die("pthread_create", "");
+  }
   worker(NULL);
   for (int t = 1; t < threads; t++) pthread_join(pool[t], NULL);
   clock_gettime(CLOCK_MONOTONIC, &end);

@@ -1,7 +1,6 @@
 // Side-by-side measurement: every candidate runs in every round, in a
 // rotating order, so a noisy neighbour slows them all alike. Results are
 // medians and ratios from the same run, never a bare time.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,39 +85,6 @@ export function flush(file) {
   } finally {
     fs.closeSync(fd);
   }
-  const image = loopImage(file);
-  if (image) flush(image);
-}
-
-/**
- * Flushes the filesystem `dir` is on (untimed), and the image file behind it
- * when that is loop-mounted: what the filesystem writes lands in the image's
- * page cache first, and its writeback would run during the next candidate,
- * costing the shortest runs the most.
- */
-export function syncFs(dir) {
-  execFileSync('sync', ['-f', dir]);
-  const image = loopImage(dir);
-  if (image) flush(image);
-}
-
-const images = new Map();
-
-/** The file behind the loop device that `target`'s filesystem is mounted from, or null. */
-function loopImage(target) {
-  const dir = path.dirname(path.resolve(target));
-  if (!images.has(dir)) {
-    let image = null;
-    try {
-      const source = execFileSync('findmnt', ['-n', '-o', 'SOURCE', '--target', dir], { encoding: 'utf8' }).trim();
-      const loop = /^\/dev\/(loop\d+)$/.exec(source);
-      if (loop) image = fs.readFileSync(`/sys/block/${loop[1]}/loop/backing_file`, 'utf8').trim();
-    } catch {
-      // Not a loop mount, or no findmnt: nothing behind it to flush.
-    }
-    images.set(dir, image);
-  }
-  return images.get(dir);
 }
 
 export function formatMs(ms) {

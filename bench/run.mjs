@@ -72,15 +72,15 @@ for (const [fsName, dir] of filesystems) {
     : [verdict(r.ratios['fs.promises.cp'], 2, 'vs fs.promises.cp'), verdict(r.ratios['cp -a --reflink=auto'], 1, 'vs cp -a')];
   const floors = Object.keys(r.medians).filter((n) => n.startsWith('floor'));
   if (floors.length > 0) {
-    // What the targets leave to the whole copy, against what the system
-    // calls alone took here.
+    // What the targets leave to the whole copy, against what a minimal C
+    // copy took here.
     const best = Math.min(...floors.map((n) => r.medians[n]));
     const ours = r.medians['cowcopy cp()'];
     const allowed = reflink
       ? Math.min(r.medians['fs.promises.cp'] / 10, r.medians['cp -a --reflink=auto'] / 2)
       : Math.min(r.medians['fs.promises.cp'] / 2, r.medians['cp -a --reflink=auto']);
     lines.push(
-      `floor (the system calls alone, best of one and two threads) ${formatMs(best)}, cowcopy ${(ours / best).toFixed(2)}x that; the targets allow ${formatMs(allowed)}${allowed < best ? ', less than the floor' : ''}`,
+      `floor (minimal C copy, best of one and two threads) ${formatMs(best)}, cowcopy ${(ours / best).toFixed(2)}x that; the targets allow ${formatMs(allowed)}${allowed < best ? ', less than the floor took' : ''}`,
     );
   }
   const text = `${r.table}\n\n${lines.join('; ')}`;
