@@ -77,11 +77,19 @@ static void copy_file(int sdir, int ddir, const char* rel) {
   close(d);
 }
 
+// The directory `rel` is in, relative too ("" for the root's entries).
+static char* parent_of(const char* rel) {
+  const char* slash = strrchr(rel, '/');
+  return checked(strndup(rel, slash ? (size_t)(slash - rel) : 0));
+}
+
 // The directory of a run's files, opened from `root`; the root itself for "".
 static int open_parent(int root, const char* rel) {
-  const char* slash = strrchr(rel, '/');
-  if (slash == NULL) return root;
-  char* parent = checked(strndup(rel, (size_t)(slash - rel)));
+  char* parent = parent_of(rel);
+  if (parent[0] == '\0') {
+    free(parent);
+    return root;
+  }
   int fd = openat(root, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) die("open", parent);
   free(parent);
@@ -98,11 +106,6 @@ static void* worker(void* unused) {
     if (ddir != dest_root) close(ddir);
   }
   return NULL;
-}
-
-static char* parent_of(const char* rel) {
-  const char* slash = strrchr(rel, '/');
-  return checked(strndup(rel, slash ? (size_t)(slash - rel) : 0));
 }
 
 int main(int argc, char** argv) {
