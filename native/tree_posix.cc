@@ -2,7 +2,8 @@
 // done on worker threads relative to directory descriptors.
 //
 // - Work items are a directory to list or a batch of its files; they sit in a
-//   bounded LIFO queue (depth first keeps the frontier small). A worker that
+//   bounded queue, taken newest first by one worker, oldest first by several
+//   where the filesystem spreads them apart (OldestFirst). A worker that
 //   finds the queue full keeps the item for itself, to run after it closed
 //   what it has open: the number of open descriptors stays at about four per
 //   worker whatever the tree, and memory does not grow with the tree's size.
@@ -303,6 +304,7 @@ class Walk {
   DirNode* root_ = nullptr;
   mode_t umask_ = 0;   // where some DirNode is plain
   dev_t dest_dev_ = 0;
+  bool oldest_first_ = false;  // which queued item a worker takes: see OldestFirst
 
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
@@ -345,8 +347,13 @@ bool Walk::Pop(Task* task) {
   std::unique_lock<std::mutex> lock(mu_);
   work_cv_.wait(lock, [this] { return !queue_.empty() || finished_; });
   if (queue_.empty()) return false;
-  *task = std::move(queue_.back());  // newest first: depth first
-  queue_.pop_back();
+  if (oldest_first_) {
+    *task = std::move(queue_.front());
+    queue_.pop_front();
+  } else {
+    *task = std::move(queue_.back());
+    queue_.pop_back();
+  }
   return true;
 }
 
@@ -768,6 +775,25 @@ void Walk::Complete(DirNode* node, int ddir) {
   done_cv_.notify_all();
 }
 
+// Which queued item a free worker takes. One worker: the newest, depth first,
+// so the directory it just made is still warm and the frontier small. Several:
+// the oldest, so that they work at once in directories made one after the
+// other, which xfs spreads over its allocation groups (ext4 likewise over its
+// block groups) instead of contending for one (measured, 2 threads, 10,000
+// files: xfs 123 ms against 135 newest first, ext4 106 against 115). Not on
+// btrfs, where every directory is in the one metadata tree: there newest
+// first stays faster (253 ms against 269).
+bool OldestFirst(int dest_dir, unsigned workers) {
+  if (workers < 2) return false;
+#ifdef __linux__
+  struct statfs sfs;
+  if (fstatfs(dest_dir, &sfs) == 0 && static_cast<unsigned long>(sfs.f_type) == 0x9123683E) return false;
+#else
+  (void)dest_dir;
+#endif
+  return true;
+}
+
 unsigned DefaultWorkers() {
   // Measured on xfs and btrfs (2 cores): beyond one thread per core the
   // threads mostly wait on each other in the filesystem's log and locks.
@@ -864,6 +890,7 @@ Status Walk::Run() {
   queue_.push_back(Task{root_, true, {}});
 
   unsigned workers = opts_.concurrency > 0 ? std::min(opts_.concurrency, kMaxWorkers) : DefaultWorkers();
+  oldest_first_ = OldestFirst(dest_root_.get(), workers);
   std::vector<std::thread> threads;
   threads.reserve(workers);
   for (unsigned i = 0; i < workers; i++) threads.emplace_back([this] { Worker(); });
