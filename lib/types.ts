@@ -68,7 +68,7 @@ export interface CpOptions {
   mode?: number;
   /** As in clone(): 'auto' (default), or a forced 'reflink' | 'hardlink' | 'copy'. */
   strategy?: StrategyRequest;
-  /** Worker threads for the walk (default: twice the cores, at least 4). */
+  /** Worker threads of the walk, 1-64 (default: one per core, at least 2; the fallback keeps 8 operations in flight). On btrfs one can be faster. */
   concurrency?: number;
   /** Aborts the copy: the promise rejects with an AbortError. */
   signal?: AbortSignal;
