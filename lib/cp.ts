@@ -71,9 +71,10 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
   if (!STRATEGY_REQUESTS.includes(strategy as StrategyRequest)) {
     throw invalidArgValue('options.strategy', strategy, `must be one of: ${STRATEGY_REQUESTS.map((s) => `'${s}'`).join(', ')}`);
   }
+  // 0 below: the backend's default.
   const concurrency = o.concurrency ?? 0;
   if (typeof concurrency !== 'number') throw invalidArgType('options.concurrency', 'of type number', concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 0 || concurrency > 64) {
+  if (o.concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) {
     throw outOfRange('options.concurrency', 'an integer >= 1 && <= 64', concurrency);
   }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {

@@ -278,8 +278,12 @@ describe.each(treeBackends)('$name backend', ({ name, api }) => {
     expect(result.files).toBe(300);
     expect(progress.at(-1)).toEqual({ files: 300, bytes: result.bytes });
     for (let i = 1; i < progress.length; i++) expect(progress[i]!.files).toBeGreaterThanOrEqual(progress[i - 1]!.files);
-    const bad = await failure(() => api.cp(src, path.join(dir, 'x'), { concurrency: 0.5 }));
-    expect(bad.code).toBe('ERR_OUT_OF_RANGE');
+    for (const concurrency of [0, 0.5, -1, 65]) {
+      const bad = await failure(() => api.cp(src, path.join(dir, 'x'), { recursive: true, concurrency }));
+      expect(bad.code).toBe('ERR_OUT_OF_RANGE');
+      expect(bad.message).toContain('an integer >= 1 && <= 64');
+      expect(fs.existsSync(path.join(dir, 'x'))).toBe(false);
+    }
   });
 
   it('errors before anything is written: same path, dest inside src, missing src', async () => {
