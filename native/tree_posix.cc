@@ -212,16 +212,26 @@ bool ReadUmask(mode_t* mask) {
 }
 #endif
 
-// Whether what the walk creates in `dir` gets exactly the mode it asks for
-// less the umask (then it need not ask back): a filesystem known to keep
-// modes as given, no default ACL (which would stand in for the umask), and
-// not setgid (new directories would take that bit). Sets *mask.
-bool ModesAsAsked(int dir, const struct stat& st, mode_t* mask) {
+// The filesystem `dir` is on, as statfs's f_type (Linux); 0 when unknown.
+unsigned long FilesystemType(int dir) {
+#ifdef __linux__
+  struct statfs sfs;
+  if (fstatfs(dir, &sfs) == 0) return static_cast<unsigned long>(sfs.f_type);
+#else
+  (void)dir;
+#endif
+  return 0;
+}
+
+// Whether what the walk creates in `dir` (on filesystem `fs_type`) gets
+// exactly the mode it asks for less the umask (then it need not ask back): a
+// filesystem known to keep modes as given, no default ACL (which would stand
+// in for the umask), and not setgid (new directories would take that bit).
+// Sets *mask.
+bool ModesAsAsked(int dir, unsigned long fs_type, const struct stat& st, mode_t* mask) {
 #ifdef __linux__
   if ((st.st_mode & S_ISGID) != 0) return false;
-  struct statfs sfs;
-  if (fstatfs(dir, &sfs) != 0) return false;
-  switch (static_cast<unsigned long>(sfs.f_type)) {
+  switch (fs_type) {
     case EXT4_SUPER_MAGIC:  // ext2/3/4 share it
     case XFS_SUPER_MAGIC:
     case BTRFS_SUPER_MAGIC:
@@ -235,6 +245,7 @@ bool ModesAsAsked(int dir, const struct stat& st, mode_t* mask) {
   return ReadUmask(mask);
 #else
   (void)dir;
+  (void)fs_type;
   (void)st;
   (void)mask;
   return false;
@@ -784,15 +795,13 @@ void Walk::Complete(DirNode* node, int ddir) {
 // 135 newest first; ext4 gained too, 106 against 115). Not on btrfs, where
 // every directory is in the one metadata tree: there newest first stays
 // faster (253 ms against 269).
-bool OldestFirst(int dest_dir, unsigned workers) {
-  if (workers < 2) return false;
+bool OldestFirst(unsigned long dest_fs_type, unsigned workers) {
 #ifdef __linux__
-  struct statfs sfs;
-  if (fstatfs(dest_dir, &sfs) == 0 && static_cast<unsigned long>(sfs.f_type) == BTRFS_SUPER_MAGIC) return false;
+  if (dest_fs_type == BTRFS_SUPER_MAGIC) return false;
 #else
-  (void)dest_dir;
+  (void)dest_fs_type;
 #endif
-  return true;
+  return workers > 1;
 }
 
 unsigned DefaultWorkers() {
@@ -885,13 +894,14 @@ Status Walk::Run() {
   dest_dev_ = dest_st.st_dev;
   // Every directory the walk makes below a plain one is plain: it inherits
   // nothing. A directory that was there already is not known to be.
-  root->plain = ModesAsAsked(dest_root_.get(), dest_st, &umask_);
+  const unsigned long dest_fs_type = FilesystemType(dest_root_.get());
+  root->plain = ModesAsAsked(dest_root_.get(), dest_fs_type, dest_st, &umask_);
   dirs_++;
   root_ = root.release();
   queue_.push_back(Task{root_, true, {}});
 
   unsigned workers = opts_.concurrency > 0 ? std::min(opts_.concurrency, kMaxWorkers) : DefaultWorkers();
-  oldest_first_ = OldestFirst(dest_root_.get(), workers);
+  oldest_first_ = OldestFirst(dest_fs_type, workers);
   std::vector<std::thread> threads;
   threads.reserve(workers);
   for (unsigned i = 0; i < workers; i++) threads.emplace_back([this] { Worker(); });
