@@ -247,14 +247,20 @@ export async function cp(backend: CopyBackend, srcArg: unknown, destArg: unknown
   const opts = validateCpOptions(options);
   const src = cpPath(srcArg, 'src');
   const dest = cpPath(destArg, 'dest');
-  if (opts.signal?.aborted) throw abortError(opts.signal);
+  // Looked at before anything is written, and after every wait until then.
+  const throwIfAborted = (): void => {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+  };
+  throwIfAborted();
 
   // fs.cp's checkPaths, for the top level.
   if (opts.filter && !(await opts.filter(src, dest))) return { ...emptyResult(), skipped: 1 };
+  throwIfAborted();
   const statFn = opts.dereference
     ? (p: string) => fs.promises.stat(p, { bigint: true })
     : (p: string) => fs.promises.lstat(p, { bigint: true });
   const [srcStat, destStat] = await Promise.all([statFn(src), statOrNull(statFn, dest)]);
+  throwIfAborted();
   if (destStat) {
     if (areIdentical(srcStat, destStat)) throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', 'src and dest cannot be the same', dest);
     if (srcStat.isDirectory() && !destStat.isDirectory()) {
@@ -268,11 +274,13 @@ export async function cp(backend: CopyBackend, srcArg: unknown, destArg: unknown
     throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${src} to a subdirectory of self ${dest}`, dest);
   }
   await checkParentPaths(src, srcStat, dest);
+  throwIfAborted();
   // fs.cp's checkParentDir: the destination's parent is created.
   const parent = path.dirname(dest);
   if ((await statOrNull((p) => fs.promises.stat(p, { bigint: true }), parent)) === null) {
     await fs.promises.mkdir(parent, { recursive: true });
   }
+  throwIfAborted();
 
   if (srcStat.isDirectory()) {
     if (!opts.recursive) throw cpError('ERR_FS_EISDIR', 'EISDIR', `${src} is a directory (not copied)`, src);

@@ -21,6 +21,7 @@ type Maybe<T> = T | Promise<T>;
 
 interface Io {
   stat(p: NativePath): Maybe<BigIntStats>;
+  lstat(p: NativePath): Maybe<BigIntStats>;
   statfs(p: NativePath): Maybe<StatsFs>;
   realpath(p: NativePath): Maybe<string>;
   copyFile(src: NativePath, dest: NativePath, mode: number): Maybe<void>;
@@ -40,6 +41,7 @@ interface Io {
 
 const syncIo: Io = {
   stat: (p) => fs.statSync(p, { bigint: true }),
+  lstat: (p) => fs.lstatSync(p, { bigint: true }),
   statfs: (p) => fs.statfsSync(p),
   realpath: (p) => fs.realpathSync(p),
   copyFile: (src, dest, mode) => fs.copyFileSync(src, dest, mode),
@@ -63,6 +65,7 @@ function callback<T>(run: (done: (err: NodeJS.ErrnoException | null, value?: T) 
 
 const asyncIo: Io = {
   stat: (p) => fs.promises.stat(p, { bigint: true }),
+  lstat: (p) => fs.promises.lstat(p, { bigint: true }),
   statfs: (p) => fs.promises.statfs(p),
   realpath: (p) => fs.promises.realpath(p),
   copyFile: (src, dest, mode) => fs.promises.copyFile(src, dest, mode),
@@ -136,9 +139,9 @@ function dirnameOf(p: NativePath): NativePath {
   return Buffer.from(path.dirname(text), 'latin1');
 }
 
-function* tryStat(io: Io, p: NativePath): Steps<BigIntStats | null> {
+function* tryStat(io: Io, p: NativePath, follow = true): Steps<BigIntStats | null> {
   try {
-    return (yield io.stat(p)) as BigIntStats;
+    return (yield follow ? io.stat(p) : io.lstat(p)) as BigIntStats;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return null;
     throw err;
@@ -224,7 +227,8 @@ function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest)
   const syscall = req.syscall ?? 'copyfile';
   if (st.isDirectory()) throw systemError(errno('EISDIR'), syscall, src, dest);
   if (!st.isFile()) throw systemError(errno('EINVAL'), syscall, src, dest);
-  const dst = yield* tryStat(io, dest);
+  // fs.cp replaces the entry at dest, whatever it is: a symlink is not followed.
+  const dst = yield* tryStat(io, dest, !req.replace);
   if (dst !== null) {
     if (!req.overwrite) throw systemError(errno('EEXIST'), syscall, src, dest);
     if (dst.dev === st.dev && dst.ino === st.ino) {

@@ -126,6 +126,7 @@ async function copyTree(binding: NativeBinding, req: TreeRequest, extraFlags: nu
   );
   const abort = (): void => handle.cancel();
   req.signal?.addEventListener('abort', abort, { once: true });
+  if (req.signal?.aborted) abort(); // before the listener was there
   let r: NativeTreeResult;
   try {
     r = await handle.promise;

@@ -70,7 +70,11 @@ export interface CpOptions {
   strategy?: StrategyRequest;
   /** Worker threads of the walk, 1-64 (default: one per core, at least 2; the fallback keeps 8 operations in flight). On btrfs one can be faster. */
   concurrency?: number;
-  /** Aborts the copy: the promise rejects with an AbortError. */
+  /**
+   * Aborts the copy: the promise rejects with an AbortError. A tree stops between files (natively on
+   * Linux also within a file's byte copy, every 64 MiB, removing that file); a single file (src not a
+   * directory) whose copy has begun is finished.
+   */
   signal?: AbortSignal;
   /** Called about every 100 ms during a copy, and once at the end. */
   onProgress?: (progress: CpProgress) => void;

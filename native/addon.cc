@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -193,10 +194,12 @@ Napi::Value ProbeSync(const Napi::CallbackInfo& info) {
 
 // ---- copyTree(src, dest, options, filter, progress) -> { promise, cancel } ----
 
-// One answer from the JavaScript filter, waited for by a worker thread.
+// One answer from the JavaScript filter, waited for by a worker thread. It
+// owns its entries: a walk that is cancelled stops waiting and goes on, while
+// JavaScript may still read them and answer into them later.
 struct FilterRequest {
   Path rel;
-  std::vector<FilterEntry>* entries = nullptr;
+  std::vector<FilterEntry> entries;
   std::mutex mu;
   std::condition_variable cv;
   bool answered = false;
@@ -230,7 +233,7 @@ class TreeJob : public TreeHooks {
   bool Filter(const Path& rel, std::vector<FilterEntry>* entries) override {
     auto request = std::make_shared<FilterRequest>();
     request->rel = rel;
-    request->entries = entries;
+    request->entries = *entries;
     auto* held = new std::shared_ptr<FilterRequest>(request);
     if (filter_.BlockingCall(held, CallFilter) != napi_ok) {
       delete held;  // the environment is going away
@@ -242,6 +245,7 @@ class TreeJob : public TreeHooks {
       if (request->cv.wait_for(lock, std::chrono::milliseconds(50)) == std::cv_status::timeout && cancel.load())
         return false;
     }
+    if (request->ok) *entries = std::move(request->entries);
     return request->ok;
   }
 
@@ -258,12 +262,16 @@ class TreeJob : public TreeHooks {
   }
 
  private:
-  static void Answer(const std::shared_ptr<FilterRequest>& request, bool ok) {
-    std::lock_guard<std::mutex> lock(request->mu);
-    if (request->answered) return;
+  // With request->mu held.
+  static void Settle(FilterRequest* request, bool ok) {
     request->ok = ok;
     request->answered = true;
     request->cv.notify_all();
+  }
+
+  static void Answer(const std::shared_ptr<FilterRequest>& request, bool ok) {
+    std::lock_guard<std::mutex> lock(request->mu);
+    if (!request->answered) Settle(request.get(), ok);
   }
 
   // Main thread: filter(rel, names, isDir, done); done(ok, keep[]) answers.
@@ -274,7 +282,7 @@ class TreeJob : public TreeHooks {
       Answer(request, false);
       return;
     }
-    const std::vector<FilterEntry>& entries = *request->entries;
+    const std::vector<FilterEntry>& entries = request->entries;
     Napi::Array names = Napi::Array::New(env, entries.size());
     Napi::Array dirs = Napi::Array::New(env, entries.size());
     for (uint32_t i = 0; i < entries.size(); i++) {
@@ -283,12 +291,19 @@ class TreeJob : public TreeHooks {
     }
     Napi::Function done = Napi::Function::New(env, [request](const Napi::CallbackInfo& info) {
       bool ok = info.Length() >= 2 && info[0].ToBoolean().Value() && info[1].IsArray();
+      // Read into a copy first: JavaScript runs here (getters) and may call
+      // done() again. Only this thread sets `answered`, and the worker leaves
+      // the entries alone until it is set.
+      std::vector<bool> keep;
       if (ok) {
-        Napi::Array keep = info[1].As<Napi::Array>();
-        std::vector<FilterEntry>& list = *request->entries;
-        for (uint32_t i = 0; i < list.size() && i < keep.Length(); i++) list[i].keep = keep.Get(i).ToBoolean().Value();
+        Napi::Array given = info[1].As<Napi::Array>();
+        keep.assign(request->entries.size(), true);
+        for (uint32_t i = 0; i < keep.size() && i < given.Length(); i++) keep[i] = given.Get(i).ToBoolean().Value();
       }
-      Answer(request, ok);
+      std::lock_guard<std::mutex> lock(request->mu);
+      if (request->answered) return;
+      for (size_t i = 0; i < keep.size(); i++) request->entries[i].keep = keep[i];
+      Settle(request.get(), ok);
     });
     fn.Call({Napi::String::New(env, request->rel), names, dirs, done});
     if (env.IsExceptionPending()) {
@@ -332,37 +347,70 @@ Napi::Object TreeResultToJs(Napi::Env env, const TreeResult& r) {
   return obj;
 }
 
-class TreeWorker : public Napi::AsyncWorker {
+// One cp() walk. It runs on a thread of its own, not on libuv's pool: its
+// workers may wait for the JavaScript filter, and a filter that awaits
+// fs.promises needs the pool (walks holding pool threads could take all of
+// it, and every other fs call of the process would wait for them too). Its
+// end reaches JavaScript through a thread-safe function; the thread is
+// joined there, or when the environment goes away (after cancelling).
+class TreeCall {
  public:
-  TreeWorker(Napi::Env env, Path src, Path dest, TreeOptions opts, std::shared_ptr<TreeJob> job)
-      : Napi::AsyncWorker(env, "cowcopy:copyTree"),
-        deferred_(Napi::Promise::Deferred::New(env)),
+  TreeCall(Napi::Env env, Path src, Path dest, TreeOptions opts, std::shared_ptr<TreeJob> job)
+      : deferred_(Napi::Promise::Deferred::New(env)),
         src_(std::move(src)),
         dest_(std::move(dest)),
         opts_(std::move(opts)),
-        job_(std::move(job)) {
-    // A worker thread that ends (or a process that exits) cancels its walks.
-    napi_add_env_cleanup_hook(env, CancelOnTeardown, job_.get());
-  }
+        job_(std::move(job)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
-  void Execute() override {
-    status_ = CopyTree(src_, dest_, opts_, job_.get(), &job_->cancel, &result_);
-    job_->Release();
-  }
-  void OnOK() override {
-    napi_remove_env_cleanup_hook(Env(), CancelOnTeardown, job_.get());
-    if (!status_.ok()) result_.status = status_;
-    deferred_.Resolve(TreeResultToJs(Env(), result_));
-  }
-  void OnError(const Napi::Error& error) override {
-    napi_remove_env_cleanup_hook(Env(), CancelOnTeardown, job_.get());
-    deferred_.Reject(error.Value());
+  // Main thread. On failure nothing was started and the caller deletes it.
+  bool Start(Napi::Env env) {
+    Napi::Function none = Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
+    if (napi_create_threadsafe_function(env, none, nullptr, Napi::String::New(env, "cowcopy:copyTree"), 0, 1,
+                                        nullptr, nullptr, this, Finish, &done_) != napi_ok)
+      return false;
+    napi_add_env_cleanup_hook(env, Teardown, this);
+    thread_ = std::thread([this] { Run(); });
+    return true;
   }
 
  private:
-  static void CancelOnTeardown(void* arg) { static_cast<TreeJob*>(arg)->cancel = true; }
+  void Run() {
+    status_ = CopyTree(src_, dest_, opts_, job_.get(), &job_->cancel, &result_);
+    job_->Release();
+    napi_threadsafe_function done = done_;
+    // Teardown joins this thread before the environment closes the
+    // thread-safe function, so the call is queued; Finish then runs with or
+    // without an environment, and deletes this.
+    napi_call_threadsafe_function(done, nullptr, napi_tsfn_blocking);
+    napi_release_threadsafe_function(done, napi_tsfn_release);
+  }
+
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Main thread, once the walk is over (env is null when the environment is
+  // being torn down: nobody is left to tell).
+  static void Finish(napi_env env, napi_value, void* context, void*) {
+    auto* call = static_cast<TreeCall*>(context);
+    call->Join();
+    if (env != nullptr) {
+      napi_remove_env_cleanup_hook(env, Teardown, call);
+      Napi::HandleScope scope(env);
+      if (!call->status_.ok()) call->result_.status = call->status_;
+      call->deferred_.Resolve(TreeResultToJs(Napi::Env(env), call->result_));
+    }
+    delete call;
+  }
+
+  // A worker thread that ends (or a process that exits) stops its walks.
+  static void Teardown(void* arg) {
+    auto* call = static_cast<TreeCall*>(arg);
+    call->job_->cancel = true;
+    call->Join();
+  }
 
   Napi::Promise::Deferred deferred_;
   Path src_, dest_;
@@ -370,6 +418,8 @@ class TreeWorker : public Napi::AsyncWorker {
   std::shared_ptr<TreeJob> job_;
   Status status_;
   TreeResult result_;
+  napi_threadsafe_function done_ = nullptr;
+  std::thread thread_;
 };
 
 bool GetBool(const Napi::Object& o, const char* key) { return o.Get(key).ToBoolean().Value(); }
@@ -398,11 +448,16 @@ Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   opts.src_absolute = std::move(src_absolute);
 
   auto job = std::make_shared<TreeJob>(env, info[3], info[4]);
-  auto* worker = new TreeWorker(env, std::move(src), std::move(dest), std::move(opts), job);
+  auto* call = new TreeCall(env, std::move(src), std::move(dest), std::move(opts), job);
   Napi::Object handle = Napi::Object::New(env);
-  handle.Set("promise", worker->Promise());
+  handle.Set("promise", call->Promise());
   handle.Set("cancel", Napi::Function::New(env, [job](const Napi::CallbackInfo&) { job->cancel = true; }));
-  worker->Queue();
+  if (!call->Start(env)) {
+    job->Release();
+    delete call;
+    Napi::Error::New(env, "copyTree: cannot start the walk").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   return handle;
 }
 

@@ -45,6 +45,9 @@ struct CopyOptions {
   // An existing dest is replaced by a new file, renamed over it once
   // complete (fs.cp), instead of being written into (fs.copyFile).
   bool replace = false;
+  // Set by an abort: a copy of the bytes stops between chunks (ECANCELED),
+  // and what it wrote is removed. A clone is one call and is not stopped.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct Status {

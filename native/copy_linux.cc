@@ -37,6 +37,7 @@ namespace cowcopy {
 namespace {
 
 constexpr size_t kKernelChunk = 1 << 30;  // per copy_file_range/sendfile call
+constexpr size_t kCancellableChunk = 64 << 20;  // when an abort is looked for between calls
 constexpr size_t kBufferSize = 256 * 1024;
 
 int OpenNoIntr(const char* path, int flags, mode_t mode = 0) {
@@ -98,7 +99,7 @@ class Copier {
   enum Level { kCopyRange = 0, kSendfile = 1, kReadWrite = 2 };
 
   Copier(int sfd, int dfd, dev_t sdev, dev_t ddev, const CopyOptions& opts)
-      : sfd_(sfd), dfd_(dfd), sdev_(sdev), ddev_(ddev) {
+      : sfd_(sfd), dfd_(dfd), sdev_(sdev), ddev_(ddev), cancel_(opts.cancel) {
     Capabilities& caps = KnownCapabilities();
     if (opts.no_kernel_copy) {
       level_ = kReadWrite;
@@ -163,8 +164,10 @@ class Copier {
     off_t pos = start;
     uint64_t remaining = length < 0 ? UINT64_MAX : static_cast<uint64_t>(length);
     Capabilities& caps = KnownCapabilities();
+    const size_t chunk = cancel_ != nullptr ? kCancellableChunk : kKernelChunk;
     while (remaining > 0) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, kKernelChunk));
+      if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) return Fail("copyfile", ECANCELED);
+      size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, chunk));
       ssize_t n;
       if (level_ == kCopyRange) {
         loff_t in = pos, out = pos;
@@ -253,6 +256,7 @@ class Copier {
 
   int sfd_, dfd_;
   dev_t sdev_, ddev_;
+  const std::atomic<bool>* cancel_;
   Level level_ = kCopyRange;
   Level used_ = kCopyRange;
   off_t out_pos_ = 0;
@@ -390,9 +394,18 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
   status = CopyIntoNew(sfd.get(), sst, AT_FDCWD, dest.c_str(), opts, result);
   if (status.code != -EEXIST || !opts.overwrite) return status;
 
-  // It exists. fs.copyFile writes into it (through a symlink, keeping the
-  // inode); fs.cp replaces it. Either way only after checking it is not the
-  // source itself.
+  // It exists. fs.cp replaces the entry itself, whatever it is (a symlink
+  // too, never followed: nothing is opened at dest, so a FIFO cannot block
+  // and a read-only file is no obstacle); fs.copyFile writes into it
+  // (through a symlink, keeping the inode). Either way only after checking
+  // it is not the source itself.
+  if (opts.replace) {
+    struct stat dst;
+    if (lstat(dest.c_str(), &dst) != 0) return Fail("lstat", errno);
+    if (SameInode(sst, dst)) return SameFile(opts, sst, result);
+    if (S_ISDIR(dst.st_mode)) return Fail("open", EISDIR);
+    return ReplaceByRename(sfd.get(), sst, dest, opts, result);
+  }
   const mode_t mode = sst.st_mode & 07777;
   bool created = false;
   UniqueFd dfd(OpenNoIntr(dest.c_str(), O_WRONLY));
@@ -405,15 +418,11 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
   struct stat dst;
   if (fstat(dfd.get(), &dst) != 0) {
     int err = errno;
-    if (created) RemoveWritten(dest, dst, dfd.get());
+    Path real = created ? PathOfFd(dfd.get()) : Path();
+    if (!real.empty()) unlink(real.c_str());
     return Fail("fstat", err);
   }
   if (!created && SameInode(sst, dst)) return SameFile(opts, sst, result);
-  if (opts.replace && !created) {
-    if (S_ISDIR(dst.st_mode)) return Fail("open", EISDIR);
-    dfd.Reset();
-    return ReplaceByRename(sfd.get(), sst, dest, opts, result);
-  }
 
   bool touched = false;
   status = CopyContents(sfd.get(), sst, dfd.get(), dst, created, &touched, opts, result);

@@ -333,6 +333,8 @@ void Walk::Record(TreeErrorKind kind, const Status& status, const Path& rel, boo
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!result_->ok()) return;  // the first error is the one reported
+    // A copy stopped by the abort (CopyOptions::cancel) is the abort.
+    if (status.code == -ECANCELED && cancel_ != nullptr && cancel_->load()) kind = TreeErrorKind::kCancelled;
     result_->kind = kind;
     result_->status = status;
     result_->rel = rel;
@@ -881,7 +883,9 @@ Status Walk::Run() {
     }
     root->created = true;
   }
-  dest_root_.Reset(OpenAtNoIntr(AT_FDCWD, dest_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+  // fs.cp follows a symlink at dest only with dereference (cp() has checked
+  // that it leads to a directory).
+  dest_root_.Reset(OpenAtNoIntr(AT_FDCWD, dest_.c_str(), O_RDONLY | O_DIRECTORY | follow));
   if (dest_root_.get() < 0) {
     Record(TreeErrorKind::kSystem, Fail("opendir", errno), Path(), true);
     return Status();
@@ -944,7 +948,9 @@ const bool kNativeTree = true;
 
 Status CopyTree(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
                 const std::atomic<bool>* cancel, TreeResult* result) {
-  Walk walk(src, dest, opts, hooks, cancel, result);
+  TreeOptions with_cancel = opts;
+  with_cancel.file.cancel = cancel;
+  Walk walk(src, dest, with_cancel, hooks, cancel, result);
   return walk.Run();
 }
 

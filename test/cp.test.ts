@@ -375,6 +375,62 @@ describe.each(treeBackends)('$name backend', ({ name, api }) => {
     expect(copied).toBeLessThan(4040);
   });
 
+  it('an abort while the top-level checks wait: AbortError, nothing written', async () => {
+    const controller = new AbortController();
+    const err = await failure(() =>
+      api.cp(src, path.join(dir, 'later', 'x'), {
+        recursive: true,
+        signal: controller.signal,
+        filter: async () => {
+          controller.abort();
+          return true;
+        },
+      }),
+    );
+    expect(err).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    expect(fs.existsSync(path.join(dir, 'later'))).toBe(false);
+  });
+
+  it('a file over a symlink or a FIFO replaces that entry, as fs.cp does, never what it leads to', async () => {
+    const file = path.join(src, 'a.txt');
+    const outside = path.join(dir, 'outside');
+    fs.mkdirSync(outside);
+    const cases: Record<string, (at: string) => void> = {
+      dangling: (at) => fs.symlinkSync(path.join(outside, 'made'), at),
+      'to src': (at) => fs.symlinkSync(file, at),
+      'to a file': (at) => {
+        fs.writeFileSync(path.join(outside, 'kept'), 'kept');
+        fs.symlinkSync(path.join(outside, 'kept'), at);
+      },
+      'to a dir': (at) => fs.symlinkSync(outside, at),
+      fifo: (at) => spawnSync('mkfifo', [at]),
+    };
+    for (const [label, make] of Object.entries(cases)) {
+      for (const who of ['ours', 'node']) make(path.join(dir, `${who}-${label}`));
+      await api.cp(file, path.join(dir, `ours-${label}`));
+      await fs.promises.cp(file, path.join(dir, `node-${label}`));
+      for (const who of ['ours', 'node']) {
+        const at = path.join(dir, `${who}-${label}`);
+        expect(fs.lstatSync(at).isFile(), `${who} ${label}`).toBe(true);
+        expect(fs.readFileSync(at, 'utf8')).toBe('alpha');
+      }
+    }
+    expect(fs.readdirSync(outside)).toEqual(['kept']);
+    expect(fs.readFileSync(path.join(outside, 'kept'), 'utf8')).toBe('kept');
+  });
+
+  it('dereference: a destination that is a symlink to a directory is copied into, as fs.cp does', async () => {
+    for (const who of ['ours', 'node']) {
+      fs.mkdirSync(path.join(dir, `${who}-real`));
+      fs.symlinkSync(path.join(dir, `${who}-real`), path.join(dir, `${who}-link`));
+    }
+    await api.cp(src, path.join(dir, 'ours-link'), { recursive: true, dereference: true });
+    await fs.promises.cp(src, path.join(dir, 'node-link'), { recursive: true, dereference: true });
+    expect(fs.lstatSync(path.join(dir, 'ours-link')).isSymbolicLink()).toBe(true);
+    expect(diffTrees(path.join(dir, 'node-real'), path.join(dir, 'ours-real'))).toEqual([]);
+    expect(fs.readFileSync(path.join(dir, 'ours-real', 'sub', 'b.txt'), 'utf8')).toBe('bravo');
+  });
+
   it('options are validated as fs.cp validates them', async () => {
     for (const bad of [{ recursive: 1 }, { force: 'yes' }, { filter: 1 }, { recursive: undefined }, null, 'x']) {
       const ours = await failure(() => api.cp(src, path.join(dir, 'v'), bad as CpOptions));
