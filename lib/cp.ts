@@ -61,8 +61,10 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
     throw invalidArgType('mode', 'of type number', o.mode);
   }
   const mode = (o.mode as number | null | undefined) ?? 0;
-  if (!Number.isInteger(mode) || mode < 0 || mode > COPYFILE_ALL) {
-    throw outOfRange('mode', `an integer >= 0 && <= ${COPYFILE_ALL}`, mode);
+  // Worded as fs.cp's validateInteger words it.
+  if (!Number.isInteger(mode)) throw outOfRange('mode', 'an integer', mode);
+  if (mode < 0 || mode > COPYFILE_ALL) {
+    throw outOfRange('mode', `>= 0 && <= ${COPYFILE_ALL}`, mode);
   }
   if (o.dereference === true && given.verbatimSymlinks === true) throw incompatibleOptions('dereference', 'verbatimSymlinks');
   if (o.filter !== undefined && typeof o.filter !== 'function') throw invalidArgType('options.filter', 'of type function', o.filter);

@@ -168,7 +168,8 @@ export async function copyTreeFallback(copyOne: CopyOne, req: TreeRequest): Prom
     try {
       entries = await limit(() => fs.promises.readdir(srcDir, { withFileTypes: true }));
     } catch (err) {
-      return system(err, rel, false);
+      // fs.cp opens the directory with opendir, and its errors say so.
+      return system(err, rel, false, 'opendir');
     }
     if (req.filter && entries.length > 0) {
       const filter = req.filter;

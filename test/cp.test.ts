@@ -432,7 +432,8 @@ describe.each(treeBackends)('$name backend', ({ name, api }) => {
   });
 
   it('options are validated as fs.cp validates them', async () => {
-    for (const bad of [{ recursive: 1 }, { force: 'yes' }, { filter: 1 }, { recursive: undefined }, null, 'x']) {
+    const modes = [1.5, NaN, Infinity, 8, -1, '1'].map((mode) => ({ mode }));
+    for (const bad of [{ recursive: 1 }, { force: 'yes' }, { filter: 1 }, { recursive: undefined }, null, 'x', ...modes]) {
       const ours = await failure(() => api.cp(src, path.join(dir, 'v'), bad as CpOptions));
       const node = await failure(() => fs.promises.cp(src, path.join(dir, 'v'), bad as never));
       expect(ours.code).toBe(node.code);
