@@ -366,8 +366,7 @@ class TreeCall {
 
   // Main thread. On failure nothing was started and the caller deletes it.
   bool Start(Napi::Env env) {
-    Napi::Function none = Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
-    if (napi_create_threadsafe_function(env, none, nullptr, Napi::String::New(env, "cowcopy:copyTree"), 0, 1,
+    if (napi_create_threadsafe_function(env, nullptr, nullptr, Napi::String::New(env, "cowcopy:copyTree"), 0, 1,
                                         nullptr, nullptr, this, Finish, &done_) != napi_ok)
       return false;
     napi_add_env_cleanup_hook(env, Teardown, this);

@@ -394,18 +394,10 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
   status = CopyIntoNew(sfd.get(), sst, AT_FDCWD, dest.c_str(), opts, result);
   if (status.code != -EEXIST || !opts.overwrite) return status;
 
-  // It exists. fs.cp replaces the entry itself, whatever it is (a symlink
-  // too, never followed: nothing is opened at dest, so a FIFO cannot block
-  // and a read-only file is no obstacle); fs.copyFile writes into it
-  // (through a symlink, keeping the inode). Either way only after checking
-  // it is not the source itself.
-  if (opts.replace) {
-    struct stat dst;
-    if (lstat(dest.c_str(), &dst) != 0) return Fail("lstat", errno);
-    if (SameInode(sst, dst)) return SameFile(opts, sst, result);
-    if (S_ISDIR(dst.st_mode)) return Fail("open", EISDIR);
-    return ReplaceByRename(sfd.get(), sst, dest, opts, result);
-  }
+  // It exists. fs.cp replaces the entry itself (never opened or followed);
+  // fs.copyFile writes into it (through a symlink, keeping the inode). Either
+  // way only after checking it is not the source itself.
+  if (opts.replace) return ReplaceByRename(sfd.get(), sst, dest, opts, result);
   const mode_t mode = sst.st_mode & 07777;
   bool created = false;
   UniqueFd dfd(OpenNoIntr(dest.c_str(), O_WRONLY));

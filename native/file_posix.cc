@@ -120,6 +120,10 @@ Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts) 
 
 Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
                        CopyResult* result) {
+  struct stat dst;
+  if (lstat(dest.c_str(), &dst) != 0) return Fail("lstat", errno);
+  if (SameInode(sst, dst)) return SameFile(opts, sst, result);
+  if (S_ISDIR(dst.st_mode)) return Fail("open", EISDIR);
   Path temp;
   Status status = Fail("open", EEXIST);
   for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {

@@ -108,7 +108,9 @@ void RememberProbe(dev_t dev, const VolumeInfo& info);
 // source's times when asked.
 Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts);
 // fs.cp: an existing dest is replaced by a new file made beside it and
-// renamed over it once complete. Either the old dest or the whole copy is there.
+// renamed over it once complete. Either the old dest or the whole copy is
+// there. The entry is replaced whatever it is, never opened or followed (a
+// symlink, a FIFO, a read-only file); the source itself is SameFile.
 Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
                        CopyResult* result);
 
