@@ -74,6 +74,8 @@ export interface NativeBinding {
   copyFileSync(src: NativePath, dest: NativePath, request: number, flags: number): NativeCopied | NativeFailure;
   probe(path: NativePath): Promise<NativeVolume | NativeFailure>;
   probeSync(path: NativePath): NativeVolume | NativeFailure;
+  /** What Node reports (err.errno) for an OS error number; on Windows the host node.exe's own translation. */
+  nodeErrorCode(osError: number): number;
   copyTree(
     src: NativePath,
     dest: NativePath,

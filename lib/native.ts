@@ -34,6 +34,8 @@ export const FLAG_SAME_FILE_OK = 4;
 /** Tests only: skip copy_file_range/sendfile to exercise the read/write loop. */
 export const FLAG_NO_KERNEL_COPY = 8;
 export const FLAG_REPLACE = 16;
+/** Tests only: no clone of cowcopy's own, the OS copy may make one (CopyFileExW on Windows 11 24H2). */
+export const FLAG_NO_OWN_CLONE = 32;
 
 function flagsOf(req: CopyRequest): number {
   return (

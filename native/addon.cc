@@ -34,6 +34,7 @@ enum Flags : uint32_t {
   kFlagSameFileOk = 4,
   kFlagNoKernelCopy = 8,
   kFlagReplace = 16,
+  kFlagNoOwnClone = 32,
 };
 
 bool ToPath(const Napi::Value& value, Path* out) {
@@ -108,6 +109,7 @@ bool ParseCopyArgs(const Napi::CallbackInfo& info, Path* src, Path* dest, CopyOp
   opts->same_file_ok = (flags & kFlagSameFileOk) != 0;
   opts->no_kernel_copy = (flags & kFlagNoKernelCopy) != 0;
   opts->replace = (flags & kFlagReplace) != 0;
+  opts->no_own_clone = (flags & kFlagNoOwnClone) != 0;
   return true;
 }
 
@@ -460,6 +462,12 @@ Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   return handle;
 }
 
+// nodeErrorCode(osError): what Node reports for an OS error number (tests).
+Napi::Value NodeErrorCodeJs(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(info.Env(), "nodeErrorCode(osError)");
+  return Napi::Number::New(info.Env(), NodeErrorCode(info[0].As<Napi::Number>().Int32Value()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abi", Napi::Number::New(env, kAbi));
   exports.Set("sanitized", Napi::Boolean::New(env, kSanitized));
@@ -470,6 +478,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeSync", Napi::Function::New(env, ProbeSync, "probeSync"));
   exports.Set("copyTree", Napi::Function::New(env, CopyTreeAsync, "copyTree"));
   exports.Set("nativeTree", Napi::Boolean::New(env, kNativeTree));
+  exports.Set("nodeErrorCode", Napi::Function::New(env, NodeErrorCodeJs, "nodeErrorCode"));
   return exports;
 }
 

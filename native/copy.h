@@ -42,6 +42,7 @@ struct CopyOptions {
   bool preserve_timestamps = false;  // atime and mtime, nanoseconds
   bool same_file_ok = false;         // copyFile: a no-op; clone: an error
   bool no_kernel_copy = false;       // tests: exercise the read/write loop
+  bool no_own_clone = false;         // tests: leave any clone to the OS copy (Windows)
   // An existing dest is replaced by a new file, renamed over it once
   // complete (fs.cp), instead of being written into (fs.copyFile).
   bool replace = false;
@@ -66,6 +67,10 @@ struct CopyResult {
 // Which platform file is compiled in ("linux", ...), or nullptr where no
 // platform file exists yet: the facade then uses its node:fs fallback.
 extern const char* const kPlatform;
+
+// The err.errno Node gives for an error number of this OS (errno on POSIX,
+// GetLastError() on Windows, where the host's own libuv translates it).
+int NodeErrorCode(int os_error);
 
 // Copies one regular file (following symlinks, as fs.copyFile does).
 // On failure the destination is removed unless it existed before and was

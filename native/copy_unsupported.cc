@@ -8,6 +8,8 @@ namespace cowcopy {
 
 const char* const kPlatform = nullptr;
 
+int NodeErrorCode(int os_error) { return -os_error; }
+
 Status CopyOneFile(const Path&, const Path&, const CopyOptions&, CopyResult*) {
   Status s;
   s.code = -ENOSYS;

@@ -6,16 +6,22 @@
 // changed is removed when the copy fails, an untouched pre-existing one is
 // kept. Errors are the codes Node reports on Windows (win_errors.h).
 //
+// fs.copyFile on Windows is CopyFileW, and every path here gives what it
+// gives, whether the data was cloned or copied: the data, the named streams
+// (Zone.Identifier, the Mark of the Web, among them), the extended
+// attributes, the file attributes (read-only, hidden, system, archive, ...)
+// and the source's last write time.
+//
 // Windows specifics, each handled where it applies below:
 // - Paths arrive as UTF-8 and are used as absolute UTF-16 paths with the
 //   \\?\ prefix, so names longer than MAX_PATH and any Unicode name work.
 // - "mode" is the read-only attribute: the only permission bit Node maps.
-// - CopyFileExW may block-clone by itself on recent Windows; it is still
-//   reported as 'kernel', since nothing here can tell.
-// - A forced 'copy' is a ReadFile/WriteFile loop ('userspace'): CopyFileExW
-//   cannot be told not to clone. It does not keep holes.
-// - CopyFileExW also copies alternate data streams and extended attributes;
-//   a block clone and the buffer loop copy the unnamed data stream only.
+// - CopyFileExW block-clones by itself on Windows 11 24H2 and Server 2025:
+//   where the volume can clone, its copy is reported as 'reflink' when its
+//   blocks are shared (reference counts).
+// - A forced 'copy' never clones: where the volume can clone, the bytes go
+//   through a ReadFile/WriteFile loop ('userspace', holes not kept);
+//   elsewhere CopyFileExW, which cannot clone there.
 #include "copy.h"
 
 #ifndef WIN32_LEAN_AND_MEAN
@@ -26,6 +32,7 @@
 #endif
 #include <windows.h>
 #include <winioctl.h>
+#include <winternl.h>
 
 #include <atomic>
 #include <cstddef>
@@ -36,6 +43,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "clone_plan.h"
 #include "win_errors.h"
@@ -114,18 +122,32 @@ constexpr DWORD kSettableAttributes = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_H
                                       FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
 constexpr DWORD kBufferSize = 1 << 20;
 
-Status Fail(const char* syscall, int uv_code) {
+// Fails with a libuv error code (negative, as Node reports it on Windows).
+Status FailUv(const char* syscall, int uv_code) {
   Status s;
   s.code = uv_code;
   s.syscall = syscall;
   return s;
 }
-Status FailWin(const char* syscall, DWORD error) {
-  return Fail(syscall, win::TranslateError(error));
+// libuv's translation in the node.exe that loaded this addon (it exports
+// libuv), so errors carry the codes of the Node that runs; the table of
+// win_errors.h where the host has no such export.
+int TranslateWinError(DWORD error) {
+  using Translate = int (*)(int);
+  static const Translate node = reinterpret_cast<Translate>(
+      reinterpret_cast<void*>(GetProcAddress(GetModuleHandleW(nullptr), "uv_translate_sys_error")));
+  return node != nullptr ? node(static_cast<int>(error)) : win::TranslateError(error);
 }
-// For calls a filesystem may not implement at all (FSCTLs, hard links).
+
+// Fails with a Win32 error (GetLastError()), translated as Node does.
+Status FailWin(const char* syscall, DWORD error) {
+  return FailUv(syscall, TranslateWinError(error));
+}
+// For calls a filesystem may not implement at all (FSCTLs, hard links):
+// ERROR_INVALID_FUNCTION is STATUS_INVALID_DEVICE_REQUEST there, "this
+// filesystem cannot", not libuv's "is a directory".
 Status FailFs(const char* syscall, DWORD error) {
-  return Fail(syscall, win::TranslateFsError(error));
+  return error == ERROR_INVALID_FUNCTION ? FailUv(syscall, uvwin::kENOTSUP) : FailWin(syscall, error);
 }
 
 bool IsExistsError(DWORD error) {
@@ -321,7 +343,7 @@ Status SameFile(const CopyOptions& opts, const FileFacts& src, CopyResult* resul
     result->bytes = src.size;
     return Status();
   }
-  Status s = Fail("copyfile", uvwin::kEINVAL);
+  Status s = FailUv("copyfile", uvwin::kEINVAL);
   s.same_file = true;
   return s;
 }
@@ -368,10 +390,13 @@ class Destination {
     } else {
       DWORD err = GetLastError();
       if (!IsExistsError(err)) return FailOpen(err);
-      if (!overwrite) return Fail("open", uvwin::kEEXIST);
+      if (!overwrite) return FailUv("open", uvwin::kEEXIST);
       h_.Reset(CreateFileW(path.c_str(), access, kShareAll, nullptr, OPEN_EXISTING, 0, nullptr));
-      if (!h_.valid() && GetLastError() == ERROR_ACCESS_DENIED) {
-        // Writable but not deletable by us: fine, cleanup then goes by name.
+      err = h_.valid() ? 0 : GetLastError();
+      if (err == ERROR_ACCESS_DENIED || err == ERROR_SHARING_VIOLATION) {
+        // Not deletable by us, or held open by a program that shares reading
+        // and writing but not deletion: CopyFileW writes into such a file,
+        // and so does this; cleanup then goes by name.
         can_delete_ = false;
         h_.Reset(CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE, kShareAll, nullptr,
                              OPEN_EXISTING, 0, nullptr));
@@ -394,6 +419,7 @@ class Destination {
   }
 
   HANDLE get() const { return h_.get(); }
+  const std::wstring& path() const { return path_; }
   bool created() const { return created_; }
   bool touched() const { return touched_; }
   const FileFacts& facts() const { return facts_; }
@@ -437,7 +463,7 @@ class Destination {
     FileFacts facts;
     if (err == ERROR_ACCESS_DENIED && LookAt(path_, &exists, &facts) == 0 && exists &&
         facts.directory())
-      return Fail("open", uvwin::kEISDIR);
+      return FailUv("open", uvwin::kEISDIR);
     return FailWin("open", err);
   }
 
@@ -481,6 +507,26 @@ DWORD WriteAllAt(HANDLE h, uint64_t offset, const char* buffer, DWORD length) {
   return 0;
 }
 
+// Copies every byte through a buffer. Holes are not kept.
+DWORD CopyThroughBuffer(HANDLE src, HANDLE dst, const char** syscall) {
+  std::unique_ptr<char[]> buffer(new char[kBufferSize]);
+  for (uint64_t offset = 0;;) {
+    DWORD got = 0;
+    DWORD err = ReadAt(src, offset, buffer.get(), kBufferSize, &got);
+    if (err != 0) {
+      *syscall = "read";
+      return err;
+    }
+    if (got == 0) return 0;
+    err = WriteAllAt(dst, offset, buffer.get(), got);
+    if (err != 0) {
+      *syscall = "write";
+      return err;
+    }
+    offset += got;
+  }
+}
+
 // The cluster size of the volume holding `path`, for when the filesystem
 // does not report it with the integrity information.
 DWORD ClusterSize(const std::wstring& path, uint64_t* cluster) {
@@ -495,6 +541,183 @@ DWORD ClusterSize(const std::wstring& path, uint64_t* cluster) {
   *cluster = static_cast<uint64_t>(sectors_per_cluster) * bytes_per_sector;
   return 0;
 }
+
+// The path an open file has now (through whatever symlink it was opened).
+bool FinalPath(HANDLE h, std::wstring* out) {
+  DWORD n = GetFinalPathNameByHandleW(h, nullptr, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+  if (n == 0) return false;
+  std::wstring path(n, L'\0');
+  DWORD got = GetFinalPathNameByHandleW(h, &path[0], n, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+  if (got == 0 || got >= n) return false;
+  path.resize(got);
+  *out = std::move(path);
+  return true;
+}
+
+// ---- what CopyFileW copies besides the data ----
+
+// The named data streams of the file open as `src` into the file open as
+// `dst`: Zone.Identifier (the Mark of the Web) among them. On ReFS they are
+// resident, never cloned ([MS-FSCC] 2.3.34): they are copied through a buffer.
+Status CopyNamedStreams(HANDLE src, HANDLE dst) {
+  std::vector<char> info(4096);
+  for (;;) {
+    if (GetFileInformationByHandleEx(src, FileStreamInfo, info.data(), static_cast<DWORD>(info.size()))) break;
+    DWORD err = GetLastError();
+    if (err == ERROR_MORE_DATA && info.size() < (1u << 24)) {
+      info.resize(info.size() * 4);
+      continue;
+    }
+    // No streams to list here (FAT), or none at all: nothing to copy.
+    if (err == ERROR_HANDLE_EOF || err == ERROR_INVALID_PARAMETER || err == ERROR_INVALID_FUNCTION ||
+        err == ERROR_NOT_SUPPORTED)
+      return Status();
+    return FailWin("fstat", err);
+  }
+  std::wstring src_path, dst_path;
+  for (size_t at = 0;;) {
+    const auto* entry = reinterpret_cast<const FILE_STREAM_INFO*>(info.data() + at);
+    std::wstring name(entry->StreamName, entry->StreamNameLength / sizeof(wchar_t));
+    if (entry->StreamNameLength != 0 && name != L"::$DATA") {
+      if (src_path.empty() && (!FinalPath(src, &src_path) || !FinalPath(dst, &dst_path)))
+        return FailWin("open", GetLastError());
+      UniqueHandle from(CreateFileW((src_path + name).c_str(), GENERIC_READ, kShareAll, nullptr,
+                                    OPEN_EXISTING, 0, nullptr));
+      if (!from.valid()) return FailWin("open", GetLastError());
+      UniqueHandle to(CreateFileW((dst_path + name).c_str(), GENERIC_WRITE, kShareAll, nullptr,
+                                  CREATE_ALWAYS, 0, nullptr));
+      if (!to.valid()) return FailWin("open", GetLastError());
+      const char* syscall = "write";
+      DWORD err = CopyThroughBuffer(from.get(), to.get(), &syscall);
+      if (err == 0) err = to.Close();
+      if (err != 0) return FailWin(syscall, err);
+    }
+    if (entry->NextEntryOffset == 0) return Status();
+    at += entry->NextEntryOffset;
+  }
+}
+
+// ntdll's extended-attribute calls ([MS-FSCC] 2.4.16 FILE_FULL_EA_INFORMATION
+// lists): no Win32 function reads or writes EAs.
+using NtQueryEaFileFn = LONG(NTAPI*)(HANDLE, PIO_STATUS_BLOCK, PVOID, ULONG, BOOLEAN, PVOID, ULONG,
+                                     PULONG, BOOLEAN);
+using NtSetEaFileFn = LONG(NTAPI*)(HANDLE, PIO_STATUS_BLOCK, PVOID, ULONG);
+using RtlNtStatusToDosErrorFn = ULONG(NTAPI*)(LONG);
+
+constexpr LONG kStatusBufferOverflow = static_cast<LONG>(0x80000005);
+constexpr LONG kStatusNoMoreEas = static_cast<LONG>(0x80000012);
+constexpr LONG kStatusNotImplemented = static_cast<LONG>(0xC0000002);
+constexpr LONG kStatusInvalidDeviceRequest = static_cast<LONG>(0xC0000010);
+constexpr LONG kStatusEasNotSupported = static_cast<LONG>(0xC000004F);
+constexpr LONG kStatusNoEasOnFile = static_cast<LONG>(0xC0000052);
+
+struct EaCalls {
+  NtQueryEaFileFn query = nullptr;
+  NtSetEaFileFn set = nullptr;
+  RtlNtStatusToDosErrorFn to_dos = nullptr;
+};
+
+const EaCalls& Eas() {
+  static const EaCalls calls = [] {
+    EaCalls c;
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    if (ntdll != nullptr) {
+      c.query = reinterpret_cast<NtQueryEaFileFn>(reinterpret_cast<void*>(GetProcAddress(ntdll, "NtQueryEaFile")));
+      c.set = reinterpret_cast<NtSetEaFileFn>(reinterpret_cast<void*>(GetProcAddress(ntdll, "NtSetEaFile")));
+      c.to_dos = reinterpret_cast<RtlNtStatusToDosErrorFn>(
+          reinterpret_cast<void*>(GetProcAddress(ntdll, "RtlNtStatusToDosError")));
+    }
+    return c;
+  }();
+  return calls;
+}
+
+// The extended attributes of `src` onto `dst`, as CopyFileExW keeps them. A
+// file has at most 64 KiB of them. A destination volume without EAs (ReFS)
+// takes none, as a copy there cannot hold them.
+Status CopyExtendedAttributes(HANDLE src, HANDLE dst) {
+  const EaCalls& nt = Eas();
+  if (nt.query == nullptr || nt.set == nullptr || nt.to_dos == nullptr) return Status();
+  std::vector<char> eas(65536 + 4096);
+  IO_STATUS_BLOCK io = {};
+  LONG status = nt.query(src, &io, eas.data(), static_cast<ULONG>(eas.size()), FALSE, nullptr, 0,
+                         nullptr, TRUE);
+  if (status == kStatusNoEasOnFile || status == kStatusNoMoreEas || status == kStatusEasNotSupported ||
+      status == kStatusNotImplemented || status == kStatusInvalidDeviceRequest)
+    return Status();
+  if (status < 0 || status == kStatusBufferOverflow)
+    return FailWin("NtQueryEaFile", status == kStatusBufferOverflow ? ERROR_MORE_DATA : nt.to_dos(status));
+  if (io.Information == 0) return Status();
+  status = nt.set(dst, &io, eas.data(), static_cast<ULONG>(io.Information));
+  if (status == kStatusEasNotSupported || status == kStatusNotImplemented || status == kStatusInvalidDeviceRequest)
+    return Status();
+  if (status < 0) return FailWin("NtSetEaFile", nt.to_dos(status));
+  return Status();
+}
+
+// What the copy gets last, as CopyFileW gives it: the source's attributes
+// (read-only, hidden, system, archive, ...) and last write time; its access
+// time too when asked. The read-only attribute last of all: it would stop
+// the writes before it.
+Status FinishAttributes(HANDLE dst, const FileFacts& src, const CopyOptions& opts) {
+  FILE_BASIC_INFO basic = {};  // 0: leave as it is
+  basic.LastWriteTime = src.last_write_time;
+  if (opts.preserve_timestamps) basic.LastAccessTime = src.last_access_time;
+  const DWORD attributes = src.attributes & kSettableAttributes;
+  basic.FileAttributes = attributes != 0 ? attributes : FILE_ATTRIBUTE_NORMAL;  // NORMAL: none
+  if (!SetFileInformationByHandle(dst, FileBasicInfo, &basic, sizeof basic))
+    return FailWin("futime", GetLastError());
+  return Status();
+}
+
+// Everything but the data, onto a copy made through its handle.
+Status CopyMetadata(HANDLE sh, const FileFacts& sf, HANDLE dst, const CopyOptions& opts) {
+  Status s = CopyNamedStreams(sh, dst);
+  if (s.ok()) s = CopyExtendedAttributes(sh, dst);
+  if (s.ok()) s = FinishAttributes(dst, sf, opts);
+  return s;
+}
+
+// Whether every allocated cluster of the open file is shared with another
+// file: a copy Windows made by cloning (CopyFileExW does, on Windows 11 24H2
+// and Server 2025, on ReFS and Dev Drive). ReFS reference counts,
+// FSCTL_GET_RETRIEVAL_POINTERS_AND_REFCOUNT ([MS-FSCC] 2.3.33, 2.3.34).
+bool SharesAllBlocks(HANDLE h) {
+  struct ExtentAndRefcount {
+    LONGLONG next_vcn;
+    LONGLONG lcn;  // -1: not allocated
+    DWORD reference_count;
+  };
+  struct Extents {
+    DWORD extent_count;
+    DWORD unused;
+    LONGLONG starting_vcn;
+    ExtentAndRefcount extents[128];
+  };
+  static_assert(sizeof(ExtentAndRefcount) == 24 && offsetof(Extents, extents) == 16, "RETRIEVAL_POINTERS_AND_REFCOUNT_BUFFER");
+  constexpr DWORD kGetRetrievalPointersAndRefcount = 0x903D3;
+  LONGLONG vcn = 0;
+  bool allocated = false;
+  for (;;) {
+    Extents out;
+    DWORD bytes = 0;
+    BOOL ok = DeviceIoControl(h, kGetRetrievalPointersAndRefcount, &vcn, sizeof vcn, &out, sizeof out, &bytes,
+                              nullptr);
+    DWORD err = ok ? 0 : GetLastError();
+    if (err == ERROR_HANDLE_EOF) return allocated;  // nothing (more) allocated
+    if (err != 0 && err != ERROR_MORE_DATA) return false;
+    if (out.extent_count == 0 || out.extent_count > 128) return allocated;
+    for (DWORD i = 0; i < out.extent_count; i++) {
+      if (out.extents[i].lcn == -1) continue;
+      if (out.extents[i].reference_count < 2) return false;
+      allocated = true;
+    }
+    if (err == 0) return allocated;
+    vcn = out.extents[out.extent_count - 1].next_vcn;
+  }
+}
+
+// ---- block cloning ----
 
 struct CloneOutcome {
   DWORD error = 0;
@@ -517,13 +740,15 @@ CloneOutcome CloneFailure(const char* syscall, DWORD err, bool dest_changed) {
   return out;
 }
 
+bool GetIntegrity(HANDLE h, GetIntegrityBuffer* out) {
+  DWORD bytes = 0;
+  return DeviceIoControl(h, FSCTL_GET_INTEGRITY_INFORMATION, nullptr, 0, out, sizeof *out, &bytes, nullptr) != 0;
+}
+
 // The source's integrity-stream settings and the volume's cluster size,
 // and from them the ranges to clone.
 CloneOutcome PrepareClone(HANDLE src, const std::wstring& src_path, uint64_t size, ClonePrep* prep) {
-  DWORD bytes = 0;
-  prep->have_integrity = DeviceIoControl(src, FSCTL_GET_INTEGRITY_INFORMATION, nullptr, 0,
-                                         &prep->integrity, sizeof prep->integrity, &bytes,
-                                         nullptr) != 0;
+  prep->have_integrity = GetIntegrity(src, &prep->integrity);
   if (!prep->have_integrity) {
     DWORD err = GetLastError();
     // A filesystem without integrity streams (NTFS): nothing to match; the
@@ -539,31 +764,18 @@ CloneOutcome PrepareClone(HANDLE src, const std::wstring& src_path, uint64_t siz
   return CloneOutcome();
 }
 
-// Clones the planned ranges of src into dst, an empty file on the same
-// volume: the sparse flag and integrity-stream settings first (the clone is
-// refused unless they match), then the size, then the ranges.
-CloneOutcome ApplyClone(const ClonePrep& prep, HANDLE src, bool src_sparse, uint64_t size, HANDLE dst,
-                        bool dst_sparse) {
+DWORD SetSparse(HANDLE h, bool sparse) {
+  FILE_SET_SPARSE_BUFFER request;
+  request.SetSparse = sparse ? TRUE : FALSE;
   DWORD bytes = 0;
-  if (src_sparse != dst_sparse) {
-    FILE_SET_SPARSE_BUFFER sparse;
-    sparse.SetSparse = src_sparse ? TRUE : FALSE;
-    if (!DeviceIoControl(dst, FSCTL_SET_SPARSE, &sparse, sizeof sparse, nullptr, 0, &bytes,
-                         nullptr))
-      return CloneFailure("ioctl", GetLastError(), true);
-  }
-  if (prep.have_integrity) {
-    SetIntegrityBuffer same = {};
-    same.checksum_algorithm = prep.integrity.checksum_algorithm;
-    same.flags = prep.integrity.flags;
-    if (!DeviceIoControl(dst, FSCTL_SET_INTEGRITY_INFORMATION, &same, sizeof same, nullptr, 0,
-                         &bytes, nullptr))
-      return CloneFailure("ioctl", GetLastError(), true);
-  }
-  DWORD err = SetEndOfFile(dst, size);
-  if (err != 0) return CloneFailure("ftruncate", err, true);
+  return DeviceIoControl(h, FSCTL_SET_SPARSE, &request, sizeof request, nullptr, 0, &bytes, nullptr)
+             ? 0
+             : GetLastError();
+}
 
-  const ClonePlan& plan = prep.plan;
+// One FSCTL_DUPLICATE_EXTENTS_TO_FILE per planned range, the tail's bytes
+// written where the volume refuses its range (clone_plan.h).
+CloneOutcome CloneRanges(const ClonePlan& plan, HANDLE src, HANDLE dst) {
   for (size_t i = 0; i < plan.ranges.size(); i++) {
     const CloneRange& range = plan.ranges[i];
     DuplicateExtentsData data = {};
@@ -571,15 +783,13 @@ CloneOutcome ApplyClone(const ClonePrep& prep, HANDLE src, bool src_sparse, uint
     data.source_file_offset.QuadPart = static_cast<LONGLONG>(range.offset);
     data.target_file_offset.QuadPart = static_cast<LONGLONG>(range.offset);
     data.byte_count.QuadPart = static_cast<LONGLONG>(range.length);
-    if (DeviceIoControl(dst, FSCTL_DUPLICATE_EXTENTS_TO_FILE, &data, sizeof data, nullptr, 0,
-                        &bytes, nullptr))
+    DWORD bytes = 0;
+    if (DeviceIoControl(dst, FSCTL_DUPLICATE_EXTENTS_TO_FILE, &data, sizeof data, nullptr, 0, &bytes, nullptr))
       continue;
-    err = GetLastError();
-    bool is_tail = plan.tail_bytes != 0 && range.offset == plan.tail_offset;
-    // A volume reading "the range must end within the file" strictly refuses
-    // the tail cluster: write its few bytes instead, once the body is cloned
-    // (a file of one partial cluster is not cloned at all then).
-    if (!is_tail || i == 0 || err != ERROR_INVALID_PARAMETER) return CloneFailure("ioctl", err, true);
+    DWORD err = GetLastError();
+    const bool is_tail = plan.tail_bytes != 0 && range.offset == plan.tail_offset;
+    // A file of one partial cluster is not cloned at all then (i == 0).
+    if (!is_tail || i == 0 || !win::TailMayBeWritten(err)) return CloneFailure("ioctl", err, true);
     std::unique_ptr<char[]> tail(new char[plan.tail_bytes]);
     DWORD got = 0;
     err = ReadAt(src, plan.tail_offset, tail.get(), static_cast<DWORD>(plan.tail_bytes), &got);
@@ -587,62 +797,71 @@ CloneOutcome ApplyClone(const ClonePrep& prep, HANDLE src, bool src_sparse, uint
     err = WriteAllAt(dst, plan.tail_offset, tail.get(), got);
     if (err != 0) return CloneFailure("write", err, true);
   }
+  return CloneOutcome();
+}
+
+// Clones the planned ranges of src into dst, an empty file on the same
+// volume, by the calls RecipeFor orders (clone_plan.h).
+CloneOutcome ApplyClone(const ClonePrep& prep, HANDLE src, bool src_sparse, uint64_t size, HANDLE dst,
+                        bool dst_sparse) {
+  IntegrityInfo src_integrity, dst_integrity;
+  const IntegrityInfo* src_has = nullptr;
+  const IntegrityInfo* dst_has = nullptr;
+  if (prep.have_integrity) {
+    src_integrity = {prep.integrity.checksum_algorithm, prep.integrity.flags};
+    src_has = &src_integrity;
+    GetIntegrityBuffer now;
+    if (GetIntegrity(dst, &now)) {
+      dst_integrity = {now.checksum_algorithm, now.flags};
+      dst_has = &dst_integrity;
+    }
+  }
+  const CloneRecipe recipe = RecipeFor(src_sparse, dst_sparse, src_has, dst_has);
+  DWORD bytes = 0;
+  for (int step = 0; step < recipe.count; step++) {
+    switch (recipe.steps[step]) {
+      case CloneStep::kMakeSparse: {
+        DWORD err = SetSparse(dst, true);
+        if (err != 0) return CloneFailure("ioctl", err, true);
+        break;
+      }
+      case CloneStep::kSetIntegrity: {
+        SetIntegrityBuffer same = {};
+        same.checksum_algorithm = prep.integrity.checksum_algorithm;
+        same.flags = prep.integrity.flags;
+        if (!DeviceIoControl(dst, FSCTL_SET_INTEGRITY_INFORMATION, &same, sizeof same, nullptr, 0,
+                             &bytes, nullptr))
+          return CloneFailure("ioctl", GetLastError(), true);
+        break;
+      }
+      case CloneStep::kSetLength: {
+        DWORD err = SetEndOfFile(dst, size);
+        if (err != 0) return CloneFailure("ftruncate", err, true);
+        break;
+      }
+      case CloneStep::kCloneRanges: {
+        CloneOutcome ranges = CloneRanges(prep.plan, src, dst);
+        if (ranges.error != 0) return ranges;
+        break;
+      }
+      case CloneStep::kClearSparse:
+        // Best effort: a clone left sparse holds the same data, and every
+        // cluster of it is allocated (the source has no holes).
+        SetSparse(dst, false);
+        break;
+    }
+  }
   CloneOutcome done;
   done.dest_changed = true;
   return done;
 }
 
-// Copies every byte through a buffer, for a forced copy (CopyFileExW may
-// clone) and for tests of this path. Holes are not kept.
-DWORD CopyThroughBuffer(HANDLE src, HANDLE dst, const char** syscall) {
-  std::unique_ptr<char[]> buffer(new char[kBufferSize]);
-  for (uint64_t offset = 0;;) {
-    DWORD got = 0;
-    DWORD err = ReadAt(src, offset, buffer.get(), kBufferSize, &got);
-    if (err != 0) {
-      *syscall = "read";
-      return err;
-    }
-    if (got == 0) return 0;
-    err = WriteAllAt(dst, offset, buffer.get(), got);
-    if (err != 0) {
-      *syscall = "write";
-      return err;
-    }
-    offset += got;
-  }
-}
+// ---- the three ways a file is copied, and the choice ----
 
-// Gives dest the source's read-only attribute and, when asked, its access
-// and write times; the last change made to dest.
-Status FinishAttributes(HANDLE dst, const FileFacts& src, const CopyOptions& opts) {
-  if (!src.read_only() && !opts.preserve_timestamps) return Status();
-  FILE_BASIC_INFO basic;
-  if (!GetFileInformationByHandleEx(dst, FileBasicInfo, &basic, sizeof basic))
-    return FailWin("fstat", GetLastError());
-  basic.CreationTime.QuadPart = 0;  // 0: leave as it is
-  basic.ChangeTime.QuadPart = 0;
-  basic.LastAccessTime.QuadPart = 0;
-  basic.LastWriteTime.QuadPart = 0;
-  if (opts.preserve_timestamps) {
-    basic.LastAccessTime = src.last_access_time;
-    basic.LastWriteTime = src.last_write_time;
-  }
-  if (src.read_only()) {
-    // NORMAL is valid only alone: masked out with the unsettable ones.
-    basic.FileAttributes = (basic.FileAttributes & kSettableAttributes) | FILE_ATTRIBUTE_READONLY;
-  } else {
-    basic.FileAttributes = 0;  // 0: leave as they are
-  }
-  if (!SetFileInformationByHandle(dst, FileBasicInfo, &basic, sizeof basic))
-    return FailWin(opts.preserve_timestamps ? "futime" : "fchmod", GetLastError());
-  return Status();
-}
-
-// Ends a copy made into `dest` through its handle.
-Status Finish(Destination* dest, const FileFacts& src, const CopyOptions& opts,
+// Ends a copy made into `dest` through its handle: the metadata, the size.
+Status Finish(Destination* dest, HANDLE sh, const FileFacts& sf, const CopyOptions& opts,
               CopyResult* result) {
-  Status s = FinishAttributes(dest->get(), src, opts);
+  Status s = CopyMetadata(sh, sf, dest->get(), opts);
   if (!s.ok()) {
     dest->Abandon();
     return s;
@@ -659,28 +878,190 @@ Status Finish(Destination* dest, const FileFacts& src, const CopyOptions& opts,
   return Status();
 }
 
+// A block clone of the open source at wdest: done (status ok or not), or
+// not possible here (`cannot`: the caller copies instead).
+struct CloneAttempt {
+  bool cannot = false;
+  Status status;
+  bool touched_existing = false;  // a pre-existing dest was changed meanwhile
+};
+
+CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const std::wstring& wdest,
+                        const CopyOptions& opts, CopyResult* result) {
+  CloneAttempt attempt;
+  const bool forced = opts.request == Request::kReflink;
+  Destination d;
+  attempt.status = d.Open(wdest, opts.overwrite);
+  if (!attempt.status.ok()) return attempt;
+  // dest may have changed since it was looked at: check again.
+  if (!d.created() && d.facts().identity.SameFile(sf.identity)) {
+    d.Close();
+    attempt.status = SameFile(opts, sf, result);
+    return attempt;
+  }
+  CloneOutcome clone;
+  ClonePrep prep;
+  if (!d.facts().identity.SameVolume(sf.identity)) {
+    clone = CloneFailure("ioctl", ERROR_NOT_SAME_DEVICE, false);
+  } else {
+    clone = PrepareClone(sh, wsrc, sf.size, &prep);
+  }
+  const bool keep_existing = !d.created() && d.facts().size > 0;
+  if (clone.error == 0 && forced && keep_existing) {
+    // A forced clone that fails must leave an existing dest as it was, and
+    // emptying it is the first change a clone needs: prove the clone on a
+    // scratch sibling first (metadata only, so cheap).
+    UniqueHandle trial(CreateFileW(TempSibling(wdest, L"trial").c_str(), GENERIC_READ | GENERIC_WRITE | DELETE,
+                                   kShareAll, nullptr, CREATE_NEW,
+                                   FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
+                                   nullptr));
+    clone = trial.valid() ? ApplyClone(prep, sh, sf.sparse(), sf.size, trial.get(), false)
+                          : CloneFailure("open", GetLastError(), false);
+    clone.dest_changed = false;
+  }
+  if (clone.error == 0 && keep_existing) {
+    // Sparse and integrity settings can only be matched on an empty file.
+    d.MarkTouched();
+    DWORD err = SetEndOfFile(d.get(), 0);
+    if (err != 0) {
+      d.Abandon();
+      attempt.status = FailWin("ftruncate", err);
+      return attempt;
+    }
+  }
+  if (clone.error == 0) {
+    clone = ApplyClone(prep, sh, sf.sparse(), sf.size, d.get(), d.facts().sparse());
+    if (clone.dest_changed) d.MarkTouched();
+  }
+  if (clone.error == 0) {
+    result->strategy = Strategy::kReflink;
+    attempt.status = Finish(&d, sh, sf, opts, result);
+    return attempt;
+  }
+  if (forced || !win::CloneUnsupported(clone.error)) {
+    d.Abandon();
+    attempt.status = forced && win::CloneUnsupported(clone.error)
+                         ? FailUv(clone.syscall, win::ForcedCloneError(clone.error))
+                         : FailFs(clone.syscall, clone.error);
+    return attempt;
+  }
+  if (win::CloneNeverWorks(clone.error)) KnownCapabilities().SetNever(sf.identity, d.facts().identity);
+  // Copy instead. A file we created goes (the copy makes its own); a
+  // pre-existing one stays, to be overwritten, and removed if that fails.
+  attempt.cannot = true;
+  attempt.touched_existing = !d.created() && d.touched();
+  if (d.created()) {
+    d.Abandon();
+  } else {
+    d.Close();
+  }
+  return attempt;
+}
+
+// After CopyFileExW failed: remove what it may have written, keep what it
+// never touched. It reports no such thing, so compare with what was there.
+void CleanUpFailedCopyFile(const std::wstring& wdest, bool existed, const FileFacts& before,
+                           bool we_touched, DWORD err) {
+  bool exists = false;
+  FileFacts now;
+  if (LookAt(wdest, &exists, &now) != 0 || !exists) return;
+  if (existed) {
+    if (!now.identity.SameFile(before.identity)) return;  // replaced by someone else
+    bool unchanged = now.size == before.size &&
+                     now.last_write_time.QuadPart == before.last_write_time.QuadPart &&
+                     now.change_time.QuadPart == before.change_time.QuadPart;
+    if (unchanged && !we_touched) return;
+    RemoveIfSame(wdest, now.identity);
+    return;
+  }
+  // It did not exist: a file there now is CopyFileExW's, unless the copy
+  // failed before creating it (someone else's file, or one it could not open).
+  if (IsExistsError(err) || err == ERROR_SHARING_VIOLATION || err == ERROR_LOCK_VIOLATION ||
+      err == ERROR_ACCESS_DENIED || err == ERROR_PATH_NOT_FOUND || err == ERROR_FILE_NOT_FOUND)
+    return;
+  RemoveIfSame(wdest, now.identity);
+}
+
+// CopyFileExW by name: the data, streams, EAs and attributes, as
+// fs.copyFile copies them. Then the attributes and last write time once
+// more (so every Windows version and wine give the same), the access time
+// when asked; reported as a clone where Windows made one (`may_clone`: the
+// volume can).
+Status OsCopy(const std::wstring& wsrc, const std::wstring& wdest, const FileFacts& sf, bool existed,
+              const FileFacts& before, bool we_touched, bool may_clone, const CopyOptions& opts,
+              CopyResult* result) {
+  DWORD flags = opts.overwrite ? 0 : COPY_FILE_FAIL_IF_EXISTS;
+  if (!CopyFileExW(wsrc.c_str(), wdest.c_str(), nullptr, nullptr, nullptr, flags)) {
+    DWORD err = GetLastError();
+    if (err == ERROR_SHARING_VIOLATION) {
+      // What CopyFileExW says for a file copied onto itself (libuv checks
+      // the same way): dest may have become the source since we looked.
+      bool exists = false;
+      FileFacts now;
+      if (LookAt(wdest, &exists, &now) == 0 && exists && now.identity.SameFile(sf.identity))
+        return SameFile(opts, sf, result);
+    }
+    CleanUpFailedCopyFile(wdest, existed, before, we_touched, err);
+    return FailWin("copyfile", err);
+  }
+  UniqueHandle h(OpenForAttributes(wdest, FILE_WRITE_ATTRIBUTES));
+  FileFacts copied;
+  DWORD err = h.valid() ? Inspect(h.get(), &copied) : GetLastError();
+  Status s = err == 0 ? FinishAttributes(h.get(), sf, opts) : FailWin("fstat", err);
+  if (!s.ok()) {
+    h.Reset();
+    RemoveIfSame(wdest, copied.identity);
+    return s;
+  }
+  result->strategy = may_clone && SharesAllBlocks(h.get()) ? Strategy::kReflink : Strategy::kKernel;
+  result->bytes = copied.size;
+  return Status();
+}
+
+// Every byte through this process, the metadata as CopyFileW gives it: a
+// copy that must have blocks of its own where CopyFileExW may clone.
+Status BufferCopy(HANDLE sh, const FileFacts& sf, const std::wstring& wdest, bool we_touched,
+                  const CopyOptions& opts, CopyResult* result) {
+  Destination d;
+  Status s = d.Open(wdest, opts.overwrite);
+  if (!s.ok()) return s;
+  if (!d.created() && d.facts().identity.SameFile(sf.identity)) {
+    d.Close();
+    return SameFile(opts, sf, result);
+  }
+  if (we_touched) d.MarkTouched();
+  if (!d.created() && d.facts().size > 0) {
+    d.MarkTouched();
+    DWORD err = SetEndOfFile(d.get(), 0);
+    if (err != 0) {
+      d.Abandon();
+      return FailWin("ftruncate", err);
+    }
+  }
+  d.MarkTouched();
+  const char* syscall = "write";
+  DWORD err = CopyThroughBuffer(sh, d.get(), &syscall);
+  if (err != 0) {
+    d.Abandon();
+    return FailWin(syscall, err);
+  }
+  result->strategy = Strategy::kUserspace;
+  return Finish(&d, sh, sf, opts, result);
+}
+
 // A new name for the file src names, as link(2) with AT_SYMLINK_FOLLOW: the
 // link goes to the file the open handle holds (a symlink's target).
 Status HardlinkFile(HANDLE sh, const std::wstring& wsrc, const std::wstring& wdest,
                     const FileFacts& sf, const CopyOptions& opts, CopyResult* result) {
   std::wstring target = wsrc;
-  DWORD n = GetFinalPathNameByHandleW(sh, nullptr, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-  if (n > 0) {
-    std::wstring final_path(n, L'\0');
-    DWORD got = GetFinalPathNameByHandleW(sh, &final_path[0], n,
-                                          FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-    if (got > 0 && got < n) {
-      final_path.resize(got);
-      target = std::move(final_path);
-    }
-  }
+  FinalPath(sh, &target);
   bool exists = false;
   FileFacts df;
   DWORD err = LookAt(wdest, &exists, &df);
   if (err != 0) return FailWin("stat", err);
   if (exists && df.identity.SameFile(sf.identity)) return SameFile(opts, sf, result);
-  if (exists && !opts.overwrite) return Fail("link", uvwin::kEEXIST);
-  if (exists && df.directory()) return Fail("rename", uvwin::kEISDIR);
+  if (exists && !opts.overwrite) return FailUv("link", uvwin::kEEXIST);
+  if (exists && df.directory()) return FailUv("rename", uvwin::kEISDIR);
   if (!exists) {
     if (CreateHardLinkW(wdest.c_str(), target.c_str(), nullptr)) {
       result->strategy = Strategy::kHardlink;
@@ -709,77 +1090,6 @@ Status HardlinkFile(HANDLE sh, const std::wstring& wsrc, const std::wstring& wde
   return Status();
 }
 
-// After CopyFileExW failed: remove what it may have written, keep what it
-// never touched. It reports no such thing, so compare with what was there.
-void CleanUpFailedCopyFile(const std::wstring& wdest, bool existed, const FileFacts& before,
-                           bool we_touched, DWORD err) {
-  bool exists = false;
-  FileFacts now;
-  if (LookAt(wdest, &exists, &now) != 0 || !exists) return;
-  if (existed) {
-    if (!now.identity.SameFile(before.identity)) return;  // replaced by someone else
-    bool unchanged = now.size == before.size &&
-                     now.last_write_time.QuadPart == before.last_write_time.QuadPart &&
-                     now.change_time.QuadPart == before.change_time.QuadPart;
-    if (unchanged && !we_touched) return;
-    RemoveIfSame(wdest, now.identity);
-    return;
-  }
-  // It did not exist: a file there now is CopyFileExW's, unless the copy
-  // failed before creating it (someone else's file, or one it could not open).
-  if (IsExistsError(err) || err == ERROR_SHARING_VIOLATION || err == ERROR_LOCK_VIOLATION ||
-      err == ERROR_ACCESS_DENIED || err == ERROR_PATH_NOT_FOUND || err == ERROR_FILE_NOT_FOUND)
-    return;
-  RemoveIfSame(wdest, now.identity);
-}
-
-// CopyFileExW by name, then the times: CopyFileExW gives dest the source's
-// write time, the contract gives it the source's times only when asked.
-Status KernelCopy(const std::wstring& wsrc, const std::wstring& wdest, const FileFacts& sf,
-                  bool existed, const FileFacts& before, bool we_touched, const CopyOptions& opts,
-                  CopyResult* result) {
-  DWORD flags = opts.overwrite ? 0 : COPY_FILE_FAIL_IF_EXISTS;
-  if (!CopyFileExW(wsrc.c_str(), wdest.c_str(), nullptr, nullptr, nullptr, flags)) {
-    DWORD err = GetLastError();
-    if (err == ERROR_SHARING_VIOLATION) {
-      // What CopyFileExW says for a file copied onto itself (libuv checks
-      // the same way): dest may have become the source since we looked.
-      bool exists = false;
-      FileFacts now;
-      if (LookAt(wdest, &exists, &now) == 0 && exists && now.identity.SameFile(sf.identity))
-        return SameFile(opts, sf, result);
-    }
-    CleanUpFailedCopyFile(wdest, existed, before, we_touched, err);
-    return FailWin("copyfile", err);
-  }
-  UniqueHandle h(OpenForAttributes(wdest, FILE_WRITE_ATTRIBUTES));
-  FileFacts copied;
-  DWORD err = h.valid() ? Inspect(h.get(), &copied) : GetLastError();
-  if (err == 0) {
-    FILE_BASIC_INFO basic = {};
-    if (opts.preserve_timestamps) {
-      basic.LastAccessTime = sf.last_access_time;
-      basic.LastWriteTime = sf.last_write_time;
-    } else {
-      FILETIME now;
-      GetSystemTimeAsFileTime(&now);
-      basic.LastWriteTime.LowPart = now.dwLowDateTime;
-      basic.LastWriteTime.HighPart = static_cast<LONG>(now.dwHighDateTime);
-      basic.LastAccessTime = basic.LastWriteTime;
-    }
-    if (!SetFileInformationByHandle(h.get(), FileBasicInfo, &basic, sizeof basic))
-      err = GetLastError();
-  }
-  if (err != 0) {
-    h.Reset();
-    RemoveIfSame(wdest, copied.identity);
-    return FailWin("futime", err);
-  }
-  result->strategy = Strategy::kKernel;
-  result->bytes = copied.size;
-  return Status();
-}
-
 // Copies the open source into wdest by the cheapest strategy allowed.
 Status CopyInto(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const std::wstring& wdest,
                 const CopyOptions& opts, CopyResult* result);
@@ -793,7 +1103,7 @@ Status ReplaceByRename(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf,
   fresh.overwrite = false;
   fresh.replace = false;
   std::wstring temp;
-  Status status = Fail("open", uvwin::kEEXIST);
+  Status status = FailUv("open", uvwin::kEEXIST);
   for (int attempt = 0; attempt < 16 && status.code == uvwin::kEEXIST; attempt++) {
     temp = TempSibling(wdest, L"copy");
     status = CopyInto(sh, wsrc, sf, temp, fresh, result);
@@ -809,6 +1119,20 @@ Status ReplaceByRename(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf,
   return Status();
 }
 
+// Which volume wdest is on (its own, or its directory's).
+DWORD DestinationVolume(const std::wstring& wdest, bool existed, const FileFacts& before, FileIdentity* out) {
+  if (existed) {
+    *out = before.identity;
+    return 0;
+  }
+  UniqueHandle dir(OpenForAttributes(ParentDirectory(wdest)));
+  if (!dir.valid()) return GetLastError();
+  FileFacts df;
+  DWORD err = Inspect(dir.get(), &df);
+  if (err == 0) *out = df.identity;
+  return err;
+}
+
 Status CopyInto(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const std::wstring& wdest,
                 const CopyOptions& opts, CopyResult* result) {
   // What is at dest, before anything is written.
@@ -817,150 +1141,56 @@ Status CopyInto(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const 
   DWORD err = LookAt(wdest, &existed, &before);
   if (err != 0) return FailWin("open", err);
   if (existed) {
-    if (!opts.overwrite) return Fail("open", uvwin::kEEXIST);  // as O_EXCL, before same-file
+    if (!opts.overwrite) return FailUv("open", uvwin::kEEXIST);  // as O_EXCL, before same-file
     if (before.identity.SameFile(sf.identity)) return SameFile(opts, sf, result);
-    if (before.directory()) return Fail("open", uvwin::kEISDIR);
+    if (before.directory()) return FailUv("open", uvwin::kEISDIR);
     if (opts.replace) return ReplaceByRename(sh, wsrc, sf, wdest, opts, result);
   }
-
   result->strategy = Strategy::kNone;
-  bool we_touched = false;  // a failed clone attempt changed a pre-existing dest
-  if (opts.request == Request::kReflink || opts.request == Request::kAuto) {
-    DWORD volume_flags = 0;
-    if (!GetVolumeInformationByHandleW(sh, nullptr, 0, nullptr, nullptr, &volume_flags,
-                                       nullptr, 0))
-      volume_flags = 0;  // unknown: treated as "cannot clone"
-    const bool volume_clones = (volume_flags & FILE_SUPPORTS_BLOCK_REFCOUNTING) != 0;
-    // Only when a clone may happen: which volume dest is on (its own, or its
-    // directory's), so that nothing is created for a clone that cannot be.
-    FileIdentity dest_volume;
-    bool try_clone = false;
-    if (opts.request == Request::kReflink || volume_clones) {
-      if (existed) {
-        dest_volume = before.identity;
-      } else {
-        UniqueHandle dir(OpenForAttributes(ParentDirectory(wdest)));
-        if (!dir.valid()) return FailWin("open", GetLastError());
-        FileFacts df;
-        err = Inspect(dir.get(), &df);
-        if (err != 0) return FailWin("fstat", err);
-        dest_volume = df.identity;
-      }
-      const bool same_volume = dest_volume.SameVolume(sf.identity);
-      if (opts.request == Request::kReflink) {
-        if (!same_volume) return Fail("ioctl", uvwin::kEXDEV);
-        if (!volume_clones) return Fail("ioctl", uvwin::kENOTSUP);
-        try_clone = true;
-      } else {
-        try_clone = same_volume && !KnownCapabilities().Never(sf.identity, dest_volume);
-      }
-    }
-    if (try_clone) {
-      Destination d;
-      Status s = d.Open(wdest, opts.overwrite);
-      if (!s.ok()) return s;
-      // dest may have changed since it was looked at: check again.
-      if (!d.created() && d.facts().identity.SameFile(sf.identity)) {
-        d.Close();
-        return SameFile(opts, sf, result);
-      }
-      CloneOutcome clone;
-      ClonePrep prep;
-      if (!d.facts().identity.SameVolume(sf.identity)) {
-        clone = CloneFailure("ioctl", ERROR_NOT_SAME_DEVICE, false);
-      } else {
-        clone = PrepareClone(sh, wsrc, sf.size, &prep);
-      }
-      if (clone.error == 0 && opts.request == Request::kReflink && !d.created() &&
-          d.facts().size > 0) {
-        // A forced clone that fails must leave an existing dest as it was,
-        // and emptying it is the first change a clone needs: prove the clone
-        // on a scratch sibling first (metadata only, so cheap).
-        UniqueHandle trial(CreateFileW(TempSibling(wdest, L"trial").c_str(),
-                                       GENERIC_READ | GENERIC_WRITE | DELETE, kShareAll, nullptr,
-                                       CREATE_NEW,
-                                       FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_TEMPORARY |
-                                           FILE_FLAG_DELETE_ON_CLOSE,
-                                       nullptr));
-        if (!trial.valid()) {
-          clone = CloneFailure("open", GetLastError(), false);
-        } else {
-          clone = ApplyClone(prep, sh, sf.sparse(), sf.size, trial.get(), false);
-          clone.dest_changed = false;
-        }
-      }
-      if (clone.error == 0) {
-        // Sparse and integrity settings can only be matched on an empty file.
-        if (!d.created() && d.facts().size > 0) {
-          d.MarkTouched();
-          err = SetEndOfFile(d.get(), 0);
-          if (err != 0) {
-            d.Abandon();
-            return FailWin("ftruncate", err);
-          }
-        }
-        clone = ApplyClone(prep, sh, sf.sparse(), sf.size, d.get(), d.facts().sparse());
-        if (clone.dest_changed) d.MarkTouched();
-      }
-      if (clone.error == 0) {
-        result->strategy = Strategy::kReflink;
-        return Finish(&d, sf, opts, result);
-      }
-      if (opts.request == Request::kReflink) {
-        d.Abandon();
-        return Fail(clone.syscall, win::ForcedCloneError(clone.error));
-      }
-      if (!win::CloneUnsupported(clone.error)) {
-        d.Abandon();
-        return FailFs(clone.syscall, clone.error);
-      }
-      if (win::CloneNeverWorks(clone.error))
-        KnownCapabilities().SetNever(sf.identity, d.facts().identity);
-      // Fall back. A file we created goes (the next step makes its own); a
-      // pre-existing one stays, to be overwritten, and removed if that fails.
-      we_touched = !d.created() && d.touched();
-      if (d.created()) {
-        d.Abandon();
-      } else {
-        d.Close();
-      }
-    }
-  }
 
-  if (opts.request == Request::kAuto && !opts.no_kernel_copy)
-    return KernelCopy(wsrc, wdest, sf, existed, before, we_touched, opts, result);
-
-  // A forced copy, or tests of the buffer loop: every byte through this process.
-  Destination d;
-  Status s = d.Open(wdest, opts.overwrite);
-  if (!s.ok()) return s;
-  if (!d.created() && d.facts().identity.SameFile(sf.identity)) {
-    d.Close();
-    return SameFile(opts, sf, result);
+  // Whether a copy can share blocks here: the volume clones (ReFS, Dev
+  // Drive) and dest is on it. Only then is dest's volume looked up, so that
+  // nothing is created for a clone that cannot be.
+  DWORD volume_flags = 0;
+  if (!GetVolumeInformationByHandleW(sh, nullptr, 0, nullptr, nullptr, &volume_flags, nullptr, 0))
+    volume_flags = 0;  // unknown: treated as "cannot clone"
+  const bool volume_clones = (volume_flags & FILE_SUPPORTS_BLOCK_REFCOUNTING) != 0;
+  FileIdentity dest_volume;
+  bool same_volume = false;
+  if (opts.request == Request::kReflink || volume_clones) {
+    err = DestinationVolume(wdest, existed, before, &dest_volume);
+    if (err != 0) return FailWin("open", err);
+    same_volume = dest_volume.SameVolume(sf.identity);
   }
-  if (we_touched) d.MarkTouched();
-  if (!d.created() && d.facts().size > 0) {
-    d.MarkTouched();
-    err = SetEndOfFile(d.get(), 0);
-    if (err != 0) {
-      d.Abandon();
-      return FailWin("ftruncate", err);
+  const bool may_clone = same_volume && volume_clones;
+
+  switch (opts.request) {
+    case Request::kReflink:
+      if (!same_volume) return FailUv("ioctl", uvwin::kEXDEV);
+      if (!volume_clones) return FailUv("ioctl", uvwin::kENOTSUP);
+      return BlockClone(sh, wsrc, sf, wdest, opts, result).status;
+    case Request::kCopy:
+      // Where CopyFileExW may clone, the bytes go through this process.
+      if (may_clone || opts.no_kernel_copy) return BufferCopy(sh, sf, wdest, false, opts, result);
+      return OsCopy(wsrc, wdest, sf, existed, before, false, false, opts, result);
+    default: {
+      bool we_touched = false;  // a failed clone changed a pre-existing dest
+      if (may_clone && !opts.no_own_clone && !KnownCapabilities().Never(sf.identity, dest_volume)) {
+        CloneAttempt clone = BlockClone(sh, wsrc, sf, wdest, opts, result);
+        if (!clone.cannot) return clone.status;
+        we_touched = clone.touched_existing;
+      }
+      if (opts.no_kernel_copy) return BufferCopy(sh, sf, wdest, we_touched, opts, result);
+      return OsCopy(wsrc, wdest, sf, existed, before, we_touched, may_clone, opts, result);
     }
   }
-  d.MarkTouched();
-  const char* syscall = "write";
-  err = CopyThroughBuffer(sh, d.get(), &syscall);
-  if (err != 0) {
-    d.Abandon();
-    return FailWin(syscall, err);
-  }
-  result->strategy = Strategy::kUserspace;
-  return Finish(&d, sf, opts, result);
 }
 
 }  // namespace
 
 const char* const kPlatform = "win32";
+
+int NodeErrorCode(int os_error) { return TranslateWinError(static_cast<DWORD>(os_error)); }
 
 Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
                    CopyResult* result) {
@@ -976,11 +1206,11 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
                               FILE_FLAG_BACKUP_SEMANTICS, nullptr));
   if (!sh.valid()) return FailWin("open", GetLastError());
   // Pipes and devices have no end to copy up to.
-  if (GetFileType(sh.get()) != FILE_TYPE_DISK) return Fail("copyfile", uvwin::kEINVAL);
+  if (GetFileType(sh.get()) != FILE_TYPE_DISK) return FailUv("copyfile", uvwin::kEINVAL);
   FileFacts sf;
   err = Inspect(sh.get(), &sf);
   if (err != 0) return FailWin("fstat", err);
-  if (sf.directory()) return Fail("copyfile", uvwin::kEISDIR);
+  if (sf.directory()) return FailUv("copyfile", uvwin::kEISDIR);
 
   if (opts.request == Request::kHardlink) return HardlinkFile(sh.get(), wsrc, wdest, sf, opts, result);
   return CopyInto(sh.get(), wsrc, sf, wdest, opts, result);

@@ -19,6 +19,8 @@ namespace {
 std::atomic<unsigned> temp_counter{0};
 }  // namespace
 
+int NodeErrorCode(int os_error) { return -os_error; }
+
 Path DirName(const Path& path) {
   size_t slash = path.find_last_of('/');
   if (slash == Path::npos) return ".";

@@ -1,14 +1,12 @@
-// Win32 error codes -> the libuv error codes Node reports on Windows.
+// Win32 error codes -> the libuv error codes Node reports on Windows, for a
+// host that does not export libuv's uv_translate_sys_error: copy_win.cc asks
+// node.exe's own (the codes of the Node that runs, which moved between lines).
 //
 // Plain numbers, no <windows.h>: the table compiles and is unit-tested on any
 // OS (test/native/), and copy_win.cc checks every Win32 number against the
-// SDK's own with static_assert.
-//
-// The table is libuv 1.x's uv_translate_sys_error (src/win/error.c), the
-// version every released Node uses. It was checked entry by entry against
-// node.exe 20.20.2's exported uv_translate_sys_error (test/windows/). libuv's
-// unreleased master maps ERROR_ACCESS_DENIED to EACCES; 1.x, and so Node,
-// says EPERM.
+// SDK's own with static_assert. It is node.exe 20.20.2's translation, measured
+// (test/native/libuv-win-errors.txt); Node 22 maps codes 111, 193, 232 and
+// 998 differently.
 #ifndef COWCOPY_WIN_ERRORS_H_
 #define COWCOPY_WIN_ERRORS_H_
 
@@ -282,35 +280,6 @@ constexpr int TranslateError(uint32_t error) {
   }
 }
 
-// For calls a filesystem may simply not implement (FSCTLs, hard links):
-// ERROR_INVALID_FUNCTION is STATUS_INVALID_DEVICE_REQUEST there, "this
-// filesystem cannot", not libuv's "is a directory".
-constexpr int TranslateFsError(uint32_t error) {
-  return error == kErrorInvalidFunction ? uvwin::kENOTSUP : TranslateError(error);
-}
-
-// FSCTL_DUPLICATE_EXTENTS_TO_FILE errors that mean "no clone here": fall back.
-// INVALID_PARAMETER is what [MS-FSCC] gives for a source on another volume;
-// BLOCK_TOO_MANY_REFERENCES means a cluster is shared too often already.
-constexpr bool CloneUnsupported(uint32_t error) {
-  return error == kErrorInvalidFunction || error == kErrorNotSupported ||
-         error == kErrorInvalidParameter || error == kErrorNotSameDevice ||
-         error == kErrorBlockTooManyReferences;
-}
-
-// The subset that holds for every file on the pair of volumes.
-constexpr bool CloneNeverWorks(uint32_t error) {
-  return error == kErrorInvalidFunction || error == kErrorNotSupported ||
-         error == kErrorNotSameDevice;
-}
-
-// What a forced clone reports: EXDEV across volumes, ENOTSUP when the
-// filesystem cannot clone this file, as COPYFILE_FICLONE_FORCE does on Linux.
-constexpr int ForcedCloneError(uint32_t error) {
-  if (error == kErrorNotSameDevice) return uvwin::kEXDEV;
-  if (CloneUnsupported(error)) return uvwin::kENOTSUP;
-  return TranslateError(error);
-}
 
 }  // namespace win
 }  // namespace cowcopy

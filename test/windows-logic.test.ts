@@ -85,12 +85,19 @@ describe('Windows logic (native/clone_plan.h, native/win_errors.h)', () => {
       'ok translate ERROR_FILE_EXISTS -> EEXIST',
       'ok translate ERROR_NOT_SUPPORTED -> ENOTSUP',
       'ok translate ERROR_DISK_FULL -> ENOSPC',
-      'ok fs calls: ERROR_INVALID_FUNCTION -> ENOTSUP',
       'ok forced clone reports 17 as ENOTSUP/EXDEV',
       'ok clone fails (no fallback) on 112',
+      'ok per-file clone failures never disable cloning for the volume',
+      'ok a tail range refused as past the source\'s size (NOT_SUPPORTED, INVALID_PARAMETER) is written instead',
     ]) {
       expect(lines).toContain(name);
     }
+  });
+
+  it('orders the calls on the destination: sparse before its length, integrity only when it differs', () => {
+    const recipes = lines.filter((l) => l.includes('recipe: '));
+    expect(recipes.length).toBe(6);
+    expect(recipes.filter((l) => !l.startsWith('ok '))).toEqual([]);
   });
 
   it("uses the numbers Node's uv/errno.h defines for Windows", () => {

@@ -186,11 +186,6 @@ void TranslationTests() {
     Check(got == c.uv, std::string("translate ") + c.what, "got " + std::to_string(got));
   }
 
-  Check(w::TranslateFsError(w::kErrorInvalidFunction) == uv::kENOTSUP,
-        "fs calls: ERROR_INVALID_FUNCTION -> ENOTSUP");
-  Check(w::TranslateFsError(w::kErrorNotSameDevice) == uv::kEXDEV &&
-            w::TranslateFsError(w::kErrorAccessDenied) == uv::kEPERM,
-        "fs calls: everything else as libuv");
 
   const uint32_t unsupported[] = {w::kErrorInvalidFunction, w::kErrorNotSupported,
                                   w::kErrorInvalidParameter, w::kErrorNotSameDevice,
@@ -205,15 +200,55 @@ void TranslationTests() {
   const uint32_t real_failures[] = {w::kErrorDiskFull, w::kErrorAccessDenied,
                                     w::kErrorSharingViolation, w::kErrorWriteProtect};
   for (uint32_t e : real_failures) {
-    Check(!w::CloneUnsupported(e) && w::ForcedCloneError(e) == w::TranslateError(e),
-          "clone fails (no fallback) on " + Num(e));
+    Check(!w::CloneUnsupported(e), "clone fails (no fallback) on " + Num(e));
   }
-  Check(w::CloneNeverWorks(w::kErrorNotSupported) && w::CloneNeverWorks(w::kErrorInvalidFunction) &&
-            w::CloneNeverWorks(w::kErrorNotSameDevice),
-        "never-works answers are remembered");
-  Check(!w::CloneNeverWorks(w::kErrorInvalidParameter) &&
+  Check(w::CloneNeverWorks(w::kErrorInvalidFunction) && w::CloneNeverWorks(w::kErrorNotSameDevice),
+        "never-works answers are remembered: no block cloning on the volume, two volumes");
+  // [MS-FSCC] 2.3.8: NOT_SUPPORTED for a range past the source's size (a file
+  // cut while it is cloned) or a sparse mismatch, which are about one file.
+  Check(!w::CloneNeverWorks(w::kErrorNotSupported) && !w::CloneNeverWorks(w::kErrorInvalidParameter) &&
             !w::CloneNeverWorks(w::kErrorBlockTooManyReferences),
-        "per-file answers are not remembered");
+        "per-file clone failures never disable cloning for the volume");
+  Check(w::TailMayBeWritten(w::kErrorNotSupported) && w::TailMayBeWritten(w::kErrorInvalidParameter),
+        "a tail range refused as past the source's size (NOT_SUPPORTED, INVALID_PARAMETER) is written instead");
+  Check(!w::TailMayBeWritten(w::kErrorDiskFull) && !w::TailMayBeWritten(w::kErrorAccessDenied),
+        "other tail failures fail the clone");
+}
+
+std::string Steps(const cowcopy::CloneRecipe& recipe) {
+  static const char* names[] = {"sparse", "integrity", "length", "clone", "unsparse"};
+  std::string out;
+  for (int i = 0; i < recipe.count; i++) out += std::string(i ? " " : "") + names[static_cast<int>(recipe.steps[i])];
+  return out;
+}
+
+void RecipeTests() {
+  using cowcopy::IntegrityInfo;
+  using cowcopy::RecipeFor;
+  const IntegrityInfo none{0, 0};
+  const IntegrityInfo crc64{2, 0};
+  struct Case {
+    bool src_sparse, dest_sparse;
+    const IntegrityInfo *src, *dest;
+    const char* expect;
+    const char* what;
+  };
+  const Case cases[] = {
+      {false, false, nullptr, nullptr, "sparse length clone unsparse",
+       "the destination is sparse before it gets its length (no room needed for a second copy), not sparse after"},
+      {true, false, nullptr, nullptr, "sparse length clone", "a sparse source keeps a sparse destination"},
+      {false, true, nullptr, nullptr, "length clone unsparse", "a destination sparse already is not made so again"},
+      {false, false, &none, &none, "sparse length clone unsparse",
+       "integrity streams equal (a Dev Drive's default): nothing set"},
+      {false, false, &crc64, &none, "sparse integrity length clone unsparse",
+       "integrity streams differ: set while the destination is empty, before its length"},
+      {false, false, &crc64, nullptr, "sparse integrity length clone unsparse",
+       "the destination's integrity unknown: set"},
+  };
+  for (const Case& c : cases) {
+    std::string got = Steps(RecipeFor(c.src_sparse, c.dest_sparse, c.src, c.dest));
+    Check(got == c.expect, std::string("recipe: ") + c.what, "got '" + got + "'");
+  }
 }
 
 }  // namespace
@@ -221,6 +256,7 @@ void TranslationTests() {
 int main() {
   PlanTests();
   TranslationTests();
+  RecipeTests();
   for (uint32_t code = 1; code < 70000; code++) {
     int uv = cowcopy::win::TranslateError(code);
     if (uv != cowcopy::uvwin::kUNKNOWN) std::printf("map %u %d\n", code, uv);

@@ -7,7 +7,7 @@ import fs, { constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, beforeEach, describe, test } from 'node:test';
-import { failure, leftovers, randomFile, sha256, tempDir } from './files.helper.mjs';
+import { NO_HELPER, failure, leftovers, nativeApi, randomFile, sha256, tempDir, winHelper } from './files.helper.mjs';
 
 const require = createRequire(import.meta.url);
 const cowcopy = require('cowcopy');
@@ -17,11 +17,15 @@ const { COPYFILE_EXCL, COPYFILE_FICLONE_FORCE } = constants;
 // Codes a forced clone may give where the volume cannot clone.
 const CANNOT_CLONE = ['ENOTSUP', 'EOPNOTSUPP', 'EXDEV'];
 
+const helper = winHelper();
 const root = tempDir('copy');
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 const { reflink: clones } = await probe(root);
 // What 'auto' does here: a block clone, or CopyFileExW.
 const AUTO = clones ? 'reflink' : 'kernel';
+// A forced copy: CopyFileExW where it cannot clone; where it may, the bytes
+// go through the process.
+const COPY = clones ? 'userspace' : 'kernel';
 
 let dir;
 let src;
@@ -41,16 +45,16 @@ describe('strategies', () => {
     assert.equal(sha256(path.join(dir, 'auto-sync.bin')), srcHash);
   });
 
-  test("copy: a forced byte copy through the buffer loop, 'userspace'", async () => {
+  test(`copy: a forced copy that cannot clone, '${COPY}'`, async () => {
     const dest = path.join(dir, 'copy.bin');
-    assert.deepEqual(await clone(src, dest, { strategy: 'copy' }), { strategy: 'userspace', bytes: 300_000 });
+    assert.deepEqual(await clone(src, dest, { strategy: 'copy' }), { strategy: COPY, bytes: 300_000 });
     assert.equal(sha256(dest), srcHash);
   });
 
   test('copy: more than one buffer (1 MiB), and an empty file', async () => {
     const big = randomFile(path.join(dir, 'big.bin'), 2_500_001);
     assert.deepEqual(await clone(big, path.join(dir, 'big-copy.bin'), { strategy: 'copy' }), {
-      strategy: 'userspace',
+      strategy: COPY,
       bytes: 2_500_001,
     });
     assert.equal(sha256(path.join(dir, 'big-copy.bin')), sha256(big));
@@ -228,7 +232,7 @@ describe('destinations', () => {
     if (node.code !== null) assert.equal(node.content, 'read only');
   });
 
-  test('preserveTimestamps: the source times to the 100 ns; without it, fresh ones', async (t) => {
+  test('the last write time is the source\'s, as CopyFileW keeps it; the access time too with preserveTimestamps', async (t) => {
     const then = new Date('2001-02-03T04:05:06.789Z');
     fs.utimesSync(src, then, then);
     const st = fs.statSync(src, { bigint: true });
@@ -237,15 +241,23 @@ describe('destinations', () => {
     // atime is checked only where the source itself kept it.
     const atimeKept = st.atimeNs === 981173106789000000n;
     if (!atimeKept) t.diagnostic('this system does not keep a set atime: atime not checked');
+    const node = path.join(dir, 'node.bin');
+    await fs.promises.copyFile(src, node);
+    t.diagnostic(`fs.copyFile here gives mtime ${fs.statSync(node).mtime.toISOString()}`);
     for (const strategy of ['auto', 'copy']) {
       const kept = path.join(dir, `kept-${strategy}.bin`);
       await clone(src, kept, { strategy, preserveTimestamps: true });
       const k = fs.statSync(kept, { bigint: true });
       assert.equal(k.mtimeNs, st.mtimeNs, `${strategy}: mtime`);
       if (atimeKept) assert.equal(k.atimeNs, st.atimeNs, `${strategy}: atime`);
-      const fresh = path.join(dir, `fresh-${strategy}.bin`);
-      await clone(src, fresh, { strategy });
-      assert.ok(fs.statSync(fresh).mtimeMs > then.getTime() + 1000, `${strategy}: a fresh mtime`);
+      const plain = path.join(dir, `plain-${strategy}.bin`);
+      await clone(src, plain, { strategy });
+      assert.equal(fs.statSync(plain, { bigint: true }).mtimeNs, st.mtimeNs, `${strategy}: the source's mtime without asking`);
+    }
+    await copyFile(src, path.join(dir, 'copyfile.bin'));
+    assert.equal(fs.statSync(path.join(dir, 'copyfile.bin'), { bigint: true }).mtimeNs, st.mtimeNs, 'copyFile');
+    if (process.env.COWCOPY_WIN_UNDER_WINE !== '1') {
+      assert.equal(fs.statSync(node, { bigint: true }).mtimeNs, st.mtimeNs, 'fs.copyFile (CopyFileW) keeps it');
     }
   });
 
@@ -261,12 +273,142 @@ describe('destinations', () => {
   });
 });
 
+// fs.copyFile on Windows is CopyFileW, which keeps more than the data: the
+// copy is the same whether cowcopy cloned, let CopyFileExW copy, or copied
+// the bytes itself.
+describe('what CopyFileW keeps, kept by every strategy', () => {
+  const FILE_ATTRIBUTE_READONLY = 0x1;
+  const FILE_ATTRIBUTE_HIDDEN = 0x2;
+  const FILE_ATTRIBUTE_SYSTEM = 0x4;
+  const FILE_ATTRIBUTE_ARCHIVE = 0x20;
+  const ATTRIBUTES = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE;
+  const bytesThroughProcess = nativeApi(['FLAG_NO_KERNEL_COPY']);
+  // [name, copy, whether CopyFileExW made it here]: under wine, whose
+  // CopyFileExW keeps less than Windows', such a copy is held to what
+  // fs.copyFile (CopyFileW) gives there; the others to what Windows gives.
+  const copies = [
+    ['clone auto', (from, to) => clone(from, to), !clones],
+    ['clone copy', (from, to) => clone(from, to, { strategy: 'copy' }), !clones],
+    ['copyFile', (from, to) => copyFile(from, to), !clones],
+    ['cp', (from, to) => cp(from, to), !clones],
+    ['bytes through the process', (from, to) => bytesThroughProcess.clone(from, to), false],
+  ];
+  const underWine = process.env.COWCOPY_WIN_UNDER_WINE === '1';
+
+  test('attributes: hidden, system, archive, read-only', { skip: !helper && NO_HELPER }, async () => {
+    for (const bits of [FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM, FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_READONLY]) {
+      const from = randomFile(path.join(dir, `attributes-${bits}.bin`), 70_000);
+      helper.setAttributes(from, bits);
+      const want = helper.attributes(from) & ATTRIBUTES;
+      assert.equal(want & bits, bits, 'the source has them');
+      const node = path.join(dir, `node-${bits}.bin`);
+      await fs.promises.copyFile(from, node);
+      if (!underWine) assert.equal(helper.attributes(node) & ATTRIBUTES, want, 'fs.copyFile keeps them');
+      // Set by cowcopy after CopyFileExW too: the same under wine, whose copy keeps fewer.
+      for (const [name, copy] of copies) {
+        const to = path.join(dir, `${name}-${bits}.bin`);
+        await copy(from, to);
+        assert.equal(helper.attributes(to) & ATTRIBUTES, want, `${name}: ${bits}`);
+        assert.equal(sha256(to), sha256(from), name);
+        helper.setAttributes(to, 0x80);
+      }
+      helper.setAttributes(node, 0x80);
+      helper.setAttributes(from, 0x80);
+    }
+  });
+
+  // Windows keeps named streams on NTFS and ReFS. Wine has none: there
+  // 'file:name' is a file of its own, which the listing shows.
+  const streams = (() => {
+    const probeDir = fs.mkdtempSync(path.join(root, 'stream-probe-'));
+    const probeFile = path.join(probeDir, 'file');
+    fs.writeFileSync(probeFile, 'x');
+    try {
+      fs.writeFileSync(`${probeFile}:probe`, 'y');
+      return fs.readFileSync(`${probeFile}:probe`, 'utf8') === 'y' && fs.readdirSync(probeDir).length === 1;
+    } catch {
+      return false;
+    }
+  })();
+  test('named streams: the Mark of the Web (Zone.Identifier) and others', { skip: !streams && 'no alternate data streams here (wine)' }, async () => {
+    const from = randomFile(path.join(dir, 'downloaded.exe'), 300_001);
+    const mark = '[ZoneTransfer]\r\nZoneId=3\r\nReferrerUrl=https://example.com/\r\n';
+    fs.writeFileSync(`${from}:Zone.Identifier`, mark);
+    const big = randomFile(path.join(dir, 'stream-data'), 1_500_000);
+    fs.copyFileSync(big, `${from}:big`);
+    const node = path.join(dir, 'node.exe');
+    await fs.promises.copyFile(from, node);
+    const nodeKept = fs.existsSync(`${node}:Zone.Identifier`);
+    if (!underWine) assert.equal(fs.readFileSync(`${node}:Zone.Identifier`, 'utf8'), mark, 'fs.copyFile keeps it');
+    for (const [name, copy, osCopy] of copies) {
+      const to = path.join(dir, `${name}.exe`);
+      await copy(from, to);
+      assert.equal(sha256(to), sha256(from), name);
+      if (underWine && osCopy) {
+        assert.equal(fs.existsSync(`${to}:Zone.Identifier`), nodeKept, `${name}: as wine's fs.copyFile`);
+        continue;
+      }
+      assert.equal(fs.readFileSync(`${to}:Zone.Identifier`, 'utf8'), mark, `${name}: the Mark of the Web`);
+      assert.equal(sha256(`${to}:big`), sha256(big), `${name}: a stream over a buffer's size`);
+    }
+  });
+
+  const eaSupport = (() => {
+    if (!helper) return false;
+    const probeFile = path.join(root, 'ea-probe');
+    fs.writeFileSync(probeFile, 'x');
+    try {
+      helper.setEa(probeFile, 'COWCOPY.PROBE', 'y');
+      return helper.eas(probeFile)['COWCOPY.PROBE']?.toString() === 'y';
+    } catch {
+      return false;
+    }
+  })();
+  test('extended attributes', { skip: !eaSupport && (helper ? 'this volume keeps no extended attributes (wine, ReFS)' : NO_HELPER) }, async () => {
+    const from = randomFile(path.join(dir, 'with-eas.bin'), 100_000);
+    helper.setEa(from, 'COWCOPY.ONE', 'first value');
+    helper.setEa(from, 'COWCOPY.TWO', 'x'.repeat(4000));
+    const want = helper.eas(from);
+    assert.deepEqual(Object.keys(want).sort(), ['COWCOPY.ONE', 'COWCOPY.TWO']);
+    const node = path.join(dir, 'node-eas.bin');
+    await fs.promises.copyFile(from, node);
+    if (!underWine) assert.deepEqual(helper.eas(node), want, 'fs.copyFile keeps them');
+    for (const [name, copy, osCopy] of copies) {
+      const to = path.join(dir, `${name}-eas.bin`);
+      await copy(from, to);
+      assert.deepEqual(helper.eas(to), underWine && osCopy ? helper.eas(node) : want, name);
+    }
+  });
+
+  test('a destination held open by a program that lets others read and write, not delete: written into, as fs.copyFile does', { skip: !helper && NO_HELPER }, async () => {
+    const outcome = async (copy) => {
+      const dest = path.join(dir, `held-${Math.random()}.bin`);
+      fs.writeFileSync(dest, 'old');
+      const id = helper.hold(dest, 'rw');
+      try {
+        await copy(dest);
+        return 'copied';
+      } catch (err) {
+        return err.code;
+      } finally {
+        helper.release(id);
+      }
+    };
+    const node = await outcome((dest) => fs.promises.copyFile(src, dest));
+    if (!underWine) assert.equal(node, 'copied', 'CopyFileW writes into it');
+    assert.equal(await outcome((dest) => copyFile(src, dest)), node, 'copyFile');
+    for (const strategy of ['auto', 'copy']) {
+      assert.equal(await outcome((dest) => clone(src, dest, { strategy })), node, strategy);
+    }
+  });
+});
+
 describe('many at once, and trees', () => {
   test('50 copies in parallel on the thread pool, all whole', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => clone(src, path.join(dir, `parallel-${i}.bin`), { strategy: i % 2 ? 'copy' : 'auto' })),
     );
-    assert.deepEqual(new Set(results.map((r) => r.strategy)), new Set([AUTO, 'userspace']));
+    assert.deepEqual(new Set(results.map((r) => r.strategy)), new Set([AUTO, COPY]));
     for (let i = 0; i < 50; i++) assert.equal(sha256(path.join(dir, `parallel-${i}.bin`)), srcHash);
     assert.deepEqual(leftovers(dir), []);
   });
