@@ -331,12 +331,12 @@ async function copyDirectory(
     dereference: opts.dereference,
     verbatimSymlinks: opts.verbatimSymlinks,
     concurrency: opts.concurrency,
-    // One clonefile() for the whole directory (macOS) gives what the walk
-    // would only when nothing needs a decision per file: no filter, no
-    // forced strategy, nothing there to merge with, links kept as they are,
-    // and the source's times wanted (a clone carries them).
+    // One clone of the whole directory (macOS clonefile; where the OS has
+    // none the backend walks at once) gives what the walk would only when
+    // nothing needs a decision per file: no filter, no forced strategy,
+    // nothing there to merge with, links kept as they are, and the source's
+    // times wanted (a clone carries them).
     wholeClone:
-      process.platform === 'darwin' &&
       !opts.filter &&
       opts.strategy === 'auto' &&
       opts.mode === 0 &&

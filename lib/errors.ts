@@ -19,6 +19,12 @@ export function errorCode(errno: number): string {
   return uvErrors.get(errno)?.[0] ?? 'UNKNOWN';
 }
 
+/** The err.errno Node gives a code on this platform (libuv's numbers: -2 on Linux, -4058 on Windows for ENOENT). */
+export function uvErrno(code: string): number {
+  for (const [errno, [name]] of uvErrors) if (name === code) return errno;
+  throw new Error(`cowcopy: no libuv error named ${code}`);
+}
+
 /**
  * `ENOENT: no such file or directory, copyfile 'a' -> 'b'`, with the same
  * properties as the errors node:fs throws. `errno` is negative, as in Node.

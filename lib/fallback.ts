@@ -8,10 +8,9 @@
 // files, nanosecond timestamps (utimes takes a double: sub-microsecond
 // precision), a user-space copy in the kernel.
 import fs, { constants, type BigIntStats, type StatsFs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest } from './backend.js';
-import { systemError, type SystemError } from './errors.js';
+import { systemError, uvErrno, type SystemError } from './errors.js';
 import { copyTreeFallback } from './fallback-tree.js';
 import { filesystemName } from './filesystems.js';
 import type { NativePath } from './paths.js';
@@ -122,10 +121,16 @@ const CLONE_NEVER = ['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS', 'ENOTTY'];
 /** "src device:dest device" pairs where a clone cannot work. */
 const noClone = new Set<string>();
 
-/** Node's errno for a POSIX error name: negative, as in err.errno. */
+/** Node's errno for an error name on this platform, as in err.errno. */
 function errno(name: 'EISDIR' | 'EINVAL' | 'EEXIST'): number {
-  return -os.constants.errno[name];
+  return uvErrno(name);
 }
+
+// What libuv's copyfile says where a forced clone cannot be: the ioctl's
+// answer on Linux (EOPNOTSUPP, or EINVAL, ENOTTY), ENOSYS on macOS and
+// Windows, where libuv never clones. The contract's answer is ENOTSUP, as
+// the native backend gives; EXDEV stays EXDEV.
+const CANNOT_CLONE_HERE = ['ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'ENOTTY', 'EINVAL'];
 
 let tempCounter = 0;
 function sibling(p: NativePath, tag: string): NativePath {
@@ -175,17 +180,26 @@ function* hardlink(io: Io, src: NativePath, dest: NativePath, replace: boolean):
   }
 }
 
+function* cloneForced(io: Io, src: NativePath, dest: NativePath, mode: number): Steps<void> {
+  try {
+    yield io.copyFile(src, dest, constants.COPYFILE_FICLONE_FORCE | mode);
+  } catch (err) {
+    if (!isErrno(err, ...CANNOT_CLONE_HERE)) throw err;
+    throw systemError(uvErrno('ENOTSUP'), 'copyfile', src, dest);
+  }
+}
+
 function* forcedClone(io: Io, src: NativePath, dest: NativePath, exists: boolean, overwrite: boolean): Steps<void> {
   const excl = overwrite ? 0 : constants.COPYFILE_EXCL;
   if (!exists) {
-    yield io.copyFile(src, dest, constants.COPYFILE_FICLONE_FORCE | excl);
+    yield* cloneForced(io, src, dest, excl);
     return;
   }
   // node:fs truncates dest before it tries to clone: clone beside it and
   // rename over it, so a failed clone leaves the old dest as it was.
   const target = (yield io.realpath(dest)) as string;
   const temp = sibling(target, 'clone');
-  yield io.copyFile(src, temp, constants.COPYFILE_FICLONE_FORCE | constants.COPYFILE_EXCL);
+  yield* cloneForced(io, src, temp, constants.COPYFILE_EXCL);
   try {
     yield io.rename(temp, target);
   } catch (err) {

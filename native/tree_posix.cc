@@ -824,7 +824,9 @@ unsigned DefaultWorkers(unsigned long dest_fs_type) {
 }
 
 // Counts what is below an open directory (after a whole-directory clone).
-bool CountBelow(int dir, TreeResult* r) {
+// Stops at the first entry fs.cp would refuse (a FIFO, socket or device):
+// *refused is then set.
+bool CountBelow(int dir, TreeResult* r, bool* refused) {
   int fd = fcntl(dir, F_DUPFD_CLOEXEC, 0);
   DIR* stream = fd >= 0 ? fdopendir(fd) : nullptr;
   if (stream == nullptr) {
@@ -842,38 +844,71 @@ bool CountBelow(int dir, TreeResult* r) {
     if (S_ISDIR(st.st_mode)) {
       r->directories++;
       UniqueFd sub(OpenAtNoIntr(dirfd(stream), d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
-      if (sub.get() < 0 || !CountBelow(sub.get(), r)) {
+      if (sub.get() < 0 || !CountBelow(sub.get(), r, refused)) {
         ok = false;
         break;
       }
+      if (*refused) break;
     } else if (S_ISLNK(st.st_mode)) {
       r->symlinks++;
-    } else {
+    } else if (S_ISREG(st.st_mode)) {
       r->files++;
       r->bytes += static_cast<uint64_t>(st.st_size);
       r->by_strategy[static_cast<int>(Strategy::kReflink)]++;
+    } else {
+      *refused = true;
+      break;
     }
   }
   closedir(stream);
   return ok;
 }
 
+// Removes the tree `name` in `parent` that this walk made (a directory
+// clone): what it holds is ours, read-only directories included.
+bool RemoveTree(int parent, const char* name) {
+  UniqueFd dir(OpenAtNoIntr(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+  if (dir.get() < 0 || fchmod(dir.get(), 0700) != 0) return false;
+  std::vector<Entry> entries;
+  if (!ReadEntries(dir.get(), &entries)) return false;
+  for (const Entry& e : entries) {
+    struct stat st;
+    if (fstatat(dir.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+    if (S_ISDIR(st.st_mode) ? !RemoveTree(dir.get(), e.name.c_str()) : unlinkat(dir.get(), e.name.c_str(), 0) != 0)
+      return false;
+  }
+  return unlinkat(parent, name, AT_REMOVEDIR) == 0;
+}
+
 Status Walk::Run() {
   if (opts_.whole_clone && !opts_.dest_exists) {
     Status cloned = CloneDirectory(src_, dest_);
-    if (cloned.ok()) {
-      UniqueFd dest(OpenAtNoIntr(AT_FDCWD, dest_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
-      result_->directories = 1;
-      if (dest.get() < 0 || !CountBelow(dest.get(), result_)) RecordSystem("scandir", errno, Path(), true);
-      return Status();
-    }
-    struct stat left;
-    bool nothing_made = lstat(dest_.c_str(), &left) != 0 && errno == ENOENT;
-    if (!nothing_made || (cloned.code != -ENOTSUP && cloned.code != -EOPNOTSUPP && cloned.code != -EXDEV)) {
+    if (cloned.code == -EEXIST) {  // made by someone else meanwhile: not ours to touch
       Record(TreeErrorKind::kSystem, cloned, Path(), true);
       return Status();
     }
-    // The OS cannot clone this directory here: file by file.
+    if (cloned.ok()) {
+      UniqueFd dest(OpenAtNoIntr(AT_FDCWD, dest_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+      TreeResult counted;
+      counted.directories = 1;
+      bool refused = false;
+      if (dest.get() < 0 || !CountBelow(dest.get(), &counted, &refused)) {
+        RecordSystem("scandir", errno, Path(), true);
+        return Status();
+      }
+      if (!refused) {
+        *result_ = counted;
+        return Status();
+      }
+    }
+    // The OS cannot clone this directory here, or the clone holds a FIFO, a
+    // socket or a device, which fs.cp refuses: what it made goes, and the
+    // walk copies file by file (and stops where fs.cp stops, with its error).
+    struct stat left;
+    if (lstat(dest_.c_str(), &left) == 0 && !RemoveTree(AT_FDCWD, dest_.c_str())) {
+      RecordSystem("rmdir", errno, Path(), true);
+      return Status();
+    }
   }
   const int follow = opts_.dereference ? 0 : O_NOFOLLOW;
   src_root_.Reset(OpenAtNoIntr(AT_FDCWD, src_.c_str(), O_RDONLY | O_DIRECTORY | follow));

@@ -3,6 +3,8 @@
 #   xfs (reflink=1), btrfs  - clones really happen there
 #   ext4                    - no reflink: kernel copy, holes
 #   small ext4 (16 MiB)     - runs out of space on purpose (ENOSPC)
+#   coarse (ext4, 128-byte inodes) - keeps times in whole seconds, as HFS+
+#                             does: the suites there honour the granularity
 #   eio (btrfs, read-only)  - a tree whose file d5/f5 fails to read (EIO): its
 #                             data blocks were overwritten behind btrfs's back,
 #                             so their checksums no longer match
@@ -24,7 +26,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 if [ "${1:-}" = "--unmount" ]; then
-  for name in xfs btrfs ext4 small eio; do
+  for name in xfs btrfs ext4 small coarse eio; do
     if mountpoint -q "$mounts/$name"; then umount "$mounts/$name" && say "unmounted $mounts/$name"; fi
   done
   exit 0
@@ -88,10 +90,12 @@ setup xfs 2G mkfs.xfs -q -f -m reflink=1
 setup btrfs 2G mkfs.btrfs -q -f
 setup ext4 2G mkfs.ext4 -q -F
 setup small 16M mkfs.ext4 -q -F -m 0
+setup coarse 1G mkfs.ext4 -q -F -I 128
 setup_eio
 
 echo "export COWCOPY_TEST_XFS=$mounts/xfs"
 echo "export COWCOPY_TEST_BTRFS=$mounts/btrfs"
 echo "export COWCOPY_TEST_EXT4=$mounts/ext4"
 echo "export COWCOPY_TEST_SMALL=$mounts/small"
+echo "export COWCOPY_TEST_COARSE=$mounts/coarse"
 echo "export COWCOPY_TEST_EIO=$mounts/eio"

@@ -3,13 +3,18 @@
 // macos runners runs it (.github/workflows/ci.yml). COWCOPY_TEST_APFS: a
 // directory on APFS (default: the OS temp dir); COWCOPY_TEST_HFS: one on a
 // volume that cannot clone (the job attaches an HFS+ disk image).
+//
+// Only the native backend clones here: libuv never clones on macOS (its
+// copyfile ignores COPYFILE_FICLONE and says ENOSYS to COPYFILE_FICLONE_FORCE),
+// so the node:fs fallback copies, and its forced clone fails with ENOTSUP.
 import { execFileSync } from 'node:child_process';
 import fs, { constants } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backends, nativeUnderTest } from './helpers/backends.js';
-import { fingerprint, randomFile, sha256 } from './helpers/files.js';
+import { fallbackUnderTest, nativeUnderTest } from './helpers/backends.js';
+import { failure, fingerprint, randomFile, sha256 } from './helpers/files.js';
 
 const onMac = process.platform === 'darwin';
 const MB = 1024 * 1024;
@@ -33,70 +38,138 @@ function freeBytes(dir: string): number {
 
 describe.runIf(onMac)('APFS clones (macOS)', () => {
   const apfs = process.env.COWCOPY_TEST_APFS ?? os.tmpdir();
+  const { api } = nativeUnderTest;
 
   it('the volume is APFS and probe finds clones by trying', async () => {
-    const volume = await nativeUnderTest.api.probe(apfs);
-    expect(volume).toMatchObject({ platform: 'darwin', filesystem: 'apfs', reflink: true, native: true });
+    expect(await api.probe(apfs)).toMatchObject({ platform: 'darwin', filesystem: 'apfs', reflink: true, native: true });
   });
 
-  describe.each(backends)('$name backend', ({ api }) => {
-    it('clones a 256 MB file without using space; a forced copy uses it', async () => {
-      const dir = scratch(apfs, 'apfs');
-      const src = randomFile(path.join(dir, 'src'), 256 * MB);
-      const before = fingerprint(src);
-      const free = freeBytes(dir);
-      expect(await api.clone(src, path.join(dir, 'clone'))).toEqual({ strategy: 'reflink', bytes: 256 * MB });
-      expect(free - freeBytes(dir)).toBeLessThan(16 * MB);
-      expect(sha256(path.join(dir, 'clone'))).toBe(before.hash);
+  it('clones a 256 MB file without using space; a forced copy uses it', async () => {
+    const dir = scratch(apfs, 'apfs');
+    const src = randomFile(path.join(dir, 'src'), 256 * MB);
+    const before = fingerprint(src);
+    const free = freeBytes(dir);
+    expect(await api.clone(src, path.join(dir, 'clone'))).toEqual({ strategy: 'reflink', bytes: 256 * MB });
+    expect(free - freeBytes(dir)).toBeLessThan(16 * MB);
+    expect(sha256(path.join(dir, 'clone'))).toBe(before.hash);
 
-      // The measurement can see a copy.
-      const freeBeforeCopy = freeBytes(dir);
-      const copied = await api.clone(src, path.join(dir, 'copy'), { strategy: 'copy' });
-      expect(copied.strategy).not.toBe('reflink');
-      const fd = fs.openSync(path.join(dir, 'copy'), 'r');
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      expect(freeBeforeCopy - freeBytes(dir)).toBeGreaterThan(200 * MB);
+    // The measurement can see a copy.
+    const freeBeforeCopy = freeBytes(dir);
+    const copied = await api.clone(src, path.join(dir, 'copy'), { strategy: 'copy' });
+    expect(copied.strategy).not.toBe('reflink');
+    const fd = fs.openSync(path.join(dir, 'copy'), 'r');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    expect(freeBeforeCopy - freeBytes(dir)).toBeGreaterThan(200 * MB);
 
-      // Copy-on-write: writing the clone leaves the source as it was.
-      fs.writeFileSync(path.join(dir, 'clone'), 'changed');
-      expect(fingerprint(src)).toEqual(before);
-    });
+    // Copy-on-write: writing the clone leaves the source as it was.
+    fs.writeFileSync(path.join(dir, 'clone'), 'changed');
+    expect(fingerprint(src)).toEqual(before);
+  });
 
-    it('copyFile clones, also forced; an existing destination is replaced', async () => {
-      const dir = scratch(apfs, 'apfs-copyfile');
-      const src = randomFile(path.join(dir, 'src'), 3 * MB + 17);
-      await api.copyFile(src, path.join(dir, 'forced'), constants.COPYFILE_FICLONE_FORCE);
-      fs.writeFileSync(path.join(dir, 'existing'), 'old and longer than nothing');
-      expect(await api.clone(src, path.join(dir, 'existing'))).toMatchObject({ strategy: 'reflink' });
-      expect(sha256(path.join(dir, 'existing'))).toBe(sha256(src));
-      expect(fs.readdirSync(dir).filter((n) => n.includes('cowcopy'))).toEqual([]);
-    });
+  it('copyFile clones, also forced; an existing destination is replaced', async () => {
+    const dir = scratch(apfs, 'apfs-copyfile');
+    const src = randomFile(path.join(dir, 'src'), 32 * MB + 17);
+    const free = freeBytes(dir);
+    await api.copyFile(src, path.join(dir, 'forced'), constants.COPYFILE_FICLONE_FORCE);
+    await api.copyFile(src, path.join(dir, 'plain'));
+    expect(free - freeBytes(dir)).toBeLessThan(16 * MB);
+    fs.writeFileSync(path.join(dir, 'existing'), 'old and longer than nothing');
+    expect(await api.clone(src, path.join(dir, 'existing'))).toMatchObject({ strategy: 'reflink' });
+    expect(sha256(path.join(dir, 'existing'))).toBe(sha256(src));
+    expect(fs.readdirSync(dir).filter((n) => n.includes('cowcopy'))).toEqual([]);
+  });
 
-    it('cp() clones every file of a tree', async () => {
-      const dir = scratch(apfs, 'apfs-tree');
-      for (let d = 0; d < 5; d++) {
-        fs.mkdirSync(path.join(dir, 'src', `d${d}`), { recursive: true });
-        for (let f = 0; f < 20; f++) fs.writeFileSync(path.join(dir, 'src', `d${d}`, `f${f}`), `${d}-${f}`.repeat(100));
+  it('cp() clones every file of a tree, walked file by file (no preserveTimestamps)', async () => {
+    const dir = scratch(apfs, 'apfs-tree');
+    for (let d = 0; d < 5; d++) {
+      fs.mkdirSync(path.join(dir, 'src', `d${d}`), { recursive: true });
+      for (let f = 0; f < 20; f++) randomFile(path.join(dir, 'src', `d${d}`, `f${f}`), 1 * MB);
+    }
+    const free = freeBytes(dir);
+    const result = await api.cp(path.join(dir, 'src'), path.join(dir, 'dest'), { recursive: true });
+    expect(result.files).toBe(100);
+    expect(result.strategies.reflink).toBe(100);
+    expect(free - freeBytes(dir)).toBeLessThan(32 * MB);
+  });
+
+  describe('the whole directory in one clonefile (cp() with preserveTimestamps)', () => {
+    function tree(root: string): string {
+      fs.mkdirSync(path.join(root, 'sub', 'deeper'), { recursive: true });
+      randomFile(path.join(root, 'a.bin'), 20 * MB);
+      fs.writeFileSync(path.join(root, 'sub', 'b.txt'), 'b');
+      fs.writeFileSync(path.join(root, 'sub', 'deeper', 'c.txt'), 'c');
+      fs.symlinkSync('../a.bin', path.join(root, 'sub', 'link'));
+      fs.chmodSync(path.join(root, 'a.bin'), 0o640);
+      fs.chmodSync(path.join(root, 'sub', 'deeper'), 0o750);
+      execFileSync('xattr', ['-w', 'org.cowcopy.test', 'kept', path.join(root, 'a.bin')]);
+      for (const rel of ['a.bin', 'sub/b.txt', 'sub/deeper/c.txt', 'sub/deeper', 'sub', '']) {
+        execFileSync('touch', ['-h', '-d', '2003-04-05T06:07:08.123456789Z', path.join(root, rel)]);
       }
-      const result = await api.cp(path.join(dir, 'src'), path.join(dir, 'dest'), { recursive: true });
-      expect(result.files).toBe(100);
-      expect(result.strategies.reflink).toBe(100);
+      return root;
+    }
+
+    it('keeps modes, times (directories and symlinks too) and xattrs, and takes no space', async () => {
+      const dir = scratch(apfs, 'apfs-whole');
+      const src = tree(path.join(dir, 'src'));
+      const dest = path.join(dir, 'dest');
+      const free = freeBytes(dir);
+      const result = await api.cp(src, dest, { recursive: true, preserveTimestamps: true });
+      expect(result).toMatchObject({ files: 3, directories: 3, symlinks: 1, strategies: { reflink: 3 } });
+      expect(free - freeBytes(dir)).toBeLessThan(8 * MB);
+      for (const rel of ['a.bin', 'sub/b.txt', 'sub/deeper/c.txt', 'sub/deeper', 'sub', 'sub/link']) {
+        const a = fs.lstatSync(path.join(src, rel), { bigint: true });
+        const b = fs.lstatSync(path.join(dest, rel), { bigint: true });
+        expect(b.mtimeNs, rel).toBe(a.mtimeNs);
+        expect(b.mode, rel).toBe(a.mode);
+      }
+      expect(execFileSync('xattr', ['-p', 'org.cowcopy.test', path.join(dest, 'a.bin')], { encoding: 'utf8' }).trim()).toBe('kept');
     });
+
+    it('a FIFO or a socket in the tree is refused as fs.cp refuses it', async () => {
+      const dir = scratch(apfs, 'apfs-special');
+      const server = net.createServer();
+      try {
+        for (const [kind, code] of [
+          ['fifo', 'ERR_FS_CP_FIFO_PIPE'],
+          ['socket', 'ERR_FS_CP_SOCKET'],
+        ] as const) {
+          const src = tree(path.join(dir, `src-${kind}`));
+          const special = path.join(src, 'sub', 'deeper', 'special');
+          if (kind === 'fifo') execFileSync('mkfifo', [special]);
+          else await new Promise<void>((resolve) => server.listen(special, resolve));
+          const dest = path.join(dir, `dest-${kind}`);
+          const err = await failure(() => api.cp(src, dest, { recursive: true, preserveTimestamps: true }));
+          expect(err.code).toBe(code);
+          expect(fs.existsSync(path.join(dest, 'sub', 'deeper', 'special'))).toBe(false);
+          if (kind === 'socket') await new Promise((resolve) => server.close(resolve));
+        }
+      } finally {
+        server.close();
+      }
+    });
+  });
+
+  it('the fallback (libuv) copies: auto is a copy, a forced clone ENOTSUP with nothing written', async () => {
+    const fallback = fallbackUnderTest.api;
+    const dir = scratch(apfs, 'apfs-fallback');
+    const src = randomFile(path.join(dir, 'src'), MB);
+    expect((await fallback.clone(src, path.join(dir, 'auto'))).strategy).toBe('kernel');
+    expect(sha256(path.join(dir, 'auto'))).toBe(sha256(src));
+    const err = await failure(() => fallback.clone(src, path.join(dir, 'forced'), { strategy: 'reflink' }));
+    expect(err.code).toBe('ENOTSUP');
+    expect(fs.existsSync(path.join(dir, 'forced'))).toBe(false);
   });
 
   it.runIf(Boolean(process.env.COWCOPY_TEST_HFS))('a forced clone onto HFS+ fails and writes nothing', async () => {
     const src = randomFile(path.join(scratch(apfs, 'apfs-src'), 'src'), MB);
     const hfs = scratch(process.env.COWCOPY_TEST_HFS ?? '', 'hfs');
-    for (const { api } of backends) {
+    for (const { api: backendApi } of [nativeUnderTest, fallbackUnderTest]) {
       const dest = path.join(hfs, 'forced');
-      const err = await api.clone(src, dest, { strategy: 'reflink' }).then(
-        () => null,
-        (e: NodeJS.ErrnoException) => e.code,
-      );
-      expect(['ENOTSUP', 'EXDEV']).toContain(err);
+      const err = await failure(() => backendApi.clone(src, dest, { strategy: 'reflink' }));
+      expect(['ENOTSUP', 'EXDEV']).toContain(err.code);
       expect(fs.existsSync(dest)).toBe(false);
     }
-    expect((await nativeUnderTest.api.probe(hfs)).reflink).toBe(false);
+    expect((await api.probe(hfs)).reflink).toBe(false);
   });
 });

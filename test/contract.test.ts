@@ -4,15 +4,67 @@ import { spawnSync } from 'node:child_process';
 import fs, { constants } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { backends } from './helpers/backends.js';
-import { fingerprint, randomFile, sha256, tempDir, failure } from './helpers/files.js';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { backends, fallbackUnderTest } from './helpers/backends.js';
+import { fingerprint, randomFile, sha256, tempDir, failure, timeResolution, truncateTime } from './helpers/files.js';
 
 const { COPYFILE_EXCL, COPYFILE_FICLONE, COPYFILE_FICLONE_FORCE } = constants;
 const root = tempDir('contract');
 // The read-only test drops privileges: it must still reach the files.
 fs.chmodSync(root, 0o755);
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+// libuv never clones on macOS or Windows: COPYFILE_FICLONE_FORCE is ENOSYS
+// there (libuv src/unix/fs.c and src/win/fs.c). The fallback's forced clone
+// still says what the contract says, ENOTSUP, with nothing written.
+describe('the fallback where libuv cannot clone at all (macOS, Windows)', () => {
+  const { api } = fallbackUnderTest;
+  const enosys = (src: unknown, dest: unknown): NodeJS.ErrnoException =>
+    Object.assign(new Error(`ENOSYS: function not implemented, copyfile '${src}' -> '${dest}'`), {
+      errno: -38,
+      code: 'ENOSYS',
+      syscall: 'copyfile',
+      path: String(src),
+      dest: String(dest),
+    });
+
+  it('a forced clone fails with ENOTSUP (not ENOSYS), for clone, copyFile and their sync forms', async () => {
+    const dir = fs.mkdtempSync(path.join(root, 'libuv-enosys-'));
+    const src = randomFile(path.join(dir, 'src'), 10_000);
+    const realAsync = fs.promises.copyFile;
+    const realSync = fs.copyFileSync;
+    const asyncSpy = vi.spyOn(fs.promises, 'copyFile').mockImplementation(async (from, to, mode) => {
+      if ((Number(mode) & COPYFILE_FICLONE_FORCE) !== 0) throw enosys(from, to);
+      return realAsync(from, to, mode);
+    });
+    const syncSpy = vi.spyOn(fs, 'copyFileSync').mockImplementation((from, to, mode) => {
+      if ((Number(mode) & COPYFILE_FICLONE_FORCE) !== 0) throw enosys(from, to);
+      return realSync(from, to, mode);
+    });
+    try {
+      const dest = path.join(dir, 'dest');
+      const cloned = await failure(() => api.clone(src, dest, { strategy: 'reflink' }));
+      expect(cloned).toMatchObject({ code: 'ENOTSUP', path: src, dest });
+      expect(cloned.message).toMatch(/^ENOTSUP: the filesystem cannot clone this file/);
+      expect(() => api.cloneSync(src, dest, { strategy: 'reflink' })).toThrow(/^ENOTSUP/);
+      const copied = await failure(() => api.copyFile(src, dest, COPYFILE_FICLONE_FORCE));
+      expect(copied).toMatchObject({ code: 'ENOTSUP', syscall: 'copyfile', path: src, dest });
+      expect(() => api.copyFileSync(src, dest, COPYFILE_FICLONE_FORCE)).toThrow(/^ENOTSUP/);
+      // Over an existing file too, which stays as it was.
+      fs.writeFileSync(dest, 'kept');
+      expect((await failure(() => api.clone(src, dest, { strategy: 'reflink' }))).code).toBe('ENOTSUP');
+      expect(fs.readFileSync(dest, 'utf8')).toBe('kept');
+      expect(fs.readdirSync(dir).sort()).toEqual(['dest', 'src']);
+      // 'auto' copies instead.
+      expect((await api.clone(src, path.join(dir, 'auto'))).strategy).toBe('kernel');
+      expect(asyncSpy).toHaveBeenCalled();
+      expect(syncSpy).toHaveBeenCalled();
+    } finally {
+      asyncSpy.mockRestore();
+      syncSpy.mockRestore();
+    }
+  });
+});
 
 
 describe.each(backends)('$name backend', ({ name, api, caps }) => {
@@ -280,7 +332,8 @@ describe.each(backends)('$name backend', ({ name, api, caps }) => {
       const tolerance = caps.nanosecondTimestamps ? 0n : 1500n;
       expect(k.mtimeNs - st.mtimeNs <= tolerance && st.mtimeNs - k.mtimeNs <= tolerance).toBe(true);
       expect(k.atimeNs - st.atimeNs <= tolerance && st.atimeNs - k.atimeNs <= tolerance).toBe(true);
-      if (caps.nanosecondTimestamps) expect(k.mtimeNs % 1_000_000_000n).toBe(123456789n);
+      // As finely as this filesystem keeps times (HFS+: whole seconds).
+      if (caps.nanosecondTimestamps) expect(k.mtimeNs % 1_000_000_000n).toBe(truncateTime(123456789n, timeResolution(dir)));
 
       const fresh = path.join(dir, 'fresh');
       api.cloneSync(src, fresh, { strategy: 'copy' });

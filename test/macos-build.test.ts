@@ -9,16 +9,17 @@
 // What this cannot show: Apple's own behaviour (error order, what fcopyfile
 // and clonefile copy). The macOS CI job runs the suites on APFS for that;
 // scripts/build-mac.mjs checks that the real Mach-O build compiles and links.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, type Api } from '../lib/api.js';
 import type { NativeBinding } from '../lib/binding.js';
 import { createNativeBackend } from '../lib/native.js';
-import { randomFile, sha256, tempDir } from './helpers/files.js';
+import { failure, randomFile, sha256, tempDir } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
 
 const run = promisify(execFile);
@@ -90,6 +91,7 @@ extern "C" int cowcopy_shim_statfs(const char* path, struct cowcopy_shim_statfs*
 // Their Linux stand-ins.
 const SHIM_SOURCE = String.raw`// Linux stand-ins for clonefile, fcopyfile, getattrlist, statfs and
 // F_GETPATH, close enough to Apple's for copy_darwin.cc's logic to run.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -98,7 +100,9 @@ const SHIM_SOURCE = String.raw`// Linux stand-ins for clonefile, fcopyfile, geta
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <string>
@@ -134,13 +138,101 @@ extern "C" int cowcopy_shim_fcntl(int fd, int cmd, char* path) {
   return 0;
 }
 
-// clonefile of a whole directory: Linux has nothing like it, so this stand-in
-// is a volume that cannot (ENOTSUP, nothing made): the walk then copies.
+// clonefile of a whole directory: a clone of every entry below it, as one
+// call, where the volume clones (ENOTSUP elsewhere, nothing made): files by
+// FICLONE, directories, symlinks, and FIFOs and sockets made again (what
+// APFS does with those is not documented: the stand-in copies them, the
+// case cowcopy must guard against). Modes without setuid/setgid, times and
+// user xattrs kept. Each call is logged to COWCOPY_SHIM_CLONEFILE_LOG.
+namespace {
+void RemoveAll(const char* path) {
+  struct stat st;
+  if (lstat(path, &st) != 0) return;
+  if (S_ISDIR(st.st_mode)) {
+    chmod(path, 0700);
+    if (DIR* dir = opendir(path)) {
+      while (struct dirent* d = readdir(dir)) {
+        if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+          RemoveAll((std::string(path) + "/" + d->d_name).c_str());
+      }
+      closedir(dir);
+    }
+    rmdir(path);
+  } else {
+    unlink(path);
+  }
+}
+
+int CloneTree(const char* src, const char* dst) {
+  struct stat st;
+  if (lstat(src, &st) != 0) return -1;
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  if (S_ISDIR(st.st_mode)) {
+    if (mkdir(dst, 0700) != 0) return -1;
+    DIR* dir = opendir(src);
+    if (dir == nullptr) return -1;
+    int result = 0;
+    while (struct dirent* d = readdir(dir)) {
+      if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) continue;
+      std::string from = std::string(src) + "/" + d->d_name, to = std::string(dst) + "/" + d->d_name;
+      if (CloneTree(from.c_str(), to.c_str()) != 0) {
+        result = -1;
+        break;
+      }
+    }
+    closedir(dir);
+    if (result != 0) return -1;
+  } else if (S_ISREG(st.st_mode)) {
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int out = in < 0 ? -1 : open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int result = out < 0 ? -1 : ioctl(out, FICLONE, in);
+    if (in >= 0) close(in);
+    if (out >= 0) close(out);
+    if (result != 0) return -1;
+  } else if (S_ISLNK(st.st_mode)) {
+    char target[4096];
+    ssize_t n = readlink(src, target, sizeof target - 1);
+    if (n < 0) return -1;
+    target[n] = '\0';
+    if (symlink(target, dst) != 0) return -1;
+    return utimensat(AT_FDCWD, dst, times, AT_SYMLINK_NOFOLLOW);
+  } else if (mknod(dst, st.st_mode, st.st_rdev) != 0) {
+    return -1;
+  }
+  char names[4096];
+  ssize_t length = llistxattr(src, names, sizeof names);
+  for (ssize_t at = 0; length > 0 && at < length; at += strlen(names + at) + 1) {
+    if (strncmp(names + at, "user.", 5) != 0) continue;
+    char value[4096];
+    ssize_t size = lgetxattr(src, names + at, value, sizeof value);
+    if (size < 0 || lsetxattr(dst, names + at, value, size, 0) != 0) return -1;
+  }
+  if (chmod(dst, st.st_mode & 0777) != 0) return -1;
+  return utimensat(AT_FDCWD, dst, times, AT_SYMLINK_NOFOLLOW);
+}
+}  // namespace
+
 extern "C" int clonefile(const char* src, const char* dst, uint32_t flags) {
-  (void)src;
-  (void)dst;
-  (void)flags;
-  return Fail(ENOTSUP);
+  if ((flags & ~(kCloneNofollow | kCloneNoOwnerCopy)) != 0) return Fail(EINVAL);
+  struct stat st, parent;
+  if (lstat(src, &st) != 0) return -1;
+  if (lstat(dst, &parent) == 0) return Fail(EEXIST);
+  std::string dir = dst;
+  dir = dir.find('/') == std::string::npos ? "." : dir.substr(0, dir.rfind('/'));
+  struct statfs sfs;
+  if (stat(dir.c_str(), &parent) != 0 || statfs(dir.c_str(), &sfs) != 0) return -1;
+  if (parent.st_dev != st.st_dev) return Fail(EXDEV);
+  if (!Clones(sfs.f_type)) return Fail(ENOTSUP);
+  if (const char* log = getenv("COWCOPY_SHIM_CLONEFILE_LOG")) {
+    if (FILE* f = fopen(log, "a")) {
+      fprintf(f, "%s\n", src);
+      fclose(f);
+    }
+  }
+  if (CloneTree(src, dst) == 0) return 0;
+  int err = errno;
+  RemoveAll(dst);  // a failed clone leaves nothing
+  return Fail(err);
 }
 
 // clonefile: a new name only (EEXIST, never followed), one volume (EXDEV),
@@ -320,6 +412,84 @@ describe('copy_darwin.cc on emulated Apple calls', () => {
     expect(child.status, output.slice(-6000)).toBe(0);
     expect(output).toMatch(/Test Files\s.*2 passed/);
   }, 320_000);
+
+  describe.runIf(runsOn('xfs'))(titleOn('xfs', 'a whole directory in one clonefile, where the stand-in clones'), () => {
+    let dir: string;
+    let log: string;
+    beforeAll(() => {
+      dir = scratchOn('xfs', 'darwin-tree');
+      scratches.push(dir);
+      log = path.join(dir, 'clonefile.log');
+      process.env.COWCOPY_SHIM_CLONEFILE_LOG = log;
+    });
+    afterAll(() => {
+      delete process.env.COWCOPY_SHIM_CLONEFILE_LOG;
+    });
+    const cloned = (): string[] => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+
+    function tree(root: string): string {
+      fs.mkdirSync(path.join(root, 'sub', 'deeper'), { recursive: true });
+      randomFile(path.join(root, 'a.bin'), 200_000);
+      fs.writeFileSync(path.join(root, 'sub', 'b.txt'), 'b');
+      fs.writeFileSync(path.join(root, 'sub', 'deeper', 'c.txt'), 'c');
+      fs.symlinkSync('../a.bin', path.join(root, 'sub', 'link'));
+      fs.chmodSync(path.join(root, 'a.bin'), 0o640);
+      fs.chmodSync(path.join(root, 'sub', 'deeper'), 0o550);
+      execFileSync('setfattr', ['-n', 'user.cowcopy', '-v', 'kept', path.join(root, 'a.bin')]);
+      for (const rel of ['a.bin', 'sub/b.txt', 'sub/deeper/c.txt', 'sub/deeper', 'sub', '']) {
+        execFileSync('touch', ['-h', '-d', '2003-04-05T06:07:08.123456789Z', path.join(root, rel)]);
+      }
+      execFileSync('touch', ['-h', '-d', '2004-05-06T07:08:09.987654321Z', path.join(root, 'sub', 'link')]);
+      return root;
+    }
+    const stat = (file: string) => fs.lstatSync(file, { bigint: true });
+
+    it('with preserveTimestamps: one call; modes, times (directories and links too) and xattrs as the source', async () => {
+      const src = tree(path.join(dir, 'src'));
+      const dest = path.join(dir, 'dest');
+      const result = await api.cp(src, dest, { recursive: true, preserveTimestamps: true });
+      expect(cloned()).toEqual([src]);
+      expect(result).toMatchObject({ files: 3, directories: 3, symlinks: 1, strategies: { reflink: 3 } });
+      expect(fullyShared(path.join(dest, 'a.bin'))).toBe(true);
+      for (const rel of ['a.bin', 'sub/b.txt', 'sub/deeper/c.txt', 'sub/deeper', 'sub', 'sub/link']) {
+        expect(stat(path.join(dest, rel)).mtimeNs, rel).toBe(stat(path.join(src, rel)).mtimeNs);
+        expect(stat(path.join(dest, rel)).mode, rel).toBe(stat(path.join(src, rel)).mode);
+      }
+      expect(fs.readlinkSync(path.join(dest, 'sub', 'link'))).toBe('../a.bin');
+      expect(execFileSync('getfattr', ['--only-values', '-n', 'user.cowcopy', path.join(dest, 'a.bin')], { encoding: 'utf8' })).toBe('kept');
+    });
+
+    it('a FIFO or a socket in the tree: the clone is undone, and cp() refuses it as fs.cp does, as the walk would', async () => {
+      const server = net.createServer();
+      try {
+        for (const [kind, code] of [
+          ['fifo', 'ERR_FS_CP_FIFO_PIPE'],
+          ['socket', 'ERR_FS_CP_SOCKET'],
+        ] as const) {
+          const src = tree(path.join(dir, `src-${kind}`));
+          const special = path.join(src, 'sub', 'deeper', 'special');
+          if (kind === 'fifo') execFileSync('mkfifo', [special]);
+          else await new Promise<void>((resolve) => server.listen(special, resolve));
+          fs.rmSync(log, { force: true });
+          const whole = path.join(dir, `whole-${kind}`);
+          // One worker: the walk's order, and so what it copies before it stops, is the same twice.
+          const err = await failure(() => api.cp(src, whole, { recursive: true, preserveTimestamps: true, concurrency: 1 }));
+          expect(cloned()).toEqual([src]);
+          expect(err.code).toBe(code);
+          // What the walk alone does (no clonefile without preserveTimestamps).
+          const walked = path.join(dir, `walked-${kind}`);
+          const walkErr = await failure(() => api.cp(src, walked, { recursive: true, concurrency: 1 }));
+          expect(walkErr.code).toBe(code);
+          const names = (root: string) => fs.readdirSync(root, { recursive: true }).map(String).sort();
+          expect(names(whole)).toEqual(names(walked));
+          expect(names(whole)).not.toContain(path.join('sub', 'deeper', 'special'));
+          if (kind === 'socket') await new Promise((resolve) => server.close(resolve));
+        }
+      } finally {
+        server.close();
+      }
+    });
+  });
 
   describe.runIf(runsOn('xfs'))(titleOn('xfs', 'over existing files, where the stand-in clones'), () => {
     let dir: string;

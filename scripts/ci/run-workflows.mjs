@@ -38,7 +38,7 @@ const workflowsDir = path.join(root, '.github', 'workflows');
 const BASH_DEFAULT = ['bash', '-e'];
 const BASH_EXPLICIT = ['bash', '--noprofile', '--norc', '-eo', 'pipefail'];
 
-function parseArgs(argv) {
+export function parseArgs(argv) {
   const opts = { workflows: [], jobs: [], nodes: null, plan: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -95,17 +95,22 @@ const WINDOWS_RULES = [
     stand: null,
   },
   {
-    match: (step) => (step.run ?? '').trim() === 'npm ci --ignore-scripts',
+    match: (step, script) => script.startsWith('node scripts/test-package.mjs'),
+    why: 'installs the packed tarball into fresh projects with npm, which does not run under wine here; npm run test:package checks the same tarball on Linux, the Windows prebuild under wine (npm run test:win)',
+    stand: null,
+  },
+  {
+    match: (step, script) => script === 'npm ci --ignore-scripts',
     why: 'npm and its scripts are not node.exe: the same install, on Linux (no native build, as asked)',
     stand: async (leg) => sh('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: leg.workspace, env: leg.linuxEnv }),
   },
   {
-    match: (step) => /^npm run prebuild -- win32-x64$/.test((step.run ?? '').trim()),
+    match: (step, script) => script === 'npm run prebuild -- win32-x64',
     why: 'on the runner MSVC builds the prebuild; here scripts/prebuild.mjs cross-builds the same target with mingw-w64 and checks it',
     stand: async (leg) => sh('npm', ['run', 'prebuild', '--', 'win32-x64'], { cwd: leg.workspace, env: leg.linuxEnv }),
   },
   {
-    match: (step) => (step.run ?? '').trim() === 'npm ci',
+    match: (step, script) => script === 'npm ci',
     why: 'on the runner npm ci compiles native/ with MSVC through node-gyp; here: npm ci --ignore-scripts, the prepare script (tsc), and mingw-w64 builds the same sources into build/Release/cowcopy.node, where node-gyp puts it',
     stand: async (leg) => {
       sh('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: leg.workspace, env: leg.linuxEnv });
@@ -115,7 +120,7 @@ const WINDOWS_RULES = [
     },
   },
   {
-    match: (step) => /node-gyp(\.js)?\s+rebuild\b.*test[/\\]windows/.test(step.run ?? ''),
+    match: (step, script) => /node-gyp(\.js)?\s+rebuild\b.*test[/\\]windows/.test(script),
     why: 'builds the test helper addon with MSVC on the runner; here mingw-w64 builds test/windows/win_helper.cc into the same place',
     stand: async (leg) => {
       const { linkWindowsAddon } = await import('../build-win.mjs');
@@ -172,6 +177,8 @@ class Leg {
 
 async function runLeg(leg, opts) {
   const base = fs.mkdtempSync(path.join(leg.run.tmp, `${leg.jobId}-${leg.index}-`));
+  // A runner's workspace is open to other users (tests drop to nobody there).
+  fs.chmodSync(base, 0o755);
   leg.workspace = path.join(base, 'work');
   leg.temp = path.join(base, 'temp');
   fs.mkdirSync(leg.workspace);
@@ -229,8 +236,10 @@ async function runLeg(leg, opts) {
           env = { ...env, ...extraEnv };
         });
       } else {
-        const rule = leg.platform === 'windows' ? WINDOWS_RULES.find((r) => r.match(step)) : undefined;
-        if (rule) {
+        const disposition = stepDisposition(leg, step);
+        if (disposition.kind === 'cannot') throw new Error(disposition.why);
+        if (disposition.rule) {
+          const { rule } = disposition;
           say(`    ${rule.stand ? 'substituted' : 'skipped'} here: ${rule.why}`);
           record.outcome = rule.stand ? 'substituted' : 'skipped';
           record.why = rule.why;
@@ -304,16 +313,36 @@ function readEnvFile(file) {
   return out;
 }
 
-function runStep(leg, step, index, script, env, deadline) {
-  const shell = step.shell ?? leg.job.defaults?.run?.shell ?? leg.workflow.doc.defaults?.run?.shell;
+function shellOf(leg, step) {
+  return step.shell ?? leg.job.defaults?.run?.shell ?? leg.workflow.doc.defaults?.run?.shell;
+}
+
+/**
+ * What happens to a step here: { kind: 'action' | 'run' | 'substitute' |
+ * 'skip' | 'not run' (its if: is false for this leg), why, rule }; kind
+ * 'cannot' (with why) for a step nothing here can run and no rule speaks
+ * for: the run fails on it.
+ */
+export function stepDisposition(leg, step) {
+  if (!condition(step.if, leg.makeContext({}))) return { kind: 'not run', why: `if: ${step.if}` };
+  if (step.uses) return { kind: 'action', why: '' };
+  const script = interpolate(String(step.run ?? ''), leg.makeContext({})).trim();
+  const rule = leg.platform === 'windows' ? WINDOWS_RULES.find((r) => r.match(step, script)) : undefined;
+  if (rule) return { kind: rule.stand ? 'substitute' : 'skip', why: rule.why, rule };
+  const shell = shellOf(leg, step);
   if (leg.platform === 'windows') {
-    if (shell !== 'bash') throw new Error(`a ${shell ?? 'pwsh'} step on Windows cannot run under wine: give it shell: bash, or a rule in WINDOWS_RULES with the reason`);
-    const commands = script.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    if (shell !== 'bash') return { kind: 'cannot', why: `a ${shell ?? 'pwsh'} step on Windows cannot run under wine: give it shell: bash, or a rule in WINDOWS_RULES with the reason` };
+    const commands = String(step.run).split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
     const other = commands.find((l) => !/^node\s/.test(l));
-    if (other !== undefined) throw new Error(`'${other}' is not node.exe: under wine only node steps run as written; add a rule to WINDOWS_RULES`);
+    if (other !== undefined) return { kind: 'cannot', why: `'${other}' is not node.exe: under wine only node steps run as written; add a rule to WINDOWS_RULES` };
   } else if (shell !== undefined && shell !== 'bash' && shell !== 'sh') {
-    throw new Error(`shell: ${shell} is not run here`);
+    return { kind: 'cannot', why: `shell: ${shell} is not run here` };
   }
+  return { kind: 'run', why: '' };
+}
+
+function runStep(leg, step, index, script, env, deadline) {
+  const shell = shellOf(leg, step);
   const file = path.join(leg.temp, `step-${index}.sh`);
   fs.writeFileSync(file, script);
   const argv = shell === 'bash' ? BASH_EXPLICIT : shell === 'sh' ? ['sh', '-e'] : BASH_DEFAULT;
@@ -402,6 +431,7 @@ function copyMatches(pattern, dest, cwd) {
 class Run {
   constructor() {
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cowcopy-workflows-'));
+    fs.chmodSync(this.tmp, 0o755);
     this.artifacts = path.join(this.tmp, 'artifacts');
     fs.mkdirSync(this.artifacts);
     this.wineFound = null;
@@ -432,7 +462,7 @@ class Run {
   }
 }
 
-function planLegs(opts, run) {
+export function planLegs(opts, run) {
   const files = opts.workflows.length > 0 ? opts.workflows : fs.readdirSync(workflowsDir).filter((f) => /\.ya?ml$/.test(f)).sort();
   const legs = [];
   for (const file of files) {
@@ -469,7 +499,14 @@ async function main() {
         leg.status = 'skipped';
         continue;
       }
-      if (opts.plan) continue;
+      if (opts.plan) {
+        for (const step of leg.job.steps ?? []) {
+          const d = stepDisposition(leg, step);
+          say(`  ${d.kind}: ${step.name ?? step.uses ?? String(step.run).split('\n')[0]}${d.why ? ` \u2014 ${d.why}` : ''}`);
+          if (d.kind === 'cannot') failed = true;
+        }
+        continue;
+      }
       await runLeg(leg, opts);
       if (leg.status !== 'success') failed = true;
     }
@@ -493,7 +530,9 @@ async function main() {
   process.exit(failed ? 1 : 0);
 }
 
-main().catch((err) => {
-  console.error(`run-workflows: ${err.stack ?? err.message}`);
-  process.exit(1);
-});
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(`run-workflows: ${err.stack ?? err.message}`);
+    process.exit(1);
+  });
+}

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,4 +39,31 @@ export async function failure(run: () => unknown): Promise<NodeJS.ErrnoException
     return err as NodeJS.ErrnoException & Record<string, unknown>;
   }
   throw new Error('expected a failure');
+}
+
+/**
+ * The finest step of file times the filesystem holding dir keeps, in
+ * nanoseconds: 1 on ext4, xfs, btrfs and APFS, 100 on NTFS, a second on
+ * HFS+ and on ext4 with 128-byte inodes. Found by setting a time with
+ * nanoseconds (touch -d, GNU or BSD) and reading it back.
+ */
+export function timeResolution(dir: string): bigint {
+  const probe = fs.mkdtempSync(path.join(dir, '.cowcopy-time-'));
+  try {
+    const file = path.join(probe, 'f');
+    fs.writeFileSync(file, '');
+    execFileSync('touch', ['-m', '-d', '2003-04-05T06:07:08.123456789Z', file]);
+    const kept = fs.statSync(file, { bigint: true }).mtimeNs % 1_000_000_000n;
+    for (const step of [1n, 10n, 100n, 1_000n, 1_000_000n, 10_000_000n, 1_000_000_000n]) {
+      if (kept === 123_456_789n - (123_456_789n % step)) return step;
+    }
+    throw new Error(`${dir} kept 0.123456789 s as ${kept} ns`);
+  } finally {
+    fs.rmSync(probe, { recursive: true, force: true });
+  }
+}
+
+/** A time in nanoseconds as a filesystem of that resolution keeps it. */
+export function truncateTime(ns: bigint, resolution: bigint): bigint {
+  return ns - (ns % resolution);
 }
