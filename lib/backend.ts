@@ -1,6 +1,6 @@
 // The seam between the public API (api.ts) and the two implementations of
 // the same contract: native.ts (the addon) and fallback.ts (node:fs).
-import type { NativePath } from './paths.js';
+import type { BytePath, NativePath } from './paths.js';
 import type { BackendName, CloneResult, ProbeResult, StrategyRequest, TreeResult } from './types.js';
 
 export interface CopyRequest {
@@ -17,10 +17,10 @@ export interface CopyRequest {
 
 /** A directory to copy, after cp() checked everything fs.cp checks at the top. */
 export interface TreeRequest {
-  /** As the caller gave them (normalized): error and filter paths are joined to these. */
-  src: string;
-  dest: string;
-  srcAbsolute: string;
+  /** As the caller gave them (normalized), as bytes: error and filter paths are joined to these. */
+  src: BytePath;
+  dest: BytePath;
+  srcAbsolute: BytePath;
   destExists: boolean;
   strategy: StrategyRequest;
   preserveTimestamps: boolean;
@@ -37,7 +37,7 @@ export interface TreeRequest {
   signal?: AbortSignal;
 }
 
-/** Why a walk stopped (native/copy.h TreeErrorKind, in this order). */
+/** Why a walk stopped: native/copy.h's kTreeErrorNames, which the binding must match. */
 export const TREE_FAILURES = [
   'system',
   'sameFile',
@@ -55,15 +55,20 @@ export const TREE_FAILURES = [
 ] as const;
 export type TreeFailureKind = (typeof TREE_FAILURES)[number];
 
+/** Which paths a system error names, decided where it was recorded (native/copy.h kErrorPathsNames). */
+export const ERROR_PATHS = ['source', 'destination', 'both', 'linkTarget'] as const;
+export type ErrorPaths = (typeof ERROR_PATHS)[number];
+
 export interface TreeFailure {
   kind: TreeFailureKind;
   /** The entry, relative to both roots ('' for the roots themselves). */
-  rel: string;
-  withDest: boolean;
+  rel: BytePath;
+  /** For kind 'system': which paths the error names. */
+  paths: ErrorPaths;
   errno?: number;
   syscall?: string;
-  linkSrc?: string;
-  linkDest?: string;
+  linkSrc?: BytePath;
+  linkDest?: BytePath;
   /** kind 'filter': what the filter threw. */
   error?: unknown;
 }

@@ -2,10 +2,24 @@
 // the facade can fall back to node:fs and say so (nativeLoadError).
 import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
+import { ERROR_PATHS, TREE_FAILURES, type ErrorPaths, type TreeFailureKind } from './backend.js';
 import type { NativePath } from './paths.js';
+import type { Strategy, StrategyRequest } from './types.js';
 
 /** Bumped with native/addon.cc's kAbi whenever the shape below changes. */
-export const NATIVE_ABI = 2;
+export const NATIVE_ABI = 3;
+
+/**
+ * The names native/copy.h gives its enums, in their order: a binding that
+ * names them otherwise is refused at load (lib/binding.ts and copy.h are
+ * kept in step by that, and by test/loading.test.ts).
+ */
+export const NATIVE_NAMES = {
+  strategies: ['none', 'reflink', 'hardlink', 'kernel', 'userspace'],
+  requests: ['auto', 'reflink', 'hardlink', 'copy'],
+  failures: TREE_FAILURES,
+  paths: ERROR_PATHS,
+} as const satisfies Record<string, readonly string[]>;
 
 /** Failure as it crosses from C++: a libuv-style errno and the failing call. */
 export interface NativeFailure {
@@ -16,7 +30,8 @@ export interface NativeFailure {
 
 export interface NativeCopied {
   errno: 0;
-  strategy: number;
+  /** 'none': nothing was copied (the same file under copyFile semantics). */
+  strategy: Strategy | 'none';
   bytes: number;
 }
 
@@ -30,59 +45,81 @@ export interface NativeVolume {
   writable: boolean;
 }
 
+/** What copyFile does, by name (native/addon.cc ParseCopyArgs). */
+export interface NativeFlags {
+  overwrite: boolean;
+  preserveTimestamps: boolean;
+  sameFileOk: boolean;
+  replace: boolean;
+  /** Tests only: no copy_file_range/sendfile (Linux) or CopyFileExW (Windows): the read/write loop. */
+  noKernelCopy: boolean;
+  /** Tests only: no clone of cowcopy's own; the OS copy may make one (CopyFileExW on Windows 11 24H2). */
+  noOwnClone: boolean;
+}
+
+export type TestFlags = Partial<Pick<NativeFlags, 'noKernelCopy' | 'noOwnClone'>>;
+
 export interface NativeTreeOptions {
-  request: number;
-  flags: number;
+  request: StrategyRequest;
+  preserveTimestamps: boolean;
+  noKernelCopy: boolean;
   force: boolean;
   errorOnExist: boolean;
   dereference: boolean;
   verbatimSymlinks: boolean;
   destExists: boolean;
   concurrency: number;
-  srcAbsolute: string;
+  srcAbsolute: Buffer;
   wholeClone: boolean;
 }
 
-/** How a walk ended: counts, and kind (0 with errno 0: success). */
+/** How a walk ended: counts, and kind ('system' with errno 0: success). Paths as bytes. */
 export interface NativeTreeResult {
   errno: number;
   syscall?: string;
-  kind: number;
-  rel?: string;
-  withDest?: boolean;
-  linkSrc?: string;
-  linkDest?: string;
+  kind: TreeFailureKind;
+  rel?: Buffer;
+  paths?: ErrorPaths;
+  linkSrc?: Buffer;
+  linkDest?: Buffer;
   files: number;
   directories: number;
   symlinks: number;
   bytes: number;
   skipped: number;
-  /** Files per strategy, indexed as native/copy.h's Strategy. */
-  strategies: number[];
+  strategies: Record<Strategy, number>;
 }
 
-/** filter(rel, names, isDir, done): answer with done(true, keep[]) or done(false). */
-export type NativeFilter = (rel: string, names: string[], isDir: boolean[], done: (ok: boolean, keep?: boolean[]) => void) => void;
+/** filter(rel, names, isDir, done): answer with done(true, keep[]) or done(false). Paths as bytes. */
+export type NativeFilter = (rel: Buffer, names: Buffer[], isDir: boolean[], done: (ok: boolean, keep?: boolean[]) => void) => void;
+
+export interface NativeTreeHandle {
+  errno: 0;
+  promise: Promise<NativeTreeResult>;
+  cancel(): void;
+}
 
 export interface NativeBinding {
   readonly abi: number;
   /** The platform file compiled in, or null where there is none yet. */
   readonly platform: string | null;
+  readonly names: { [K in keyof typeof NATIVE_NAMES]: string[] };
   /** Whether copyTree walks natively; elsewhere (Windows) the facade walks. */
   readonly nativeTree: boolean;
-  copyFile(src: NativePath, dest: NativePath, request: number, flags: number): Promise<NativeCopied | NativeFailure>;
-  copyFileSync(src: NativePath, dest: NativePath, request: number, flags: number): NativeCopied | NativeFailure;
+  copyFile(src: NativePath, dest: NativePath, request: StrategyRequest, flags: NativeFlags): Promise<NativeCopied | NativeFailure>;
+  copyFileSync(src: NativePath, dest: NativePath, request: StrategyRequest, flags: NativeFlags): NativeCopied | NativeFailure;
   probe(path: NativePath): Promise<NativeVolume | NativeFailure>;
   probeSync(path: NativePath): NativeVolume | NativeFailure;
   /** What Node reports (err.errno) for an OS error number; on Windows the host node.exe's own translation. */
   nodeErrorCode(osError: number): number;
+  /** The walk, started; a failure when no thread could be made for it (EAGAIN). */
   copyTree(
     src: NativePath,
     dest: NativePath,
     options: NativeTreeOptions,
     filter: NativeFilter | null,
     progress: ((files: number, bytes: number) => void) | null,
-  ): { promise: Promise<NativeTreeResult>; cancel(): void };
+  ): NativeTreeHandle | NativeFailure;
 }
 
 export function failed<T extends { errno: number }>(result: T | NativeFailure): result is NativeFailure {
@@ -118,6 +155,15 @@ export function loadBinding(env: NodeJS.ProcessEnv = process.env): LoadedBinding
   }
   if (binding.platform === null) {
     return { binding: null, error: new Error(`the native backend has no ${process.platform} implementation yet`) };
+  }
+  for (const [table, names] of Object.entries(NATIVE_NAMES)) {
+    const given = binding.names?.[table as keyof typeof NATIVE_NAMES] ?? [];
+    if (given.join() !== names.join()) {
+      return {
+        binding: null,
+        error: new Error(`the native backend names its ${table} ${given.join(', ')}; this cowcopy expects ${names.join(', ')}: rebuild it (npm rebuild cowcopy)`),
+      };
+    }
   }
   return { binding, error: null };
 }

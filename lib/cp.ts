@@ -1,9 +1,10 @@
 // cp(): fs.promises.cp's contract. What fs.cp checks before it copies (the
-// top level) is done here, once, for both backends; the walk itself is the
-// backend's (native/tree_posix.cc, or fallback-tree.ts).
+// top level) is done here, once, for both backends; then the top-level entry
+// is copied by the rule every entry of a walk follows (walk.ts), a directory
+// by the backend's walk (native/tree_posix.cc, or walk.ts).
 import fs, { constants, type BigIntStats } from 'node:fs';
 import path from 'node:path';
-import { emptyResult, type CopyBackend, type TreeFailure, type TreeRequest } from './backend.js';
+import { emptyResult, type CopyBackend, type CopyRequest, type TreeFailure, type TreeRequest } from './backend.js';
 import {
   abortError,
   cpError,
@@ -13,8 +14,9 @@ import {
   outOfRange,
   systemError,
 } from './errors.js';
-import { toNativePath } from './paths.js';
-import type { CloneResult, CpOptions, StrategyRequest, TreeResult } from './types.js';
+import { bytePath, fsPath, isSubdir, resolveBytes, shownPath, toNativePath, type BytePath, type NativePath } from './paths.js';
+import type { CpOptions, StrategyRequest, TreeResult } from './types.js';
+import { copyFileEntry, copyLinkEntry, type EntryOutcome } from './walk.js';
 
 const STRATEGY_REQUESTS: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
 const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
@@ -101,25 +103,11 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
   };
 }
 
-function cpPath(value: unknown, name: string): string {
-  const p = toNativePath(value, name);
-  return typeof p === 'string' ? p : p.toString();
-}
-
 function areIdentical(a: BigIntStats, b: BigIntStats): boolean {
   return b.ino !== 0n && b.dev !== 0n && a.ino === b.ino && a.dev === b.dev;
 }
 
-const normalizePathToArray = (p: string): string[] => path.resolve(p).split(path.sep).filter(Boolean);
-
-/** fs.cp's isSrcSubdir: dest is src or below it, by the path strings. */
-export function isSrcSubdir(src: string, dest: string): boolean {
-  const srcArr = normalizePathToArray(src);
-  const destArr = normalizePathToArray(dest);
-  return srcArr.every((cur, i) => destArr[i] === cur);
-}
-
-async function statOrNull(statFn: (p: string) => Promise<BigIntStats>, p: string): Promise<BigIntStats | null> {
+async function statOrNull(statFn: (p: BytePath) => Promise<BigIntStats>, p: BytePath): Promise<BigIntStats | null> {
   try {
     return await statFn(p);
   } catch (err) {
@@ -128,24 +116,29 @@ async function statOrNull(statFn: (p: string) => Promise<BigIntStats>, p: string
   }
 }
 
+const statBytes = (p: BytePath) => fs.promises.stat(fsPath(p), { bigint: true });
+const lstatBytes = (p: BytePath) => fs.promises.lstat(fsPath(p), { bigint: true });
+
 /** fs.cp's checkParentPaths: no parent of dest may be src (by inode). */
-async function checkParentPaths(src: string, srcStat: BigIntStats, dest: string): Promise<void> {
-  const srcParent = path.resolve(path.dirname(src));
-  let destParent = path.resolve(path.dirname(dest));
+async function checkParentPaths(src: BytePath, srcStat: BigIntStats, dest: BytePath): Promise<void> {
+  const srcParent = resolveBytes(path.dirname(src));
+  let destParent = resolveBytes(path.dirname(dest));
   while (destParent !== srcParent && destParent !== path.parse(destParent).root) {
-    const st = await statOrNull((p) => fs.promises.stat(p, { bigint: true }), destParent);
+    const st = await statOrNull(statBytes, destParent);
     if (st === null) return;
     if (areIdentical(srcStat, st)) {
-      throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${src} to a subdirectory of self ${dest}`, dest);
+      throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${shownPath(src)} to a subdirectory of self ${shownPath(dest)}`, shownPath(dest));
     }
-    destParent = path.resolve(path.dirname(destParent));
+    destParent = resolveBytes(path.dirname(destParent));
   }
 }
 
-/** The Error for a failed walk, worded as fs.cp would word it. */
+/** The Error for a failed walk (or top-level entry), worded as fs.cp would word it. */
 export function treeError(failure: TreeFailure, req: Pick<TreeRequest, 'src' | 'dest' | 'signal'>): unknown {
-  const src = path.join(req.src, failure.rel);
-  const dest = path.join(req.dest, failure.rel);
+  const src = shownPath(path.join(req.src, failure.rel));
+  const dest = shownPath(path.join(req.dest, failure.rel));
+  const linkSrc = failure.linkSrc === undefined ? undefined : shownPath(failure.linkSrc);
+  const linkDest = failure.linkDest === undefined ? undefined : shownPath(failure.linkDest);
   switch (failure.kind) {
     case 'sameFile':
       return cpError('ERR_FS_CP_EINVAL', 'EINVAL', 'src and dest cannot be the same', dest);
@@ -162,14 +155,9 @@ export function treeError(failure: TreeFailure, req: Pick<TreeRequest, 'src' | '
     case 'unknownType':
       return cpError('ERR_FS_CP_UNKNOWN', 'EINVAL', `cannot copy an unknown file type: ${dest}`, dest);
     case 'linkIntoSelf':
-      return cpError(
-        'ERR_FS_CP_EINVAL',
-        'EINVAL',
-        `cannot copy ${failure.linkSrc} to a subdirectory of self ${failure.linkDest}`,
-        dest,
-      );
+      return cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${linkSrc} to a subdirectory of self ${linkDest}`, dest);
     case 'linkOverSubdir':
-      return cpError('ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY', 'EINVAL', `cannot overwrite ${failure.linkDest} with ${failure.linkSrc}`, dest);
+      return cpError('ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY', 'EINVAL', `cannot overwrite ${linkDest} with ${linkSrc}`, dest);
     case 'cancelled':
       return abortError(req.signal);
     case 'filter':
@@ -179,151 +167,96 @@ export function treeError(failure: TreeFailure, req: Pick<TreeRequest, 'src' | '
     case 'system': {
       const errno = failure.errno ?? -5;
       const syscall = failure.syscall ?? 'cp';
-      if (syscall === 'symlink') return systemError(errno, syscall, failure.linkSrc ?? src, dest);
-      if (!failure.withDest) return systemError(errno, syscall, src);
-      // Errors about the destination side only name it.
-      if (syscall === 'mkdir' || syscall === 'chmod' || syscall === 'utime' || syscall === 'lstat' || syscall === 'opendir') {
-        return systemError(errno, syscall, dest);
+      switch (failure.paths) {
+        case 'source':
+          return systemError(errno, syscall, src);
+        case 'destination':
+          return systemError(errno, syscall, dest);
+        case 'linkTarget':
+          return systemError(errno, syscall, linkSrc ?? src, dest);
+        default:
+          return systemError(errno, syscall, src, dest);
       }
-      return systemError(errno, syscall, src, dest);
     }
   }
 }
 
-function withStrategy(result: CloneResult): TreeResult {
-  const tree = emptyResult();
-  tree.files = 1;
-  tree.bytes = result.bytes;
-  tree.strategies[result.strategy] = 1;
-  return tree;
-}
-
-/** A top-level symlink (fs.cp's onLink), for both backends: node:fs calls only. */
-async function copyTopLink(src: string, dest: string, destStat: BigIntStats | null, opts: ValidCpOptions): Promise<TreeResult> {
-  let target = await fs.promises.readlink(src);
-  if (!opts.verbatimSymlinks && !path.isAbsolute(target)) target = path.resolve(path.dirname(src), target);
-  const done = emptyResult();
-  done.symlinks = 1;
-  if (!destStat) {
-    await fs.promises.symlink(target, dest);
-    return done;
+function asTreeResult(outcome: EntryOutcome, req: Pick<TreeRequest, 'src' | 'dest' | 'signal'>): TreeResult {
+  if ('failure' in outcome) throw treeError(outcome.failure, req);
+  const result = emptyResult();
+  if ('skipped' in outcome) {
+    result.skipped = 1;
+  } else if (outcome.copied === 'symlink') {
+    result.symlinks = 1;
+  } else {
+    result.files = 1;
+    result.bytes = outcome.bytes;
+    result.strategies[outcome.strategy] = 1;
   }
-  if (!opts.force) {
-    if (opts.errorOnExist) throw cpError('ERR_FS_CP_EEXIST', 'EEXIST', `${dest} already exists`, dest);
-    return { ...done, symlinks: 0, skipped: 1 };
-  }
-  let existing: string;
-  try {
-    existing = await fs.promises.readlink(dest);
-  } catch (err) {
-    // A file (or directory) is there: symlink() says EEXIST, as in fs.cp.
-    if ((err as NodeJS.ErrnoException).code === 'EINVAL') {
-      await fs.promises.symlink(target, dest);
-      return done;
-    }
-    throw err;
-  }
-  if (!path.isAbsolute(existing)) existing = path.resolve(path.dirname(dest), existing);
-  const resolvedSrc = path.resolve(path.dirname(src), target);
-  // fs.cp refuses even an identical link; replacing it with the same one harms nothing.
-  if (resolvedSrc !== existing && isSrcSubdir(resolvedSrc, existing)) {
-    throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${target} to a subdirectory of self ${existing}`, dest);
-  }
-  const followed = await fs.promises.stat(src);
-  if (followed.isDirectory() && isSrcSubdir(existing, resolvedSrc)) {
-    throw cpError('ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY', 'EINVAL', `cannot overwrite ${existing} with ${target}`, dest);
-  }
-  // Beside it, then over it: the old link stays until the new one is there.
-  const temp = `${dest}.cowcopy-link-${process.pid}-${Date.now()}`;
-  await fs.promises.symlink(target, temp);
-  try {
-    await fs.promises.rename(temp, dest);
-  } catch (err) {
-    await fs.promises.unlink(temp).catch(() => undefined);
-    throw err;
-  }
-  return done;
+  return result;
 }
 
 export async function cp(backend: CopyBackend, srcArg: unknown, destArg: unknown, options: unknown): Promise<TreeResult> {
   const opts = validateCpOptions(options);
-  const src = cpPath(srcArg, 'src');
-  const dest = cpPath(destArg, 'dest');
+  const srcGiven = toNativePath(srcArg, 'src');
+  const destGiven = toNativePath(destArg, 'dest');
+  // Paths as bytes from here on: no name is lost (paths.ts).
+  const src = bytePath(srcGiven);
+  const dest = bytePath(destGiven);
+  const shownSrc = shownPath(src);
+  const shownDest = shownPath(dest);
+  // A throw from onProgress stops the copy and rejects it, as a throwing filter does.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  let progressFailed = false;
+  let progressError: unknown;
+  const report = (files: number, bytes: number): void => {
+    if (!opts.onProgress || progressFailed) return;
+    try {
+      opts.onProgress({ files, bytes });
+    } catch (err) {
+      progressFailed = true;
+      progressError = err;
+      stop.abort(err);
+    }
+  };
   // Looked at before anything is written, and after every wait until then.
   const throwIfAborted = (): void => {
+    if (progressFailed) throw progressError;
     if (opts.signal?.aborted) throw abortError(opts.signal);
   };
   throwIfAborted();
 
   // fs.cp's checkPaths, for the top level.
-  if (opts.filter && !(await opts.filter(src, dest))) return { ...emptyResult(), skipped: 1 };
+  if (opts.filter && !(await opts.filter(shownSrc, shownDest))) return { ...emptyResult(), skipped: 1 };
   throwIfAborted();
-  const statFn = opts.dereference
-    ? (p: string) => fs.promises.stat(p, { bigint: true })
-    : (p: string) => fs.promises.lstat(p, { bigint: true });
+  const statFn = opts.dereference ? statBytes : lstatBytes;
   const [srcStat, destStat] = await Promise.all([statFn(src), statOrNull(statFn, dest)]);
   throwIfAborted();
   if (destStat) {
-    if (areIdentical(srcStat, destStat)) throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', 'src and dest cannot be the same', dest);
+    if (areIdentical(srcStat, destStat)) throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', 'src and dest cannot be the same', shownDest);
     if (srcStat.isDirectory() && !destStat.isDirectory()) {
-      throw cpError('ERR_FS_CP_DIR_TO_NON_DIR', 'EISDIR', `cannot overwrite non-directory ${dest} with directory ${src}`, dest);
+      throw cpError('ERR_FS_CP_DIR_TO_NON_DIR', 'EISDIR', `cannot overwrite non-directory ${shownDest} with directory ${shownSrc}`, shownDest);
     }
     if (!srcStat.isDirectory() && destStat.isDirectory()) {
-      throw cpError('ERR_FS_CP_NON_DIR_TO_DIR', 'ENOTDIR', `cannot overwrite directory ${dest} with non-directory ${src}`, dest);
+      throw cpError('ERR_FS_CP_NON_DIR_TO_DIR', 'ENOTDIR', `cannot overwrite directory ${shownDest} with non-directory ${shownSrc}`, shownDest);
     }
   }
-  if (srcStat.isDirectory() && isSrcSubdir(src, dest)) {
-    throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${src} to a subdirectory of self ${dest}`, dest);
+  if (srcStat.isDirectory() && isSubdir(src, dest)) {
+    throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${shownSrc} to a subdirectory of self ${shownDest}`, shownDest);
   }
   await checkParentPaths(src, srcStat, dest);
   throwIfAborted();
   // fs.cp's checkParentDir: the destination's parent is created.
   const parent = path.dirname(dest);
-  if ((await statOrNull((p) => fs.promises.stat(p, { bigint: true }), parent)) === null) {
-    await fs.promises.mkdir(parent, { recursive: true });
-  }
+  if ((await statOrNull(statBytes, parent)) === null) await fs.promises.mkdir(fsPath(parent), { recursive: true });
   throwIfAborted();
 
-  if (srcStat.isDirectory()) {
-    if (!opts.recursive) throw cpError('ERR_FS_EISDIR', 'EISDIR', `${src} is a directory (not copied)`, src);
-    return copyDirectory(backend, src, dest, destStat !== null, opts);
-  }
-  if (srcStat.isFile()) {
-    if (destStat && !opts.force) {
-      if (opts.errorOnExist) throw cpError('ERR_FS_CP_EEXIST', 'EEXIST', `${dest} already exists`, dest);
-      return { ...emptyResult(), skipped: 1 };
-    }
-    const copied = await backend.copy(src, dest, {
-      strategy: opts.strategy,
-      overwrite: true,
-      replace: true,
-      preserveTimestamps: opts.preserveTimestamps,
-      sameFileOk: false,
-      syscall: 'copyfile',
-    });
-    if (copied === null) throw new Error('cowcopy: no result for a file copy');
-    return withStrategy(copied);
-  }
-  if (srcStat.isSymbolicLink()) return copyTopLink(src, dest, destStat, opts);
-  if (srcStat.isSocket()) throw cpError('ERR_FS_CP_SOCKET', 'EINVAL', `cannot copy a socket file: ${dest}`, dest);
-  if (srcStat.isFIFO()) throw cpError('ERR_FS_CP_FIFO_PIPE', 'EINVAL', `cannot copy a FIFO pipe: ${dest}`, dest);
-  // Devices too: fs.cp would read one as a file, with no end for /dev/zero.
-  throw cpError('ERR_FS_CP_UNKNOWN', 'EINVAL', `cannot copy an unknown file type: ${dest}`, dest);
-}
-
-async function copyDirectory(
-  backend: CopyBackend,
-  src: string,
-  dest: string,
-  destExists: boolean,
-  opts: ValidCpOptions,
-): Promise<TreeResult> {
-  let settled = false;
   const req: TreeRequest = {
     src: path.normalize(src),
     dest: path.normalize(dest),
-    srcAbsolute: path.resolve(src),
-    destExists,
+    srcAbsolute: resolveBytes(src),
+    destExists: destStat !== null,
     strategy: opts.strategy,
     preserveTimestamps: opts.preserveTimestamps,
     force: opts.force,
@@ -340,17 +273,29 @@ async function copyDirectory(
       !opts.filter &&
       opts.strategy === 'auto' &&
       opts.mode === 0 &&
-      !destExists &&
+      destStat === null &&
       !opts.dereference &&
       opts.verbatimSymlinks &&
       opts.preserveTimestamps,
     filter: opts.filter,
-    signal: opts.signal,
-    onProgress: opts.onProgress && ((files, bytes) => !settled && opts.onProgress!({ files, bytes })),
+    signal,
+    onProgress: opts.onProgress && report,
   };
-  const { result, failure } = await backend.copyTree(req);
-  settled = true;
-  if (failure) throw treeError(failure, req);
-  opts.onProgress?.({ files: result.files, bytes: result.bytes });
-  return result;
+  if (srcStat.isDirectory()) {
+    if (!opts.recursive) throw cpError('ERR_FS_EISDIR', 'EISDIR', `${shownSrc} is a directory (not copied)`, shownSrc);
+    const { result, failure } = await backend.copyTree(req);
+    throwIfAborted();
+    if (failure) throw treeError(failure, { ...req, signal: opts.signal });
+    report(result.files, result.bytes);
+    throwIfAborted();
+    return result;
+  }
+  // The top-level entry, by the rule every entry of a walk follows.
+  const ctx = { req, copyOne: (from: NativePath, to: NativePath, fileReq: CopyRequest) => backend.copy(from, to, fileReq) };
+  if (srcStat.isFile()) return asTreeResult(await copyFileEntry(ctx, ''), req);
+  if (srcStat.isSymbolicLink()) return asTreeResult(await copyLinkEntry(ctx, ''), req);
+  if (srcStat.isSocket()) throw cpError('ERR_FS_CP_SOCKET', 'EINVAL', `cannot copy a socket file: ${shownDest}`, shownDest);
+  if (srcStat.isFIFO()) throw cpError('ERR_FS_CP_FIFO_PIPE', 'EINVAL', `cannot copy a FIFO pipe: ${shownDest}`, shownDest);
+  // Devices too: fs.cp would read one as a file, with no end for /dev/zero.
+  throw cpError('ERR_FS_CP_UNKNOWN', 'EINVAL', `cannot copy an unknown file type: ${shownDest}`, shownDest);
 }

@@ -11,9 +11,9 @@ import fs, { constants, type BigIntStats, type StatsFs } from 'node:fs';
 import path from 'node:path';
 import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest } from './backend.js';
 import { systemError, uvErrno, type SystemError } from './errors.js';
-import { copyTreeFallback } from './fallback-tree.js';
+import { walkTree } from './walk.js';
 import { filesystemName } from './filesystems.js';
-import type { NativePath } from './paths.js';
+import { bytePath, fsPath, tempBeside, type NativePath } from './paths.js';
 import type { CloneResult, ProbeResult, Strategy } from './types.js';
 
 type Maybe<T> = T | Promise<T>;
@@ -22,7 +22,7 @@ interface Io {
   stat(p: NativePath): Maybe<BigIntStats>;
   lstat(p: NativePath): Maybe<BigIntStats>;
   statfs(p: NativePath): Maybe<StatsFs>;
-  realpath(p: NativePath): Maybe<string>;
+  realpath(p: NativePath): Maybe<Buffer>;
   copyFile(src: NativePath, dest: NativePath, mode: number): Maybe<void>;
   link(existing: NativePath, name: NativePath): Maybe<void>;
   rename(from: NativePath, to: NativePath): Maybe<void>;
@@ -42,7 +42,7 @@ const syncIo: Io = {
   stat: (p) => fs.statSync(p, { bigint: true }),
   lstat: (p) => fs.lstatSync(p, { bigint: true }),
   statfs: (p) => fs.statfsSync(p),
-  realpath: (p) => fs.realpathSync(p),
+  realpath: (p) => fs.realpathSync(p, { encoding: 'buffer' }),
   copyFile: (src, dest, mode) => fs.copyFileSync(src, dest, mode),
   link: (existing, name) => fs.linkSync(existing, name),
   rename: (from, to) => fs.renameSync(from, to),
@@ -66,7 +66,7 @@ const asyncIo: Io = {
   stat: (p) => fs.promises.stat(p, { bigint: true }),
   lstat: (p) => fs.promises.lstat(p, { bigint: true }),
   statfs: (p) => fs.promises.statfs(p),
-  realpath: (p) => fs.promises.realpath(p),
+  realpath: (p) => fs.promises.realpath(p, { encoding: 'buffer' }),
   copyFile: (src, dest, mode) => fs.promises.copyFile(src, dest, mode),
   link: (existing, name) => fs.promises.link(existing, name),
   rename: (from, to) => fs.promises.rename(from, to),
@@ -132,10 +132,9 @@ function errno(name: 'EISDIR' | 'EINVAL' | 'EEXIST'): number {
 // the native backend gives; EXDEV stays EXDEV.
 const CANNOT_CLONE_HERE = ['ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'ENOTTY', 'EINVAL'];
 
-let tempCounter = 0;
+/** A short name beside p (paths.ts tempBeside), as bytes. */
 function sibling(p: NativePath, tag: string): NativePath {
-  const suffix = `.cowcopy-${tag}-${process.pid}-${tempCounter++}`;
-  return typeof p === 'string' ? p + suffix : Buffer.concat([p, Buffer.from(suffix)]);
+  return fsPath(tempBeside(bytePath(p), tag));
 }
 
 function dirnameOf(p: NativePath): NativePath {
@@ -163,7 +162,7 @@ function* ignoreErrors(call: () => unknown): Steps<void> {
 
 function* hardlink(io: Io, src: NativePath, dest: NativePath, replace: boolean): Steps<void> {
   // fs.link does not follow a symlink at src; a copy would, so a link does too.
-  const target = (yield io.realpath(src)) as string;
+  const target = (yield io.realpath(src)) as Buffer;
   if (!replace) {
     yield io.link(target, dest);
     return;
@@ -197,7 +196,7 @@ function* forcedClone(io: Io, src: NativePath, dest: NativePath, exists: boolean
   }
   // node:fs truncates dest before it tries to clone: clone beside it and
   // rename over it, so a failed clone leaves the old dest as it was.
-  const target = (yield io.realpath(dest)) as string;
+  const target = (yield io.realpath(dest)) as Buffer;
   const temp = sibling(target, 'clone');
   yield* cloneForced(io, src, temp, constants.COPYFILE_EXCL);
   try {
@@ -393,5 +392,5 @@ export const fallbackBackend: CopyBackend = {
   },
   probe: (target) => runAsync(probeSteps(asyncIo, target)),
   probeSync: (target) => runSync(probeSteps(syncIo, target)),
-  copyTree: (req) => copyTreeFallback((src, dest, fileReq) => fallbackBackend.copy(src, dest, fileReq), req),
+  copyTree: (req) => walkTree((src, dest, fileReq) => fallbackBackend.copy(src, dest, fileReq), req),
 };

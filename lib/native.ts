@@ -1,49 +1,33 @@
-// The contract on top of the addon: maps requests to its numbers and its
-// { errno, syscall } answers to Node-shaped errors.
+// The contract on top of the addon: requests and answers cross by name
+// (binding.ts), { errno, syscall } answers become Node-shaped errors.
 import path from 'node:path';
-import {
-  CANNOT_CLONE,
-  SAME_FILE,
-  TREE_FAILURES,
-  type CopyBackend,
-  type CopyRequest,
-  type TreeOutcome,
-  type TreeRequest,
-} from './backend.js';
+import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest, type TreeOutcome, type TreeRequest } from './backend.js';
 import {
   failed,
   type NativeBinding,
   type NativeCopied,
   type NativeFailure,
   type NativeFilter,
+  type NativeFlags,
   type NativeTreeResult,
   type NativeVolume,
+  type TestFlags,
 } from './binding.js';
 import { errorCode, systemError } from './errors.js';
-import { copyTreeFallback } from './fallback-tree.js';
 import { filesystemName } from './filesystems.js';
-import type { NativePath } from './paths.js';
-import type { CloneResult, ProbeResult, Strategy, TreeResult } from './types.js';
+import { fsPath, type NativePath } from './paths.js';
+import type { CloneResult, ProbeResult, TreeResult } from './types.js';
+import { filterArguments, walkTree } from './walk.js';
 
-// native/copy.h: enum class Request, enum class Strategy, addon.cc: Flags.
-const REQUEST = { auto: 0, reflink: 1, hardlink: 2, copy: 3 } as const;
-const STRATEGY: readonly (Strategy | null)[] = [null, 'reflink', 'hardlink', 'kernel', 'userspace'];
-export const FLAG_NO_OVERWRITE = 1;
-export const FLAG_PRESERVE_TIMESTAMPS = 2;
-export const FLAG_SAME_FILE_OK = 4;
-/** Tests only: skip copy_file_range/sendfile to exercise the read/write loop. */
-export const FLAG_NO_KERNEL_COPY = 8;
-export const FLAG_REPLACE = 16;
-/** Tests only: no clone of cowcopy's own, the OS copy may make one (CopyFileExW on Windows 11 24H2). */
-export const FLAG_NO_OWN_CLONE = 32;
-
-function flagsOf(req: CopyRequest): number {
-  return (
-    (req.overwrite ? 0 : FLAG_NO_OVERWRITE) |
-    (req.preserveTimestamps ? FLAG_PRESERVE_TIMESTAMPS : 0) |
-    (req.sameFileOk ? FLAG_SAME_FILE_OK : 0) |
-    (req.replace ? FLAG_REPLACE : 0)
-  );
+function flagsOf(req: CopyRequest, test: TestFlags): NativeFlags {
+  return {
+    overwrite: req.overwrite,
+    preserveTimestamps: req.preserveTimestamps,
+    sameFileOk: req.sameFileOk,
+    replace: req.replace ?? false,
+    noKernelCopy: test.noKernelCopy ?? false,
+    noOwnClone: test.noOwnClone ?? false,
+  };
 }
 
 function copyError(failure: NativeFailure, src: NativePath, dest: NativePath, req: CopyRequest): Error {
@@ -60,9 +44,7 @@ function copyError(failure: NativeFailure, src: NativePath, dest: NativePath, re
 
 function settle(result: NativeCopied | NativeFailure, src: NativePath, dest: NativePath, req: CopyRequest): CloneResult | null {
   if (failed(result)) throw copyError(result, src, dest, req);
-  const strategy = STRATEGY[result.strategy];
-  if (strategy === undefined) throw new Error(`cowcopy: unknown strategy ${result.strategy} from the native backend`);
-  return strategy === null ? null : { strategy, bytes: result.bytes };
+  return result.strategy === 'none' ? null : { strategy: result.strategy, bytes: result.bytes };
 }
 
 function volume(result: NativeVolume | NativeFailure, target: NativePath): ProbeResult {
@@ -78,24 +60,25 @@ function volume(result: NativeVolume | NativeFailure, target: NativePath): Probe
 }
 
 function treeResult(r: NativeTreeResult): TreeResult {
-  const [, reflink = 0, hardlink = 0, kernel = 0, userspace = 0] = r.strategies;
   return {
     files: r.files,
     directories: r.directories,
     symlinks: r.symlinks,
     bytes: r.bytes,
     skipped: r.skipped,
-    strategies: { reflink, hardlink, kernel, userspace },
+    strategies: { ...r.strategies },
   };
 }
 
-async function copyTree(binding: NativeBinding, req: TreeRequest, extraFlags: number): Promise<TreeOutcome> {
+/** The native walk, or undefined when no thread could be made for it (the caller walks in JavaScript). */
+async function nativeWalk(binding: NativeBinding, req: TreeRequest, test: TestFlags): Promise<TreeOutcome | undefined> {
   let filterError: unknown;
   let filterFailed = false;
   const userFilter = req.filter;
   const filter: NativeFilter | null = userFilter
     ? (rel, names, _isDir, done) => {
-        Promise.all(names.map(async (name) => userFilter(path.join(req.src, rel, name), path.join(req.dest, rel, name)))).then(
+        const dir = rel.toString('latin1');
+        Promise.all(names.map(async (name) => userFilter(...filterArguments(req, path.join(dir, name.toString('latin1')))))).then(
           (keep) => done(true, keep.map(Boolean)),
           (err: unknown) => {
             if (!filterFailed) {
@@ -107,25 +90,29 @@ async function copyTree(binding: NativeBinding, req: TreeRequest, extraFlags: nu
         );
       }
     : null;
-  const flags = (req.preserveTimestamps ? FLAG_PRESERVE_TIMESTAMPS : 0) | extraFlags;
   const handle = binding.copyTree(
-    req.src,
-    req.dest,
+    fsPath(req.src),
+    fsPath(req.dest),
     {
-      request: REQUEST[req.strategy],
-      flags,
+      request: req.strategy,
+      preserveTimestamps: req.preserveTimestamps,
+      noKernelCopy: test.noKernelCopy ?? false,
       force: req.force,
       errorOnExist: req.errorOnExist,
       dereference: req.dereference,
       verbatimSymlinks: req.verbatimSymlinks,
       destExists: req.destExists,
       concurrency: req.concurrency,
-      srcAbsolute: req.srcAbsolute,
+      srcAbsolute: fsPath(req.srcAbsolute),
       wholeClone: req.wholeClone,
     },
     filter,
     req.onProgress ?? null,
   );
+  if (failed(handle)) {
+    if (errorCode(handle.errno) === 'EAGAIN') return undefined;
+    throw systemError(handle.errno, handle.syscall);
+  }
   const abort = (): void => handle.cancel();
   req.signal?.addEventListener('abort', abort, { once: true });
   if (req.signal?.aborted) abort(); // before the listener was there
@@ -135,33 +122,31 @@ async function copyTree(binding: NativeBinding, req: TreeRequest, extraFlags: nu
   } finally {
     req.signal?.removeEventListener('abort', abort);
   }
-  const kind = TREE_FAILURES[r.kind];
-  if (kind === undefined) throw new Error(`cowcopy: unknown tree failure ${r.kind} from the native backend`);
-  if (kind === 'system' && r.errno === 0) return { result: treeResult(r), failure: null };
+  if (r.kind === 'system' && r.errno === 0) return { result: treeResult(r), failure: null };
   return {
     result: treeResult(r),
     failure: {
-      kind,
-      rel: r.rel ?? '',
-      withDest: r.withDest ?? false,
+      kind: r.kind,
+      rel: r.rel?.toString('latin1') ?? '',
+      paths: r.paths ?? 'destination',
       errno: r.errno,
       syscall: r.syscall,
-      linkSrc: r.linkSrc,
-      linkDest: r.linkDest,
-      error: kind === 'filter' ? filterError : undefined,
+      linkSrc: r.linkSrc?.toString('latin1'),
+      linkDest: r.linkDest?.toString('latin1'),
+      error: r.kind === 'filter' ? filterError : undefined,
     },
   };
 }
 
-export function createNativeBackend(binding: NativeBinding, extraFlags = 0): CopyBackend {
-  return {
+/** The contract over the addon. `test` turns on paths only tests reach. */
+export function createNativeBackend(binding: NativeBinding, test: TestFlags = {}): CopyBackend {
+  const backend: CopyBackend = {
     name: 'native',
     async copy(src, dest, req) {
-      const result = await binding.copyFile(src, dest, REQUEST[req.strategy], flagsOf(req) | extraFlags);
-      return settle(result, src, dest, req);
+      return settle(await binding.copyFile(src, dest, req.strategy, flagsOf(req, test)), src, dest, req);
     },
     copySync(src, dest, req) {
-      return settle(binding.copyFileSync(src, dest, REQUEST[req.strategy], flagsOf(req) | extraFlags), src, dest, req);
+      return settle(binding.copyFileSync(src, dest, req.strategy, flagsOf(req, test)), src, dest, req);
     },
     async probe(target) {
       return volume(await binding.probe(target), target);
@@ -169,10 +154,12 @@ export function createNativeBackend(binding: NativeBinding, extraFlags = 0): Cop
     probeSync(target) {
       return volume(binding.probeSync(target), target);
     },
-    copyTree(req) {
-      if (binding.nativeTree) return copyTree(binding, req, extraFlags);
-      // No native walk here (Windows): walk in JavaScript, copy each file natively.
-      return copyTreeFallback((src, dest, fileReq) => this.copy(src, dest, fileReq), req);
+    async copyTree(req) {
+      // Where the addon has no walk (Windows), or no thread for one: the
+      // walk in JavaScript, each file copied natively.
+      const outcome = binding.nativeTree ? await nativeWalk(binding, req, test) : undefined;
+      return outcome ?? walkTree((src, dest, fileReq) => backend.copy(src, dest, fileReq), req);
     },
   };
+  return backend;
 }

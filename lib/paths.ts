@@ -1,4 +1,7 @@
-// Path arguments as node:fs takes them: string, Buffer/Uint8Array or file: URL.
+// Path arguments as node:fs takes them (string, Buffer/Uint8Array or file:
+// URL), and paths as cowcopy's walks carry them: bytes, whatever their
+// encoding, so that no name is lost on the way.
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidArgType, invalidArgValue } from './errors.js';
 
@@ -21,19 +24,65 @@ function isURL(value: unknown): value is URL {
 
 /** Validates like fs's getValidatedPath and returns the path to hand on. */
 export function toNativePath(value: unknown, name: string): NativePath {
-  let path: unknown = value;
-  if (isURL(value)) path = fileURLToPath(value);
-  if (typeof path === 'string') {
-    if (path.includes('\u0000')) {
-      throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+  let p: unknown = value;
+  if (isURL(value)) p = fileURLToPath(value);
+  if (typeof p === 'string') {
+    if (p.includes('\u0000')) {
+      throw invalidArgValue(name, p, 'must be a string, Uint8Array, or URL without null bytes');
     }
-    return path;
+    return p;
   }
-  if (path instanceof Uint8Array) {
-    if (path.includes(0)) {
-      throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+  if (p instanceof Uint8Array) {
+    if (p.includes(0)) {
+      throw invalidArgValue(name, p, 'must be a string, Uint8Array, or URL without null bytes');
     }
-    return Buffer.isBuffer(path) ? path : Buffer.from(path.buffer, path.byteOffset, path.byteLength);
+    return Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
   }
   throw invalidArgType(name, 'of type string or an instance of Buffer or URL', value);
+}
+
+/**
+ * A path as its bytes, one character per byte (latin1): `path.join`,
+ * `dirname` and the like work on it as on any path (every separator is one
+ * ASCII byte), and a name that is not UTF-8 stays what it is. The walks
+ * carry paths so, and turn them back only at the edges: `fsPath` for node:fs
+ * and the addon, `shownPath` for errors and the filter.
+ */
+export type BytePath = string;
+
+export function bytePath(p: NativePath): BytePath {
+  return (typeof p === 'string' ? Buffer.from(p, 'utf8') : p).toString('latin1');
+}
+
+/** The bytes of a BytePath, as node:fs and the addon take them. */
+export function fsPath(p: BytePath): Buffer {
+  return Buffer.from(p, 'latin1');
+}
+
+/** How node:fs shows a path: its bytes read as UTF-8. */
+export function shownPath(p: BytePath): string {
+  return fsPath(p).toString('utf8');
+}
+
+/** path.resolve for a BytePath: the current directory as bytes too. */
+export function resolveBytes(...parts: BytePath[]): BytePath {
+  return path.resolve(bytePath(process.cwd()), ...parts);
+}
+
+/** fs.cp's isSrcSubdir: every component of `parent` (resolved) is the same in `child`. */
+export function isSubdir(parent: BytePath, child: BytePath): boolean {
+  const a = resolveBytes(parent).split(path.sep).filter(Boolean);
+  const b = resolveBytes(child).split(path.sep).filter(Boolean);
+  return a.every((part, i) => b[i] === part);
+}
+
+let tempCounter = 0;
+
+/**
+ * A name beside `p` for an entry being made, to be renamed over `p` once
+ * whole: `.cowcopy-<tag>-<pid>-<n>` in p's directory, short whatever p's
+ * own name (a name near NAME_MAX still gets one).
+ */
+export function tempBeside(p: BytePath, tag: string): BytePath {
+  return path.join(path.dirname(p), `.cowcopy-${tag}-${process.pid}-${tempCounter++}`);
 }

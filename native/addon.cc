@@ -1,24 +1,31 @@
-// Node-API glue only: argument unpacking, async workers, module init.
-// Everything that talks to the OS is behind copy.h. Results cross as plain
-// objects ({ errno, syscall } on failure); lib/ builds the Error from them.
+// Node-API glue only: argument unpacking, async work, the walk's thread,
+// module init. Everything that talks to the OS is behind copy.h. Results
+// cross as plain objects, by name ({ errno, syscall } on failure); lib/
+// builds the Error from them.
+//
+// What runs while an environment may be going away (a worker terminated: the
+// completions of async work, the thread-safe functions' calls) uses the C
+// API and gives up quietly when a call fails; node-addon-api's wrappers
+// would abort the process there (they build an Error from the failure).
 #include <napi.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "copy.h"
+#include "thread.h"
 
 namespace cowcopy {
 namespace {
 
 // Bumped whenever the shape below changes; lib/binding.ts checks it.
-constexpr int kAbi = 2;
+constexpr int kAbi = 3;
 
 // npm run test:asan checks that the sanitized build is the one it tests.
 #if defined(__SANITIZE_ADDRESS__)
@@ -27,15 +34,22 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-// Bits of the flags argument (lib/native.ts).
-enum Flags : uint32_t {
-  kFlagNoOverwrite = 1,
-  kFlagPreserveTimestamps = 2,
-  kFlagSameFileOk = 4,
-  kFlagNoKernelCopy = 8,
-  kFlagReplace = 16,
-  kFlagNoOwnClone = 32,
-};
+template <typename Enum, size_t N>
+const char* NameOf(const char* const (&names)[N], Enum value) {
+  const size_t i = static_cast<size_t>(value);
+  return i < N ? names[i] : "unknown";
+}
+
+template <typename Enum, size_t N>
+bool FromName(const char* const (&names)[N], const std::string& name, Enum* out) {
+  for (size_t i = 0; i < N; i++) {
+    if (name == names[i]) {
+      *out = static_cast<Enum>(i);
+      return true;
+    }
+  }
+  return false;
+}
 
 bool ToPath(const Napi::Value& value, Path* out) {
   if (value.IsString()) {
@@ -57,144 +71,209 @@ Napi::Value ThrowType(Napi::Env env, const char* message) {
   return env.Undefined();
 }
 
-// Fills the object with { errno, syscall[, sameFile] } when status failed.
-void SetStatus(Napi::Object obj, const Status& status) {
-  Napi::Env env = obj.Env();
-  obj.Set("errno", Napi::Number::New(env, status.code));
+bool GetBool(const Napi::Object& o, const char* key) { return o.Get(key).ToBoolean().Value(); }
+
+// ---- plain objects through the C API (safe while an environment ends) ----
+
+class Builder {
+ public:
+  explicit Builder(napi_env env) : env_(env) { ok_ = napi_create_object(env, &obj_) == napi_ok; }
+  Builder& Number(const char* key, double value) {
+    napi_value v;
+    return Put(key, ok_ && napi_create_double(env_, value, &v) == napi_ok ? v : nullptr);
+  }
+  Builder& Bool(const char* key, bool value) {
+    napi_value v;
+    return Put(key, ok_ && napi_get_boolean(env_, value, &v) == napi_ok ? v : nullptr);
+  }
+  Builder& String(const char* key, const char* value) {
+    napi_value v;
+    return Put(key, ok_ && napi_create_string_utf8(env_, value, NAPI_AUTO_LENGTH, &v) == napi_ok ? v : nullptr);
+  }
+  // Bytes as they are (names need not be UTF-8): a Buffer.
+  Builder& Bytes(const char* key, const Path& value) {
+    napi_value v;
+    void* data = nullptr;
+    return Put(key, ok_ && napi_create_buffer_copy(env_, value.size(), value.data(), &data, &v) == napi_ok ? v : nullptr);
+  }
+  Builder& Value(const char* key, napi_value value) { return Put(key, value); }
+  // The object, or nullptr when a call failed.
+  napi_value Done() const { return ok_ ? obj_ : nullptr; }
+
+ private:
+  Builder& Put(const char* key, napi_value value) {
+    ok_ = ok_ && value != nullptr && napi_set_named_property(env_, obj_, key, value) == napi_ok;
+    return *this;
+  }
+  napi_env env_;
+  napi_value obj_ = nullptr;
+  bool ok_ = false;
+};
+
+void SetStatus(Builder* b, const Status& status) {
+  b->Number("errno", status.code);
   if (status.ok()) return;
-  obj.Set("syscall", Napi::String::New(env, status.syscall ? status.syscall : "copyfile"));
-  if (status.same_file) obj.Set("sameFile", Napi::Boolean::New(env, true));
+  b->String("syscall", status.syscall ? status.syscall : "copyfile");
+  if (status.same_file) b->Bool("sameFile", true);
 }
 
-Napi::Object CopyResultToJs(Napi::Env env, const Status& status, const CopyResult& result) {
-  Napi::Object obj = Napi::Object::New(env);
-  SetStatus(obj, status);
+napi_value CopyResultToJs(napi_env env, const Status& status, const CopyResult& result) {
+  Builder b(env);
+  SetStatus(&b, status);
   if (status.ok()) {
-    obj.Set("strategy", Napi::Number::New(env, static_cast<int>(result.strategy)));
-    obj.Set("bytes", Napi::Number::New(env, static_cast<double>(result.bytes)));
+    b.String("strategy", NameOf(kStrategyNames, result.strategy));
+    b.Number("bytes", static_cast<double>(result.bytes));
   }
-  return obj;
+  return b.Done();
 }
 
-Napi::Object VolumeToJs(Napi::Env env, const Status& status, const VolumeInfo& info) {
-  Napi::Object obj = Napi::Object::New(env);
-  SetStatus(obj, status);
+napi_value VolumeToJs(napi_env env, const Status& status, const VolumeInfo& info) {
+  Builder b(env);
+  SetStatus(&b, status);
   if (status.ok()) {
-    obj.Set("fsType", Napi::Number::New(env, static_cast<double>(info.fs_type)));
-    obj.Set("fsName", Napi::String::New(env, info.fs_name));
-    obj.Set("reflink", Napi::Boolean::New(env, info.reflink));
-    obj.Set("hardlink", Napi::Boolean::New(env, info.hardlink));
-    obj.Set("kernelCopy", Napi::Boolean::New(env, info.kernel_copy));
-    obj.Set("writable", Napi::Boolean::New(env, info.writable));
+    b.Number("fsType", static_cast<double>(info.fs_type))
+        .String("fsName", info.fs_name.c_str())
+        .Bool("reflink", info.reflink)
+        .Bool("hardlink", info.hardlink)
+        .Bool("kernelCopy", info.kernel_copy)
+        .Bool("writable", info.writable);
   }
-  return obj;
+  return b.Done();
 }
+
+napi_value TreeResultToJs(napi_env env, const TreeResult& r) {
+  Builder b(env);
+  SetStatus(&b, r.status);
+  b.String("kind", NameOf(kTreeErrorNames, r.kind));
+  if (!r.ok()) {
+    b.Bytes("rel", r.rel).String("paths", NameOf(kErrorPathsNames, r.paths));
+    if (!r.link_src.empty()) b.Bytes("linkSrc", r.link_src);
+    if (!r.link_dest.empty()) b.Bytes("linkDest", r.link_dest);
+  }
+  b.Number("files", static_cast<double>(r.files))
+      .Number("directories", static_cast<double>(r.directories))
+      .Number("symlinks", static_cast<double>(r.symlinks))
+      .Number("bytes", static_cast<double>(r.bytes))
+      .Number("skipped", static_cast<double>(r.skipped));
+  Builder strategies(env);
+  for (size_t i = 1; i < sizeof kStrategyNames / sizeof kStrategyNames[0]; i++)
+    strategies.Number(kStrategyNames[i], static_cast<double>(r.by_strategy[i]));
+  b.Value("strategies", strategies.Done());
+  return b.Done();
+}
+
+// ---- copyFile and probe: async work, completed through the C API ----
 
 // (src, dest, request, flags): the arguments of copyFile and copyFileSync.
 bool ParseCopyArgs(const Napi::CallbackInfo& info, Path* src, Path* dest, CopyOptions* opts) {
-  if (info.Length() < 4 || !ToPath(info[0], src) || !ToPath(info[1], dest) ||
-      !info[2].IsNumber() || !info[3].IsNumber()) {
+  if (info.Length() < 4 || !ToPath(info[0], src) || !ToPath(info[1], dest) || !info[2].IsString() ||
+      !info[3].IsObject()) {
     ThrowType(info.Env(), "copyFile(src, dest, request, flags): paths are strings or Buffers");
     return false;
   }
-  int request = info[2].As<Napi::Number>().Int32Value();
-  uint32_t flags = info[3].As<Napi::Number>().Uint32Value();
-  if (request < 0 || request > static_cast<int>(Request::kCopy)) {
+  if (!FromName(kRequestNames, info[2].As<Napi::String>().Utf8Value(), &opts->request)) {
     ThrowType(info.Env(), "copyFile: unknown request");
     return false;
   }
-  opts->request = static_cast<Request>(request);
-  opts->overwrite = (flags & kFlagNoOverwrite) == 0;
-  opts->preserve_timestamps = (flags & kFlagPreserveTimestamps) != 0;
-  opts->same_file_ok = (flags & kFlagSameFileOk) != 0;
-  opts->no_kernel_copy = (flags & kFlagNoKernelCopy) != 0;
-  opts->replace = (flags & kFlagReplace) != 0;
-  opts->no_own_clone = (flags & kFlagNoOwnClone) != 0;
+  Napi::Object flags = info[3].As<Napi::Object>();
+  opts->overwrite = GetBool(flags, "overwrite");
+  opts->preserve_timestamps = GetBool(flags, "preserveTimestamps");
+  opts->same_file_ok = GetBool(flags, "sameFileOk");
+  opts->replace = GetBool(flags, "replace");
+  opts->no_kernel_copy = GetBool(flags, "noKernelCopy");
+  opts->no_own_clone = GetBool(flags, "noOwnClone");
   return true;
 }
 
-class CopyWorker : public Napi::AsyncWorker {
+// One call on libuv's pool; `Work` runs there, `ToJs` builds the answer.
+template <typename Job>
+class AsyncCall {
  public:
-  CopyWorker(Napi::Env env, Path src, Path dest, CopyOptions opts)
-      : Napi::AsyncWorker(env, "cowcopy:copyFile"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        src_(std::move(src)),
-        dest_(std::move(dest)),
-        opts_(opts) {}
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  void Execute() override { status_ = CopyOneFile(src_, dest_, opts_, &result_); }
-  void OnOK() override { deferred_.Resolve(CopyResultToJs(Env(), status_, result_)); }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+  static napi_value Queue(napi_env env, const char* name, std::unique_ptr<Job> job) {
+    auto* call = new AsyncCall(std::move(job));
+    napi_value promise = nullptr, resource_name = nullptr;
+    if (napi_create_promise(env, &call->deferred_, &promise) != napi_ok ||
+        napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+        napi_create_async_work(env, nullptr, resource_name, Execute, Complete, call, &call->work_) != napi_ok ||
+        napi_queue_async_work(env, call->work_) != napi_ok) {
+      if (call->work_ != nullptr) napi_delete_async_work(env, call->work_);
+      delete call;  // a deferred left unresolved is collected with its promise
+      return nullptr;
+    }
+    return promise;
+  }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  Path src_, dest_;
-  CopyOptions opts_;
-  Status status_;
-  CopyResult result_;
+  explicit AsyncCall(std::unique_ptr<Job> job) : job_(std::move(job)) {}
+
+  static void Execute(napi_env, void* data) { static_cast<AsyncCall*>(data)->job_->Work(); }
+
+  static void Complete(napi_env env, napi_status status, void* data) {
+    std::unique_ptr<AsyncCall> call(static_cast<AsyncCall*>(data));
+    if (status == napi_ok) {
+      napi_handle_scope scope;
+      if (napi_open_handle_scope(env, &scope) == napi_ok) {
+        napi_value answer = call->job_->ToJs(env);
+        if (answer != nullptr) napi_resolve_deferred(env, call->deferred_, answer);
+        napi_close_handle_scope(env, scope);
+      }
+    }
+    napi_delete_async_work(env, call->work_);
+  }
+
+  std::unique_ptr<Job> job_;
+  napi_deferred deferred_ = nullptr;
+  napi_async_work work_ = nullptr;
 };
 
-class ProbeWorker : public Napi::AsyncWorker {
- public:
-  ProbeWorker(Napi::Env env, Path path)
-      : Napi::AsyncWorker(env, "cowcopy:probe"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        path_(std::move(path)) {}
+struct CopyJob {
+  Path src, dest;
+  CopyOptions opts;
+  Status status;
+  CopyResult result;
+  void Work() { status = CopyOneFile(src, dest, opts, &result); }
+  napi_value ToJs(napi_env env) const { return CopyResultToJs(env, status, result); }
+};
 
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  void Execute() override { status_ = ProbeVolume(path_, &info_); }
-  void OnOK() override { deferred_.Resolve(VolumeToJs(Env(), status_, info_)); }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Path path_;
-  Status status_;
-  VolumeInfo info_;
+struct ProbeJob {
+  Path path;
+  Status status;
+  VolumeInfo info;
+  void Work() { status = ProbeVolume(path, &info); }
+  napi_value ToJs(napi_env env) const { return VolumeToJs(env, status, info); }
 };
 
 Napi::Value CopyFileAsync(const Napi::CallbackInfo& info) {
-  Path src, dest;
-  CopyOptions opts;
-  if (!ParseCopyArgs(info, &src, &dest, &opts)) return info.Env().Undefined();
-  auto* worker = new CopyWorker(info.Env(), std::move(src), std::move(dest), opts);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  auto job = std::make_unique<CopyJob>();
+  if (!ParseCopyArgs(info, &job->src, &job->dest, &job->opts)) return info.Env().Undefined();
+  napi_value promise = AsyncCall<CopyJob>::Queue(info.Env(), "cowcopy:copyFile", std::move(job));
+  return promise != nullptr ? Napi::Value(info.Env(), promise) : info.Env().Undefined();
 }
 
 Napi::Value CopyFileSync(const Napi::CallbackInfo& info) {
-  Path src, dest;
-  CopyOptions opts;
-  if (!ParseCopyArgs(info, &src, &dest, &opts)) return info.Env().Undefined();
-  CopyResult result;
-  Status status = CopyOneFile(src, dest, opts, &result);
-  return CopyResultToJs(info.Env(), status, result);
+  CopyJob job;
+  if (!ParseCopyArgs(info, &job.src, &job.dest, &job.opts)) return info.Env().Undefined();
+  job.Work();
+  return Napi::Value(info.Env(), job.ToJs(info.Env()));
 }
 
 Napi::Value ProbeAsync(const Napi::CallbackInfo& info) {
-  Path path;
-  if (info.Length() < 1 || !ToPath(info[0], &path))
+  auto job = std::make_unique<ProbeJob>();
+  if (info.Length() < 1 || !ToPath(info[0], &job->path))
     return ThrowType(info.Env(), "probe(path): path is a string or Buffer");
-  auto* worker = new ProbeWorker(info.Env(), std::move(path));
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  napi_value promise = AsyncCall<ProbeJob>::Queue(info.Env(), "cowcopy:probe", std::move(job));
+  return promise != nullptr ? Napi::Value(info.Env(), promise) : info.Env().Undefined();
 }
 
 Napi::Value ProbeSync(const Napi::CallbackInfo& info) {
-  Path path;
-  if (info.Length() < 1 || !ToPath(info[0], &path))
+  ProbeJob job;
+  if (info.Length() < 1 || !ToPath(info[0], &job.path))
     return ThrowType(info.Env(), "probeSync(path): path is a string or Buffer");
-  VolumeInfo volume;
-  Status status = ProbeVolume(path, &volume);
-  return VolumeToJs(info.Env(), status, volume);
+  job.Work();
+  return Napi::Value(info.Env(), job.ToJs(info.Env()));
 }
 
-// ---- copyTree(src, dest, options, filter, progress) -> { promise, cancel } ----
+// ---- copyTree(src, dest, options, filter, progress) -> { promise, cancel } or a failure ----
 
 // One answer from the JavaScript filter, waited for by a worker thread. It
 // owns its entries: a walk that is cancelled stops waiting and goes on, while
@@ -217,27 +296,30 @@ struct ProgressUpdate {
 // when the environment goes away) and the two thread-safe functions.
 class TreeJob : public TreeHooks {
  public:
-  TreeJob(Napi::Env env, Napi::Value filter, Napi::Value progress) {
-    if (filter.IsFunction()) {
-      filter_ = Napi::ThreadSafeFunction::New(env, filter.As<Napi::Function>(), "cowcopy:filter", 0, 1);
-      has_filter_ = true;
+  // Main thread. False (nothing made) when a thread-safe function cannot be.
+  bool Init(napi_env env, napi_value filter, napi_value progress) {
+    if (IsFunction(env, filter)) {
+      if (!MakeTsfn(env, filter, "cowcopy:filter", CallFilter, &filter_)) return false;
     }
-    if (progress.IsFunction()) {
-      progress_ = Napi::ThreadSafeFunction::New(env, progress.As<Napi::Function>(), "cowcopy:progress", 0, 1);
-      has_progress_ = true;
+    if (IsFunction(env, progress)) {
+      if (!MakeTsfn(env, progress, "cowcopy:progress", CallProgress, &progress_)) {
+        Release();
+        return false;
+      }
     }
+    return true;
   }
 
   std::atomic<bool> cancel{false};
 
-  bool has_filter() const override { return has_filter_; }
+  bool has_filter() const override { return filter_ != nullptr; }
 
   bool Filter(const Path& rel, std::vector<FilterEntry>* entries) override {
     auto request = std::make_shared<FilterRequest>();
     request->rel = rel;
     request->entries = *entries;
     auto* held = new std::shared_ptr<FilterRequest>(request);
-    if (filter_.BlockingCall(held, CallFilter) != napi_ok) {
+    if (napi_call_threadsafe_function(filter_, held, napi_tsfn_blocking) != napi_ok) {
       delete held;  // the environment is going away
       return false;
     }
@@ -252,18 +334,32 @@ class TreeJob : public TreeHooks {
   }
 
   void Progress(uint64_t files, uint64_t bytes) override {
-    if (!has_progress_) return;
+    if (progress_ == nullptr) return;
     auto* update = new ProgressUpdate{files, bytes};
-    if (progress_.NonBlockingCall(update, CallProgress) != napi_ok) delete update;
+    if (napi_call_threadsafe_function(progress_, update, napi_tsfn_nonblocking) != napi_ok) delete update;
   }
 
-  // Called on the walk's thread when it is over: JavaScript is not called again.
+  // When the walk is over: JavaScript is not called again.
   void Release() {
-    if (has_filter_) filter_.Release();
-    if (has_progress_) progress_.Release();
+    if (filter_ != nullptr) napi_release_threadsafe_function(filter_, napi_tsfn_release);
+    if (progress_ != nullptr) napi_release_threadsafe_function(progress_, napi_tsfn_release);
+    filter_ = progress_ = nullptr;
   }
 
  private:
+  static bool IsFunction(napi_env env, napi_value v) {
+    napi_valuetype type;
+    return v != nullptr && napi_typeof(env, v, &type) == napi_ok && type == napi_function;
+  }
+
+  static bool MakeTsfn(napi_env env, napi_value fn, const char* name, napi_threadsafe_function_call_js call,
+                       napi_threadsafe_function* out) {
+    napi_value resource_name;
+    return napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) == napi_ok &&
+           napi_create_threadsafe_function(env, fn, nullptr, resource_name, 0, 1, nullptr, nullptr, nullptr, call,
+                                           out) == napi_ok;
+  }
+
   // With request->mu held.
   static void Settle(FilterRequest* request, bool ok) {
     request->ok = ok;
@@ -276,78 +372,113 @@ class TreeJob : public TreeHooks {
     if (!request->answered) Settle(request.get(), ok);
   }
 
-  // Main thread: filter(rel, names, isDir, done); done(ok, keep[]) answers.
-  static void CallFilter(Napi::Env env, Napi::Function fn, std::shared_ptr<FilterRequest>* held) {
+  // done(ok, keep[]), called by JavaScript: reads the answer into a copy
+  // first (getters run JavaScript, which may call done() again); only this
+  // thread sets `answered`, and the worker leaves the entries alone until then.
+  static napi_value Done(napi_env env, napi_callback_info info) {
+    size_t argc = 2;
+    napi_value argv[2];
+    void* data = nullptr;
+    if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || data == nullptr) return nullptr;
+    const std::shared_ptr<FilterRequest>& request = *static_cast<std::shared_ptr<FilterRequest>*>(data);
+    bool ok = argc >= 2 && Truthy(env, argv[0]);
+    bool is_array = false;
+    uint32_t given = 0;
+    std::vector<bool> keep;
+    if (ok) {
+      ok = napi_is_array(env, argv[1], &is_array) == napi_ok && is_array &&
+           napi_get_array_length(env, argv[1], &given) == napi_ok;
+    }
+    if (ok) {
+      keep.assign(request->entries.size(), true);
+      for (uint32_t i = 0; ok && i < keep.size() && i < given; i++) {
+        napi_value element;
+        ok = napi_get_element(env, argv[1], i, &element) == napi_ok;
+        if (ok) keep[i] = Truthy(env, element);
+      }
+    }
+    std::lock_guard<std::mutex> lock(request->mu);
+    if (request->answered) return nullptr;
+    for (size_t i = 0; ok && i < keep.size(); i++) request->entries[i].keep = keep[i];
+    Settle(request.get(), ok);
+    return nullptr;
+  }
+
+  static bool Truthy(napi_env env, napi_value v) {
+    napi_value b;
+    bool out = false;
+    return napi_coerce_to_bool(env, v, &b) == napi_ok && napi_get_value_bool(env, b, &out) == napi_ok && out;
+  }
+
+  static bool Bytes(napi_env env, const Path& value, napi_value* out) {
+    void* data = nullptr;
+    return napi_create_buffer_copy(env, value.size(), value.data(), &data, out) == napi_ok;
+  }
+
+  // filter(rel, names, isDir, done) on the main thread; names as Buffers.
+  static bool CallFilterJs(napi_env env, napi_value fn, const std::shared_ptr<FilterRequest>& request) {
+    const std::vector<FilterEntry>& entries = request->entries;
+    napi_value argv[4], undefined;
+    if (!Bytes(env, request->rel, &argv[0]) ||
+        napi_create_array_with_length(env, entries.size(), &argv[1]) != napi_ok ||
+        napi_create_array_with_length(env, entries.size(), &argv[2]) != napi_ok)
+      return false;
+    for (uint32_t i = 0; i < entries.size(); i++) {
+      napi_value name, dir;
+      if (!Bytes(env, entries[i].name, &name) || napi_set_element(env, argv[1], i, name) != napi_ok ||
+          napi_get_boolean(env, entries[i].is_dir, &dir) != napi_ok || napi_set_element(env, argv[2], i, dir) != napi_ok)
+        return false;
+    }
+    auto* held = new std::shared_ptr<FilterRequest>(request);
+    if (napi_create_function(env, "done", NAPI_AUTO_LENGTH, Done, held, &argv[3]) != napi_ok ||
+        napi_add_finalizer(
+            env, argv[3], held,
+            [](napi_env, void* data, void*) { delete static_cast<std::shared_ptr<FilterRequest>*>(data); }, nullptr,
+            nullptr) != napi_ok) {
+      delete held;
+      return false;
+    }
+    if (napi_get_undefined(env, &undefined) != napi_ok) return false;
+    napi_value ignored;
+    if (napi_call_function(env, undefined, fn, 4, argv, &ignored) != napi_ok) {
+      napi_value exception;
+      napi_get_and_clear_last_exception(env, &exception);
+      return false;
+    }
+    return true;
+  }
+
+  static void CallFilter(napi_env env, napi_value fn, void*, void* data) {
+    auto* held = static_cast<std::shared_ptr<FilterRequest>*>(data);
     std::shared_ptr<FilterRequest> request = std::move(*held);
     delete held;
-    if (env == nullptr) {
+    napi_handle_scope scope;
+    if (env == nullptr || napi_open_handle_scope(env, &scope) != napi_ok) {
       Answer(request, false);
       return;
     }
-    const std::vector<FilterEntry>& entries = request->entries;
-    Napi::Array names = Napi::Array::New(env, entries.size());
-    Napi::Array dirs = Napi::Array::New(env, entries.size());
-    for (uint32_t i = 0; i < entries.size(); i++) {
-      names.Set(i, Napi::String::New(env, entries[i].name));
-      dirs.Set(i, Napi::Boolean::New(env, entries[i].is_dir));
-    }
-    Napi::Function done = Napi::Function::New(env, [request](const Napi::CallbackInfo& info) {
-      bool ok = info.Length() >= 2 && info[0].ToBoolean().Value() && info[1].IsArray();
-      // Read into a copy first: JavaScript runs here (getters) and may call
-      // done() again. Only this thread sets `answered`, and the worker leaves
-      // the entries alone until it is set.
-      std::vector<bool> keep;
-      if (ok) {
-        Napi::Array given = info[1].As<Napi::Array>();
-        keep.assign(request->entries.size(), true);
-        for (uint32_t i = 0; i < keep.size() && i < given.Length(); i++) keep[i] = given.Get(i).ToBoolean().Value();
-      }
-      std::lock_guard<std::mutex> lock(request->mu);
-      if (request->answered) return;
-      for (size_t i = 0; i < keep.size(); i++) request->entries[i].keep = keep[i];
-      Settle(request.get(), ok);
-    });
-    fn.Call({Napi::String::New(env, request->rel), names, dirs, done});
-    if (env.IsExceptionPending()) {
-      env.GetAndClearPendingException();
-      Answer(request, false);
-    }
+    if (!CallFilterJs(env, fn, request)) Answer(request, false);
+    napi_close_handle_scope(env, scope);
   }
 
-  static void CallProgress(Napi::Env env, Napi::Function fn, ProgressUpdate* update) {
-    if (env != nullptr) {
-      fn.Call({Napi::Number::New(env, static_cast<double>(update->files)),
-               Napi::Number::New(env, static_cast<double>(update->bytes))});
-      if (env.IsExceptionPending()) env.GetAndClearPendingException();
+  static void CallProgress(napi_env env, napi_value fn, void*, void* data) {
+    std::unique_ptr<ProgressUpdate> update(static_cast<ProgressUpdate*>(data));
+    napi_handle_scope scope;
+    if (env == nullptr || napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value argv[2], undefined, ignored;
+    if (napi_create_double(env, static_cast<double>(update->files), &argv[0]) == napi_ok &&
+        napi_create_double(env, static_cast<double>(update->bytes), &argv[1]) == napi_ok &&
+        napi_get_undefined(env, &undefined) == napi_ok &&
+        napi_call_function(env, undefined, fn, 2, argv, &ignored) != napi_ok) {
+      napi_value exception;  // lib/cp.ts catches what onProgress throws; nothing reaches here
+      napi_get_and_clear_last_exception(env, &exception);
     }
-    delete update;
+    napi_close_handle_scope(env, scope);
   }
 
-  Napi::ThreadSafeFunction filter_, progress_;
-  bool has_filter_ = false;
-  bool has_progress_ = false;
+  napi_threadsafe_function filter_ = nullptr;
+  napi_threadsafe_function progress_ = nullptr;
 };
-
-Napi::Object TreeResultToJs(Napi::Env env, const TreeResult& r) {
-  Napi::Object obj = Napi::Object::New(env);
-  SetStatus(obj, r.status);
-  obj.Set("kind", Napi::Number::New(env, static_cast<int>(r.kind)));
-  if (!r.ok()) {
-    obj.Set("rel", Napi::String::New(env, r.rel));
-    obj.Set("withDest", Napi::Boolean::New(env, r.with_dest));
-    if (!r.link_src.empty()) obj.Set("linkSrc", Napi::String::New(env, r.link_src));
-    if (!r.link_dest.empty()) obj.Set("linkDest", Napi::String::New(env, r.link_dest));
-  }
-  obj.Set("files", Napi::Number::New(env, static_cast<double>(r.files)));
-  obj.Set("directories", Napi::Number::New(env, static_cast<double>(r.directories)));
-  obj.Set("symlinks", Napi::Number::New(env, static_cast<double>(r.symlinks)));
-  obj.Set("bytes", Napi::Number::New(env, static_cast<double>(r.bytes)));
-  obj.Set("skipped", Napi::Number::New(env, static_cast<double>(r.skipped)));
-  Napi::Array strategies = Napi::Array::New(env, 5);
-  for (uint32_t i = 0; i < 5; i++) strategies.Set(i, Napi::Number::New(env, static_cast<double>(r.by_strategy[i])));
-  obj.Set("strategies", strategies);
-  return obj;
-}
 
 // One cp() walk. It runs on a thread of its own, not on libuv's pool: its
 // workers may wait for the JavaScript filter, and a filter that awaits
@@ -357,23 +488,26 @@ Napi::Object TreeResultToJs(Napi::Env env, const TreeResult& r) {
 // joined there, or when the environment goes away (after cancelling).
 class TreeCall {
  public:
-  TreeCall(Napi::Env env, Path src, Path dest, TreeOptions opts, std::shared_ptr<TreeJob> job)
-      : deferred_(Napi::Promise::Deferred::New(env)),
-        src_(std::move(src)),
-        dest_(std::move(dest)),
-        opts_(std::move(opts)),
-        job_(std::move(job)) {}
+  TreeCall(Path src, Path dest, TreeOptions opts, std::shared_ptr<TreeJob> job)
+      : src_(std::move(src)), dest_(std::move(dest)), opts_(std::move(opts)), job_(std::move(job)) {}
 
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  // Main thread. On failure nothing was started and the caller deletes it.
-  bool Start(Napi::Env env) {
-    if (napi_create_threadsafe_function(env, nullptr, nullptr, Napi::String::New(env, "cowcopy:copyTree"), 0, 1,
-                                        nullptr, nullptr, this, Finish, &done_) != napi_ok)
-      return false;
+  // Main thread: the promise, or nullptr with *err set (nothing started;
+  // the caller deletes this). err is an errno where the OS refused a thread.
+  napi_value Start(napi_env env, int* err) {
+    napi_value promise = nullptr, name = nullptr;
+    *err = 0;
+    if (napi_create_promise(env, &deferred_, &promise) != napi_ok ||
+        napi_create_string_utf8(env, "cowcopy:copyTree", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, this, Finish, &done_) !=
+            napi_ok)
+      return nullptr;
+    *err = thread_.Start([this] { Run(); });
+    if (*err != 0) {
+      napi_release_threadsafe_function(done_, napi_tsfn_abort);
+      return nullptr;
+    }
     napi_add_env_cleanup_hook(env, Teardown, this);
-    thread_ = std::thread([this] { Run(); });
-    return true;
+    return promise;
   }
 
  private:
@@ -388,20 +522,20 @@ class TreeCall {
     napi_release_threadsafe_function(done, napi_tsfn_release);
   }
 
-  void Join() {
-    if (thread_.joinable()) thread_.join();
-  }
-
   // Main thread, once the walk is over (env is null when the environment is
   // being torn down: nobody is left to tell).
   static void Finish(napi_env env, napi_value, void* context, void*) {
     auto* call = static_cast<TreeCall*>(context);
-    call->Join();
+    call->thread_.Join();
+    napi_handle_scope scope;
     if (env != nullptr) {
       napi_remove_env_cleanup_hook(env, Teardown, call);
-      Napi::HandleScope scope(env);
-      if (!call->status_.ok()) call->result_.status = call->status_;
-      call->deferred_.Resolve(TreeResultToJs(Napi::Env(env), call->result_));
+      if (napi_open_handle_scope(env, &scope) == napi_ok) {
+        if (!call->status_.ok()) call->result_.status = call->status_;
+        napi_value answer = TreeResultToJs(env, call->result_);
+        if (answer != nullptr) napi_resolve_deferred(env, call->deferred_, answer);
+        napi_close_handle_scope(env, scope);
+      }
     }
     delete call;
   }
@@ -410,20 +544,18 @@ class TreeCall {
   static void Teardown(void* arg) {
     auto* call = static_cast<TreeCall*>(arg);
     call->job_->cancel = true;
-    call->Join();
+    call->thread_.Join();
   }
 
-  Napi::Promise::Deferred deferred_;
   Path src_, dest_;
   TreeOptions opts_;
   std::shared_ptr<TreeJob> job_;
   Status status_;
   TreeResult result_;
+  napi_deferred deferred_ = nullptr;
   napi_threadsafe_function done_ = nullptr;
-  std::thread thread_;
+  Thread thread_;
 };
-
-bool GetBool(const Napi::Object& o, const char* key) { return o.Get(key).ToBoolean().Value(); }
 
 Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -433,12 +565,10 @@ Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   Napi::Object o = info[2].As<Napi::Object>();
   if (!ToPath(o.Get("srcAbsolute"), &src_absolute)) return ThrowType(env, "copyTree: options.srcAbsolute");
   TreeOptions opts;
-  int request = o.Get("request").ToNumber().Int32Value();
-  if (request < 0 || request > static_cast<int>(Request::kCopy)) return ThrowType(env, "copyTree: unknown request");
-  opts.file.request = static_cast<Request>(request);
-  uint32_t flags = o.Get("flags").ToNumber().Uint32Value();
-  opts.file.preserve_timestamps = (flags & kFlagPreserveTimestamps) != 0;
-  opts.file.no_kernel_copy = (flags & kFlagNoKernelCopy) != 0;
+  if (!FromName(kRequestNames, o.Get("request").ToString().Utf8Value(), &opts.file.request))
+    return ThrowType(env, "copyTree: unknown request");
+  opts.file.preserve_timestamps = GetBool(o, "preserveTimestamps");
+  opts.file.no_kernel_copy = GetBool(o, "noKernelCopy");
   opts.force = GetBool(o, "force");
   opts.error_on_exist = GetBool(o, "errorOnExist");
   opts.dereference = GetBool(o, "dereference");
@@ -448,17 +578,25 @@ Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   opts.whole_clone = GetBool(o, "wholeClone");
   opts.src_absolute = std::move(src_absolute);
 
-  auto job = std::make_shared<TreeJob>(env, info[3], info[4]);
-  auto* call = new TreeCall(env, std::move(src), std::move(dest), std::move(opts), job);
-  Napi::Object handle = Napi::Object::New(env);
-  handle.Set("promise", call->Promise());
-  handle.Set("cancel", Napi::Function::New(env, [job](const Napi::CallbackInfo&) { job->cancel = true; }));
-  if (!call->Start(env)) {
+  auto job = std::make_shared<TreeJob>();
+  if (!job->Init(env, info[3], info[4])) return env.Undefined();  // an exception is pending
+  auto* call = new TreeCall(std::move(src), std::move(dest), std::move(opts), job);
+  int err = 0;
+  napi_value promise = call->Start(env, &err);
+  if (promise == nullptr) {
     job->Release();
     delete call;
-    Napi::Error::New(env, "copyTree: cannot start the walk").ThrowAsJavaScriptException();
-    return env.Undefined();
+    if (err == 0) return env.Undefined();  // a Node-API failure: its exception is pending
+    // No thread for the walk (RLIMIT_NPROC, pids.max): say so; the facade walks instead.
+    Napi::Object failure = Napi::Object::New(env);
+    failure.Set("errno", Napi::Number::New(env, NodeErrorCode(err)));
+    failure.Set("syscall", Napi::String::New(env, "pthread_create"));
+    return failure;
   }
+  Napi::Object handle = Napi::Object::New(env);
+  handle.Set("errno", Napi::Number::New(env, 0));
+  handle.Set("promise", Napi::Value(env, promise));
+  handle.Set("cancel", Napi::Function::New(env, [job](const Napi::CallbackInfo&) { job->cancel = true; }));
   return handle;
 }
 
@@ -468,10 +606,23 @@ Napi::Value NodeErrorCodeJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), NodeErrorCode(info[0].As<Napi::Number>().Int32Value()));
 }
 
+template <size_t N>
+Napi::Array NameList(Napi::Env env, const char* const (&names)[N]) {
+  Napi::Array list = Napi::Array::New(env, N);
+  for (uint32_t i = 0; i < N; i++) list.Set(i, Napi::String::New(env, names[i]));
+  return list;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abi", Napi::Number::New(env, kAbi));
   exports.Set("sanitized", Napi::Boolean::New(env, kSanitized));
   exports.Set("platform", kPlatform ? Napi::Value(Napi::String::New(env, kPlatform)) : env.Null());
+  Napi::Object names = Napi::Object::New(env);
+  names.Set("strategies", NameList(env, kStrategyNames));
+  names.Set("requests", NameList(env, kRequestNames));
+  names.Set("failures", NameList(env, kTreeErrorNames));
+  names.Set("paths", NameList(env, kErrorPathsNames));
+  exports.Set("names", names);
   exports.Set("copyFile", Napi::Function::New(env, CopyFileAsync, "copyFile"));
   exports.Set("copyFileSync", Napi::Function::New(env, CopyFileSync, "copyFileSync"));
   exports.Set("probe", Napi::Function::New(env, ProbeAsync, "probe"));

@@ -18,7 +18,7 @@ namespace cowcopy {
 // Buffer (so names that are not valid UTF-8 survive).
 using Path = std::string;
 
-// What actually happened. The numbers cross into TypeScript (lib/native.ts).
+// What actually happened. Crosses into TypeScript by name (kStrategyNames).
 enum class Strategy : int {
   kNone = 0,       // nothing was copied (same file, copyFile semantics)
   kReflink = 1,    // copy-on-write clone: FICLONE, clonefile, block cloning
@@ -35,6 +35,11 @@ enum class Request : int {
   kHardlink = 2,
   kCopy = 3,
 };
+
+// The names the enums cross the boundary with, in the enums' order.
+// lib/binding.ts has the same lists and refuses a binding that differs.
+constexpr const char* kStrategyNames[] = {"none", "reflink", "hardlink", "kernel", "userspace"};
+constexpr const char* kRequestNames[] = {"auto", "reflink", "hardlink", "copy"};
 
 struct CopyOptions {
   Request request = Request::kAuto;
@@ -142,6 +147,18 @@ enum class TreeErrorKind : int {
   kFilter = 11,       // the filter threw; JavaScript holds the error
   kLoop = 12,         // dereference: a directory leads back to an ancestor
 };
+constexpr const char* kTreeErrorNames[] = {
+    "system", "sameFile",     "dirToNonDir",    "nonDirToDir", "exists", "fifo", "socket",
+    "unknownType", "linkIntoSelf", "linkOverSubdir", "cancelled", "filter", "loop"};
+
+// Which paths a system error names (decided where it is recorded).
+enum class ErrorPaths : int {
+  kSource = 0,       // the source entry (a read failed)
+  kDestination = 1,  // the destination entry (a mkdir, a chmod failed)
+  kBoth = 2,         // source -> destination (a copy failed)
+  kLinkTarget = 3,   // a symlink's target -> destination (symlink() failed)
+};
+constexpr const char* kErrorPathsNames[] = {"source", "destination", "both", "linkTarget"};
 
 struct TreeResult {
   uint64_t files = 0;
@@ -155,7 +172,7 @@ struct TreeResult {
   Status status;
   TreeErrorKind kind = TreeErrorKind::kSystem;
   Path rel;               // the entry that failed, relative to both roots
-  bool with_dest = false; // the error concerns its destination too
+  ErrorPaths paths = ErrorPaths::kDestination;
   Path link_src;          // for the symlink errors: the targets compared
   Path link_dest;
 

@@ -15,6 +15,7 @@
 #include "copy.h"
 
 #include <copyfile.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -376,6 +377,20 @@ Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* df
 }  // namespace
 
 const char* const kPlatform = "darwin";
+
+long OpenDescriptors() {
+  // /dev/fd lists this process's descriptors (fdesc).
+  int fd = OpenNoIntr("/dev/fd", O_RDONLY | O_DIRECTORY);
+  DIR* dir = fd >= 0 ? fdopendir(fd) : nullptr;
+  if (dir == nullptr) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  long count = -3;  // ".", ".." and the descriptor reading it
+  while (readdir(dir) != nullptr) count++;
+  closedir(dir);
+  return count;
+}
 
 Path PathOfFd(int fd) {
   char buf[MAXPATHLEN];

@@ -35,6 +35,7 @@
 #include <winternl.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <cwchar>
@@ -46,6 +47,7 @@
 #include <vector>
 
 #include "clone_plan.h"
+#include "thread.h"
 #include "win_errors.h"
 
 // mingw-w64 10 lacks the block cloning declarations. Where the SDK has them
@@ -1189,6 +1191,39 @@ Status CopyInto(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const 
 }  // namespace
 
 const char* const kPlatform = "win32";
+
+struct Thread::Impl {
+  HANDLE handle = nullptr;
+  std::function<void()> fn;
+};
+
+Thread::Thread() = default;
+Thread::Thread(Thread&&) noexcept = default;
+Thread& Thread::operator=(Thread&&) noexcept = default;
+Thread::~Thread() { Join(); }
+
+int Thread::Start(std::function<void()> fn) {
+  Join();
+  auto impl = std::make_unique<Impl>();
+  impl->fn = std::move(fn);
+  impl->handle = CreateThread(
+      nullptr, 0,
+      [](void* arg) -> DWORD {
+        static_cast<Impl*>(arg)->fn();
+        return 0;
+      },
+      impl.get(), 0, nullptr);
+  if (impl->handle == nullptr) return EAGAIN;
+  impl_ = std::move(impl);
+  return 0;
+}
+
+void Thread::Join() {
+  if (impl_ == nullptr) return;
+  WaitForSingleObject(impl_->handle, INFINITE);
+  CloseHandle(impl_->handle);
+  impl_.reset();
+}
 
 int NodeErrorCode(int os_error) { return TranslateWinError(static_cast<DWORD>(os_error)); }
 

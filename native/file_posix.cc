@@ -4,6 +4,7 @@
 // What differs per OS is behind two hooks in posix.h: PathOfFd, LinkOpened.
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <mutex>
 
 #include "posix.h"
+#include "thread.h"
 
 namespace cowcopy {
 namespace {
@@ -20,6 +22,37 @@ std::atomic<unsigned> temp_counter{0};
 }  // namespace
 
 int NodeErrorCode(int os_error) { return -os_error; }
+
+struct Thread::Impl {
+  pthread_t id;
+  std::function<void()> fn;
+};
+
+Thread::Thread() = default;
+Thread::Thread(Thread&&) noexcept = default;
+Thread& Thread::operator=(Thread&&) noexcept = default;
+Thread::~Thread() { Join(); }
+
+int Thread::Start(std::function<void()> fn) {
+  Join();
+  auto impl = std::make_unique<Impl>();
+  impl->fn = std::move(fn);
+  int err = pthread_create(
+      &impl->id, nullptr,
+      [](void* arg) -> void* {
+        static_cast<Impl*>(arg)->fn();
+        return nullptr;
+      },
+      impl.get());
+  if (err == 0) impl_ = std::move(impl);
+  return err;
+}
+
+void Thread::Join() {
+  if (impl_ == nullptr) return;
+  pthread_join(impl_->id, nullptr);
+  impl_.reset();
+}
 
 Path DirName(const Path& path) {
   size_t slash = path.find_last_of('/');

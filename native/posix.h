@@ -116,6 +116,9 @@ Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const 
 
 // ---- hooks each POSIX platform file implements ----
 
+// How many descriptors this process has open, or -1 where it cannot tell.
+long OpenDescriptors();
+
 // The path an open file has now, or "" where the OS cannot tell.
 Path PathOfFd(int fd);
 // Makes `name` a link to the file open as sfd (opened from src), never to

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@
 
 #include "copy.h"
 #include "posix.h"
+#include "thread.h"
 
 #ifdef __linux__
 #include <linux/magic.h>
@@ -278,10 +280,15 @@ class Walk {
 
  private:
   bool Stopped() const { return stop_.load(std::memory_order_relaxed) || (cancel_ && cancel_->load()); }
-  void Record(TreeErrorKind kind, const Status& status, const Path& rel, bool with_dest,
+  void Record(TreeErrorKind kind, const Status& status, const Path& rel, ErrorPaths paths,
               const Path& link_src = Path(), const Path& link_dest = Path());
-  void RecordSystem(const char* syscall, int err, const Path& rel, bool with_dest) {
-    Record(TreeErrorKind::kSystem, Fail(syscall, err), rel, with_dest);
+  // An OS error about one side of an entry, or both.
+  void RecordSystem(const char* syscall, int err, const Path& rel, ErrorPaths paths) {
+    Record(TreeErrorKind::kSystem, Fail(syscall, err), rel, paths);
+  }
+  // An fs.cp error (kind other than kSystem): it names the destination.
+  void RecordCp(TreeErrorKind kind, const Path& rel, const Path& link_src = Path(), const Path& link_dest = Path()) {
+    Record(kind, Status(), rel, ErrorPaths::kDestination, link_src, link_dest);
   }
   void Push(Task task, std::vector<Task>* own);
   bool Pop(Task* task);
@@ -297,8 +304,9 @@ class Walk {
   int OpenDestDir(const DirNode* node) { return OpenBeneath(dest_root_.get(), node->rel); }
   // An existing entry at dest: false when the caller must not write it.
   bool MayReplace(const Path& rel, const struct stat& sst, const struct stat& dst);
+  // `link_target`: the entry is a symlink to it (what a failure names).
   bool ReplaceAt(int ddir, const Entry& entry, const Path& rel,
-                 const std::function<Status(const char*)>& make);
+                 const std::function<Status(const char*)>& make, const Path& link_target = Path());
   // An entry is at dest already: replace it with `make` where it may be.
   bool ReplaceExisting(int ddir, const Entry& entry, const Path& rel, const struct stat& sst,
                        const std::function<Status(const char*)>& make);
@@ -328,7 +336,7 @@ class Walk {
   std::atomic<uint64_t> by_strategy_[5] = {};
 };
 
-void Walk::Record(TreeErrorKind kind, const Status& status, const Path& rel, bool with_dest,
+void Walk::Record(TreeErrorKind kind, const Status& status, const Path& rel, ErrorPaths paths,
                   const Path& link_src, const Path& link_dest) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -338,7 +346,7 @@ void Walk::Record(TreeErrorKind kind, const Status& status, const Path& rel, boo
     result_->kind = kind;
     result_->status = status;
     result_->rel = rel;
-    result_->with_dest = with_dest;
+    result_->paths = paths;
     result_->link_src = link_src;
     result_->link_dest = link_dest;
   }
@@ -398,11 +406,11 @@ void Walk::Execute(Task& task, std::vector<Task>* own) {
   }
   UniqueFd sdir(OpenSrcDir(node));
   if (sdir.get() < 0) {
-    RecordSystem("opendir", errno, node->rel, false);
+    RecordSystem("opendir", errno, node->rel, ErrorPaths::kSource);
   } else {
     UniqueFd ddir(OpenDestDir(node));
     if (ddir.get() < 0) {
-      Record(TreeErrorKind::kSystem, Fail("opendir", errno), node->rel, true);
+      RecordSystem("opendir", errno, node->rel, ErrorPaths::kDestination);
     } else {
       CopyFiles(node, sdir.get(), ddir.get(), task.files);
     }
@@ -422,13 +430,13 @@ int Walk::OpenSrcDir(const DirNode* node) {
 void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
   UniqueFd sdir(OpenSrcDir(node));
   if (sdir.get() < 0) {
-    RecordSystem("opendir", errno, node->rel, false);
+    RecordSystem("opendir", errno, node->rel, ErrorPaths::kSource);
     Done(node);
     return;
   }
   UniqueFd ddir(OpenDestDir(node));
   if (ddir.get() < 0) {
-    Record(TreeErrorKind::kSystem, Fail("opendir", errno), node->rel, true);
+    RecordSystem("opendir", errno, node->rel, ErrorPaths::kDestination);
     Done(node);
     return;
   }
@@ -436,7 +444,7 @@ void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
   const int src_fd = sdir.get();
   std::vector<Entry> entries;
   if (!ReadEntries(src_fd, &entries)) {
-    RecordSystem("scandir", errno, node->rel, false);
+    RecordSystem("scandir", errno, node->rel, ErrorPaths::kSource);
     Done(node);
     return;
   }
@@ -448,7 +456,7 @@ void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
     for (const Entry& e : entries) asked.push_back({e.name, e.type == DT_DIR, true});
     if (!hooks_->Filter(node->rel, &asked)) {
       bool cancelled = cancel_ != nullptr && cancel_->load();
-      Record(cancelled ? TreeErrorKind::kCancelled : TreeErrorKind::kFilter, Status(), node->rel, true);
+      RecordCp(cancelled ? TreeErrorKind::kCancelled : TreeErrorKind::kFilter, node->rel);
       Done(node);
       return;
     }
@@ -467,7 +475,7 @@ void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
     if (e.type != DT_UNKNOWN && !(opts_.dereference && e.type == DT_LNK)) continue;
     struct stat st;
     if (fstatat(src_fd, e.name.c_str(), &st, opts_.dereference ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
-      RecordSystem(opts_.dereference ? "stat" : "lstat", errno, Join(node->rel, e.name), false);
+      RecordSystem(opts_.dereference ? "stat" : "lstat", errno, Join(node->rel, e.name), ErrorPaths::kSource);
       Done(node);
       return;
     }
@@ -504,14 +512,14 @@ void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
         CopySymlink(node, src_fd, ddir.get(), e);
         break;
       case DT_FIFO:
-        Record(TreeErrorKind::kFifo, Status(), Join(node->rel, e.name), true);
+        RecordCp(TreeErrorKind::kFifo, Join(node->rel, e.name));
         break;
       case DT_SOCK:
-        Record(TreeErrorKind::kSocket, Status(), Join(node->rel, e.name), true);
+        RecordCp(TreeErrorKind::kSocket, Join(node->rel, e.name));
         break;
       default:
         // Devices too: reading one has no end (fs.cp would copy /dev/zero forever).
-        Record(TreeErrorKind::kUnknownType, Status(), Join(node->rel, e.name), true);
+        RecordCp(TreeErrorKind::kUnknownType, Join(node->rel, e.name));
         break;
     }
   }
@@ -526,14 +534,14 @@ bool Walk::MakeChildDir(DirNode* node, int sdir, int ddir, const Entry& e, std::
   child->parent = node;
   child->rel = rel;
   if (fstatat(sdir, e.name.c_str(), &child->st, opts_.dereference ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
-    RecordSystem(opts_.dereference ? "stat" : "lstat", errno, rel, false);
+    RecordSystem(opts_.dereference ? "stat" : "lstat", errno, rel, ErrorPaths::kSource);
     return false;
   }
   if (opts_.dereference) {
     // A symlink back to an ancestor would never end.
     for (const DirNode* up = node; up != nullptr; up = up->parent) {
       if (SameInode(up->st, child->st)) {
-        Record(TreeErrorKind::kLoop, Fail("cp", ELOOP), rel, true);
+        Record(TreeErrorKind::kLoop, Fail("cp", ELOOP), rel, ErrorPaths::kBoth);
         return false;
       }
     }
@@ -551,20 +559,20 @@ bool Walk::MakeChildDir(DirNode* node, int sdir, int ddir, const Entry& e, std::
   } else if (errno == EEXIST) {
     struct stat dst;
     if (fstatat(ddir, e.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0) {
-      Record(TreeErrorKind::kSystem, Fail("lstat", errno), rel, true);
+      RecordSystem("lstat", errno, rel, ErrorPaths::kDestination);
       return false;
     }
     if (SameInode(child->st, dst)) {
-      Record(TreeErrorKind::kSameFile, Status(), rel, true);
+      RecordCp(TreeErrorKind::kSameFile, rel);
       return false;
     }
     if (!S_ISDIR(dst.st_mode)) {
       // Never into a symlink planted at dest, nor over a file.
-      Record(TreeErrorKind::kDirToNonDir, Status(), rel, true);
+      RecordCp(TreeErrorKind::kDirToNonDir, rel);
       return false;
     }
   } else {
-    Record(TreeErrorKind::kSystem, Fail("mkdir", errno), rel, true);
+    RecordSystem("mkdir", errno, rel, ErrorPaths::kDestination);
     return false;
   }
   dirs_++;
@@ -586,16 +594,16 @@ void Walk::CopyFiles(DirNode* node, int sdir, int ddir, const std::vector<Entry>
 
 bool Walk::MayReplace(const Path& rel, const struct stat& sst, const struct stat& dst) {
   if (SameInode(sst, dst)) {
-    Record(TreeErrorKind::kSameFile, Status(), rel, true);
+    RecordCp(TreeErrorKind::kSameFile, rel);
     return false;
   }
   if (S_ISDIR(dst.st_mode)) {
-    Record(TreeErrorKind::kNonDirToDir, Status(), rel, true);
+    RecordCp(TreeErrorKind::kNonDirToDir, rel);
     return false;
   }
   if (opts_.force) return true;
   if (opts_.error_on_exist) {
-    Record(TreeErrorKind::kExists, Status(), rel, true);
+    RecordCp(TreeErrorKind::kExists, rel);
   } else {
     skipped_++;
   }
@@ -604,7 +612,8 @@ bool Walk::MayReplace(const Path& rel, const struct stat& sst, const struct stat
 
 // Makes the entry under a temporary name with `make`, then renames it over
 // the existing one: either the old entry or the new one is there, always.
-bool Walk::ReplaceAt(int ddir, const Entry& e, const Path& rel, const std::function<Status(const char*)>& make) {
+bool Walk::ReplaceAt(int ddir, const Entry& e, const Path& rel, const std::function<Status(const char*)>& make,
+                     const Path& link_target) {
   Path temp;
   Status status = Fail("open", EEXIST);
   for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
@@ -612,13 +621,14 @@ bool Walk::ReplaceAt(int ddir, const Entry& e, const Path& rel, const std::funct
     status = make(temp.c_str());
   }
   if (!status.ok()) {
-    Record(TreeErrorKind::kSystem, status, rel, true);
+    Record(TreeErrorKind::kSystem, status, rel, link_target.empty() ? ErrorPaths::kBoth : ErrorPaths::kLinkTarget,
+           link_target);
     return false;
   }
   if (renameat(ddir, temp.c_str(), ddir, e.name.c_str()) != 0) {
     int err = errno;
     unlinkat(ddir, temp.c_str(), 0);
-    Record(TreeErrorKind::kSystem, Fail("rename", err), rel, true);
+    RecordSystem("rename", err, rel, ErrorPaths::kBoth);
     return false;
   }
   return true;
@@ -628,7 +638,7 @@ bool Walk::ReplaceExisting(int ddir, const Entry& e, const Path& rel, const stru
                            const std::function<Status(const char*)>& make) {
   struct stat dst;
   if (fstatat(ddir, e.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0) {
-    Record(TreeErrorKind::kSystem, Fail("lstat", errno), rel, true);
+    RecordSystem("lstat", errno, rel, ErrorPaths::kDestination);
     return false;
   }
   return MayReplace(rel, sst, dst) && ReplaceAt(ddir, e, rel, make);
@@ -641,7 +651,7 @@ void Walk::CopyFile(DirNode* node, int sdir, int ddir, const Entry& e) {
   Status status = OpenSource(sdir, e.name.c_str(), opts_.dereference, &sfd, &sst);
   if (!status.ok()) {
     // fs.cp's errors for a file come from copyFile.
-    Record(TreeErrorKind::kSystem, Fail("copyfile", -status.code), rel, true);
+    RecordSystem("copyfile", -status.code, rel, ErrorPaths::kBoth);
     return;
   }
   CopyResult copied;
@@ -654,7 +664,7 @@ void Walk::CopyFile(DirNode* node, int sdir, int ddir, const Entry& e) {
     });
     if (!replaced) return;
   } else if (!status.ok()) {
-    Record(TreeErrorKind::kSystem, Fail("copyfile", -status.code), rel, true);
+    RecordSystem("copyfile", -status.code, rel, ErrorPaths::kBoth);
     return;
   }
   files_++;
@@ -667,12 +677,12 @@ void Walk::LinkFile(DirNode* node, int sdir, int ddir, const Entry& e) {
   const int follow = opts_.dereference ? AT_SYMLINK_FOLLOW : 0;
   struct stat sst;
   if (fstatat(sdir, e.name.c_str(), &sst, opts_.dereference ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
-    RecordSystem("lstat", errno, rel, false);
+    RecordSystem("lstat", errno, rel, ErrorPaths::kSource);
     return;
   }
   if (linkat(sdir, e.name.c_str(), ddir, e.name.c_str(), follow) != 0) {
     if (errno != EEXIST) {
-      Record(TreeErrorKind::kSystem, Fail("link", errno), rel, true);
+      RecordSystem("link", errno, rel, ErrorPaths::kBoth);
       return;
     }
     bool replaced = ReplaceExisting(ddir, e, rel, sst, [&](const char* temp) {
@@ -689,7 +699,7 @@ void Walk::CopySymlink(DirNode* node, int sdir, int ddir, const Entry& e) {
   Path rel = Join(node->rel, e.name);
   Path target;
   if (!ReadLinkAt(sdir, e.name.c_str(), &target)) {
-    RecordSystem("readlink", errno, rel, false);
+    RecordSystem("readlink", errno, rel, ErrorPaths::kSource);
     return;
   }
   // What fs.cp does without verbatimSymlinks: a relative target becomes
@@ -701,23 +711,23 @@ void Walk::CopySymlink(DirNode* node, int sdir, int ddir, const Entry& e) {
     return;
   }
   if (errno != EEXIST) {
-    Record(TreeErrorKind::kSystem, Fail("symlink", errno), rel, true, target);
+    Record(TreeErrorKind::kSystem, Fail("symlink", errno), rel, ErrorPaths::kLinkTarget, target);
     return;
   }
   struct stat dst;
   if (fstatat(ddir, e.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) != 0) {
-    Record(TreeErrorKind::kSystem, Fail("lstat", errno), rel, true);
+    RecordSystem("lstat", errno, rel, ErrorPaths::kDestination);
     return;
   }
   if (S_ISDIR(dst.st_mode)) {
-    Record(TreeErrorKind::kNonDirToDir, Status(), rel, true);
+    RecordCp(TreeErrorKind::kNonDirToDir, rel);
     return;
   }
   if (!opts_.force) {
     // fs.cp replaces symlinks even without force; an explicit force: false
     // means "overwrite nothing", links included.
     if (opts_.error_on_exist) {
-      Record(TreeErrorKind::kExists, Status(), rel, true);
+      RecordCp(TreeErrorKind::kExists, rel);
     } else {
       skipped_++;
     }
@@ -725,12 +735,12 @@ void Walk::CopySymlink(DirNode* node, int sdir, int ddir, const Entry& e) {
   }
   if (!S_ISLNK(dst.st_mode)) {
     // fs.cp: symlink() over an existing file, which is EEXIST.
-    Record(TreeErrorKind::kSystem, Fail("symlink", EEXIST), rel, true, target);
+    Record(TreeErrorKind::kSystem, Fail("symlink", EEXIST), rel, ErrorPaths::kLinkTarget, target);
     return;
   }
   Path existing;
   if (!ReadLinkAt(ddir, e.name.c_str(), &existing)) {
-    Record(TreeErrorKind::kSystem, Fail("readlink", errno), rel, true);
+    RecordSystem("readlink", errno, rel, ErrorPaths::kDestination);
     return;
   }
   const Path dest_dir = Dirname(Resolve(dest_, rel));
@@ -739,18 +749,18 @@ void Walk::CopySymlink(DirNode* node, int sdir, int ddir, const Entry& e) {
   // fs.cp refuses even a link identical to the one there (its target is
   // "inside itself"); replacing it with the same link harms nothing.
   if (resolved_src != resolved_dest && IsSubdir(resolved_src, resolved_dest)) {
-    Record(TreeErrorKind::kLinkIntoSelf, Status(), rel, true, target, resolved_dest);
+    RecordCp(TreeErrorKind::kLinkIntoSelf, rel, target, resolved_dest);
     return;
   }
   struct stat followed;
   if (fstatat(sdir, e.name.c_str(), &followed, 0) == 0 && S_ISDIR(followed.st_mode) &&
       IsSubdir(resolved_dest, resolved_src)) {
-    Record(TreeErrorKind::kLinkOverSubdir, Status(), rel, true, target, resolved_dest);
+    RecordCp(TreeErrorKind::kLinkOverSubdir, rel, target, resolved_dest);
     return;
   }
-  bool replaced = ReplaceAt(ddir, e, rel, [&](const char* temp) {
-    return symlinkat(target.c_str(), ddir, temp) == 0 ? Status() : Fail("symlink", errno);
-  });
+  bool replaced = ReplaceAt(
+      ddir, e, rel, [&](const char* temp) { return symlinkat(target.c_str(), ddir, temp) == 0 ? Status() : Fail("symlink", errno); },
+      target);
   if (replaced) symlinks_++;
 }
 
@@ -768,13 +778,13 @@ void Walk::Complete(DirNode* node, int ddir) {
     }
     const mode_t mode = node->st.st_mode & 07777;
     if (ddir < 0) {
-      Record(TreeErrorKind::kSystem, Fail("opendir", errno), node->rel, true);
+      RecordSystem("opendir", errno, node->rel, ErrorPaths::kDestination);
     } else if (set_mode && fchmod(ddir, mode) != 0) {
-      Record(TreeErrorKind::kSystem, Fail("chmod", errno), node->rel, true);
+      RecordSystem("chmod", errno, node->rel, ErrorPaths::kDestination);
     } else if (opts_.file.preserve_timestamps) {
       struct timespec times[2];
       StatTimes(node->st, times);
-      if (futimens(ddir, times) != 0) Record(TreeErrorKind::kSystem, Fail("utime", errno), node->rel, true);
+      if (futimens(ddir, times) != 0) RecordSystem("utime", errno, node->rel, ErrorPaths::kDestination);
     }
   }
   DirNode* parent = node->parent;
@@ -804,6 +814,21 @@ bool OldestFirst(unsigned long dest_fs_type, unsigned workers) {
   (void)dest_fs_type;
 #endif
   return workers > 1;
+}
+
+// How many workers the descriptors this process may still open allow: each
+// holds at most five at once (two directories, a source, its copy, a
+// directory reopened to finish it), and some are left for the rest of the
+// process. At least one.
+unsigned WorkersForDescriptors() {
+  constexpr long kPerWorker = 5;
+  constexpr long kLeftForOthers = 16;
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return kMaxWorkers;
+  long open = OpenDescriptors();
+  if (open < 0) return kMaxWorkers;
+  long spare = static_cast<long>(limit.rlim_cur) - open - kLeftForOthers;
+  return static_cast<unsigned>(std::max(1L, std::min<long>(kMaxWorkers, spare / kPerWorker)));
 }
 
 unsigned DefaultWorkers(unsigned long dest_fs_type) {
@@ -884,7 +909,7 @@ Status Walk::Run() {
   if (opts_.whole_clone && !opts_.dest_exists) {
     Status cloned = CloneDirectory(src_, dest_);
     if (cloned.code == -EEXIST) {  // made by someone else meanwhile: not ours to touch
-      Record(TreeErrorKind::kSystem, cloned, Path(), true);
+      Record(TreeErrorKind::kSystem, cloned, Path(), ErrorPaths::kBoth);
       return Status();
     }
     if (cloned.ok()) {
@@ -893,7 +918,7 @@ Status Walk::Run() {
       counted.directories = 1;
       bool refused = false;
       if (dest.get() < 0 || !CountBelow(dest.get(), &counted, &refused)) {
-        RecordSystem("scandir", errno, Path(), true);
+        RecordSystem("scandir", errno, Path(), ErrorPaths::kDestination);
         return Status();
       }
       if (!refused) {
@@ -906,24 +931,24 @@ Status Walk::Run() {
     // walk copies file by file (and stops where fs.cp stops, with its error).
     struct stat left;
     if (lstat(dest_.c_str(), &left) == 0 && !RemoveTree(AT_FDCWD, dest_.c_str())) {
-      RecordSystem("rmdir", errno, Path(), true);
+      RecordSystem("rmdir", errno, Path(), ErrorPaths::kDestination);
       return Status();
     }
   }
   const int follow = opts_.dereference ? 0 : O_NOFOLLOW;
   src_root_.Reset(OpenAtNoIntr(AT_FDCWD, src_.c_str(), O_RDONLY | O_DIRECTORY | follow));
   if (src_root_.get() < 0) {
-    RecordSystem("opendir", errno, Path(), false);
+    RecordSystem("opendir", errno, Path(), ErrorPaths::kSource);
     return Status();
   }
   auto root = std::make_unique<DirNode>();
   if (fstat(src_root_.get(), &root->st) != 0) {
-    RecordSystem("fstat", errno, Path(), false);
+    RecordSystem("fstat", errno, Path(), ErrorPaths::kSource);
     return Status();
   }
   if (!opts_.dest_exists) {
     if (mkdir(dest_.c_str(), 0700) != 0) {
-      Record(TreeErrorKind::kSystem, Fail("mkdir", errno), Path(), true);
+      RecordSystem("mkdir", errno, Path(), ErrorPaths::kDestination);
       return Status();
     }
     root->created = true;
@@ -932,12 +957,12 @@ Status Walk::Run() {
   // that it leads to a directory).
   dest_root_.Reset(OpenAtNoIntr(AT_FDCWD, dest_.c_str(), O_RDONLY | O_DIRECTORY | follow));
   if (dest_root_.get() < 0) {
-    Record(TreeErrorKind::kSystem, Fail("opendir", errno), Path(), true);
+    RecordSystem("opendir", errno, Path(), ErrorPaths::kDestination);
     return Status();
   }
   struct stat dest_st;
   if (fstat(dest_root_.get(), &dest_st) != 0) {
-    Record(TreeErrorKind::kSystem, Fail("fstat", errno), Path(), true);
+    RecordSystem("fstat", errno, Path(), ErrorPaths::kDestination);
     return Status();
   }
   dest_dev_ = dest_st.st_dev;
@@ -950,10 +975,17 @@ Status Walk::Run() {
   queue_.push_back(Task{root_, true, {}});
 
   unsigned workers = opts_.concurrency > 0 ? std::min(opts_.concurrency, kMaxWorkers) : DefaultWorkers(dest_fs_type);
-  oldest_first_ = OldestFirst(dest_fs_type, workers);
-  std::vector<std::thread> threads;
-  threads.reserve(workers);
-  for (unsigned i = 0; i < workers; i++) threads.emplace_back([this] { Worker(); });
+  // No more than the descriptors left allow (EMFILE under a low ulimit -n).
+  workers = std::min(workers, WorkersForDescriptors());
+  std::vector<Thread> threads(workers);
+  unsigned started = 0;
+  // As many as the OS lets this process have (RLIMIT_NPROC, a cgroup's pids.max).
+  while (started < workers && threads[started].Start([this] { Worker(); }) == 0) started++;
+  oldest_first_ = OldestFirst(dest_fs_type, std::max(1u, started));
+  if (started == 0) {
+    // Not one more thread: the walk runs here, without progress reports.
+    Worker();
+  }
 
   // This thread reports progress and watches for cancellation.
   {
@@ -973,7 +1005,7 @@ Status Walk::Run() {
       }
     }
   }
-  for (std::thread& t : threads) t.join();
+  for (Thread& t : threads) t.Join();
   delete root_;
   root_ = nullptr;
   if (cancel_ && cancel_->load() && result_->ok()) result_->kind = TreeErrorKind::kCancelled;

@@ -5,7 +5,7 @@ import fs, { constants } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../lib/api.js';
-import { createNativeBackend, FLAG_NO_KERNEL_COPY } from '../lib/native.js';
+import { createNativeBackend } from '../lib/native.js';
 import { backends, binding } from './helpers/backends.js';
 import { fingerprint, randomFile, sha256, failure } from './helpers/files.js';
 import { extents, filesystems, freeBytes, fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
@@ -195,7 +195,7 @@ describe.runIf(runsOn('ext4'))(titleOn('ext4', 'no reflink'), () => {
   });
 
   it('the user-space loop keeps holes too', async () => {
-    const api = createApi(createNativeBackend(binding, FLAG_NO_KERNEL_COPY));
+    const api = createApi(createNativeBackend(binding, { noKernelCopy: true }));
     const dir = scratch('ext4', 'userspace');
     const src = path.join(dir, 'sparse');
     sparseFile(src);

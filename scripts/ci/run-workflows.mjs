@@ -221,7 +221,7 @@ async function runLeg(leg, opts) {
     leg.steps.push(record);
     if (!condition(step.if, context)) {
       record.outcome = 'not run';
-      record.why = step.if !== undefined ? `if: ${step.if}` : 'an earlier step failed';
+      record.why = condition(step.if, { ...context, status: 'success' }) ? 'an earlier step failed' : `if: ${step.if}`;
       say(`  - ${title}: not run (${record.why})`);
       continue;
     }
@@ -359,8 +359,8 @@ async function useAction(leg, step, context, addNode) {
   const inputs = interpolateAll(step.with ?? {}, context);
   switch (action) {
     case 'actions/checkout':
-      copyWorkingTree(leg.workspace);
-      say('    a copy of the working tree (uncommitted changes included)');
+      fs.cpSync(leg.run.snapshot(), leg.workspace, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+      say('    a copy of the working tree as it was when this run started (uncommitted changes included)');
       return;
     case 'actions/setup-node': {
       const line = inputs['node-version'];
@@ -436,6 +436,15 @@ class Run {
     fs.mkdirSync(this.artifacts);
     this.wineFound = null;
     this.prefix = null;
+  }
+
+  /** The working tree, copied once: every leg checks out the same files. */
+  snapshot() {
+    if (this.tree === undefined) {
+      this.tree = path.join(this.tmp, 'checkout');
+      copyWorkingTree(this.tree);
+    }
+    return this.tree;
   }
 
   wine() {

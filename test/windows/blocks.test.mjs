@@ -108,7 +108,7 @@ describe('block cloning', { skip }, () => {
   });
 
   test('where CopyFileExW copies, its result is reported as what it is: a clone where Windows made one (Server 2025), else a copy', async (t) => {
-    const osCopy = nativeApi(['FLAG_NO_OWN_CLONE']);
+    const osCopy = nativeApi({ noOwnClone: true });
     const dest = path.join(dir, 'os-copy.bin');
     const result = await osCopy.clone(src, dest);
     const blocks = await sharedBlocks(dest, 5_000);

@@ -282,7 +282,7 @@ describe('what CopyFileW keeps, kept by every strategy', () => {
   const FILE_ATTRIBUTE_SYSTEM = 0x4;
   const FILE_ATTRIBUTE_ARCHIVE = 0x20;
   const ATTRIBUTES = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE;
-  const bytesThroughProcess = nativeApi(['FLAG_NO_KERNEL_COPY']);
+  const bytesThroughProcess = nativeApi({ noKernelCopy: true });
   // [name, copy, whether CopyFileExW made it here]: under wine, whose
   // CopyFileExW keeps less than Windows', such a copy is held to what
   // fs.copyFile (CopyFileW) gives there; the others to what Windows gives.

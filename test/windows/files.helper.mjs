@@ -55,13 +55,13 @@ export function leftovers(dir) {
 }
 
 /**
- * cowcopy's API over its native backend with test-only flags (lib/native.ts
- * FLAG_*): a path the public API reaches only where the OS says so.
+ * cowcopy's API over its native backend with test-only flags (lib/binding.ts
+ * TestFlags: noKernelCopy, noOwnClone): a path the public API reaches only
+ * where the OS says so.
  */
-export function nativeApi(flagNames) {
+export function nativeApi(testFlags) {
   const pkg = path.dirname(require.resolve('cowcopy/package.json'));
   const native = require(path.join(pkg, 'dist', 'native.js'));
   const { createApi } = require(path.join(pkg, 'dist', 'api.js'));
-  const flags = flagNames.reduce((all, name) => all | native[name], 0);
-  return createApi(native.createNativeBackend(require(require('node-gyp-build').path(pkg)), flags));
+  return createApi(native.createNativeBackend(require(require('node-gyp-build').path(pkg)), testFlags));
 }

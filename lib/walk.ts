@@ -1,0 +1,327 @@
+// fs.cp's rule for each kind of entry, written once for TypeScript, and the
+// tree walk built on them. cp() copies its top-level file or symlink through
+// the same entry functions the walk uses for every entry below a directory.
+// The walk is the node:fs fallback's and, where the addon has no walk of its
+// own (Windows), the native backend's, each file then copied natively. The
+// addon's walk (native/tree_posix.cc) follows the same rules in C++.
+//
+// Paths are BytePaths (paths.ts): no name is lost, whatever its encoding.
+// node:fs has no openat(): unlike the native walk, this one cannot refuse a
+// directory swapped for a symlink while it runs.
+import fs, { type BigIntStats, type Dirent } from 'node:fs';
+import path from 'node:path';
+import { emptyResult, type CopyRequest, type ErrorPaths, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
+import { fsPath, isSubdir, resolveBytes, shownPath, tempBeside, type BytePath, type NativePath } from './paths.js';
+import type { CloneResult, Strategy } from './types.js';
+
+export type CopyOne = (src: NativePath, dest: NativePath, req: CopyRequest) => Promise<CloneResult | null>;
+
+/** What a walk (or cp() for its top level) copies with. */
+export interface EntryContext {
+  req: Pick<
+    TreeRequest,
+    'src' | 'dest' | 'srcAbsolute' | 'strategy' | 'preserveTimestamps' | 'force' | 'errorOnExist' | 'dereference' | 'verbatimSymlinks'
+  >;
+  copyOne: CopyOne;
+}
+
+/** How one entry went: counted as copied or skipped, or the failure. */
+export type EntryOutcome =
+  | { copied: 'file'; bytes: number; strategy: Strategy }
+  | { copied: 'symlink' }
+  | { skipped: true }
+  | { failure: TreeFailure };
+
+function errnoOf(err: unknown): NodeJS.ErrnoException | null {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).errno === 'number' ? (err as NodeJS.ErrnoException) : null;
+}
+
+/** A failure from what node:fs threw, naming `paths`; what is not an fs error is thrown on. */
+export function systemFailure(err: unknown, rel: BytePath, paths: ErrorPaths, syscall?: string, linkSrc?: BytePath): { failure: TreeFailure } {
+  const e = errnoOf(err);
+  if (e === null) throw err;
+  return { failure: { kind: 'system', rel, paths, errno: e.errno, syscall: syscall ?? e.syscall, linkSrc } };
+}
+
+function cpFailure(kind: TreeFailure['kind'], rel: BytePath, linkSrc?: BytePath, linkDest?: BytePath): { failure: TreeFailure } {
+  return { failure: { kind, rel, paths: 'destination', linkSrc, linkDest } };
+}
+
+const lstat = (p: BytePath) => fs.promises.lstat(fsPath(p), { bigint: true });
+const stat = (p: BytePath) => fs.promises.stat(fsPath(p), { bigint: true });
+
+function fileRequest(ctx: EntryContext, replace: boolean): CopyRequest {
+  return {
+    strategy: ctx.req.strategy,
+    overwrite: replace,
+    replace,
+    preserveTimestamps: ctx.req.preserveTimestamps,
+    sameFileOk: false,
+    syscall: 'copyfile',
+  };
+}
+
+/**
+ * Whether an entry at dest may be replaced by a non-directory: not the
+ * source itself, not a directory, and force given (without it: skipped,
+ * or an error with errorOnExist).
+ */
+async function mayReplace(ctx: EntryContext, rel: BytePath, srcStat: BigIntStats): Promise<EntryOutcome | null> {
+  let dst: BigIntStats;
+  try {
+    dst = await lstat(path.join(ctx.req.dest, rel));
+  } catch (err) {
+    return systemFailure(err, rel, 'destination');
+  }
+  if (dst.ino === srcStat.ino && dst.dev === srcStat.dev) return cpFailure('sameFile', rel);
+  if (dst.isDirectory()) return cpFailure('nonDirToDir', rel);
+  if (ctx.req.force) return null;
+  return ctx.req.errorOnExist ? cpFailure('exists', rel) : { skipped: true };
+}
+
+/** A file: copied to a new name, or over what is there by a new file renamed over it (fs.cp replaces the entry). */
+export async function copyFileEntry(ctx: EntryContext, rel: BytePath): Promise<EntryOutcome> {
+  const src = fsPath(path.join(ctx.req.src, rel));
+  const dest = fsPath(path.join(ctx.req.dest, rel));
+  try {
+    let copied: CloneResult | null;
+    try {
+      copied = await ctx.copyOne(src, dest, fileRequest(ctx, false));
+    } catch (err) {
+      if (errnoOf(err)?.code !== 'EEXIST') throw err;
+      const follow = ctx.req.dereference ? stat : lstat;
+      const refused = await mayReplace(ctx, rel, await follow(path.join(ctx.req.src, rel)));
+      if (refused) return refused;
+      copied = await ctx.copyOne(src, dest, fileRequest(ctx, true));
+    }
+    if (copied === null) throw new Error('cowcopy: no result for a file copy');
+    return { copied: 'file', bytes: copied.bytes, strategy: copied.strategy };
+  } catch (err) {
+    return systemFailure(err, rel, 'both', 'copyfile');
+  }
+}
+
+/**
+ * A symlink (fs.cp's onLink): the target kept as it is, or made absolute
+ * into the source (verbatimSymlinks: false). An existing link is replaced
+ * unless the new target lies inside it, or it leads into what the new one
+ * (a directory) holds; replacing a link by an identical one is allowed,
+ * which fs.cp refuses.
+ */
+export async function copyLinkEntry(ctx: EntryContext, rel: BytePath): Promise<EntryOutcome> {
+  const src = path.join(ctx.req.src, rel);
+  const dest = path.join(ctx.req.dest, rel);
+  let target: BytePath;
+  try {
+    target = (await fs.promises.readlink(fsPath(src), { encoding: 'buffer' })).toString('latin1');
+  } catch (err) {
+    return systemFailure(err, rel, 'source');
+  }
+  const linkDir = path.dirname(resolveBytes(ctx.req.srcAbsolute, rel));
+  if (!ctx.req.verbatimSymlinks && !path.isAbsolute(target)) target = path.resolve(linkDir, target);
+  try {
+    await fs.promises.symlink(fsPath(target), fsPath(dest));
+    return { copied: 'symlink' };
+  } catch (err) {
+    if (errnoOf(err)?.code !== 'EEXIST') return systemFailure(err, rel, 'linkTarget', 'symlink', target);
+  }
+  let dst: BigIntStats;
+  try {
+    dst = await lstat(dest);
+  } catch (err) {
+    return systemFailure(err, rel, 'destination');
+  }
+  if (dst.isDirectory()) return cpFailure('nonDirToDir', rel);
+  if (!ctx.req.force) return ctx.req.errorOnExist ? cpFailure('exists', rel) : { skipped: true };
+  // fs.cp: symlink() over an existing file, which is EEXIST.
+  if (!dst.isSymbolicLink()) return { failure: { kind: 'system', rel, paths: 'linkTarget', errno: -17, syscall: 'symlink', linkSrc: target } };
+  let existing: BytePath;
+  try {
+    existing = (await fs.promises.readlink(fsPath(dest), { encoding: 'buffer' })).toString('latin1');
+  } catch (err) {
+    return systemFailure(err, rel, 'destination');
+  }
+  existing = path.resolve(path.dirname(resolveBytes(dest)), existing);
+  const resolvedSrc = path.resolve(linkDir, target);
+  if (resolvedSrc !== existing && isSubdir(resolvedSrc, existing)) return cpFailure('linkIntoSelf', rel, target, existing);
+  const followed = await stat(src).catch(() => null);
+  if (followed?.isDirectory() && isSubdir(existing, resolvedSrc)) return cpFailure('linkOverSubdir', rel, target, existing);
+  // Beside it, then over it: the old link stays until the new one is there.
+  const temp = tempBeside(dest, 'link');
+  try {
+    await fs.promises.symlink(fsPath(target), fsPath(temp));
+  } catch (err) {
+    return systemFailure(err, rel, 'linkTarget', 'symlink', target);
+  }
+  try {
+    await fs.promises.rename(fsPath(temp), fsPath(dest));
+  } catch (err) {
+    await fs.promises.unlink(fsPath(temp)).catch(() => undefined);
+    return systemFailure(err, rel, 'both');
+  }
+  return { copied: 'symlink' };
+}
+
+/** Runs at most `n` of the given jobs at once. */
+function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (job) => {
+    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await job();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** The paths the filter is given for an entry: strings, as fs.cp gives them (a name that is not UTF-8 shows as node:fs shows it). */
+export function filterArguments(req: Pick<TreeRequest, 'src' | 'dest'>, rel: BytePath): [string, string] {
+  return [shownPath(path.join(req.src, rel)), shownPath(path.join(req.dest, rel))];
+}
+
+/** Copies the directory req.src into req.dest, every entry by the functions above; stops at the first failure. */
+export async function walkTree(copyOne: CopyOne, req: TreeRequest): Promise<TreeOutcome> {
+  const ctx: EntryContext = { req, copyOne };
+  const result = emptyResult();
+  let failure: TreeFailure | null = null;
+  const fail = (f: TreeFailure): void => {
+    failure ??= f;
+  };
+  const stopped = (): boolean => {
+    if (failure === null && req.signal?.aborted) fail({ kind: 'cancelled', rel: '', paths: 'destination' });
+    return failure !== null;
+  };
+  const count = (outcome: EntryOutcome): void => {
+    if ('failure' in outcome) fail(outcome.failure);
+    else if ('skipped' in outcome) result.skipped++;
+    else if (outcome.copied === 'symlink') result.symlinks++;
+    else {
+      result.files++;
+      result.bytes += outcome.bytes;
+      result.strategies[outcome.strategy]++;
+    }
+  };
+  const limit = limiter(req.concurrency > 0 ? req.concurrency : 8);
+  const follow = req.dereference ? stat : lstat;
+
+  async function walk(rel: BytePath, srcStat: BigIntStats, created: boolean, ancestors: BigIntStats[]): Promise<void> {
+    if (stopped()) return;
+    const srcDir = path.join(req.src, rel);
+    const destDir = path.join(req.dest, rel);
+    let entries: Dirent<Buffer>[];
+    try {
+      entries = await limit(() => fs.promises.readdir(fsPath(srcDir), { withFileTypes: true, encoding: 'buffer' }));
+    } catch (err) {
+      // fs.cp opens the directory with opendir, and its errors say so.
+      return count(systemFailure(err, rel, 'source', 'opendir'));
+    }
+    const names = entries.map((e) => e.name.toString('latin1'));
+    if (req.filter && entries.length > 0) {
+      const filter = req.filter;
+      try {
+        const keep = await Promise.all(names.map(async (name) => filter(...filterArguments(req, path.join(rel, name)))));
+        result.skipped += keep.filter((k) => !k).length;
+        entries = entries.filter((_, i) => keep[i]);
+      } catch (err) {
+        return fail({ kind: 'filter', rel, paths: 'destination', error: err });
+      }
+    }
+    const jobs: Promise<void>[] = [];
+    for (const entry of entries) {
+      if (stopped()) break;
+      const childRel = path.join(rel, entry.name.toString('latin1'));
+      let kind: Dirent<Buffer> | BigIntStats = entry;
+      if (req.dereference && entry.isSymbolicLink()) {
+        try {
+          kind = await stat(path.join(srcDir, entry.name.toString('latin1')));
+        } catch (err) {
+          count(systemFailure(err, childRel, 'source'));
+          break;
+        }
+      }
+      if (kind.isDirectory()) jobs.push(enter(childRel, [...ancestors, srcStat]));
+      else if (kind.isFile() || kind.isSymbolicLink()) {
+        const copyEntry = kind.isFile() ? copyFileEntry : copyLinkEntry;
+        jobs.push(
+          limit(async () => {
+            if (!stopped()) count(await copyEntry(ctx, childRel));
+          }),
+        );
+      }
+      else if (kind.isFIFO()) fail({ kind: 'fifo', rel: childRel, paths: 'destination' });
+      else if (kind.isSocket()) fail({ kind: 'socket', rel: childRel, paths: 'destination' });
+      else fail({ kind: 'unknownType', rel: childRel, paths: 'destination' });
+    }
+    await Promise.all(jobs);
+    if (created && !stopped()) {
+      try {
+        await fs.promises.chmod(fsPath(destDir), Number(srcStat.mode & 0o7777n));
+        if (req.preserveTimestamps) {
+          await fs.promises.utimes(fsPath(destDir), Number(srcStat.atimeNs) / 1e9, Number(srcStat.mtimeNs) / 1e9);
+        }
+      } catch (err) {
+        count(systemFailure(err, rel, 'destination'));
+      }
+    }
+  }
+
+  /** A subdirectory: made at dest (or merged into), then walked. */
+  async function enter(rel: BytePath, ancestors: BigIntStats[]): Promise<void> {
+    let srcStat: BigIntStats;
+    try {
+      srcStat = await follow(path.join(req.src, rel));
+    } catch (err) {
+      return count(systemFailure(err, rel, 'source'));
+    }
+    if (ancestors.some((a) => a.ino === srcStat.ino && a.dev === srcStat.dev)) {
+      return fail({ kind: 'loop', rel, paths: 'both', errno: -40 });
+    }
+    const dest = path.join(req.dest, rel);
+    let created = true;
+    try {
+      await fs.promises.mkdir(fsPath(dest), 0o700);
+    } catch (err) {
+      if (errnoOf(err)?.code !== 'EEXIST') return count(systemFailure(err, rel, 'destination'));
+      let dst: BigIntStats;
+      try {
+        dst = await lstat(dest);
+      } catch (lstatErr) {
+        return count(systemFailure(lstatErr, rel, 'destination'));
+      }
+      if (dst.ino === srcStat.ino && dst.dev === srcStat.dev) return fail({ kind: 'sameFile', rel, paths: 'destination' });
+      if (!dst.isDirectory()) return fail({ kind: 'dirToNonDir', rel, paths: 'destination' });
+      created = false;
+    }
+    result.directories++;
+    return walk(rel, srcStat, created, ancestors);
+  }
+
+  const timer = req.onProgress ? setInterval(() => req.onProgress!(result.files, result.bytes), 100) : null;
+  try {
+    let rootStat: BigIntStats;
+    try {
+      rootStat = await follow(req.src);
+    } catch (err) {
+      count(systemFailure(err, '', 'source'));
+      return { result, failure };
+    }
+    if (!req.destExists) {
+      try {
+        await fs.promises.mkdir(fsPath(req.dest), 0o700);
+      } catch (err) {
+        count(systemFailure(err, '', 'destination'));
+        return { result, failure };
+      }
+    }
+    result.directories++;
+    await walk('', rootStat, !req.destExists, []);
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  stopped();
+  return { result, failure };
+}
