@@ -90,8 +90,12 @@ export interface NativeTreeResult {
   strategies: Record<Strategy, number>;
 }
 
-/** filter(rel, names, isDir, done): answer with done(true, keep[]) or done(false). Paths as bytes. */
-export type NativeFilter = (rel: Buffer, names: Buffer[], isDir: boolean[], done: (ok: boolean, keep?: boolean[]) => void) => void;
+/**
+ * filter(rel, names, done): the directory `rel` and its entries' names, as
+ * bytes, all in one Buffer, each ended by a NUL; answer with done(true,
+ * keep[]) or done(false).
+ */
+export type NativeFilter = (rel: Buffer, names: Buffer, done: (ok: boolean, keep?: boolean[]) => void) => void;
 
 export interface NativeTreeHandle {
   errno: 0;

@@ -279,6 +279,11 @@ function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest)
       strategy = 'userspace';
       break;
     case 'auto': {
+      if (untrustedSize(st)) {
+        yield* userspaceCopy(io, src, dest, mode, req.overwrite);
+        strategy = 'userspace';
+        break;
+      }
       const destDev = dst?.dev ?? ((yield io.stat(dirnameOf(dest))) as BigIntStats).dev;
       const pair = `${st.dev}:${destDev}`;
       const excl = req.overwrite ? 0 : constants.COPYFILE_EXCL;
@@ -320,12 +325,15 @@ function* withPaths<T>(steps: Steps<T>, src: NativePath, dest: NativePath, req: 
   }
 }
 
-const probed = new Map<bigint, Omit<ProbeResult, 'platform' | 'native'>>();
+/** Answers per directory ("dev:ino"): whether we may write there is the directory's, not the device's. */
+const probed = new Map<string, Omit<ProbeResult, 'platform' | 'native'>>();
 
 function* probeSteps(io: Io, target: NativePath): Steps<ProbeResult> {
-  const st = (yield io.stat(target)) as BigIntStats;
+  let st = (yield io.stat(target)) as BigIntStats;
   const dir = st.isDirectory() ? target : dirnameOf(target);
-  const known = probed.get(st.dev);
+  if (!st.isDirectory()) st = (yield io.stat(dir)) as BigIntStats;
+  const key = `${st.dev}:${st.ino}`;
+  const known = probed.get(key);
   if (known) return { platform: process.platform, ...known, native: false };
   const volume = (yield io.statfs(dir)) as StatsFs;
   const result = {
@@ -358,7 +366,7 @@ function* probeSteps(io: Io, target: NativePath): Steps<ProbeResult> {
   } finally {
     yield* ignoreErrors(() => io.rm(scratch));
   }
-  probed.set(st.dev, result);
+  probed.set(key, result);
   return { platform: process.platform, ...result, native: false };
 }
 
@@ -374,17 +382,26 @@ function copyFileMode(req: CopyRequest): number {
   return constants.COPYFILE_FICLONE | (req.overwrite ? 0 : constants.COPYFILE_EXCL);
 }
 
+/**
+ * A Linux pseudo-file (procfs, sysfs) says no size, or one in no blocks,
+ * and has what reading it gives: libuv's copyfile copies nothing of the
+ * first and loops forever on the second. Such a file is read to its end.
+ */
+function untrustedSize(st: BigIntStats | undefined): boolean {
+  return process.platform === 'linux' && st !== undefined && st.isFile() && (st.size === 0n || st.blocks === 0n);
+}
+
 export const fallbackBackend: CopyBackend = {
   name: 'fallback',
   async copy(src, dest, req) {
-    if (isPlainCopyFile(req)) {
+    if (isPlainCopyFile(req) && !untrustedSize(await fs.promises.stat(src, { bigint: true }).catch(() => undefined))) {
       await fs.promises.copyFile(src, dest, copyFileMode(req));
       return null;
     }
     return runAsync(withPaths(copySteps(asyncIo, src, dest, req), src, dest, req));
   },
   copySync(src, dest, req) {
-    if (isPlainCopyFile(req)) {
+    if (isPlainCopyFile(req) && !untrustedSize(fs.statSync(src, { bigint: true, throwIfNoEntry: false }))) {
       fs.copyFileSync(src, dest, copyFileMode(req));
       return null;
     }

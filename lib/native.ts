@@ -76,9 +76,10 @@ async function nativeWalk(binding: NativeBinding, req: TreeRequest, test: TestFl
   let filterFailed = false;
   const userFilter = req.filter;
   const filter: NativeFilter | null = userFilter
-    ? (rel, names, _isDir, done) => {
+    ? (rel, names, done) => {
         const dir = rel.toString('latin1');
-        Promise.all(names.map(async (name) => userFilter(...filterArguments(req, path.join(dir, name.toString('latin1')))))).then(
+        const entries = names.toString('latin1').split('\0').slice(0, -1);
+        Promise.all(entries.map(async (name) => userFilter(...filterArguments(req, path.join(dir, name))))).then(
           (keep) => done(true, keep.map(Boolean)),
           (err: unknown) => {
             if (!filterFailed) {

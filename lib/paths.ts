@@ -50,7 +50,11 @@ export function toNativePath(value: unknown, name: string): NativePath {
  */
 export type BytePath = string;
 
+// ASCII is the same in both readings: most paths cross unchanged.
+const NOT_ASCII = /[^\x00-\x7f]/;
+
 export function bytePath(p: NativePath): BytePath {
+  if (typeof p === 'string' && !NOT_ASCII.test(p)) return p;
   return (typeof p === 'string' ? Buffer.from(p, 'utf8') : p).toString('latin1');
 }
 
@@ -61,7 +65,7 @@ export function fsPath(p: BytePath): Buffer {
 
 /** How node:fs shows a path: its bytes read as UTF-8. */
 export function shownPath(p: BytePath): string {
-  return fsPath(p).toString('utf8');
+  return NOT_ASCII.test(p) ? fsPath(p).toString('utf8') : p;
 }
 
 /** path.resolve for a BytePath: the current directory as bytes too. */

@@ -415,24 +415,27 @@ class TreeJob : public TreeHooks {
     return napi_create_buffer_copy(env, value.size(), value.data(), &data, out) == napi_ok;
   }
 
-  // filter(rel, names, isDir, done) on the main thread; names as Buffers.
+  // filter(rel, names, done) on the main thread: the directory and its
+  // entries' names as bytes (names need not be UTF-8), all the names in one
+  // Buffer, each ended by a NUL (no name holds one): one allocation however
+  // many entries.
   static bool CallFilterJs(napi_env env, napi_value fn, const std::shared_ptr<FilterRequest>& request) {
     const std::vector<FilterEntry>& entries = request->entries;
-    napi_value argv[4], undefined;
-    if (!Bytes(env, request->rel, &argv[0]) ||
-        napi_create_array_with_length(env, entries.size(), &argv[1]) != napi_ok ||
-        napi_create_array_with_length(env, entries.size(), &argv[2]) != napi_ok)
-      return false;
-    for (uint32_t i = 0; i < entries.size(); i++) {
-      napi_value name, dir;
-      if (!Bytes(env, entries[i].name, &name) || napi_set_element(env, argv[1], i, name) != napi_ok ||
-          napi_get_boolean(env, entries[i].is_dir, &dir) != napi_ok || napi_set_element(env, argv[2], i, dir) != napi_ok)
-        return false;
+    size_t size = 0;
+    for (const FilterEntry& e : entries) size += e.name.size() + 1;
+    napi_value argv[3], undefined;
+    void* data = nullptr;
+    if (!Bytes(env, request->rel, &argv[0]) || napi_create_buffer(env, size, &data, &argv[1]) != napi_ok) return false;
+    char* at = static_cast<char*>(data);
+    for (const FilterEntry& e : entries) {
+      std::memcpy(at, e.name.data(), e.name.size());
+      at += e.name.size();
+      *at++ = '\0';
     }
     auto* held = new std::shared_ptr<FilterRequest>(request);
-    if (napi_create_function(env, "done", NAPI_AUTO_LENGTH, Done, held, &argv[3]) != napi_ok ||
+    if (napi_create_function(env, "done", NAPI_AUTO_LENGTH, Done, held, &argv[2]) != napi_ok ||
         napi_add_finalizer(
-            env, argv[3], held,
+            env, argv[2], held,
             [](napi_env, void* data, void*) { delete static_cast<std::shared_ptr<FilterRequest>*>(data); }, nullptr,
             nullptr) != napi_ok) {
       delete held;
@@ -440,7 +443,7 @@ class TreeJob : public TreeHooks {
     }
     if (napi_get_undefined(env, &undefined) != napi_ok) return false;
     napi_value ignored;
-    if (napi_call_function(env, undefined, fn, 4, argv, &ignored) != napi_ok) {
+    if (napi_call_function(env, undefined, fn, 3, argv, &ignored) != napi_ok) {
       napi_value exception;
       napi_get_and_clear_last_exception(env, &exception);
       return false;

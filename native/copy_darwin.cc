@@ -252,7 +252,12 @@ class BufferCopier {
       off_t end = start;
       Status s = CopyRange(start, length, &end);
       if (!s.ok()) return s;
-      if (length < 0 || end < start + length) break;  // at the end, or it shrank
+      if (length >= 0 && end < start + length) {
+        // The data ended before its hole: the file is shorter than it said.
+        if (ftruncate(dfd_, end) != 0) return Fail("ftruncate", errno);
+        return Status();
+      }
+      if (length < 0) break;  // at the end
       pos = end;
     }
     // The size as it is now: a trailing hole, or a file that changed.
@@ -517,9 +522,10 @@ int AdvertisesClones(const char* mount_point) {
 
 Status ProbeVolume(const Path& path, VolumeInfo* info) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return Fail("stat", errno);
-  const Path dir = S_ISDIR(st.st_mode) ? path : DirName(path);
-  if (RecallProbe(st.st_dev, info)) return Status();
+  Path dir;
+  Status found = ProbedDirectory(path, &dir, &st);
+  if (!found.ok()) return found;
+  if (RecallProbe(st, info)) return Status();
   struct statfs sfs;
   if (statfs(dir.c_str(), &sfs) != 0) return Fail("statfs", errno);
   VolumeInfo probed;
@@ -532,7 +538,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   UniqueFd a(OpenNoIntr(a_name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
   if (a.get() < 0) {
     // Read-only or not ours: nothing can be cloned into it by this process.
-    // Not cached: permissions are per directory.
+    // Not cached: permissions change.
     *info = probed;
     return Status();
   }
@@ -567,7 +573,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   unlink(a_name.c_str());
   if (c.get() < 0) return Fail("open", c_err);
 
-  RememberProbe(st.st_dev, probed);
+  RememberProbe(st, probed);
   *info = probed;
   return Status();
 }

@@ -147,10 +147,16 @@ class Copier {
       off_t end;
       Status s = CopyRange(data, hole - data, &end);
       if (!s.ok()) return s;
-      if (end < hole) break;  // the file shrank meanwhile
+      if (end < hole) {
+        // The data ended before its hole: the file shrank meanwhile, or it
+        // was never that long (a sysfs attribute says 4096 bytes and has 23,
+        // in no blocks). It ends where reading did.
+        if (ftruncate(dfd_, end) != 0) return Fail("ftruncate", errno);
+        return Status();
+      }
       pos = hole;
     }
-    // The size as it is now: a trailing hole, or a file that changed.
+    // A trailing hole, to the size the file has now.
     struct stat now;
     if (fstat(sfd_, &now) != 0) return Fail("fstat", errno);
     if (ftruncate(dfd_, now.st_size) != 0) return Fail("ftruncate", errno);
@@ -464,9 +470,10 @@ int ScratchFile(const Path& dir) {
 
 Status ProbeVolume(const Path& path, VolumeInfo* info) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return Fail("stat", errno);
-  const Path dir = S_ISDIR(st.st_mode) ? path : DirName(path);
-  if (RecallProbe(st.st_dev, info)) return Status();
+  Path dir;
+  Status found = ProbedDirectory(path, &dir, &st);
+  if (!found.ok()) return found;
+  if (RecallProbe(st, info)) return Status();
   struct statfs sfs;
   if (statfs(dir.c_str(), &sfs) != 0) return Fail("statfs", errno);
   VolumeInfo probed;
@@ -475,7 +482,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   UniqueFd a(ScratchFile(dir));
   if (a.get() < 0) {
     // Read-only or not ours: nothing can be cloned into it by this process.
-    // Not cached: permissions are per directory.
+    // Not cached: permissions change.
     *info = probed;
     return Status();
   }
@@ -501,7 +508,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
     unlink(name.c_str());
   }
 
-  RememberProbe(st.st_dev, probed);
+  RememberProbe(st, probed);
   *info = probed;
   return Status();
 }

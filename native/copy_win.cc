@@ -1254,8 +1254,11 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
 namespace {
 
 std::mutex probe_mu;
-std::map<std::pair<bool, uint64_t>, VolumeInfo>& ProbeCache() {
-  static auto* cache = new std::map<std::pair<bool, uint64_t>, VolumeInfo>();
+// Per directory (its volume and file id): whether this process may write
+// there is a property of the directory, not of the volume.
+using DirKey = std::pair<uint64_t, std::string>;
+std::map<DirKey, VolumeInfo>& ProbeCache() {
+  static auto* cache = new std::map<DirKey, VolumeInfo>();
   return *cache;
 }
 
@@ -1290,7 +1293,14 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   err = Inspect(h.get(), &facts);
   if (err != 0) return FailWin("stat", err);
   const std::wstring dir = facts.directory() ? wpath : ParentDirectory(wpath);
-  const auto key = std::make_pair(facts.identity.extended, facts.identity.volume);
+  if (!facts.directory()) {
+    UniqueHandle parent(OpenForAttributes(dir));
+    if (!parent.valid()) return FailWin("stat", GetLastError());
+    err = Inspect(parent.get(), &facts);
+    if (err != 0) return FailWin("stat", err);
+  }
+  const DirKey key(facts.identity.volume,
+                   std::string(reinterpret_cast<const char*>(facts.identity.id), sizeof facts.identity.id));
   {
     std::lock_guard<std::mutex> lock(probe_mu);
     auto it = ProbeCache().find(key);
@@ -1313,7 +1323,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   UniqueHandle ha(CreateScratch(a.path(), 0));
   if (!ha.valid()) {
     // Read-only or not ours: nothing can be cloned into it by this process.
-    // Not cached: permissions are per directory.
+    // Not cached: permissions change.
     *info = probed;
     return Status();
   }

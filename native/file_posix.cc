@@ -62,23 +62,35 @@ Path DirName(const Path& path) {
 
 namespace {
 std::mutex probe_mu;
-std::map<dev_t, VolumeInfo>& ProbeCache() {
-  static auto* cache = new std::map<dev_t, VolumeInfo>();  // never destroyed: no exit-order race
+using DirKey = std::pair<dev_t, ino_t>;
+std::map<DirKey, VolumeInfo>& ProbeCache() {
+  static auto* cache = new std::map<DirKey, VolumeInfo>();  // never destroyed: no exit-order race
   return *cache;
 }
 }  // namespace
 
-bool RecallProbe(dev_t dev, VolumeInfo* info) {
+bool RecallProbe(const struct stat& dir, VolumeInfo* info) {
   std::lock_guard<std::mutex> lock(probe_mu);
-  auto it = ProbeCache().find(dev);
+  auto it = ProbeCache().find({dir.st_dev, dir.st_ino});
   if (it == ProbeCache().end()) return false;
   *info = it->second;
   return true;
 }
 
-void RememberProbe(dev_t dev, const VolumeInfo& info) {
+void RememberProbe(const struct stat& dir, const VolumeInfo& info) {
   std::lock_guard<std::mutex> lock(probe_mu);
-  ProbeCache()[dev] = info;
+  ProbeCache()[{dir.st_dev, dir.st_ino}] = info;
+}
+
+Status ProbedDirectory(const Path& path, Path* dir, struct stat* st) {
+  if (stat(path.c_str(), st) != 0) return Fail("stat", errno);
+  if (S_ISDIR(st->st_mode)) {
+    *dir = path;
+    return Status();
+  }
+  *dir = DirName(path);
+  if (stat(dir->c_str(), st) != 0) return Fail("stat", errno);
+  return Status();
 }
 
 Path TempName(const char* tag) {

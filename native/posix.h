@@ -100,9 +100,13 @@ Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* res
 Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
                     const CopyOptions& opts, CopyResult* result);
 
-// What ProbeVolume found for a device, once per device: false when not yet.
-bool RecallProbe(dev_t dev, VolumeInfo* info);
-void RememberProbe(dev_t dev, const VolumeInfo& info);
+// What ProbeVolume found for a directory (its stat), once per directory:
+// whether this process may write there is a property of the directory,
+// not of the device. False when not yet.
+bool RecallProbe(const struct stat& dir, VolumeInfo* info);
+void RememberProbe(const struct stat& dir, const VolumeInfo& info);
+// The directory `path` names, or that holds the file it names, and its stat.
+Status ProbedDirectory(const Path& path, Path* dir, struct stat* st);
 
 // After the data: setuid/setgid again (a write clears them), and the
 // source's times when asked.

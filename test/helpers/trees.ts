@@ -180,9 +180,12 @@ export function diffTrees(a: string, b: string, opts: CompareOptions = {}): stri
 /** Makes every directory below root writable again (so it can be removed). */
 export function makeWritable(root: string): void {
   if (!fs.existsSync(root)) return;
-  const visit = (dir: string): void => {
+  // By bytes: names need not be UTF-8.
+  const visit = (dir: Buffer): void => {
     fs.chmodSync(dir, 0o755);
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) visit(path.join(dir, e.name));
+    for (const e of fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
+      if (e.isDirectory()) visit(Buffer.concat([dir, Buffer.from('/'), e.name]));
+    }
   };
-  visit(root);
+  visit(Buffer.from(root));
 }
