@@ -226,6 +226,16 @@ function secondsSince(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+/**
+ * Where a source goes inside an existing DIRECTORY, as GNU cp names it: its
+ * last component, trailing slashes aside; one that is '.' or '..' names a
+ * directory by its contents, which go into DIRECTORY itself.
+ */
+export function destinationIn(directory: string, source: string): string {
+  const name = path.basename(source);
+  return name === '' || name === '.' || name === '..' ? directory : path.join(directory, name);
+}
+
 async function isDirectory(p: string): Promise<boolean> {
   try {
     return (await fs.promises.stat(p)).isDirectory();
@@ -344,7 +354,7 @@ async function runCopy(sources: string[], dest: string, options: CliOptions): Pr
     }
     for (const source of sources) {
       if (interrupted) break;
-      const destination = intoDirectory ? path.join(dest, path.basename(source)) : dest;
+      const destination = intoDirectory ? destinationIn(dest, source) : dest;
       const outcome = await copyOne(source, destination, ctx);
       outcomes.push(outcome);
       addTotals(totals, outcome);

@@ -279,7 +279,7 @@ function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest)
       strategy = 'userspace';
       break;
     case 'auto': {
-      if (untrustedSize(st)) {
+      if (yield* isPseudoFile(io, src, st)) {
         yield* userspaceCopy(io, src, dest, mode, req.overwrite);
         strategy = 'userspace';
         break;
@@ -382,26 +382,49 @@ function copyFileMode(req: CopyRequest): number {
   return constants.COPYFILE_FICLONE | (req.overwrite ? 0 : constants.COPYFILE_EXCL);
 }
 
-/**
- * A Linux pseudo-file (procfs, sysfs) says no size, or one in no blocks,
- * and has what reading it gives: libuv's copyfile copies nothing of the
- * first and loops forever on the second. Such a file is read to its end.
- */
-function untrustedSize(st: BigIntStats | undefined): boolean {
+// Linux filesystems whose files say no size, or one in no blocks, and have
+// what reading them gives (linux/magic.h): proc, sysfs, debugfs, tracefs,
+// securityfs, configfs, cgroup2, bpf, pstore, efivarfs.
+const PSEUDO_FILESYSTEMS = new Set([
+  0x9fa0, 0x62656572, 0x64626720, 0x74726163, 0x73636673, 0x62656570, 0x63677270, 0xcafe4a11, 0x6165676c, 0xde5e81e4,
+]);
+/** Per device: whether it is one of those (one statfs per device). */
+const pseudoDevices = new Map<bigint, boolean>();
+
+/** A file that may hold more than (or other than) its size says: worth asking statfs. */
+function maybePseudo(st: BigIntStats | undefined): st is BigIntStats {
   return process.platform === 'linux' && st !== undefined && st.isFile() && (st.size === 0n || st.blocks === 0n);
+}
+
+/**
+ * A pseudo-file (procfs, sysfs): libuv's copyfile copies nothing of one that
+ * says no size, and loops forever on a sysfs attribute (4096 bytes in no
+ * blocks). Such a file is read to its end instead.
+ */
+function* isPseudoFile(io: Io, src: NativePath, st: BigIntStats | undefined): Steps<boolean> {
+  if (!maybePseudo(st)) return false;
+  let pseudo = pseudoDevices.get(st.dev);
+  if (pseudo === undefined) {
+    pseudo = PSEUDO_FILESYSTEMS.has(Number(((yield io.statfs(src)) as StatsFs).type));
+    pseudoDevices.set(st.dev, pseudo);
+  }
+  return pseudo;
 }
 
 export const fallbackBackend: CopyBackend = {
   name: 'fallback',
   async copy(src, dest, req) {
-    if (isPlainCopyFile(req) && !untrustedSize(await fs.promises.stat(src, { bigint: true }).catch(() => undefined))) {
-      await fs.promises.copyFile(src, dest, copyFileMode(req));
-      return null;
+    if (isPlainCopyFile(req)) {
+      const st = await fs.promises.stat(src, { bigint: true }).catch(() => undefined);
+      if (!(await runAsync(isPseudoFile(asyncIo, src, st)))) {
+        await fs.promises.copyFile(src, dest, copyFileMode(req));
+        return null;
+      }
     }
     return runAsync(withPaths(copySteps(asyncIo, src, dest, req), src, dest, req));
   },
   copySync(src, dest, req) {
-    if (isPlainCopyFile(req) && !untrustedSize(fs.statSync(src, { bigint: true, throwIfNoEntry: false }))) {
+    if (isPlainCopyFile(req) && !runSync(isPseudoFile(syncIo, src, fs.statSync(src, { bigint: true, throwIfNoEntry: false })))) {
       fs.copyFileSync(src, dest, copyFileMode(req));
       return null;
     }

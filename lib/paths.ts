@@ -90,3 +90,21 @@ let tempCounter = 0;
 export function tempBeside(p: BytePath, tag: string): BytePath {
   return path.join(path.dirname(p), `.cowcopy-${tag}-${process.pid}-${tempCounter++}`);
 }
+
+/**
+ * A temporary name (tempBeside's form, which the addon shares) that a
+ * process no longer running left behind: killed between making an entry and
+ * renaming it over the one it replaces. Safe to remove.
+ */
+export function isLeftoverTemp(name: string): boolean {
+  const m = /^\.cowcopy-[a-z]+-(\d+)-\d+$/.exec(name);
+  if (!m) return false;
+  const pid = Number(m[1]);
+  if (pid === process.pid || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

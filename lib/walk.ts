@@ -11,7 +11,7 @@
 import fs, { type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { emptyResult, type CopyRequest, type ErrorPaths, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
-import { fsPath, isSubdir, resolveBytes, shownPath, tempBeside, type BytePath, type NativePath } from './paths.js';
+import { fsPath, isLeftoverTemp, isSubdir, resolveBytes, shownPath, tempBeside, type BytePath, type NativePath } from './paths.js';
 import type { CloneResult, Strategy } from './types.js';
 
 export type CopyOne = (src: NativePath, dest: NativePath, req: CopyRequest) => Promise<CloneResult | null>;
@@ -162,6 +162,14 @@ export async function copyLinkEntry(ctx: EntryContext, rel: BytePath): Promise<E
   return { copied: 'symlink' };
 }
 
+/** Removes the temporaries a copy killed while replacing an entry left in dir (isLeftoverTemp). */
+async function removeLeftovers(dir: BytePath): Promise<void> {
+  const names = await fs.promises.readdir(fsPath(dir), { encoding: 'buffer' }).catch(() => []);
+  for (const name of names) {
+    if (isLeftoverTemp(name.toString('latin1'))) await fs.promises.unlink(fsPath(path.join(dir, name.toString('latin1')))).catch(() => undefined);
+  }
+}
+
 /** Runs at most `n` of the given jobs at once. */
 function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
   let active = 0;
@@ -212,6 +220,8 @@ export async function walkTree(copyOne: CopyOne, req: TreeRequest): Promise<Tree
     if (stopped()) return;
     const srcDir = path.join(req.src, rel);
     const destDir = path.join(req.dest, rel);
+    // A directory that was there: what a killed copy left in it goes.
+    if (!created) await removeLeftovers(destDir);
     let entries: Dirent<Buffer>[];
     try {
       entries = await limit(() => fs.promises.readdir(fsPath(srcDir), { withFileTypes: true, encoding: 'buffer' }));

@@ -243,8 +243,10 @@ std::wstring Join(const std::wstring& dir, const std::wstring& name) {
 std::atomic<unsigned> temp_counter{0};
 
 // A name beside `path` that nobody else uses.
+// A name beside `path`, in its directory: `.cowcopy-<tag>-<pid>-<n>`, short
+// whatever path's own name (a name near the limit still gets one).
 std::wstring TempSibling(const std::wstring& path, const wchar_t* tag) {
-  return path + L".cowcopy-" + tag + L"-" + std::to_wstring(GetCurrentProcessId()) + L"-" +
+  return ParentDirectory(path) + L".cowcopy-" + tag + L"-" + std::to_wstring(GetCurrentProcessId()) + L"-" +
          std::to_wstring(temp_counter.fetch_add(1));
 }
 

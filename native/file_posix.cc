@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,6 +103,22 @@ Path TempName(const char* tag) {
 }
 
 Path TempIn(const Path& dir, const char* tag) { return dir + "/" + TempName(tag); }
+
+bool IsLeftoverTemp(const char* name) {
+  static const char kPrefix[] = ".cowcopy-";
+  if (strncmp(name, kPrefix, sizeof kPrefix - 1) != 0) return false;
+  // .cowcopy-<tag>-<pid>-<n>: the pid is the field before the last.
+  const char* last = strrchr(name, '-');
+  if (last == nullptr || last[1] == '\0' || strspn(last + 1, "0123456789") != strlen(last + 1)) return false;
+  const char* pid_end = last;
+  const char* pid_start = pid_end;
+  while (pid_start > name + sizeof kPrefix - 1 && pid_start[-1] >= '0' && pid_start[-1] <= '9') pid_start--;
+  if (pid_start == pid_end || pid_start[-1] != '-') return false;
+  long pid = strtol(pid_start, nullptr, 10);
+  if (pid <= 0 || pid == static_cast<long>(getpid())) return false;
+  // No such process (as this one sees them): nobody will rename it now.
+  return kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
 
 void RemoveWritten(const Path& dest, const struct stat& ours, int dfd) {
   struct stat named;

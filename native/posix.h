@@ -90,6 +90,9 @@ Path DirName(const Path& path);
 // ".cowcopy-<tag>-<pid>-<n>": short, so a name near NAME_MAX still gets one.
 Path TempName(const char* tag);
 Path TempIn(const Path& dir, const char* tag);
+// A temporary name (TempName's form) that a process no longer running left
+// behind (killed between making it and renaming it): safe to remove.
+bool IsLeftoverTemp(const char* name);
 // Removes what a failed copy wrote at dest, and only that: the name must
 // still point at the inode written (`ours`); dfd (or -1) finds it by its real
 // name when it was created through a dangling symlink.

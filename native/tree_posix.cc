@@ -149,6 +149,19 @@ bool IsDotOrDotDot(const char* name) {
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
 
+bool ReadEntries(int dir, std::vector<Entry>* entries);
+
+// Removes the temporary entries a copy killed while replacing an entry left
+// in `dir` (IsLeftoverTemp: the process that made them is gone). One more
+// listing, only for a destination directory that was there already.
+void RemoveLeftovers(int dir) {
+  std::vector<Entry> entries;
+  if (!ReadEntries(dir, &entries)) return;
+  for (const Entry& e : entries) {
+    if (e.type != DT_DIR && IsLeftoverTemp(e.name.c_str())) unlinkat(dir, e.name.c_str(), 0);
+  }
+}
+
 // Appends what directory `dir` holds, "." and ".." left out. False with errno.
 bool ReadEntries(int dir, std::vector<Entry>* entries) {
 #ifdef __linux__
@@ -440,6 +453,9 @@ void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
     Done(node);
     return;
   }
+
+  // A directory that was there: what a killed copy left in it goes.
+  if (!node->created) RemoveLeftovers(ddir.get());
 
   const int src_fd = sdir.get();
   std::vector<Entry> entries;

@@ -644,3 +644,38 @@ describe.runIf(runsOn('xfs'))(titleOn('xfs', 'cowcopy: through the bin link of t
     else expect(probe.nativeLoadError).toBeNull();
   });
 });
+
+// Every operand form GNU cp takes for a source (.., ., trailing slashes),
+// into an existing directory (with and without a slash) and to a new name:
+// the same tree as cp -r makes, and nothing written beside it.
+describe.runIf(process.platform === 'linux')('operands, as GNU cp reads them', () => {
+  const sources = ['other/a/..', 'other/.', 'other/', 'other', './other', 'other//', 'other/./', 'other/a/../'];
+  const cases = ['out/', 'out', 'new'].flatMap((dest) => sources.map((src) => [src, dest] as const));
+
+  function sandbox(base: string, name: string): string {
+    const dir = path.join(base, name);
+    fs.mkdirSync(path.join(dir, 'other', 'a'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'out'));
+    fs.writeFileSync(path.join(dir, 'other', 'f'), 'f');
+    fs.writeFileSync(path.join(dir, 'other', 'a', 'g'), 'g');
+    return dir;
+  }
+  const files = (dir: string) =>
+    fs
+      .readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((rel) => fs.statSync(path.join(dir, rel)).isFile())
+      .sort();
+
+  it.each(cases)('cowcopy -r %s %s', (src, dest) => {
+    const base = scratch('tmp', 'operands');
+    const gnu = sandbox(base, 'gnu');
+    const ours = sandbox(base, 'ours');
+    const cp = spawnSync('cp', ['-r', src, dest], { cwd: gnu, encoding: 'utf8' });
+    expect(cp.status, cp.stderr).toBe(0);
+    const run = cowcopy(['-r', '-q', src, dest], { cwd: ours });
+    expect(run.status, run.stderr).toBe(0);
+    expect(files(ours)).toEqual(files(gnu));
+    expect(fs.readdirSync(base).sort()).toEqual(['gnu', 'ours']);
+  });
+});

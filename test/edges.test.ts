@@ -376,6 +376,37 @@ describe.each(backends)('$name backend: an onProgress that throws', ({ name, api
   });
 });
 
+describe.each(backends)('$name backend: after a copy was killed (kill -9)', ({ name, api }) => {
+  it('the next copy over the destination removes the temporaries of processes that are gone, no others, and leaves the tree whole', async () => {
+    const dir = fs.mkdtempSync(path.join(root, `killed-${name}-`));
+    const src = smallTree(path.join(dir, 'src'), 8, 250);
+    const dest = path.join(dir, 'dest');
+    await api.cp(src, dest, { recursive: true });
+    // Copies over the existing tree replace every file by one made beside
+    // it: killed meanwhile, such a temporary may stay.
+    const script = `
+      const c = require(${dist('index.js')});
+      const api = ${name === 'native' ? 'c' : `require(${dist('api.js')}).createApi(require(${dist('fallback.js')}).fallbackBackend)`};
+      (async () => { for (;;) await api.cp(${JSON.stringify(src)}, ${JSON.stringify(dest)}, { recursive: true }); })();
+      setTimeout(() => console.log('running'), 150);`;
+    const killed = spawnSync(process.execPath, ['-e', `${script}`], { encoding: 'utf8', timeout: 400, killSignal: 'SIGKILL' });
+    expect(killed.signal).toBe('SIGKILL');
+    // And some made for sure: one of a process that is gone, one of a live one (this).
+    const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+    const deadTemp = path.join(dest, 'd3', `.cowcopy-tree-${gone}-7`);
+    const liveTemp = path.join(dest, 'd3', `.cowcopy-tree-${process.ppid}-7`);
+    fs.writeFileSync(deadTemp, 'half');
+    fs.writeFileSync(liveTemp, 'in flight');
+    await api.cp(src, dest, { recursive: true });
+    const temps = fs.readdirSync(dest, { recursive: true }).map(String).filter((n) => n.includes('.cowcopy-'));
+    expect(temps).toEqual([path.join('d3', path.basename(liveTemp))]);
+    fs.rmSync(liveTemp);
+    for (let d = 0; d < 8; d++) {
+      for (let f = 0; f < 250; f++) expect(fs.readFileSync(path.join(dest, `d${d}`, `f${f}`), 'utf8')).toBe(`${d}/${f}`);
+    }
+  });
+});
+
 it('the native and TypeScript sides name strategies, requests, failures and paths alike; a binding that does not is refused', async () => {
   const { NATIVE_NAMES, loadBinding } = await import('../lib/binding.js');
   const { binding } = loadBinding({});
