@@ -566,7 +566,7 @@ describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy: progress and interrupti
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
     // The walk is under way once the destination has entries.
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000;
     while (!(fs.existsSync(dest) && fs.readdirSync(dest).length > 0)) {
       if (Date.now() > deadline) throw new Error('the copy never started');
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -608,7 +608,7 @@ describe.runIf(runsOn('xfs'))(titleOn('xfs', 'cowcopy: through the bin link of t
       stdio: 'ignore',
     });
     bin = path.join(project, 'node_modules', '.bin', 'cowcopy');
-  }, 120_000);
+  }, 240_000);
 
   it('node_modules/.bin/cowcopy runs by itself (shebang, executable) and prints the version', () => {
     const run = spawnSync(bin, ['--version'], { encoding: 'utf8' });

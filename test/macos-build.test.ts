@@ -383,7 +383,7 @@ beforeAll(async () => {
   const binding = require(addon) as NativeBinding;
   expect(binding.platform).toBe('darwin');
   api = createApi(createNativeBackend(binding));
-}, 120_000);
+}, 300_000);
 
 const leftovers = (dir: string) => fs.readdirSync(dir).filter((n) => n.includes('.cowcopy-'));
 

@@ -67,3 +67,17 @@ export function timeResolution(dir: string): bigint {
 export function truncateTime(ns: bigint, resolution: bigint): bigint {
   return ns - (ns % resolution);
 }
+
+/**
+ * Waits until `check` holds, or the deadline passes (then returns what it
+ * last gave): what a test checks may come a moment later on a loaded machine
+ * (a thread that is exiting, a descriptor being closed).
+ */
+export async function waitFor<T>(read: () => T, holds: (value: T) => boolean, deadlineMs = 10_000): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const value = read();
+    if (holds(value) || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
