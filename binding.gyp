@@ -14,11 +14,11 @@
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/copy_linux.cc", "native/file_posix.cc", "native/tree_posix.cc"],
+          "sources": ["native/copy_linux.cc", "native/file_posix.cc", "native/tree.cc", "native/tree_posix.cc", "native/tree_linux.cc"],
           "defines": ["_GNU_SOURCE", "_FILE_OFFSET_BITS=64"]
         }],
         ["OS=='mac'", {
-          "sources": ["native/copy_darwin.cc", "native/file_posix.cc", "native/tree_posix.cc"],
+          "sources": ["native/copy_darwin.cc", "native/file_posix.cc", "native/tree.cc", "native/tree_posix.cc", "native/tree_darwin.cc"],
           "xcode_settings": {
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "GCC_ENABLE_CPP_EXCEPTIONS": "NO",

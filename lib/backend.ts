@@ -21,6 +21,7 @@ export interface TreeRequest {
   src: BytePath;
   dest: BytePath;
   srcAbsolute: BytePath;
+  destAbsolute: BytePath;
   destExists: boolean;
   strategy: StrategyRequest;
   preserveTimestamps: boolean;

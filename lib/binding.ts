@@ -70,6 +70,7 @@ export interface NativeTreeOptions {
   destExists: boolean;
   concurrency: number;
   srcAbsolute: Buffer;
+  destAbsolute: Buffer;
   wholeClone: boolean;
 }
 

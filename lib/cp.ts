@@ -256,6 +256,7 @@ export async function cp(backend: CopyBackend, srcArg: unknown, destArg: unknown
     src: path.normalize(src),
     dest: path.normalize(dest),
     srcAbsolute: resolveBytes(src),
+    destAbsolute: resolveBytes(dest),
     destExists: destStat !== null,
     strategy: opts.strategy,
     preserveTimestamps: opts.preserveTimestamps,

@@ -105,6 +105,7 @@ async function nativeWalk(binding: NativeBinding, req: TreeRequest, test: TestFl
       destExists: req.destExists,
       concurrency: req.concurrency,
       srcAbsolute: fsPath(req.srcAbsolute),
+      destAbsolute: fsPath(req.destAbsolute),
       wholeClone: req.wholeClone,
     },
     filter,

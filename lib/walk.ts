@@ -20,7 +20,7 @@ export type CopyOne = (src: NativePath, dest: NativePath, req: CopyRequest) => P
 export interface EntryContext {
   req: Pick<
     TreeRequest,
-    'src' | 'dest' | 'srcAbsolute' | 'strategy' | 'preserveTimestamps' | 'force' | 'errorOnExist' | 'dereference' | 'verbatimSymlinks'
+    'src' | 'dest' | 'srcAbsolute' | 'destAbsolute' | 'strategy' | 'preserveTimestamps' | 'force' | 'errorOnExist' | 'dereference' | 'verbatimSymlinks'
   >;
   copyOne: CopyOne;
 }
@@ -141,7 +141,7 @@ export async function copyLinkEntry(ctx: EntryContext, rel: BytePath): Promise<E
   } catch (err) {
     return systemFailure(err, rel, 'destination');
   }
-  existing = path.resolve(path.dirname(resolveBytes(dest)), existing);
+  existing = path.resolve(path.dirname(path.join(ctx.req.destAbsolute, rel)), existing);
   const resolvedSrc = path.resolve(linkDir, target);
   if (resolvedSrc !== existing && isSubdir(resolvedSrc, existing)) return cpFailure('linkIntoSelf', rel, target, existing);
   const followed = await stat(src).catch(() => null);

@@ -566,7 +566,9 @@ Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   if (info.Length() < 5 || !ToPath(info[0], &src) || !ToPath(info[1], &dest) || !info[2].IsObject())
     return ThrowType(env, "copyTree(src, dest, options, filter, progress)");
   Napi::Object o = info[2].As<Napi::Object>();
-  if (!ToPath(o.Get("srcAbsolute"), &src_absolute)) return ThrowType(env, "copyTree: options.srcAbsolute");
+  Path dest_absolute;
+  if (!ToPath(o.Get("srcAbsolute"), &src_absolute) || !ToPath(o.Get("destAbsolute"), &dest_absolute))
+    return ThrowType(env, "copyTree: options.srcAbsolute, options.destAbsolute");
   TreeOptions opts;
   if (!FromName(kRequestNames, o.Get("request").ToString().Utf8Value(), &opts.file.request))
     return ThrowType(env, "copyTree: unknown request");
@@ -580,6 +582,7 @@ Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   opts.concurrency = o.Get("concurrency").ToNumber().Uint32Value();
   opts.whole_clone = GetBool(o, "wholeClone");
   opts.src_absolute = std::move(src_absolute);
+  opts.dest_absolute = std::move(dest_absolute);
 
   auto job = std::make_shared<TreeJob>();
   if (!job->Init(env, info[3], info[4])) return env.Undefined();  // an exception is pending

@@ -73,6 +73,11 @@ struct CopyResult {
 // platform file exists yet: the facade then uses its node:fs fallback.
 extern const char* const kPlatform;
 
+// ".cowcopy-<tag>-<pid>-<n>": a temporary name for an entry being made, to
+// be renamed over the one it replaces. Short, so that a name near NAME_MAX
+// still gets one.
+Path TempName(const char* tag);
+
 // The err.errno Node gives for an error number of this OS (errno on POSIX,
 // GetLastError() on Windows, where the host's own libuv translates it).
 int NodeErrorCode(int os_error);
@@ -107,6 +112,7 @@ struct TreeOptions {
   bool dest_exists = false;       // dest is a directory to merge into
   unsigned concurrency = 0;       // worker threads; 0: a default for this machine
   Path src_absolute;              // resolves relative link targets
+  Path dest_absolute;             // resolves the targets of links found at dest
   // Try one clone of the whole directory first (CloneDirectory); the walk
   // follows only where the OS cannot.
   bool whole_clone = false;

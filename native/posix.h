@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include "copy.h"
+#include "tree.h"
 
 namespace cowcopy {
 
@@ -88,7 +91,6 @@ inline Status OpenSource(int dir, const char* name, bool follow, UniqueFd* fd, s
 
 Path DirName(const Path& path);
 // ".cowcopy-<tag>-<pid>-<n>": short, so a name near NAME_MAX still gets one.
-Path TempName(const char* tag);
 Path TempIn(const Path& dir, const char* tag);
 // A temporary name (TempName's form) that a process no longer running left
 // behind (killed between making it and renaming it): safe to remove.
@@ -150,6 +152,32 @@ Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* na
 // clonefile); dest must not exist. -ENOTSUP where it cannot: then nothing
 // was made and the walk copies file by file.
 Status CloneDirectory(const Path& src, const Path& dest);
+
+// ---- the tree walk on POSIX (tree_posix.cc), and its per-OS hooks ----
+
+bool IsDotOrDotDot(const char* name);
+namespace tree {
+Kind KindOfMode(mode_t mode);
+Kind KindOfDirent(unsigned char type);
+}  // namespace tree
+// Appends the entries of the directory open as `dir` ("." and ".." left
+// out), kinds where the listing gives them: readdir(3), for any POSIX OS.
+// False with errno.
+bool ListWithReaddir(int dir, std::vector<tree::Entry>* entries);
+// Opens directory `rel` below `root` one component at a time, O_NOFOLLOW:
+// never through a symlink. -1 with errno.
+int OpenBeneathByComponents(int root, const Path& rel);
+
+// Hooks each POSIX OS implements (tree_linux.cc, tree_darwin.cc):
+// listing a directory (as ListWithReaddir does)...
+bool ListEntries(int dir, std::vector<tree::Entry>* entries);
+// ...opening one beneath a root with no symlink followed on the way...
+int OpenBeneath(int root, const Path& rel);
+// ...whether what the walk creates in `dir` gets exactly the mode it asks
+// for less the umask (then it need not ask back; sets *umask)...
+bool ExactModes(int dir, const struct stat& st, mode_t* umask);
+// ...and how many workers a walk into `dest_dir` runs, in which order.
+tree::WorkerPolicy WalkPolicy(int dest_dir);
 
 }  // namespace cowcopy
 

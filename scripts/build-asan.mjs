@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { nativeSources } from './sources.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(import.meta.dirname, '..');
@@ -35,7 +36,7 @@ const flags = [
   `-I${require('node-addon-api').include_dir}`,
   `-I${fs.existsSync(nodeInclude) ? nodeInclude : '/usr/include/node'}`,
 ];
-const sources = ['native/addon.cc', 'native/copy_linux.cc', 'native/file_posix.cc', 'native/tree_posix.cc'].map((s) => path.join(root, s));
+const sources = nativeSources('linux').map((s) => path.join(root, s));
 const target = path.join(out, 'cowcopy.node');
 const started = Date.now();
 execFileSync('g++', [...flags, ...sources, '-o', target, '-lpthread'], { stdio: 'inherit' });

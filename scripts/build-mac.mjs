@@ -14,13 +14,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registryPackage, toolsDir } from './registry-package.mjs';
+import { nativeSources } from './sources.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { withNodedir } = require('./nodedir.cjs');
 
 // What binding.gyp compiles for OS=='mac'.
-const SOURCES = ['native/addon.cc', 'native/copy_darwin.cc', 'native/file_posix.cc', 'native/tree_posix.cc'];
+const SOURCES = nativeSources('mac');
 // binding.gyp's MACOSX_DEPLOYMENT_TARGET; zig wants the minor version written.
 const MACOS = '11.0';
 const TARGETS = [

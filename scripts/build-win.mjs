@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkImports, defaultAddon } from './check-win-imports.mjs';
+import { nativeSources } from './sources.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -19,9 +20,8 @@ const require = createRequire(import.meta.url);
 const cxx = process.env.MINGW_CXX ?? 'x86_64-w64-mingw32-g++-posix';
 const dlltool = process.env.MINGW_DLLTOOL ?? 'x86_64-w64-mingw32-dlltool';
 export const workDir = path.join(root, 'build', 'win32-x64');
-// What binding.gyp compiles for OS=='win' (no native walk there: cp() walks
-// in JavaScript and copies each file natively).
-export const WINDOWS_SOURCES = ['native/addon.cc', 'native/copy_win.cc', 'native/tree_none.cc'];
+// What binding.gyp compiles for OS=='win'.
+export const WINDOWS_SOURCES = nativeSources('win');
 
 function run(command, args) {
   const shown = [command, ...args.map((a) => path.relative(root, a) || a)].join(' ');

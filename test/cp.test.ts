@@ -540,6 +540,7 @@ it('a whole-directory clone where the OS has none (Linux): nothing made, the wal
       destExists: false,
       concurrency: 0,
       srcAbsolute: Buffer.from(path.join(base, 'src')),
+      destAbsolute: Buffer.from(path.join(base, 'dest')),
       wholeClone: true,
     },
     null,

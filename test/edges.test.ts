@@ -141,7 +141,7 @@ describe('a worker terminated at the worst moment', () => {
       b.copyTree(${JSON.stringify(src)}, ${JSON.stringify(dir)} + '/dest-' + Math.random(), {
         request: 'auto', preserveTimestamps: false, noKernelCopy: false, force: true, errorOnExist: false,
         dereference: false, verbatimSymlinks: true, destExists: false, concurrency: 1,
-        srcAbsolute: Buffer.from(${JSON.stringify(src)}), wholeClone: false,
+        srcAbsolute: Buffer.from(${JSON.stringify(src)}), destAbsolute: Buffer.from('/'), wholeClone: false,
       }, ${filter}, ${progress}).promise.then(() => setTimeout(() => {}, 1000));`;
     const script = `
       const { Worker } = require('node:worker_threads');

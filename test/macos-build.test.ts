@@ -335,7 +335,7 @@ extern "C" int cowcopy_shim_statfs(const char* path, struct cowcopy_shim_statfs*
 }
 `;
 
-/** Builds <work>/pkg/build/Release/cowcopy.node: addon.cc, file_posix.cc, tree_posix.cc, copy_darwin.cc on the stand-ins. */
+/** Builds <work>/pkg/build/Release/cowcopy.node: binding.gyp's macOS sources, copy_darwin.cc on the stand-ins. */
 async function buildEmulated(): Promise<string> {
   const include = path.join(work, 'include');
   fs.mkdirSync(path.join(include, 'sys'), { recursive: true });
@@ -344,23 +344,26 @@ async function buildEmulated(): Promise<string> {
     fs.writeFileSync(path.join(include, name), '#include <cowcopy_darwin_shim.h>\n');
   fs.writeFileSync(path.join(work, 'shim.cc'), SHIM_SOURCE);
   const common = ['-std=c++17', '-fPIC', '-O1', '-fno-exceptions', '-Wall', '-Wextra', '-Werror'];
-  const units: [string, string[]][] = [
-    // Warnings as errors here too: GCC sees things clang does not.
-    [path.join(root, 'native/copy_darwin.cc'), [`-I${include}`]],
-    [path.join(work, 'shim.cc'), []],
-    [path.join(root, 'native/file_posix.cc'), ['-D_GNU_SOURCE', '-D_FILE_OFFSET_BITS=64']],
-    [path.join(root, 'native/tree_posix.cc'), ['-D_GNU_SOURCE', '-D_FILE_OFFSET_BITS=64']],
-    [
-      path.join(root, 'native/addon.cc'),
-      [
-        `-I${path.resolve(require('node-addon-api').include_dir as string)}`,
-        `-I${path.join(path.dirname(process.execPath), '..', 'include', 'node')}`,
-        '-DNAPI_VERSION=8',
-        '-DNAPI_DISABLE_CPP_EXCEPTIONS',
-        '-DNODE_ADDON_API_DISABLE_DEPRECATED',
-      ],
-    ],
-  ];
+  // What binding.gyp compiles for OS=='mac', each with the flags it needs here.
+  const { nativeSources } = await import('../scripts/sources.mjs');
+  const posix = ['-D_GNU_SOURCE', '-D_FILE_OFFSET_BITS=64'];
+  const units: [string, string[]][] = nativeSources('mac').map((source: string) => {
+    const file = path.join(root, source);
+    if (source.endsWith('copy_darwin.cc')) return [file, [`-I${include}`]]; // Apple's calls: the stand-ins
+    if (source.endsWith('addon.cc'))
+      return [
+        file,
+        [
+          `-I${path.resolve(require('node-addon-api').include_dir as string)}`,
+          `-I${path.join(path.dirname(process.execPath), '..', 'include', 'node')}`,
+          '-DNAPI_VERSION=8',
+          '-DNAPI_DISABLE_CPP_EXCEPTIONS',
+          '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+        ],
+      ];
+    return [file, posix];
+  });
+  units.push([path.join(work, 'shim.cc'), []]);
   const objects = await Promise.all(
     units.map(async ([src, flags]) => {
       const obj = path.join(work, `${path.basename(src, '.cc')}.o`);
