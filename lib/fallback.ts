@@ -32,6 +32,7 @@ interface Io {
   read(fd: number, buffer: Buffer, position: number): Maybe<number>;
   write(fd: number, buffer: Buffer, length: number, position: number): Maybe<number>;
   fchmod(fd: number, mode: number): Maybe<void>;
+  chmod(p: NativePath, mode: number): Maybe<void>;
   close(fd: number): Maybe<void>;
   mkdtemp(prefix: string): Maybe<string>;
   writeFile(p: string, data: Buffer): Maybe<void>;
@@ -52,6 +53,7 @@ const syncIo: Io = {
   read: (fd, buffer, position) => fs.readSync(fd, buffer, 0, buffer.length, position),
   write: (fd, buffer, length, position) => fs.writeSync(fd, buffer, 0, length, position),
   fchmod: (fd, mode) => fs.fchmodSync(fd, mode),
+  chmod: (p, mode) => fs.chmodSync(p, mode),
   close: (fd) => fs.closeSync(fd),
   mkdtemp: (prefix) => fs.mkdtempSync(prefix),
   writeFile: (p, data) => fs.writeFileSync(p, data),
@@ -77,6 +79,7 @@ const asyncIo: Io = {
   write: (fd, buffer, length, position) =>
     callback<number>((done) => fs.write(fd, buffer, 0, length, position, done)),
   fchmod: (fd, mode) => callback<void>((done) => fs.fchmod(fd, mode, done)),
+  chmod: (p, mode) => fs.promises.chmod(p, mode),
   close: (fd) => callback<void>((done) => fs.close(fd, done)),
   mkdtemp: (prefix) => fs.promises.mkdtemp(prefix),
   writeFile: (p, data) => fs.promises.writeFile(p, data),
@@ -152,6 +155,29 @@ function* tryStat(io: Io, p: NativePath, follow = true): Steps<BigIntStats | nul
   }
 }
 
+/**
+ * rename(2) over `to`, whatever file is there. Windows refuses a read-only
+ * one, which POSIX replaces: its attribute is cleared for the move and put
+ * back if the move fails (not with other links: they would keep it cleared).
+ */
+function* renameOver(io: Io, from: NativePath, to: NativePath): Steps<void> {
+  try {
+    yield io.rename(from, to);
+    return;
+  } catch (err) {
+    if (process.platform !== 'win32' || !isErrno(err, 'EPERM')) throw err;
+    const st = yield* tryStat(io, to, false);
+    if (st === null || !st.isFile() || (st.mode & 0o200n) !== 0n || st.nlink !== 1n) throw err;
+    yield io.chmod(to, 0o666);
+    try {
+      yield io.rename(from, to);
+    } catch (again) {
+      yield* ignoreErrors(() => io.chmod(to, Number(st.mode & 0o777n)));
+      throw again;
+    }
+  }
+}
+
 function* ignoreErrors(call: () => unknown): Steps<void> {
   try {
     yield call();
@@ -172,7 +198,7 @@ function* hardlink(io: Io, src: NativePath, dest: NativePath, replace: boolean):
   const temp = sibling(dest, 'link');
   yield io.link(target, temp);
   try {
-    yield io.rename(temp, dest);
+    yield* renameOver(io, temp, dest);
   } catch (err) {
     yield* ignoreErrors(() => io.unlink(temp));
     throw err;
@@ -200,7 +226,7 @@ function* forcedClone(io: Io, src: NativePath, dest: NativePath, exists: boolean
   const temp = sibling(target, 'clone');
   yield* cloneForced(io, src, temp, constants.COPYFILE_EXCL);
   try {
-    yield io.rename(temp, target);
+    yield* renameOver(io, temp, target);
   } catch (err) {
     yield* ignoreErrors(() => io.unlink(temp));
     throw err;
@@ -255,7 +281,7 @@ function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest)
     const temp = sibling(dest, 'cp');
     const copied = yield* copySteps(io, src, temp, { ...req, replace: false, overwrite: false });
     try {
-      yield io.rename(temp, dest);
+      yield* renameOver(io, temp, dest);
     } catch (err) {
       yield* ignoreErrors(() => io.unlink(temp));
       throw err;
@@ -303,6 +329,9 @@ function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest)
   }
   if (req.preserveTimestamps && strategy !== 'hardlink') {
     yield io.utimes(dest, Number(st.atimeNs) / 1e9, Number(st.mtimeNs) / 1e9);
+    // The mode after the times, as fs.cp sets them (setting times may touch
+    // attributes: wine clears read-only).
+    yield io.chmod(dest, mode);
   }
   return { strategy, bytes: Number(st.size) };
 }

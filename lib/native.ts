@@ -157,8 +157,8 @@ export function createNativeBackend(binding: NativeBinding, test: TestFlags = {}
       return volume(binding.probeSync(target), target);
     },
     async copyTree(req) {
-      // Where the addon has no walk (Windows), or no thread for one: the
-      // walk in JavaScript, each file copied natively.
+      // Where the addon has no walk (a platform without tree.cc), or no
+      // thread for one: the walk in JavaScript, each file copied natively.
       const outcome = binding.nativeTree ? await nativeWalk(binding, req, test) : undefined;
       return outcome ?? walkTree((src, dest, fileReq) => backend.copy(src, dest, fileReq), req);
     },

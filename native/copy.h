@@ -101,7 +101,7 @@ struct VolumeInfo {
 // really trying each operation on scratch files; cached per device.
 Status ProbeVolume(const Path& path, VolumeInfo* info);
 
-// ---- Trees (tree_posix.cc) ----
+// ---- Trees (tree.cc, the platform behind tree.h) ----
 
 struct TreeOptions {
   CopyOptions file;               // request, preserve_timestamps, no_kernel_copy
@@ -185,8 +185,8 @@ struct TreeResult {
   bool ok() const { return status.ok() && kind == TreeErrorKind::kSystem; }
 };
 
-// Whether CopyTree walks natively here (tree_posix.cc) or not (tree_none.cc:
-// the facade walks and copies each file with CopyOneFile).
+// Whether CopyTree walks natively here (tree.cc) or not (tree_none.cc: the
+// facade walks and copies each file with CopyOneFile).
 extern const bool kNativeTree;
 
 // Copies the directory src into dest (created, or merged into when

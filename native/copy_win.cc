@@ -24,13 +24,8 @@
 //   elsewhere CopyFileExW, which cannot clone there.
 #include "copy.h"
 
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "win.h"
+
 #include <winioctl.h>
 #include <winternl.h>
 
@@ -76,7 +71,203 @@ static_assert(FSCTL_SET_INTEGRITY_INFORMATION == 0x9C280, "FSCTL_SET_INTEGRITY_I
 static_assert(FILE_SUPPORTS_BLOCK_REFCOUNTING == 0x08000000, "FILE_SUPPORTS_BLOCK_REFCOUNTING");
 
 namespace cowcopy {
+namespace win {
+
+// libuv's translation in the node.exe that loaded this addon (it exports
+// libuv), so errors carry the codes of the Node that runs; the table of
+// win_errors.h where the host has no such export.
+int TranslateWinError(DWORD error) {
+  using Translate = int (*)(int);
+  static const Translate node = reinterpret_cast<Translate>(
+      reinterpret_cast<void*>(GetProcAddress(GetModuleHandleW(nullptr), "uv_translate_sys_error")));
+  return node != nullptr ? node(static_cast<int>(error)) : TranslateError(error);
+}
+
+// ERROR_INVALID_FUNCTION is STATUS_INVALID_DEVICE_REQUEST there.
+Status FailFs(const char* syscall, DWORD error) {
+  return error == ERROR_INVALID_FUNCTION ? FailUv(syscall, uvwin::kENOTSUP) : FailWin(syscall, error);
+}
+
 namespace {
+bool StartsWith(const std::wstring& text, const wchar_t* prefix) {
+  return text.compare(0, wcslen(prefix), prefix) == 0;
+}
+}  // namespace
+
+// GetFullPathNameW resolves '.', '..', '/' and the current directory.
+DWORD ToWidePath(const Path& path, std::wstring* out) {
+  if (path.empty()) return ERROR_PATH_NOT_FOUND;  // as Node says for ''
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path.data(), static_cast<int>(path.size()), nullptr, 0);
+  if (n <= 0) return GetLastError();
+  std::wstring wide(static_cast<size_t>(n), L'\0');
+  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path.data(), static_cast<int>(path.size()), &wide[0], n);
+  if (StartsWith(wide, L"\\\\?\\") || StartsWith(wide, L"\\\\.\\")) {
+    *out = std::move(wide);  // already a namespace path: taken as given
+    return 0;
+  }
+  DWORD size = GetFullPathNameW(wide.c_str(), 0, nullptr, nullptr);
+  if (size == 0) return GetLastError();
+  std::wstring full(size, L'\0');
+  DWORD length = GetFullPathNameW(wide.c_str(), size, &full[0], nullptr);
+  if (length == 0) return GetLastError();
+  if (length >= size) return ERROR_FILENAME_EXCED_RANGE;  // the cwd changed meanwhile
+  full.resize(length);
+  if (StartsWith(full, L"\\\\?\\") || StartsWith(full, L"\\\\.\\")) {
+    *out = std::move(full);  // a device name (NUL, CON) comes back as \\.\NUL
+  } else if (StartsWith(full, L"\\\\")) {
+    *out = L"\\\\?\\UNC\\" + full.substr(2);
+  } else {
+    *out = L"\\\\?\\" + full;
+  }
+  return 0;
+}
+
+std::string ToUtf8(const wchar_t* text, size_t length) {
+  const int in = length == std::wstring::npos ? -1 : static_cast<int>(length);
+  int n = WideCharToMultiByte(CP_UTF8, 0, text, in, nullptr, 0, nullptr, nullptr);
+  if (n <= 0) return std::string();
+  std::string out(static_cast<size_t>(n), '\0');
+  WideCharToMultiByte(CP_UTF8, 0, text, in, &out[0], n, nullptr, nullptr);
+  if (in < 0) out.resize(static_cast<size_t>(n - 1));  // the NUL
+  return out;
+}
+
+std::wstring ParentDirectory(const std::wstring& path) {
+  size_t slash = path.find_last_of(L'\\');
+  if (slash == std::wstring::npos) return path;
+  return path.substr(0, slash + 1);
+}
+
+std::wstring Join(const std::wstring& dir, const std::wstring& name) {
+  if (!dir.empty() && dir.back() == L'\\') return dir + name;
+  return dir + L"\\" + name;
+}
+
+std::wstring TempSibling(const std::wstring& path, const char* tag) {
+  const Path name = TempName(tag);  // ASCII
+  return ParentDirectory(path) + std::wstring(name.begin(), name.end());
+}
+
+bool IsLeftoverTemp(const std::wstring& name) {
+  // .cowcopy-<tag>-<pid>-<n>, tag in a-z.
+  static const wchar_t kPrefix[] = L".cowcopy-";
+  if (!StartsWith(name, kPrefix)) return false;
+  size_t i = wcslen(kPrefix), tag = i;
+  while (i < name.size() && name[i] >= L'a' && name[i] <= L'z') i++;
+  if (i == tag || i >= name.size() || name[i] != L'-') return false;
+  const size_t pid_start = ++i;
+  while (i < name.size() && name[i] >= L'0' && name[i] <= L'9') i++;
+  if (i == pid_start || i - pid_start > 10 || i >= name.size() || name[i] != L'-') return false;
+  const size_t n_start = ++i;
+  while (i < name.size() && name[i] >= L'0' && name[i] <= L'9') i++;
+  if (i == n_start || i != name.size()) return false;
+  const unsigned long long pid = std::stoull(name.substr(pid_start, n_start - 1 - pid_start));
+  if (pid == 0 || pid > 0xFFFFFFFFull || pid == GetCurrentProcessId()) return false;
+  // No such process (an exited one whose handle someone holds counts as gone).
+  HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
+  if (process == nullptr) return GetLastError() == ERROR_INVALID_PARAMETER;
+  DWORD code = 0;
+  bool exited = GetExitCodeProcess(process, &code) && code != STILL_ACTIVE;
+  CloseHandle(process);
+  return exited;
+}
+
+bool FinalPath(HANDLE h, std::wstring* out) {
+  DWORD n = GetFinalPathNameByHandleW(h, nullptr, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+  if (n == 0) return false;
+  std::wstring path(n, L'\0');
+  DWORD got = GetFinalPathNameByHandleW(h, &path[0], n, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+  if (got == 0 || got >= n) return false;
+  path.resize(got);
+  *out = std::move(path);
+  return true;
+}
+
+// MoveFileExW refuses a read-only target, and any directory: the attribute
+// is cleared for the move and put back if it fails; a directory symlink is
+// removed first (fs.cp unlinks a link before it makes the new one).
+DWORD ReplaceEntry(const std::wstring& from, const std::wstring& to) {
+  if (MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING)) return 0;
+  const DWORD err = GetLastError();
+  if (err != ERROR_ACCESS_DENIED) return err;
+  UniqueHandle target(CreateFileW(to.c_str(), FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | DELETE, kShareAll,
+                                  nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
+                                  nullptr));
+  BY_HANDLE_FILE_INFORMATION info;
+  if (!target.valid() || !GetFileInformationByHandle(target.get(), &info)) return err;
+  const DWORD attributes = info.dwFileAttributes;
+  if ((attributes & FILE_ATTRIBUTE_DIRECTORY) != 0) {
+    if ((attributes & FILE_ATTRIBUTE_REPARSE_POINT) == 0) return err;  // a real directory is never replaced
+    FILE_DISPOSITION_INFO dispose;
+    dispose.DeleteFile = TRUE;
+    if (!SetFileInformationByHandle(target.get(), FileDispositionInfo, &dispose, sizeof dispose)) return err;
+    target.Reset();
+    return MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING) ? 0 : GetLastError();
+  }
+  // Not with other links: they would keep the attribute cleared.
+  if ((attributes & FILE_ATTRIBUTE_READONLY) == 0 || info.nNumberOfLinks != 1) return err;
+  auto set = [&](DWORD a) {
+    FILE_BASIC_INFO basic = {};
+    basic.FileAttributes = a != 0 ? a : FILE_ATTRIBUTE_NORMAL;
+    return SetFileInformationByHandle(target.get(), FileBasicInfo, &basic, sizeof basic) != 0;
+  };
+  if (!set(attributes & ~DWORD{FILE_ATTRIBUTE_READONLY})) return err;
+  // A target open anywhere, this handle too, is not replaced.
+  target.Reset();
+  if (MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING)) return 0;
+  const DWORD moved = GetLastError();
+  target.Reset(CreateFileW(to.c_str(), FILE_WRITE_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
+                           FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
+  if (target.valid()) set(attributes);
+  return moved;
+}
+
+DWORD Inspect(HANDLE h, FileFacts* facts) {
+  BY_HANDLE_FILE_INFORMATION info;
+  if (!GetFileInformationByHandle(h, &info)) return GetLastError();
+  FILE_BASIC_INFO basic;
+  if (!GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic)) return GetLastError();
+  facts->attributes = info.dwFileAttributes;
+  facts->size = (static_cast<uint64_t>(info.nFileSizeHigh) << 32) | info.nFileSizeLow;
+  facts->last_access_time = basic.LastAccessTime;
+  facts->last_write_time = basic.LastWriteTime;
+  facts->change_time = basic.ChangeTime;
+  FileIdentity& id = facts->identity;
+  FILE_ID_INFO ext;
+  if (GetFileInformationByHandleEx(h, FileIdInfo, &ext, sizeof ext)) {
+    id.extended = true;
+    id.volume = ext.VolumeSerialNumber;
+    static_assert(sizeof ext.FileId.Identifier == sizeof id.id, "FILE_ID_128");
+    std::memcpy(id.id, ext.FileId.Identifier, sizeof id.id);
+  } else {
+    id.extended = false;
+    id.volume = info.dwVolumeSerialNumber;
+    uint64_t index = (static_cast<uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow;
+    std::memset(id.id, 0, sizeof id.id);
+    std::memcpy(id.id, &index, sizeof index);
+  }
+  return 0;
+}
+
+}  // namespace win
+
+namespace {
+
+using win::FailFs;
+using win::FailUv;
+using win::FailWin;
+using win::FileFacts;
+using win::FileIdentity;
+using win::FinalPath;
+using win::Inspect;
+using win::IsExistsError;
+using win::Join;
+using win::kShareAll;
+using win::ParentDirectory;
+using win::TempSibling;
+using win::ToUtf8;
+using win::ToWidePath;
+using win::UniqueHandle;
 
 // DUPLICATE_EXTENTS_DATA
 struct DuplicateExtentsData {
@@ -115,7 +306,6 @@ static_assert(sizeof(SetIntegrityBuffer) == sizeof(FSCTL_SET_INTEGRITY_INFORMATI
               "FSCTL_SET_INTEGRITY_INFORMATION_BUFFER");
 #endif
 
-constexpr DWORD kShareAll = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
 // The attributes FileBasicInfo can set (sparse, compressed and the like have
 // their own FSCTLs).
 constexpr DWORD kSettableAttributes = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN |
@@ -123,187 +313,6 @@ constexpr DWORD kSettableAttributes = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_H
                                       FILE_ATTRIBUTE_TEMPORARY | FILE_ATTRIBUTE_OFFLINE |
                                       FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
 constexpr DWORD kBufferSize = 1 << 20;
-
-// Fails with a libuv error code (negative, as Node reports it on Windows).
-Status FailUv(const char* syscall, int uv_code) {
-  Status s;
-  s.code = uv_code;
-  s.syscall = syscall;
-  return s;
-}
-// libuv's translation in the node.exe that loaded this addon (it exports
-// libuv), so errors carry the codes of the Node that runs; the table of
-// win_errors.h where the host has no such export.
-int TranslateWinError(DWORD error) {
-  using Translate = int (*)(int);
-  static const Translate node = reinterpret_cast<Translate>(
-      reinterpret_cast<void*>(GetProcAddress(GetModuleHandleW(nullptr), "uv_translate_sys_error")));
-  return node != nullptr ? node(static_cast<int>(error)) : win::TranslateError(error);
-}
-
-// Fails with a Win32 error (GetLastError()), translated as Node does.
-Status FailWin(const char* syscall, DWORD error) {
-  return FailUv(syscall, TranslateWinError(error));
-}
-// For calls a filesystem may not implement at all (FSCTLs, hard links):
-// ERROR_INVALID_FUNCTION is STATUS_INVALID_DEVICE_REQUEST there, "this
-// filesystem cannot", not libuv's "is a directory".
-Status FailFs(const char* syscall, DWORD error) {
-  return error == ERROR_INVALID_FUNCTION ? FailUv(syscall, uvwin::kENOTSUP) : FailWin(syscall, error);
-}
-
-bool IsExistsError(DWORD error) {
-  return error == ERROR_FILE_EXISTS || error == ERROR_ALREADY_EXISTS;
-}
-
-class UniqueHandle {
- public:
-  explicit UniqueHandle(HANDLE h = INVALID_HANDLE_VALUE) : h_(h) {}
-  UniqueHandle(const UniqueHandle&) = delete;
-  UniqueHandle& operator=(const UniqueHandle&) = delete;
-  ~UniqueHandle() { Reset(); }
-  HANDLE get() const { return h_; }
-  bool valid() const { return h_ != INVALID_HANDLE_VALUE; }
-  void Reset(HANDLE h = INVALID_HANDLE_VALUE) {
-    if (valid()) CloseHandle(h_);
-    h_ = h;
-  }
-  // Closes and reports what CloseHandle said.
-  DWORD Close() {
-    HANDLE h = h_;
-    h_ = INVALID_HANDLE_VALUE;
-    if (h == INVALID_HANDLE_VALUE || CloseHandle(h)) return 0;
-    return GetLastError();
-  }
-
- private:
-  HANDLE h_;
-};
-
-bool StartsWith(const std::wstring& text, const wchar_t* prefix) {
-  return text.compare(0, wcslen(prefix), prefix) == 0;
-}
-
-// UTF-8 bytes -> an absolute UTF-16 path with the \\?\ prefix, which lifts
-// MAX_PATH and turns Win32 name parsing off; GetFullPathNameW has already
-// resolved '.', '..', '/' and the current directory. Returns a Win32 error.
-DWORD ToWidePath(const Path& path, std::wstring* out) {
-  if (path.empty()) return ERROR_PATH_NOT_FOUND;  // as Node says for ''
-  // Bytes that are not UTF-8 cannot name a Windows file: refuse them rather
-  // than copy to a name with replacement characters.
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path.data(),
-                              static_cast<int>(path.size()), nullptr, 0);
-  if (n <= 0) return GetLastError();
-  std::wstring wide(static_cast<size_t>(n), L'\0');
-  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path.data(), static_cast<int>(path.size()),
-                      &wide[0], n);
-  if (StartsWith(wide, L"\\\\?\\") || StartsWith(wide, L"\\\\.\\")) {
-    *out = std::move(wide);  // already a namespace path: taken as given
-    return 0;
-  }
-  DWORD size = GetFullPathNameW(wide.c_str(), 0, nullptr, nullptr);
-  if (size == 0) return GetLastError();
-  std::wstring full(size, L'\0');
-  DWORD length = GetFullPathNameW(wide.c_str(), size, &full[0], nullptr);
-  if (length == 0) return GetLastError();
-  if (length >= size) return ERROR_FILENAME_EXCED_RANGE;  // the cwd changed meanwhile
-  full.resize(length);
-  if (StartsWith(full, L"\\\\?\\") || StartsWith(full, L"\\\\.\\")) {
-    *out = std::move(full);  // a device name (NUL, CON) comes back as \\.\NUL
-  } else if (StartsWith(full, L"\\\\")) {
-    *out = L"\\\\?\\UNC\\" + full.substr(2);
-  } else {
-    *out = L"\\\\?\\" + full;
-  }
-  return 0;
-}
-
-std::string ToUtf8(const wchar_t* text) {
-  int n = WideCharToMultiByte(CP_UTF8, 0, text, -1, nullptr, 0, nullptr, nullptr);
-  if (n <= 1) return std::string();
-  std::string out(static_cast<size_t>(n), '\0');
-  WideCharToMultiByte(CP_UTF8, 0, text, -1, &out[0], n, nullptr, nullptr);
-  out.resize(static_cast<size_t>(n - 1));
-  return out;
-}
-
-// The directory holding `path`, with a trailing backslash (a drive or share
-// root must have one).
-std::wstring ParentDirectory(const std::wstring& path) {
-  size_t slash = path.find_last_of(L'\\');
-  if (slash == std::wstring::npos) return path;
-  return path.substr(0, slash + 1);
-}
-
-std::wstring Join(const std::wstring& dir, const std::wstring& name) {
-  if (!dir.empty() && dir.back() == L'\\') return dir + name;
-  return dir + L"\\" + name;
-}
-
-std::atomic<unsigned> temp_counter{0};
-
-// A name beside `path` that nobody else uses.
-// A name beside `path`, in its directory: `.cowcopy-<tag>-<pid>-<n>`, short
-// whatever path's own name (a name near the limit still gets one).
-std::wstring TempSibling(const std::wstring& path, const wchar_t* tag) {
-  return ParentDirectory(path) + L".cowcopy-" + tag + L"-" + std::to_wstring(GetCurrentProcessId()) + L"-" +
-         std::to_wstring(temp_counter.fetch_add(1));
-}
-
-// Which file a handle is: FILE_ID_INFO where the filesystem has it (128-bit
-// ids, which ReFS needs), else the 64-bit file index.
-struct FileIdentity {
-  bool extended = false;
-  uint64_t volume = 0;
-  uint8_t id[16] = {};
-
-  bool SameVolume(const FileIdentity& other) const {
-    return extended == other.extended && volume == other.volume;
-  }
-  bool SameFile(const FileIdentity& other) const {
-    return SameVolume(other) && std::memcmp(id, other.id, sizeof id) == 0;
-  }
-};
-
-struct FileFacts {
-  FileIdentity identity;
-  DWORD attributes = 0;
-  uint64_t size = 0;
-  LARGE_INTEGER last_access_time = {};
-  LARGE_INTEGER last_write_time = {};
-  LARGE_INTEGER change_time = {};
-
-  bool directory() const { return (attributes & FILE_ATTRIBUTE_DIRECTORY) != 0; }
-  bool sparse() const { return (attributes & FILE_ATTRIBUTE_SPARSE_FILE) != 0; }
-  bool read_only() const { return (attributes & FILE_ATTRIBUTE_READONLY) != 0; }
-};
-
-DWORD Inspect(HANDLE h, FileFacts* facts) {
-  BY_HANDLE_FILE_INFORMATION info;
-  if (!GetFileInformationByHandle(h, &info)) return GetLastError();
-  FILE_BASIC_INFO basic;
-  if (!GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic)) return GetLastError();
-  facts->attributes = info.dwFileAttributes;
-  facts->size = (static_cast<uint64_t>(info.nFileSizeHigh) << 32) | info.nFileSizeLow;
-  facts->last_access_time = basic.LastAccessTime;
-  facts->last_write_time = basic.LastWriteTime;
-  facts->change_time = basic.ChangeTime;
-  FileIdentity& id = facts->identity;
-  FILE_ID_INFO ext;
-  if (GetFileInformationByHandleEx(h, FileIdInfo, &ext, sizeof ext)) {
-    id.extended = true;
-    id.volume = ext.VolumeSerialNumber;
-    static_assert(sizeof ext.FileId.Identifier == sizeof id.id, "FILE_ID_128");
-    std::memcpy(id.id, ext.FileId.Identifier, sizeof id.id);
-  } else {
-    id.extended = false;
-    id.volume = info.dwVolumeSerialNumber;
-    uint64_t index = (static_cast<uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow;
-    std::memset(id.id, 0, sizeof id.id);
-    std::memcpy(id.id, &index, sizeof index);
-  }
-  return 0;
-}
 
 // Opens whatever is at `path` (a directory too) to look at it, without
 // taking part in sharing checks: attribute-only access locks nobody out.
@@ -544,18 +553,6 @@ DWORD ClusterSize(const std::wstring& path, uint64_t* cluster) {
     return GetLastError();
   *cluster = static_cast<uint64_t>(sectors_per_cluster) * bytes_per_sector;
   return 0;
-}
-
-// The path an open file has now (through whatever symlink it was opened).
-bool FinalPath(HANDLE h, std::wstring* out) {
-  DWORD n = GetFinalPathNameByHandleW(h, nullptr, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-  if (n == 0) return false;
-  std::wstring path(n, L'\0');
-  DWORD got = GetFinalPathNameByHandleW(h, &path[0], n, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-  if (got == 0 || got >= n) return false;
-  path.resize(got);
-  *out = std::move(path);
-  return true;
 }
 
 // ---- what CopyFileW copies besides the data ----
@@ -915,7 +912,7 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
     // A forced clone that fails must leave an existing dest as it was, and
     // emptying it is the first change a clone needs: prove the clone on a
     // scratch sibling first (metadata only, so cheap).
-    UniqueHandle trial(CreateFileW(TempSibling(wdest, L"trial").c_str(), GENERIC_READ | GENERIC_WRITE | DELETE,
+    UniqueHandle trial(CreateFileW(TempSibling(wdest, "trial").c_str(), GENERIC_READ | GENERIC_WRITE | DELETE,
                                    kShareAll, nullptr, CREATE_NEW,
                                    FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
                                    nullptr));
@@ -962,6 +959,24 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
   return attempt;
 }
 
+// The flags of the volume holding `h` (GetVolumeInformationByHandleW), asked
+// once per volume serial number, not once per file. 0 where unknown
+// (treated as "cannot clone"; not remembered).
+DWORD VolumeFlags(HANDLE h, uint64_t serial) {
+  static std::mutex mu;
+  static auto* known = new std::map<uint64_t, DWORD>();  // never destroyed: workers may outlive exit
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = known->find(serial);
+    if (it != known->end()) return it->second;
+  }
+  DWORD flags = 0;
+  if (!GetVolumeInformationByHandleW(h, nullptr, 0, nullptr, nullptr, &flags, nullptr, 0)) return 0;
+  std::lock_guard<std::mutex> lock(mu);
+  (*known)[serial] = flags;
+  return flags;
+}
+
 // After CopyFileExW failed: remove what it may have written, keep what it
 // never touched. It reports no such thing, so compare with what was there.
 void CleanUpFailedCopyFile(const std::wstring& wdest, bool existed, const FileFacts& before,
@@ -1006,6 +1021,8 @@ Status OsCopy(const std::wstring& wsrc, const std::wstring& wdest, const FileFac
         return SameFile(opts, sf, result);
     }
     CleanUpFailedCopyFile(wdest, existed, before, we_touched, err);
+    // Nothing was there when looked at, or nobody looked: EEXIST as O_EXCL says it.
+    if (IsExistsError(err) && !opts.overwrite) return FailUv("open", uvwin::kEEXIST);
     return FailWin("copyfile", err);
   }
   UniqueHandle h(OpenForAttributes(wdest, FILE_WRITE_ATTRIBUTES));
@@ -1080,12 +1097,12 @@ Status HardlinkFile(HANDLE sh, const std::wstring& wsrc, const std::wstring& wde
   std::wstring temp;
   err = ERROR_FILE_EXISTS;
   for (int attempt = 0; attempt < 16 && IsExistsError(err); attempt++) {
-    temp = TempSibling(wdest, L"link");
+    temp = TempSibling(wdest, "link");
     err = CreateHardLinkW(temp.c_str(), target.c_str(), nullptr) ? 0 : GetLastError();
   }
   if (err != 0) return FailFs("link", err);
-  if (!MoveFileExW(temp.c_str(), wdest.c_str(), MOVEFILE_REPLACE_EXISTING)) {
-    err = GetLastError();
+  err = win::ReplaceEntry(temp, wdest);
+  if (err != 0) {
     DeleteFileW(temp.c_str());
     return FailWin("rename", err);
   }
@@ -1093,10 +1110,6 @@ Status HardlinkFile(HANDLE sh, const std::wstring& wsrc, const std::wstring& wde
   result->bytes = sf.size;
   return Status();
 }
-
-// Copies the open source into wdest by the cheapest strategy allowed.
-Status CopyInto(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const std::wstring& wdest,
-                const CopyOptions& opts, CopyResult* result);
 
 // fs.cp: an existing dest is replaced by a new file, copied under a
 // temporary sibling name and renamed over it once complete. Either the old
@@ -1109,12 +1122,12 @@ Status ReplaceByRename(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf,
   std::wstring temp;
   Status status = FailUv("open", uvwin::kEEXIST);
   for (int attempt = 0; attempt < 16 && status.code == uvwin::kEEXIST; attempt++) {
-    temp = TempSibling(wdest, L"copy");
-    status = CopyInto(sh, wsrc, sf, temp, fresh, result);
+    temp = TempSibling(wdest, "copy");
+    status = win::CopyOpened(sh, wsrc, sf, temp, fresh, result);
   }
   if (!status.ok()) return status;
-  if (!MoveFileExW(temp.c_str(), wdest.c_str(), MOVEFILE_REPLACE_EXISTING)) {
-    DWORD err = GetLastError();
+  DWORD err = win::ReplaceEntry(temp, wdest);
+  if (err != 0) {
     // Made with CREATE_NEW (or by CopyFileExW under FAIL_IF_EXISTS): ours.
     SetFileAttributesW(temp.c_str(), FILE_ATTRIBUTE_NORMAL);  // a read-only copy cannot be deleted
     DeleteFileW(temp.c_str());
@@ -1137,12 +1150,18 @@ DWORD DestinationVolume(const std::wstring& wdest, bool existed, const FileFacts
   return err;
 }
 
-Status CopyInto(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const std::wstring& wdest,
-                const CopyOptions& opts, CopyResult* result) {
-  // What is at dest, before anything is written.
+}  // namespace
+
+Status win::CopyOpened(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const std::wstring& wdest,
+                       const CopyOptions& opts, CopyResult* result) {
+  // What is at dest, before anything is written. Without overwrite there
+  // is no need to look (the walk copies that way): every copy below creates
+  // dest only if nothing is there, EEXIST otherwise; a forced clone looks,
+  // so that EEXIST comes before "cannot clone here".
   bool existed = false;
   FileFacts before;
-  DWORD err = LookAt(wdest, &existed, &before);
+  const bool look = opts.overwrite || opts.request == Request::kReflink;
+  DWORD err = look ? LookAt(wdest, &existed, &before) : 0;
   if (err != 0) return FailWin("open", err);
   if (existed) {
     if (!opts.overwrite) return FailUv("open", uvwin::kEEXIST);  // as O_EXCL, before same-file
@@ -1155,10 +1174,7 @@ Status CopyInto(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const 
   // Whether a copy can share blocks here: the volume clones (ReFS, Dev
   // Drive) and dest is on it. Only then is dest's volume looked up, so that
   // nothing is created for a clone that cannot be.
-  DWORD volume_flags = 0;
-  if (!GetVolumeInformationByHandleW(sh, nullptr, 0, nullptr, nullptr, &volume_flags, nullptr, 0))
-    volume_flags = 0;  // unknown: treated as "cannot clone"
-  const bool volume_clones = (volume_flags & FILE_SUPPORTS_BLOCK_REFCOUNTING) != 0;
+  const bool volume_clones = (VolumeFlags(sh, sf.identity.volume) & FILE_SUPPORTS_BLOCK_REFCOUNTING) != 0;
   FileIdentity dest_volume;
   bool same_volume = false;
   if (opts.request == Request::kReflink || volume_clones) {
@@ -1189,8 +1205,6 @@ Status CopyInto(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const 
     }
   }
 }
-
-}  // namespace
 
 const char* const kPlatform = "win32";
 
@@ -1227,7 +1241,16 @@ void Thread::Join() {
   impl_.reset();
 }
 
-int NodeErrorCode(int os_error) { return TranslateWinError(static_cast<DWORD>(os_error)); }
+int NodeErrorCode(int os_error) { return win::TranslateWinError(static_cast<DWORD>(os_error)); }
+
+namespace {
+std::atomic<unsigned> temp_counter{0};
+}  // namespace
+
+Path TempName(const char* tag) {
+  return Path(".cowcopy-") + tag + "-" + std::to_string(GetCurrentProcessId()) + "-" +
+         std::to_string(temp_counter.fetch_add(1));
+}
 
 Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
                    CopyResult* result) {
@@ -1250,7 +1273,7 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
   if (sf.directory()) return FailUv("copyfile", uvwin::kEISDIR);
 
   if (opts.request == Request::kHardlink) return HardlinkFile(sh.get(), wsrc, wdest, sf, opts, result);
-  return CopyInto(sh.get(), wsrc, sf, wdest, opts, result);
+  return win::CopyOpened(sh.get(), wsrc, sf, wdest, opts, result);
 }
 
 namespace {
@@ -1321,7 +1344,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   probed.fs_name = ToUtf8(fs_name);
 
   const std::wstring base = Join(dir, L".cowcopy-probe");
-  ScratchName a(TempSibling(base, L"a"));
+  ScratchName a(TempSibling(base, "a"));
   UniqueHandle ha(CreateScratch(a.path(), 0));
   if (!ha.valid()) {
     // Read-only or not ours: nothing can be cloned into it by this process.
@@ -1337,19 +1360,19 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
 
   // A clone really tried, whatever the volume flags claim.
   {
-    UniqueHandle hb(CreateScratch(TempSibling(base, L"b"), FILE_FLAG_DELETE_ON_CLOSE));
+    UniqueHandle hb(CreateScratch(TempSibling(base, "b"), FILE_FLAG_DELETE_ON_CLOSE));
     if (!hb.valid()) return FailWin("open", GetLastError());
     ClonePrep prep;
     probed.reflink = PrepareClone(ha.get(), a.path(), sizeof block, &prep).error == 0 &&
                      ApplyClone(prep, ha.get(), false, sizeof block, hb.get(), false).error == 0;
   }
   {
-    ScratchName link(TempSibling(base, L"link"));
+    ScratchName link(TempSibling(base, "link"));
     probed.hardlink = CreateHardLinkW(link.path().c_str(), a.path().c_str(), nullptr) != 0;
   }
   ha.Reset();  // CopyFileExW opens the source without sharing writes
   {
-    ScratchName copy(TempSibling(base, L"c"));
+    ScratchName copy(TempSibling(base, "c"));
     probed.kernel_copy = CopyFileExW(a.path().c_str(), copy.path().c_str(), nullptr, nullptr,
                                      nullptr, COPY_FILE_FAIL_IF_EXISTS) != 0;
   }

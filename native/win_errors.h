@@ -155,6 +155,7 @@ constexpr int kENOMEM = -4057;
 constexpr int kENOSPC = -4055;
 constexpr int kENOSYS = -4054;
 constexpr int kENOTCONN = -4053;
+constexpr int kENOTDIR = -4052;
 constexpr int kENOTEMPTY = -4051;
 constexpr int kENOTSOCK = -4050;
 constexpr int kENOTSUP = -4049;

@@ -103,3 +103,18 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     process.exit(1);
   }
 }
+
+/**
+ * What a user's project would have: the package under dir/node_modules, as
+ * it ships (package.json, dist/, the win32-x64 prebuild, node-gyp-build).
+ */
+export function stagePackage(dir, prebuild) {
+  const pkg = path.join(dir, 'node_modules', 'cowcopy');
+  fs.mkdirSync(path.join(pkg, 'prebuilds', 'win32-x64'), { recursive: true });
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
+  fs.cpSync(path.join(root, 'dist'), path.join(pkg, 'dist'), { recursive: true });
+  fs.copyFileSync(prebuild, path.join(pkg, 'prebuilds', 'win32-x64', path.basename(prebuild)));
+  fs.cpSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(dir, 'node_modules', 'node-gyp-build'), {
+    recursive: true,
+  });
+}

@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freshDist } from './fresh.mjs';
-import { buildPrebuild, linkWindowsAddon, workDir } from './build-win.mjs';
+import { buildPrebuild, linkWindowsAddon, stagePackage, workDir } from './build-win.mjs';
 import { findWine, runNodeExe, stopWineserver, wineEnv } from './ci/wine.mjs';
 import { exactVersion, nodeBinDir } from './node-lines.mjs';
 
@@ -53,21 +53,21 @@ function ensureNodeExe() {
   return exe;
 }
 
-/** What a user's project would have: the package under node_modules, as it ships. */
+/** The package as a user's project has it, and the suites beside it. */
 function stage(dir, prebuild, helper) {
-  const pkg = path.join(dir, 'node_modules', 'cowcopy');
-  fs.mkdirSync(path.join(pkg, 'prebuilds', 'win32-x64'), { recursive: true });
-  fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
-  fs.cpSync(path.join(root, 'dist'), path.join(pkg, 'dist'), { recursive: true });
-  fs.copyFileSync(prebuild, path.join(pkg, 'prebuilds', 'win32-x64', path.basename(prebuild)));
-  fs.cpSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(dir, 'node_modules', 'node-gyp-build'), {
-    recursive: true,
-  });
-  fs.mkdirSync(path.join(dir, 'test', 'build', 'Release'), { recursive: true });
-  fs.copyFileSync(helper, path.join(dir, 'test', 'build', 'Release', 'win_helper.node'));
-  const tests = fs.readdirSync(path.join(root, 'test', 'windows')).filter((n) => n.endsWith('.test.mjs') || n.endsWith('.helper.mjs'));
-  for (const name of tests) fs.copyFileSync(path.join(root, 'test', 'windows', name), path.join(dir, 'test', name));
-  return tests.filter((n) => n.endsWith('.test.mjs')).sort();
+  stagePackage(dir, prebuild);
+  // The suites as the repository holds them: test/windows, and the tree
+  // contract they share with the Linux suites.
+  const windows = path.join(dir, 'test', 'windows');
+  fs.mkdirSync(path.join(windows, 'build', 'Release'), { recursive: true });
+  fs.copyFileSync(helper, path.join(windows, 'build', 'Release', 'win_helper.node'));
+  const files = fs.readdirSync(path.join(root, 'test', 'windows')).filter((n) => n.endsWith('.mjs'));
+  for (const name of files) fs.copyFileSync(path.join(root, 'test', 'windows', name), path.join(windows, name));
+  fs.mkdirSync(path.join(dir, 'test', 'helpers'));
+  for (const shared of ['tree-contract.mjs', path.join('helpers', 'tree-compare.mjs')]) {
+    fs.copyFileSync(path.join(root, 'test', shared), path.join(dir, 'test', shared));
+  }
+  return files.filter((n) => n.endsWith('.test.mjs')).sort();
 }
 
 /** A 1 MiB tmpfs at `dir`, or the reason there is none. */
@@ -119,7 +119,7 @@ function main() {
     }
     if (updateErrorTable) {
       const script = [
-        "const { mapped } = require('./test/build/Release/win_helper.node').compare(1, 70000);",
+        "const { mapped } = require('./test/windows/build/Release/win_helper.node').compare(1, 70000);",
         "const names = require('util').getSystemErrorMap();",
         "const lines = mapped.map(([code, uv]) => `${code} ${uv} ${names.get(uv)[0]}`);",
         "require('fs').writeFileSync('table.txt', lines.join('\\n') + '\\n');",
@@ -138,7 +138,7 @@ function main() {
     const r = runNodeExe(
       wine,
       exe,
-      ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=300000', ...tests.map((t) => `test\\${t}`)],
+      ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=300000', ...tests.map((t) => `test\\windows\\${t}`)],
       { cwd: stageDir, env },
     );
     process.stdout.write(r.output);

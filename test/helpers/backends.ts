@@ -49,8 +49,9 @@ export const fallbackUnderTest = under('fallback', fallbackBackend, {
 export const backends: BackendUnderTest[] = [nativeUnderTest, fallbackUnderTest];
 
 /**
- * Where the addon has no native walk (Windows), cp() walks in JavaScript and
- * copies each file natively: that path, run here by hiding the native walk.
+ * Where no thread can be made for the native walk (or a platform has none),
+ * cp() walks in JavaScript and copies each file natively: that path, run
+ * here by hiding the native walk.
  */
 export const nativeFileWalkUnderTest = under('native files, JS walk', createNativeBackend({ ...binding, nativeTree: false }), {
   sparse: true,

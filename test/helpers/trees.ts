@@ -1,7 +1,8 @@
 // Random trees from a seed, and a comparison of two trees.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+// One comparison for every suite, the Windows ones included.
+import * as compare from './tree-compare.mjs';
 
 /** mulberry32: small, fast, good enough to shape test trees. */
 export function seededRandom(seed: number): () => number {
@@ -118,31 +119,6 @@ export interface EntryInfo {
   allocated?: number;
 }
 
-/** Every entry below root, by relative path. */
-export function describeTree(root: string): Map<string, EntryInfo> {
-  const out = new Map<string, EntryInfo>();
-  const visit = (rel: string): void => {
-    const full = path.join(root, rel);
-    const st = fs.lstatSync(full, { bigint: true });
-    const mode = Number(st.mode & 0o7777n);
-    const mtimeNs = st.mtimeNs;
-    const mtimeMs = Number(st.mtimeNs / 1_000_000n);
-    if (st.isSymbolicLink()) {
-      out.set(rel, { type: 'symlink', mode: 0, target: fs.readlinkSync(full) });
-    } else if (st.isFile()) {
-      const hash = createHash('sha256').update(fs.readFileSync(full)).digest('hex');
-      out.set(rel, { type: 'file', mode, size: Number(st.size), hash, mtimeMs, mtimeNs, allocated: Number(st.blocks) * 512 });
-    } else if (st.isDirectory()) {
-      out.set(rel, { type: 'dir', mode, mtimeMs, mtimeNs });
-      for (const name of fs.readdirSync(full)) visit(rel === '' ? name : path.join(rel, name));
-    } else {
-      out.set(rel, { type: 'other', mode });
-    }
-  };
-  visit('');
-  return out;
-}
-
 export interface CompareOptions {
   /** Also compare mtimes: 'ns' exactly, 'ms' to the millisecond. */
   timestamps?: 'ns' | 'ms';
@@ -150,32 +126,10 @@ export interface CompareOptions {
   rootMode?: boolean;
 }
 
+/** Every entry below root, by relative path. */
+export const describeTree: (root: string) => Map<string, EntryInfo> = compare.describeTree;
 /** Differences between two trees, as readable lines (empty: the same). */
-export function diffTrees(a: string, b: string, opts: CompareOptions = {}): string[] {
-  const left = describeTree(a);
-  const right = describeTree(b);
-  const diffs: string[] = [];
-  for (const [rel, l] of left) {
-    const r = right.get(rel);
-    if (!r) {
-      diffs.push(`missing in ${b}: ${rel}`);
-      continue;
-    }
-    const fields: (keyof EntryInfo)[] = ['type', 'size', 'hash', 'target'];
-    if (rel !== '' || opts.rootMode !== false) fields.push('mode');
-    if (opts.timestamps === 'ns' && l.type !== 'symlink') fields.push('mtimeNs');
-    for (const f of fields) {
-      if (l[f] !== r[f]) diffs.push(`${rel || '.'}: ${f} ${String(l[f])} != ${String(r[f])}`);
-    }
-    // fs.cp sets times through a Date: a double of milliseconds, which may
-    // round the last one either way.
-    if (opts.timestamps === 'ms' && l.type === 'file' && Math.abs(l.mtimeMs! - r.mtimeMs!) > 1) {
-      diffs.push(`${rel}: mtimeMs ${l.mtimeMs} != ${r.mtimeMs}`);
-    }
-  }
-  for (const rel of right.keys()) if (!left.has(rel)) diffs.push(`extra in ${b}: ${rel}`);
-  return diffs;
-}
+export const diffTrees: (a: string, b: string, opts?: CompareOptions) => string[] = compare.diffTrees;
 
 /** Makes every directory below root writable again (so it can be removed). */
 export function makeWritable(root: string): void {

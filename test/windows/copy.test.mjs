@@ -413,7 +413,7 @@ describe('many at once, and trees', () => {
     assert.deepEqual(leftovers(dir), []);
   });
 
-  test('cp() of a directory: walked in JavaScript here, each file copied natively', async () => {
+  test('cp() of a directory: walked natively (tree_win.cc), each file by the strategy a single copy uses', async () => {
     const tree = path.join(dir, 'tree');
     fs.mkdirSync(path.join(tree, 'sub', 'ünïcødé'), { recursive: true });
     fs.writeFileSync(path.join(tree, 'a.txt'), 'a');

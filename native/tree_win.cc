@@ -1,0 +1,658 @@
+// The tree walk's Windows half (tree.h's Fs): absolute \\?\ paths below the
+// roots, each directory held open while the walk works in it. Listing a
+// directory gives every entry's kind from one call per 64 KiB of entries
+// (GetFileInformationByHandleEx, FileIdBothDirectoryInfo), so no entry is
+// opened just to learn what it is; each file is copied as copyFile copies
+// it (win::CopyOpened: block clone, CopyFileExW, what CopyFileW keeps).
+//
+// What Node does on Windows, done the same here:
+// - A symlink is what libuv's lstat calls one: IO_REPARSE_TAG_SYMLINK, a
+//   junction to a drive path, a WSL symlink; other reparse points are the
+//   files or directories they stand for. Their targets read as
+//   uv_fs_readlink reads them (the \??\ of an absolute target dropped).
+// - fs.symlink without a type: a directory link where the target resolves
+//   to a directory, the target with '\' separators, an absolute one as a
+//   \\?\ path; unprivileged creation (Developer Mode) asked for first.
+// - Modes are the read-only attribute: 0444 or 0666, as libuv's stat says.
+//
+// Opened directories hold no sharing of deletion: a directory the walk
+// writes into cannot be renamed or replaced while it does. The components
+// above it are resolved by Windows as for any path (fs.cp does the same).
+#include "win.h"
+
+#include <winioctl.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "tree.h"
+#include "win_errors.h"
+
+// Newer than some SDKs' headers (the values are Windows' own).
+#ifndef IO_REPARSE_TAG_LX_SYMLINK
+#define IO_REPARSE_TAG_LX_SYMLINK 0xA000001DL
+#endif
+#ifndef SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE
+#define SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE 0x2
+#endif
+
+namespace cowcopy {
+namespace {
+
+using tree::Dir;
+using tree::Entry;
+using tree::Kind;
+using tree::SourceFile;
+using tree::Stat;
+using win::FailFs;
+using win::FailUv;
+using win::FailWin;
+using win::FileFacts;
+using win::Inspect;
+using win::kShareAll;
+using win::ToUtf8;
+using win::ToWidePath;
+using win::UniqueHandle;
+
+// REPARSE_DATA_BUFFER (ntifs.h), the parts read here.
+struct ReparseData {
+  ULONG tag;
+  USHORT data_length;
+  USHORT reserved;
+  union {
+    struct {  // symbolic links (flags) and junctions (no flags)
+      USHORT substitute_offset, substitute_length, print_offset, print_length;
+      ULONG flags;
+    } link;
+    struct {
+      ULONG version;
+      char target[1];
+    } lx;
+  };
+};
+constexpr size_t kMountPointHeader = 8;  // the junction's names start before `flags`
+
+constexpr size_t kListBuffer = 64 * 1024;
+constexpr int64_t kUnixEpochInFileTime = 116444736000000000LL;  // 1601 -> 1970, in 100 ns
+constexpr DWORD kDirAccess = FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+
+struct WinDir : Dir {
+  std::wstring path;
+  UniqueHandle h;
+};
+
+WinDir& Of(Dir& dir) { return static_cast<WinDir&>(dir); }
+
+struct WinFile : SourceFile {
+  std::wstring path;
+  UniqueHandle h;
+  FileFacts facts;
+  Stat meta;
+  const Stat& stat() const override { return meta; }
+};
+
+std::wstring Widen(const Path& utf8) {
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), nullptr, 0);
+  if (n <= 0) return std::wstring();
+  std::wstring out(static_cast<size_t>(n), L'\0');
+  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), &out[0], n);
+  return out;
+}
+
+// `base` and a name or a '/'-separated relative path, as a wide path. An
+// empty result: bytes that are not UTF-8 (no Windows name has them).
+std::wstring Below(const std::wstring& base, const Path& rel) {
+  if (rel.empty()) return base;
+  std::wstring wide = Widen(rel);
+  if (wide.empty()) return wide;
+  for (wchar_t& c : wide) {
+    if (c == L'/') c = L'\\';
+  }
+  return win::Join(base, wide);
+}
+
+void FromFileTime(int64_t t, int64_t* sec, int64_t* nsec) {
+  t -= kUnixEpochInFileTime;
+  int64_t s = t / 10000000, rest = t % 10000000;
+  if (rest < 0) {
+    s--;
+    rest += 10000000;
+  }
+  *sec = s;
+  *nsec = rest * 100;
+}
+
+LARGE_INTEGER ToFileTime(int64_t sec, int64_t nsec) {
+  LARGE_INTEGER t;
+  t.QuadPart = sec * 10000000 + nsec / 100 + kUnixEpochInFileTime;
+  return t;
+}
+
+bool IsDriveLetter(wchar_t c) { return (c >= L'A' && c <= L'Z') || (c >= L'a' && c <= L'z'); }
+
+// \??\X: followed by nothing or '\'.
+bool IsNtDrivePath(const wchar_t* p, size_t n) {
+  return n >= 6 && p[0] == L'\\' && p[1] == L'?' && p[2] == L'?' && p[3] == L'\\' && IsDriveLetter(p[4]) &&
+         p[5] == L':' && (n == 6 || p[6] == L'\\');
+}
+
+// A link's target as uv_fs_readlink gives it; false (ERROR_SYMLINK_NOT_SUPPORTED)
+// for a reparse point that is no link, as libuv's lstat decides.
+DWORD ReadLinkHandle(HANDLE h, Path* target) {
+  std::unique_ptr<uint64_t[]> buffer(new uint64_t[MAXIMUM_REPARSE_DATA_BUFFER_SIZE / sizeof(uint64_t)]);
+  auto* data = reinterpret_cast<ReparseData*>(buffer.get());
+  DWORD got = 0;
+  if (!DeviceIoControl(h, FSCTL_GET_REPARSE_POINT, nullptr, 0, data, MAXIMUM_REPARSE_DATA_BUFFER_SIZE, &got, nullptr))
+    return GetLastError();
+  const char* base = reinterpret_cast<const char*>(data);
+  if (data->tag == IO_REPARSE_TAG_SYMLINK || data->tag == IO_REPARSE_TAG_MOUNT_POINT) {
+    const bool junction = data->tag == IO_REPARSE_TAG_MOUNT_POINT;
+    const size_t names = offsetof(ReparseData, link) + (junction ? kMountPointHeader : sizeof data->link);
+    const size_t offset = data->link.substitute_offset, length = data->link.substitute_length;
+    if (names + offset + length > got) return ERROR_INVALID_DATA;
+    const wchar_t* p = reinterpret_cast<const wchar_t*>(base + names + offset);
+    size_t n = length / sizeof(wchar_t);
+    std::wstring out;
+    if (junction) {
+      // Only a junction to a drive path is a link (not \??\Volume{...}).
+      if (!IsNtDrivePath(p, n)) return ERROR_SYMLINK_NOT_SUPPORTED;
+      out.assign(p + 4, n - 4);
+    } else if (IsNtDrivePath(p, n)) {
+      out.assign(p + 4, n - 4);  // the \??\ CreateSymbolicLinkW adds to an absolute target
+    } else if (n >= 8 && p[0] == L'\\' && p[1] == L'?' && p[2] == L'?' && p[3] == L'\\' &&
+               (p[4] == L'U' || p[4] == L'u') && (p[5] == L'N' || p[5] == L'n') && (p[6] == L'C' || p[6] == L'c') &&
+               p[7] == L'\\') {
+      out = L"\\" + std::wstring(p + 7, n - 7);  // \??\UNC\server\share -> \\server\share
+    } else {
+      out.assign(p, n);
+    }
+    *target = ToUtf8(out.data(), out.size());
+    return 0;
+  }
+  if (data->tag == IO_REPARSE_TAG_LX_SYMLINK) {
+    const size_t start = offsetof(ReparseData, lx.target);
+    const size_t length = data->data_length >= sizeof(ULONG) ? data->data_length - sizeof(ULONG) : 0;
+    if (start + length > got) return ERROR_INVALID_DATA;
+    target->assign(base + start, length);
+    return 0;
+  }
+  return ERROR_SYMLINK_NOT_SUPPORTED;
+}
+
+// What the walk keeps of a file's facts; `link`: it is a symlink (lstat).
+Stat ToStat(const FileFacts& f, bool link) {
+  Stat st;
+  st.kind = link ? Kind::kSymlink : f.directory() ? Kind::kDirectory : Kind::kFile;
+  st.dev = f.identity.volume;
+  std::memcpy(&st.ino, f.identity.id, sizeof st.ino);
+  std::memcpy(&st.ino_high, f.identity.id + sizeof st.ino, sizeof st.ino_high);
+  st.mode = f.read_only() ? 0444 : 0666;
+  st.size = f.directory() ? 0 : f.size;
+  FromFileTime(f.last_access_time.QuadPart, &st.atime_sec, &st.atime_nsec);
+  FromFileTime(f.last_write_time.QuadPart, &st.mtime_sec, &st.mtime_nsec);
+  return st;
+}
+
+// Opens `path` as lstat sees it: a link as itself (*link), any other
+// reparse point through to what it stands for. Returns a Win32 error.
+DWORD OpenNoFollow(const std::wstring& path, DWORD access, DWORD share, UniqueHandle* h, FileFacts* facts,
+                   bool* link) {
+  *link = false;
+  h->Reset(CreateFileW(path.c_str(), access, share, nullptr, OPEN_EXISTING,
+                       FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
+  if (!h->valid()) return GetLastError();
+  DWORD err = Inspect(h->get(), facts);
+  if (err != 0 || (facts->attributes & FILE_ATTRIBUTE_REPARSE_POINT) == 0) return err;
+  Path ignored;
+  if (ReadLinkHandle(h->get(), &ignored) == 0) {
+    *link = true;
+    return 0;
+  }
+  h->Reset(CreateFileW(path.c_str(), access, share, nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+  if (!h->valid()) return GetLastError();
+  return Inspect(h->get(), facts);
+}
+
+// Opens a directory of the walk: through links when `follow`, else
+// refusing one (as O_NOFOLLOW | O_DIRECTORY does).
+Status OpenDirectory(const std::wstring& path, bool follow, DWORD share, std::unique_ptr<Dir>* out,
+                     FileFacts* facts) {
+  auto dir = std::make_unique<WinDir>();
+  dir->path = path;
+  DWORD err;
+  bool link = false;
+  if (follow) {
+    dir->h.Reset(CreateFileW(path.c_str(), kDirAccess, share, nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS,
+                             nullptr));
+    err = dir->h.valid() ? Inspect(dir->h.get(), facts) : GetLastError();
+  } else {
+    err = OpenNoFollow(path, kDirAccess, share, &dir->h, facts, &link);
+  }
+  if (err != 0) return FailWin("opendir", err);
+  if (link) return FailUv("opendir", uvwin::kELOOP);
+  if (!facts->directory()) return FailUv("opendir", uvwin::kENOTDIR);
+  *out = std::move(dir);
+  return Status();
+}
+
+// Removes an entry this walk made (a file, a link, an empty directory),
+// read-only or not, without following it.
+DWORD RemoveEntry(const std::wstring& path) {
+  UniqueHandle h(CreateFileW(path.c_str(), DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, kShareAll, nullptr,
+                             OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
+  if (!h.valid()) return GetLastError();
+  FILE_BASIC_INFO basic;
+  if (GetFileInformationByHandleEx(h.get(), FileBasicInfo, &basic, sizeof basic) &&
+      (basic.FileAttributes & FILE_ATTRIBUTE_READONLY) != 0) {
+    FILE_BASIC_INFO writable = {};
+    const DWORD rest = basic.FileAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY};
+    writable.FileAttributes = rest != 0 ? rest : FILE_ATTRIBUTE_NORMAL;
+    SetFileInformationByHandle(h.get(), FileBasicInfo, &writable, sizeof writable);
+  }
+  FILE_DISPOSITION_INFO dispose;
+  dispose.DeleteFile = TRUE;
+  return SetFileInformationByHandle(h.get(), FileDispositionInfo, &dispose, sizeof dispose) ? 0 : GetLastError();
+}
+
+bool IsSeparator(char c) { return c == '/' || c == '\\'; }
+
+// The root of a Windows path ("C:\", "C:", "\\server\share\", "\" or ""),
+// with '\' separators, and where the rest of the path starts.
+size_t RootOf(const Path& p, Path* root) {
+  if (p.size() >= 2 && IsSeparator(p[0]) && IsSeparator(p[1])) {
+    size_t server_end = 2;
+    while (server_end < p.size() && !IsSeparator(p[server_end])) server_end++;
+    const size_t share = server_end + 1;
+    size_t share_end = share;
+    while (share_end < p.size() && !IsSeparator(p[share_end])) share_end++;
+    if (server_end == 2 || share >= p.size() || share_end == share) {
+      *root = "\\";  // not a whole \\server\share
+      return 1;
+    }
+    *root = "\\\\" + p.substr(2, server_end - 2) + "\\" + p.substr(share, share_end - share) + "\\";
+    return share_end < p.size() ? share_end + 1 : share_end;
+  }
+  if (p.size() >= 2 && p[1] == ':' && IsDriveLetter(static_cast<wchar_t>(p[0]))) {
+    *root = p.substr(0, 2);
+    if (p.size() >= 3 && IsSeparator(p[2])) {
+      *root += "\\";
+      return 3;
+    }
+    return 2;
+  }
+  if (!p.empty() && IsSeparator(p[0])) {
+    *root = "\\";
+    return 1;
+  }
+  root->clear();
+  return 0;
+}
+
+class WinFs : public tree::Fs {
+ public:
+  WinFs(const Path& src, const Path& dest, bool dereference) : src_(src), dest_(dest), dereference_(dereference) {}
+
+  Status OpenSourceRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
+    DWORD err = ToWidePath(src_, &wsrc_);
+    if (err != 0) return FailWin("opendir", err);
+    FileFacts facts;
+    Status s = OpenDirectory(wsrc_, follow, kShareAll, dir, &facts);
+    if (s.ok()) *st = ToStat(facts, false);
+    return s;
+  }
+
+  Status MakeDestRoot() override {
+    DWORD err = ToWidePath(dest_, &wdest_);
+    if (err != 0) return FailWin("mkdir", err);
+    return CreateDirectoryW(wdest_.c_str(), nullptr) ? Status() : FailWin("mkdir", GetLastError());
+  }
+
+  Status OpenDestRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
+    DWORD err = ToWidePath(dest_, &wdest_);
+    if (err != 0) return FailWin("opendir", err);
+    FileFacts facts;
+    Status s = OpenDirectory(wdest_, follow, kDestShare, dir, &facts);
+    if (s.ok()) *st = ToStat(facts, false);
+    return s;
+  }
+
+  // Windows modes are one attribute: nothing is made "exact".
+  bool ExactModes(Dir&, const Stat&) override { return false; }
+
+  tree::WorkerPolicy Policy(Dir&) override { return tree::WorkerPolicy(); }
+
+  Status CloneWhole(TreeResult*, bool*) override { return FailUv("clonefile", uvwin::kENOTSUP); }
+  Status RemoveDestRoot() override { return Status(); }
+
+  Status OpenSource(const Path& rel, std::unique_ptr<Dir>* dir) override {
+    std::wstring path = Below(wsrc_, rel);
+    if (path.empty()) return FailUv("opendir", uvwin::kECHARSET);
+    FileFacts facts;
+    return OpenDirectory(path, dereference_, kShareAll, dir, &facts);
+  }
+
+  Status OpenDest(const Path& rel, std::unique_ptr<Dir>* dir) override {
+    std::wstring path = Below(wdest_, rel);
+    if (path.empty()) return FailUv("opendir", uvwin::kECHARSET);
+    FileFacts facts;
+    return OpenDirectory(path, false, kDestShare, dir, &facts);
+  }
+
+  Status List(Dir& dir, std::vector<Entry>* entries) override {
+    // FILE_ID_BOTH_DIR_INFO is 8-byte aligned.
+    std::unique_ptr<uint64_t[]> buffer(new uint64_t[kListBuffer / sizeof(uint64_t)]);
+    FILE_INFO_BY_HANDLE_CLASS cls = FileIdBothDirectoryRestartInfo;
+    for (;;) {
+      if (!GetFileInformationByHandleEx(Of(dir).h.get(), cls, buffer.get(), kListBuffer)) {
+        DWORD err = GetLastError();
+        if (err == ERROR_NO_MORE_FILES) return Status();
+        return FailWin("scandir", err);
+      }
+      cls = FileIdBothDirectoryInfo;
+      const char* at = reinterpret_cast<const char*>(buffer.get());
+      for (;;) {
+        const auto* info = reinterpret_cast<const FILE_ID_BOTH_DIR_INFO*>(at);
+        const size_t n = info->FileNameLength / sizeof(wchar_t);
+        const wchar_t* name = info->FileName;
+        const bool dot = (n == 1 && name[0] == L'.') || (n == 2 && name[0] == L'.' && name[1] == L'.');
+        if (!dot) {
+          Entry e;
+          e.name = ToUtf8(name, n);
+          const DWORD attributes = info->FileAttributes;
+          if ((attributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
+            // [MS-FSCC] 2.4.17: EaSize holds the reparse tag. A symlink is
+            // one; what else is (a junction, a WSL link) StatAt decides.
+            e.kind = info->EaSize == IO_REPARSE_TAG_SYMLINK ? Kind::kSymlink : Kind::kUnknown;
+          } else {
+            e.kind = (attributes & FILE_ATTRIBUTE_DIRECTORY) != 0 ? Kind::kDirectory : Kind::kFile;
+          }
+          entries->push_back(std::move(e));
+        }
+        if (info->NextEntryOffset == 0) break;
+        at += info->NextEntryOffset;
+      }
+    }
+  }
+
+  Status StatAt(Dir& dir, const Path& name, bool follow, Stat* st) override {
+    const char* syscall = follow ? "stat" : "lstat";
+    std::wstring path = Below(Of(dir).path, name);
+    if (path.empty()) return FailUv(syscall, uvwin::kECHARSET);
+    UniqueHandle h;
+    FileFacts facts;
+    bool link = false;
+    DWORD err;
+    if (follow) {
+      h.Reset(CreateFileW(path.c_str(), FILE_READ_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
+                          FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+      err = h.valid() ? Inspect(h.get(), &facts) : GetLastError();
+    } else {
+      err = OpenNoFollow(path, FILE_READ_ATTRIBUTES, kShareAll, &h, &facts, &link);
+    }
+    if (err != 0) return FailWin(syscall, err);
+    *st = ToStat(facts, link);
+    return Status();
+  }
+
+  Status MakeDir(Dir& parent, const Path& name, uint32_t, bool* final) override {
+    *final = false;  // the read-only attribute comes last, in FinishDir
+    std::wstring path = Below(Of(parent).path, name);
+    if (path.empty()) return FailUv("mkdir", uvwin::kECHARSET);
+    return CreateDirectoryW(path.c_str(), nullptr) ? Status() : FailWin("mkdir", GetLastError());
+  }
+
+  Status FinishDir(Dir& dir, const Stat& src, bool set_mode, bool set_times) override {
+    // chmod as libuv does it: without the owner's write bit, read-only. A
+    // directory this walk made is not read-only: only that is set.
+    const bool read_only = set_mode && (src.mode & 0200) == 0;
+    if (!read_only && !set_times) return Status();
+    UniqueHandle h(CreateFileW(Of(dir).path.c_str(), FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, kShareAll, nullptr,
+                               OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
+    if (!h.valid()) return FailWin(read_only ? "chmod" : "utime", GetLastError());
+    FILE_BASIC_INFO basic = {};  // zero: "leave as it is"
+    if (read_only) {
+      FILE_BASIC_INFO now;
+      if (!GetFileInformationByHandleEx(h.get(), FileBasicInfo, &now, sizeof now))
+        return FailWin("chmod", GetLastError());
+      basic.FileAttributes = now.FileAttributes | FILE_ATTRIBUTE_READONLY;
+    }
+    if (set_times) {
+      basic.LastAccessTime = ToFileTime(src.atime_sec, src.atime_nsec);
+      basic.LastWriteTime = ToFileTime(src.mtime_sec, src.mtime_nsec);
+    }
+    if (!SetFileInformationByHandle(h.get(), FileBasicInfo, &basic, sizeof basic))
+      return FailWin(read_only ? "chmod" : "utime", GetLastError());
+    return Status();
+  }
+
+  Status ReadLink(Dir& dir, const Path& name, Path* target) override {
+    std::wstring path = Below(Of(dir).path, name);
+    if (path.empty()) return FailUv("readlink", uvwin::kECHARSET);
+    UniqueHandle h(CreateFileW(path.c_str(), FILE_READ_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
+                               FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
+    DWORD err = h.valid() ? ReadLinkHandle(h.get(), target) : GetLastError();
+    return err == 0 ? Status() : FailWin("readlink", err);
+  }
+
+  // fs.symlink(target, path) with no type, as Node does it on Windows.
+  Status MakeSymlink(Dir& dir, const Path& name, const Path& target) override {
+    std::wstring link = Below(Of(dir).path, name);
+    if (link.empty()) return FailUv("symlink", uvwin::kECHARSET);
+    DWORD flags = 0;
+    std::wstring resolved;
+    const Path dir_utf8 = ToUtf8(Of(dir).path.c_str());
+    // A directory link where the target, resolved from the link's
+    // directory, is a directory now.
+    if (ToWidePath(Resolve(Unprefixed(dir_utf8), target), &resolved) == 0) {
+      DWORD attributes = GetFileAttributesW(resolved.c_str());
+      if (attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY) != 0)
+        flags |= SYMBOLIC_LINK_FLAG_DIRECTORY;
+    }
+    std::wstring stored;
+    if (IsAbsolute(target)) {
+      DWORD err = ToWidePath(target, &stored);
+      if (err != 0) return FailWin("symlink", err);
+    } else {
+      stored = Widen(target);
+      if (stored.empty() && !target.empty()) return FailUv("symlink", uvwin::kECHARSET);
+      for (wchar_t& c : stored) {
+        if (c == L'/') c = L'\\';
+      }
+    }
+    DWORD unprivileged = unprivileged_.load();
+    if (CreateSymbolicLinkW(link.c_str(), stored.c_str(), flags | unprivileged)) return Status();
+    DWORD err = GetLastError();
+    if (err == ERROR_INVALID_PARAMETER && unprivileged != 0) {
+      // A Windows without unprivileged symlinks (before 10 1703): ask again without.
+      unprivileged_ = 0;
+      if (CreateSymbolicLinkW(link.c_str(), stored.c_str(), flags)) return Status();
+      err = GetLastError();
+    }
+    return FailWin("symlink", err);
+  }
+
+  Status Rename(Dir& dir, const Path& from, const Path& to) override {
+    std::wstring a = Below(Of(dir).path, from), b = Below(Of(dir).path, to);
+    if (a.empty() || b.empty()) return FailUv("rename", uvwin::kECHARSET);
+    DWORD err = win::ReplaceEntry(a, b);
+    return err == 0 ? Status() : FailWin("rename", err);
+  }
+
+  void Remove(Dir& dir, const Path& name) override {
+    std::wstring path = Below(Of(dir).path, name);
+    if (!path.empty()) RemoveEntry(path);
+  }
+
+  void RemoveLeftovers(Dir& dir) override {
+    std::vector<Entry> entries;
+    if (!List(dir, &entries).ok()) return;
+    for (const Entry& e : entries) {
+      if (e.kind == Kind::kDirectory) continue;
+      std::wstring name = Widen(e.name);
+      if (!name.empty() && win::IsLeftoverTemp(name)) RemoveEntry(win::Join(Of(dir).path, name));
+    }
+  }
+
+  Status OpenFile(Dir& dir, const Path& name, bool follow, std::unique_ptr<SourceFile>* file) override {
+    auto f = std::make_unique<WinFile>();
+    f->path = Below(Of(dir).path, name);
+    if (f->path.empty()) return FailUv("open", uvwin::kECHARSET);
+    DWORD err;
+    bool link = false;
+    if (follow) {
+      f->h.Reset(CreateFileW(f->path.c_str(), GENERIC_READ, kShareAll, nullptr, OPEN_EXISTING,
+                             FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+      err = f->h.valid() ? Inspect(f->h.get(), &f->facts) : GetLastError();
+    } else {
+      err = OpenNoFollow(f->path, GENERIC_READ, kShareAll, &f->h, &f->facts, &link);
+    }
+    if (err != 0) return FailWin("open", err);
+    if (link) return FailUv("open", uvwin::kELOOP);  // became a link since it was listed
+    if (f->facts.directory()) return FailUv("open", uvwin::kEISDIR);
+    if (GetFileType(f->h.get()) != FILE_TYPE_DISK) return FailUv("open", uvwin::kEINVAL);
+    f->meta = ToStat(f->facts, false);
+    *file = std::move(f);
+    return Status();
+  }
+
+  Status CopyInto(SourceFile& file, Dir& dir, const Path& name, bool, const CopyOptions& opts,
+                  CopyResult* result) override {
+    auto& f = static_cast<WinFile&>(file);
+    std::wstring dest = Below(Of(dir).path, name);
+    if (dest.empty()) return FailUv("open", uvwin::kECHARSET);
+    CopyOptions fresh = opts;
+    fresh.overwrite = false;  // a new entry: EEXIST if anything is there
+    fresh.replace = false;
+    return win::CopyOpened(f.h.get(), f.path, f.facts, dest, fresh, result);
+  }
+
+  Status LinkInto(Dir& sdir, const Path& source, bool follow, Dir& dir, const Path& name) override {
+    std::wstring from = Below(Of(sdir).path, source), to = Below(Of(dir).path, name);
+    if (from.empty() || to.empty()) return FailUv("link", uvwin::kECHARSET);
+    if (follow) {
+      // link(2) with AT_SYMLINK_FOLLOW: to the file a link leads to.
+      UniqueHandle h(CreateFileW(from.c_str(), FILE_READ_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
+                                 FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+      if (!h.valid()) return FailWin("link", GetLastError());
+      win::FinalPath(h.get(), &from);
+    }
+    return CreateHardLinkW(to.c_str(), from.c_str(), nullptr) ? Status() : FailFs("link", GetLastError());
+  }
+
+  int Code(int posix_errno) const override {
+    switch (posix_errno) {
+      case EEXIST: return uvwin::kEEXIST;
+      case ELOOP: return uvwin::kELOOP;
+      case ECANCELED: return uvwin::kECANCELED;
+      case ENOTSUP: return uvwin::kENOTSUP;
+      default: return uvwin::kEINVAL;
+    }
+  }
+
+  // path.win32.isAbsolute.
+  bool IsAbsolute(const Path& p) const override {
+    return (!p.empty() && IsSeparator(p[0])) ||
+           (p.size() >= 3 && p[1] == ':' && IsDriveLetter(static_cast<wchar_t>(p[0])) && IsSeparator(p[2]));
+  }
+
+  // path.win32.resolve(base, p), `base` absolute: '\' separators, "." and
+  // ".." gone, the root ("C:\", "\\server\share\") kept.
+  Path Resolve(const Path& base, const Path& p) const override {
+    Path root_p, root_base;
+    size_t rest_p = RootOf(p, &root_p), rest_base = RootOf(base, &root_base);
+    Path root, joined;
+    if (IsAbsolute(p) && root_p.size() > 1) {
+      root = root_p;  // C:\... or \\server\share\...
+      joined = p.substr(rest_p);
+    } else if (IsAbsolute(p)) {
+      root = DriveOf(root_base);  // \... on base's drive
+      joined = p.substr(rest_p);
+    } else if (!root_p.empty() && DriveOf(root_base).compare(0, 2, root_p) != 0) {
+      root = root_p + "\\";  // D:rel with base elsewhere: from D:'s root
+      joined = p.substr(rest_p);
+    } else {
+      root = root_base;
+      joined = base.substr(rest_base) + "\\" + p.substr(rest_p);
+    }
+    std::vector<Path> parts;
+    size_t i = 0;
+    while (i <= joined.size()) {
+      size_t j = i;
+      while (j < joined.size() && !IsSeparator(joined[j])) j++;
+      Path part = joined.substr(i, j - i);
+      if (part == "..") {
+        if (!parts.empty()) parts.pop_back();
+      } else if (!part.empty() && part != ".") {
+        parts.push_back(part);
+      }
+      i = j + 1;
+    }
+    Path out = root;
+    for (size_t k = 0; k < parts.size(); k++) out += (k == 0 ? "" : "\\") + parts[k];
+    return out;
+  }
+
+  Path Dirname(const Path& p) const override {
+    Path root;
+    size_t rest = RootOf(p, &root);
+    size_t slash = p.find_last_of("/\\");
+    if (slash == Path::npos || slash < rest) return p.substr(0, rest);
+    while (slash > rest && IsSeparator(p[slash - 1])) slash--;
+    return slash <= rest ? p.substr(0, rest) : p.substr(0, slash);
+  }
+
+  // fs.cp's isSrcSubdir: every '\'-separated component of parent, in order,
+  // is the same in child (exactly: Node compares case too).
+  bool IsSubdir(const Path& parent, const Path& child) const override {
+    auto split = [](const Path& p) {
+      std::vector<Path> parts;
+      size_t i = 0;
+      while (i <= p.size()) {
+        size_t j = p.find('\\', i);
+        if (j == Path::npos) j = p.size();
+        if (j > i) parts.push_back(p.substr(i, j - i));
+        i = j + 1;
+      }
+      return parts;
+    };
+    std::vector<Path> a = split(Resolve(parent, ".")), b = split(Resolve(child, "."));
+    if (a.size() > b.size()) return false;
+    for (size_t i = 0; i < a.size(); i++) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
+
+ private:
+  // Destinations are not deleted or renamed while the walk writes into them.
+  static constexpr DWORD kDestShare = FILE_SHARE_READ | FILE_SHARE_WRITE;
+
+  static Path DriveOf(const Path& root) { return root.size() >= 2 && root[1] == ':' ? root.substr(0, 2) + "\\" : root; }
+  // A \\?\ path as a Win32 one (\\?\C:\x -> C:\x, \\?\UNC\s\h -> \\s\h).
+  static Path Unprefixed(const Path& p) {
+    if (p.compare(0, 8, "\\\\?\\UNC\\") == 0) return "\\\\" + p.substr(8);
+    if (p.compare(0, 4, "\\\\?\\") == 0) return p.substr(4);
+    return p;
+  }
+
+  const Path src_, dest_;
+  const bool dereference_;
+  std::wstring wsrc_, wdest_;
+  std::atomic<DWORD> unprivileged_{SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE};
+};
+
+}  // namespace
+
+namespace tree {
+
+std::unique_ptr<Fs> MakeFs(const Path& src, const Path& dest, bool dereference) {
+  return std::make_unique<WinFs>(src, dest, dereference);
+}
+
+}  // namespace tree
+
+const bool kNativeTree = true;
+
+}  // namespace cowcopy
