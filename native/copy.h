@@ -9,7 +9,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cowcopy {
@@ -77,6 +80,37 @@ extern const char* const kPlatform;
 // be renamed over the one it replaces. Short, so that a name near NAME_MAX
 // still gets one.
 Path TempName(const char* tag);
+
+// "Cannot" answers that hold for every file between two volumes (a clone
+// between them, a kernel copy), remembered for the life of the process, so
+// that a tree does not ask again for every file. A forced request ignores
+// them and always asks the OS. Volumes are keyed as the platform names them
+// (st_dev, a volume serial number).
+class Cannot {
+ public:
+  enum What : unsigned { kClone = 1, kCopyRange = 2, kSendfile = 4 };
+
+  static bool Known(uint64_t src, uint64_t dest, What what) {
+    std::lock_guard<std::mutex> lock(mu());
+    auto it = pairs().find({src, dest});
+    return it != pairs().end() && (it->second & what) != 0;
+  }
+  static void Remember(uint64_t src, uint64_t dest, What what) {
+    std::lock_guard<std::mutex> lock(mu());
+    pairs()[{src, dest}] |= what;
+  }
+
+ private:
+  // Never destroyed: walk threads may outlive exit.
+  static std::mutex& mu() {
+    static auto* m = new std::mutex();
+    return *m;
+  }
+  static std::map<std::pair<uint64_t, uint64_t>, unsigned>& pairs() {
+    static auto* p = new std::map<std::pair<uint64_t, uint64_t>, unsigned>();
+    return *p;
+  }
+};
 
 // The err.errno Node gives for an error number of this OS (errno on POSIX,
 // GetLastError() on Windows, where the host's own libuv translates it).

@@ -54,29 +54,6 @@ int OpenNoIntr(const char* path, int flags, mode_t mode = 0) {
   return OpenAtNoIntr(AT_FDCWD, path, flags, mode);
 }
 
-// "Cannot clone" answers that hold for every file on a pair of volumes,
-// remembered for the life of the process. A forced clone ignores them.
-class Capabilities {
- public:
-  bool NoClone(dev_t src, dev_t dest) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return no_clone_.count({src, dest}) != 0;
-  }
-  void SetNoClone(dev_t src, dev_t dest) {
-    std::lock_guard<std::mutex> lock(mu_);
-    no_clone_.insert({src, dest});
-  }
-
- private:
-  std::mutex mu_;
-  std::set<std::pair<dev_t, dev_t>> no_clone_;
-};
-
-Capabilities& KnownCapabilities() {
-  static Capabilities* caps = new Capabilities();  // never destroyed: workers may outlive exit
-  return *caps;
-}
-
 // fclonefileat errors after which a byte copy may still work: the volume
 // cannot clone (ENOTSUP; EOPNOTSUPP/ENOSYS/EINVAL from other file systems),
 // two volumes (EXDEV), or the temporary name cannot be made where the
@@ -225,80 +202,24 @@ Status KernelCopy(int sfd, int dfd) {
 
 // read()/write() through a buffer, keeping holes: what no_kernel_copy asks
 // for, so tests can reach the user-space path.
-class BufferCopier {
- public:
-  BufferCopier(int sfd, int dfd) : sfd_(sfd), dfd_(dfd), buffer_(new char[kBufferSize]) {}
-
-  Status CopyAll(const struct stat& sst) {
-    // Fewer allocated blocks than bytes: there may be holes worth skipping.
-    bool sparse = static_cast<off_t>(sst.st_blocks) * 512 < sst.st_size;
-    off_t pos = 0;
-    for (;;) {
-      off_t start = pos;
-      off_t length = -1;  // to the end of the file
-      if (sparse) {
-        off_t data = lseek(sfd_, pos, SEEK_DATA);
-        if (data < 0 && errno == ENXIO) break;  // only a hole after pos
-        if (data < 0 && errno != EINVAL && errno != ENOTSUP) return Fail("lseek", errno);
-        if (data >= 0) {
-          off_t hole = lseek(sfd_, data, SEEK_HOLE);
-          if (hole < 0) return Fail("lseek", errno);
-          start = data;
-          length = hole - data;
-        } else {
-          sparse = false;  // no SEEK_DATA on this volume: copy the rest as it is
-        }
-      }
-      off_t end = start;
-      Status s = CopyRange(start, length, &end);
-      if (!s.ok()) return s;
-      if (length >= 0 && end < start + length) {
-        // The data ended before its hole: the file is shorter than it said.
-        if (ftruncate(dfd_, end) != 0) return Fail("ftruncate", errno);
-        return Status();
-      }
-      if (length < 0) break;  // at the end
-      pos = end;
-    }
-    // The size as it is now: a trailing hole, or a file that changed.
-    struct stat now;
-    if (fstat(sfd_, &now) != 0) return Fail("fstat", errno);
-    if (ftruncate(dfd_, now.st_size) != 0) return Fail("ftruncate", errno);
-    return Status();
-  }
-
- private:
-  // [start, start + length), or to the end of the file when length < 0, at
-  // the same offsets in dest so skipped holes stay holes.
-  Status CopyRange(off_t start, off_t length, off_t* end) {
+Status BufferCopy(int sfd, const struct stat& sst, int dfd) {
+  std::unique_ptr<char[]> buffer(new char[kBufferSize]);
+  return CopyByExtents(sfd, dfd, sst, [&](off_t start, off_t length, off_t* end) {
     off_t pos = start;
     uint64_t remaining = length < 0 ? UINT64_MAX : static_cast<uint64_t>(length);
     while (remaining > 0) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, kBufferSize));
-      ssize_t n = pread(sfd_, buffer_.get(), want, pos);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Fail("read", errno);
-      }
+      const char* syscall = "read";
+      ssize_t n = ReadWriteAt(sfd, dfd, pos, buffer.get(), static_cast<size_t>(std::min<uint64_t>(remaining, kBufferSize)),
+                              &syscall);
+      if (n < 0) return Fail(syscall, static_cast<int>(-n));
       if (n == 0) break;
-      for (ssize_t done = 0; done < n;) {
-        ssize_t w = pwrite(dfd_, buffer_.get() + done, static_cast<size_t>(n - done), pos + done);
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          return Fail("write", errno);
-        }
-        done += w;
-      }
       pos += n;
       remaining -= static_cast<uint64_t>(n);
     }
     *end = pos;
     return Status();
-  }
-
-  int sfd_, dfd_;
-  std::unique_ptr<char[]> buffer_;
-};
+  });
+}
 
 // The data of an open source into an open dest that is new or was cut to
 // nothing, then setuid/setgid again and the times when asked.
@@ -306,7 +227,7 @@ Status CopyData(int sfd, const struct stat& sst, int dfd, const CopyOptions& opt
                 CopyResult* result) {
   Status status;
   if (opts.no_kernel_copy) {
-    status = BufferCopier(sfd, dfd).CopyAll(sst);
+    status = BufferCopy(sfd, sst, dfd);
     result->strategy = Strategy::kUserspace;
   } else {
     status = KernelCopy(sfd, dfd);
@@ -342,9 +263,8 @@ Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* df
   // nothing was touched, and no clone replaces a file we could not chmod.
   if (fchmod(dfd->get(), mode) != 0) return fail("fchmod", errno);
 
-  Capabilities& caps = KnownCapabilities();
   bool try_clone = opts.request == Request::kReflink ||
-                   (opts.request == Request::kAuto && !caps.NoClone(sst.st_dev, dst.st_dev) &&
+                   (opts.request == Request::kAuto && !Cannot::Known(sst.st_dev, dst.st_dev, Cannot::kClone) &&
                     // Other names of dest would keep the old data: write into it.
                     (created || dst.st_nlink <= 1));
   if (try_clone) {
@@ -362,7 +282,7 @@ Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* df
     }
     if (clone.outcome == CloneOutcome::kFailed) return fail(clone.syscall, clone.err);
     if (strcmp(clone.syscall, "fclonefileat") == 0 && CloneNeverWorks(clone.err))
-      caps.SetNoClone(sst.st_dev, dst.st_dev);
+      Cannot::Remember(sst.st_dev, dst.st_dev, Cannot::kClone);
   }
 
   if (!created) {

@@ -51,33 +51,6 @@ ssize_t CopyFileRange(int in_fd, loff_t* in_off, int out_fd, loff_t* out_off, si
   return syscall(SYS_copy_file_range, in_fd, in_off, out_fd, out_off, len, 0u);
 }
 
-// "Cannot" answers that hold for every file on a pair of filesystems,
-// remembered for the life of the process. A forced clone ignores them and
-// always asks the filesystem.
-class Capabilities {
- public:
-  enum Bit : unsigned { kNoClone = 1, kNoCopyRange = 2, kNoSendfile = 4 };
-
-  bool Has(dev_t src, dev_t dest, Bit bit) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = known_.find({src, dest});
-    return it != known_.end() && (it->second & bit) != 0;
-  }
-  void Set(dev_t src, dev_t dest, Bit bit) {
-    std::lock_guard<std::mutex> lock(mu_);
-    known_[{src, dest}] |= bit;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::pair<dev_t, dev_t>, unsigned> known_;
-};
-
-Capabilities& KnownCapabilities() {
-  static Capabilities* caps = new Capabilities();  // never destroyed: workers may outlive exit
-  return *caps;
-}
-
 // FICLONE errors that mean "not here", not "failed".
 bool CloneUnsupported(int err) {
   return err == EXDEV || err == EOPNOTSUPP || err == ENOTTY ||
@@ -100,29 +73,23 @@ class Copier {
 
   Copier(int sfd, int dfd, dev_t sdev, dev_t ddev, const CopyOptions& opts)
       : sfd_(sfd), dfd_(dfd), sdev_(sdev), ddev_(ddev), cancel_(opts.cancel) {
-    Capabilities& caps = KnownCapabilities();
     if (opts.no_kernel_copy) {
       level_ = kReadWrite;
     } else if (opts.request == Request::kCopy) {
       // copy_file_range may reflink on xfs/btrfs; a forced copy must not.
       level_ = kSendfile;
-    } else if (caps.Has(sdev, ddev, Capabilities::kNoCopyRange)) {
+    } else if (Cannot::Known(sdev, ddev, Cannot::kCopyRange)) {
       level_ = kSendfile;
     }
-    if (level_ == kSendfile && caps.Has(sdev, ddev, Capabilities::kNoSendfile))
+    if (level_ == kSendfile && Cannot::Known(sdev, ddev, Cannot::kSendfile))
       level_ = kReadWrite;
   }
 
   // Copies the whole file, skipping holes when it has any.
   Status CopyAll(const struct stat& sst) {
-    // Fewer allocated blocks than bytes: there are holes (or compression);
-    // walking SEEK_DATA costs syscalls, so only then.
-    if (static_cast<off_t>(sst.st_blocks) * 512 < sst.st_size) return CopySparse();
-    // The size it had when opened (a file growing meanwhile is copied as it
-    // was; one shrinking ends early). Size 0 may mean "unknown" (procfs):
-    // then up to the end.
-    off_t end;
-    return CopyRange(0, sst.st_size > 0 ? sst.st_size : -1, &end);
+    return CopyByExtents(sfd_, dfd_, sst, [this](off_t start, off_t length, off_t* end) {
+      return CopyRange(start, length, end);
+    });
   }
 
   Strategy strategy() const {
@@ -130,46 +97,12 @@ class Copier {
   }
 
  private:
-  Status CopySparse() {
-    off_t pos = 0;
-    for (;;) {
-      off_t data = lseek(sfd_, pos, SEEK_DATA);
-      if (data < 0) {
-        if (errno == ENXIO) break;  // no data after pos
-        if (errno == EINVAL || errno == EOPNOTSUPP) {
-          off_t end;  // no SEEK_DATA here: copy the rest as it is
-          return CopyRange(pos, -1, &end);
-        }
-        return Fail("lseek", errno);
-      }
-      off_t hole = lseek(sfd_, data, SEEK_HOLE);
-      if (hole < 0) return Fail("lseek", errno);
-      off_t end;
-      Status s = CopyRange(data, hole - data, &end);
-      if (!s.ok()) return s;
-      if (end < hole) {
-        // The data ended before its hole: the file shrank meanwhile, or it
-        // was never that long (a sysfs attribute says 4096 bytes and has 23,
-        // in no blocks). It ends where reading did.
-        if (ftruncate(dfd_, end) != 0) return Fail("ftruncate", errno);
-        return Status();
-      }
-      pos = hole;
-    }
-    // A trailing hole, to the size the file has now.
-    struct stat now;
-    if (fstat(sfd_, &now) != 0) return Fail("fstat", errno);
-    if (ftruncate(dfd_, now.st_size) != 0) return Fail("ftruncate", errno);
-    return Status();
-  }
-
   // Copies [start, start + length), or to the end of the file when length is
   // negative. The destination offset equals the source offset, so holes
   // skipped by the caller stay holes.
   Status CopyRange(off_t start, off_t length, off_t* end) {
     off_t pos = start;
     uint64_t remaining = length < 0 ? UINT64_MAX : static_cast<uint64_t>(length);
-    Capabilities& caps = KnownCapabilities();
     const size_t chunk = cancel_ != nullptr ? kCancellableChunk : kKernelChunk;
     while (remaining > 0) {
       if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) return Fail("copyfile", ECANCELED);
@@ -183,7 +116,7 @@ class Copier {
           if (err == EINTR) continue;
           if (!KernelCopyUnsupported(err)) return Fail("copy_file_range", err);
           if (err == EXDEV || err == ENOSYS || err == EOPNOTSUPP)
-            caps.Set(sdev_, ddev_, Capabilities::kNoCopyRange);
+            Cannot::Remember(sdev_, ddev_, Cannot::kCopyRange);
           level_ = kSendfile;
           continue;
         }
@@ -205,7 +138,7 @@ class Copier {
           if (err == EINTR) continue;
           if (!KernelCopyUnsupported(err)) return Fail("sendfile", err);
           if (err == ENOSYS || err == EOPNOTSUPP)
-            caps.Set(sdev_, ddev_, Capabilities::kNoSendfile);
+            Cannot::Remember(sdev_, ddev_, Cannot::kSendfile);
           level_ = kReadWrite;
           continue;
         }
@@ -240,24 +173,7 @@ class Copier {
   // One buffer's worth; returns bytes copied, 0 at EOF, or -errno.
   ssize_t ReadWrite(off_t pos, size_t want) {
     if (!buffer_) buffer_.reset(new char[kBufferSize]);
-    ssize_t n;
-    do {
-      n = pread(sfd_, buffer_.get(), want, pos);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      rw_syscall_ = "read";
-      return -errno;
-    }
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = pwrite(dfd_, buffer_.get() + done, n - done, pos + done);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        rw_syscall_ = "write";
-        return -errno;
-      }
-      done += w;
-    }
-    return n;
+    return ReadWriteAt(sfd_, dfd_, pos, buffer_.get(), want, &rw_syscall_);
   }
 
   int sfd_, dfd_;
@@ -287,11 +203,10 @@ Status CopyContents(int sfd, const struct stat& sst, int dfd, const struct stat&
   // A file just created with it usually has it already (umask permitting).
   if ((dst.st_mode & 07777) != mode && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
 
-  Capabilities& caps = KnownCapabilities();
   result->strategy = Strategy::kNone;
   bool try_clone = opts.request == Request::kReflink ||
                    (opts.request == Request::kAuto &&
-                    !caps.Has(sst.st_dev, dst.st_dev, Capabilities::kNoClone));
+                    !Cannot::Known(sst.st_dev, dst.st_dev, Cannot::kClone));
   if (try_clone) {
     // Into an existing dest first as it is: when the filesystem cannot clone
     // (EXDEV, EOPNOTSUPP) it says so before touching anything.
@@ -312,7 +227,7 @@ Status CopyContents(int sfd, const struct stat& sst, int dfd, const struct stat&
     } else {
       if (opts.request == Request::kReflink) return Fail("ioctl", ForcedCloneError(err));
       if (!CloneUnsupported(err)) return Fail("ioctl", err);
-      if (CloneNeverWorks(err)) caps.Set(sst.st_dev, dst.st_dev, Capabilities::kNoClone);
+      if (CloneNeverWorks(err)) Cannot::Remember(sst.st_dev, dst.st_dev, Cannot::kClone);
     }
   }
 

@@ -361,32 +361,6 @@ Status SameFile(const CopyOptions& opts, const FileFacts& src, CopyResult* resul
   return s;
 }
 
-// "Cannot clone" answers that hold for every file on a pair of volumes,
-// remembered for the life of the process. A forced clone always asks again.
-class CloneCapabilities {
- public:
-  bool Never(const FileIdentity& src, const FileIdentity& dest) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return never_.count(Key(src, dest)) != 0;
-  }
-  void SetNever(const FileIdentity& src, const FileIdentity& dest) {
-    std::lock_guard<std::mutex> lock(mu_);
-    never_[Key(src, dest)] = true;
-  }
-
- private:
-  static std::pair<uint64_t, uint64_t> Key(const FileIdentity& a, const FileIdentity& b) {
-    return {a.volume, b.volume};
-  }
-  std::mutex mu_;
-  std::map<std::pair<uint64_t, uint64_t>, bool> never_;
-};
-
-CloneCapabilities& KnownCapabilities() {
-  static auto* caps = new CloneCapabilities();  // never destroyed: workers may outlive exit
-  return *caps;
-}
-
 // The destination file, opened by handle, and what to do with it if the
 // copy fails.
 class Destination {
@@ -946,7 +920,7 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
                          : FailFs(clone.syscall, clone.error);
     return attempt;
   }
-  if (win::CloneNeverWorks(clone.error)) KnownCapabilities().SetNever(sf.identity, d.facts().identity);
+  if (win::CloneNeverWorks(clone.error)) Cannot::Remember(sf.identity.volume, d.facts().identity.volume, Cannot::kClone);
   // Copy instead. A file we created goes (the copy makes its own); a
   // pre-existing one stays, to be overwritten, and removed if that fails.
   attempt.cannot = true;
@@ -1026,16 +1000,21 @@ Status OsCopy(const std::wstring& wsrc, const std::wstring& wdest, const FileFac
     return FailWin("copyfile", err);
   }
   UniqueHandle h(OpenForAttributes(wdest, FILE_WRITE_ATTRIBUTES));
-  FileFacts copied;
-  DWORD err = h.valid() ? Inspect(h.get(), &copied) : GetLastError();
-  Status s = err == 0 ? FinishAttributes(h.get(), sf, opts) : FailWin("fstat", err);
+  LARGE_INTEGER size = {};
+  Status s = !h.valid()                      ? FailWin("open", GetLastError())
+             : !GetFileSizeEx(h.get(), &size) ? FailWin("fstat", GetLastError())
+                                              : FinishAttributes(h.get(), sf, opts);
   if (!s.ok()) {
-    h.Reset();
-    RemoveIfSame(wdest, copied.identity);
+    // Which file it is, only now: it goes, if it still is the copy.
+    FileFacts copied;
+    if (h.valid() && Inspect(h.get(), &copied) == 0) {
+      h.Reset();
+      RemoveIfSame(wdest, copied.identity);
+    }
     return s;
   }
   result->strategy = may_clone && SharesAllBlocks(h.get()) ? Strategy::kReflink : Strategy::kKernel;
-  result->bytes = copied.size;
+  result->bytes = static_cast<uint64_t>(size.QuadPart);
   return Status();
 }
 
@@ -1195,7 +1174,7 @@ Status win::CopyOpened(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf,
       return OsCopy(wsrc, wdest, sf, existed, before, false, false, opts, result);
     default: {
       bool we_touched = false;  // a failed clone changed a pre-existing dest
-      if (may_clone && !opts.no_own_clone && !KnownCapabilities().Never(sf.identity, dest_volume)) {
+      if (may_clone && !opts.no_own_clone && !Cannot::Known(sf.identity.volume, dest_volume.volume, Cannot::kClone)) {
         CloneAttempt clone = BlockClone(sh, wsrc, sf, wdest, opts, result);
         if (!clone.cannot) return clone.status;
         we_touched = clone.touched_existing;

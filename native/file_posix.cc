@@ -205,4 +205,54 @@ Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const 
   return Status();
 }
 
+Status CopyByExtents(int sfd, int dfd, const struct stat& sst, const RangeCopy& range) {
+  off_t end;
+  // Fewer allocated blocks than bytes: there are holes (or compression);
+  // walking SEEK_DATA costs calls, so only then.
+  if (static_cast<off_t>(sst.st_blocks) * 512 >= sst.st_size) return range(0, sst.st_size > 0 ? sst.st_size : -1, &end);
+  for (off_t pos = 0;;) {
+    off_t data = lseek(sfd, pos, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // no data after pos
+      if (errno == EINVAL || errno == EOPNOTSUPP || errno == ENOTSUP) return range(pos, -1, &end);  // no SEEK_DATA here
+      return Fail("lseek", errno);
+    }
+    off_t hole = lseek(sfd, data, SEEK_HOLE);
+    if (hole < 0) return Fail("lseek", errno);
+    Status s = range(data, hole - data, &end);
+    if (!s.ok()) return s;
+    if (end < hole) {
+      // The data ended before its hole: the file shrank meanwhile, or it
+      // was never that long (a sysfs attribute says 4096 bytes and has 23,
+      // in no blocks). It ends where reading did.
+      return ftruncate(dfd, end) == 0 ? Status() : Fail("ftruncate", errno);
+    }
+    pos = hole;
+  }
+  struct stat now;
+  if (fstat(sfd, &now) != 0) return Fail("fstat", errno);
+  return ftruncate(dfd, now.st_size) == 0 ? Status() : Fail("ftruncate", errno);
+}
+
+ssize_t ReadWriteAt(int sfd, int dfd, off_t pos, char* buffer, size_t want, const char** syscall) {
+  ssize_t n;
+  do {
+    n = pread(sfd, buffer, want, pos);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    *syscall = "read";
+    return -errno;
+  }
+  for (ssize_t done = 0; done < n;) {
+    ssize_t w = pwrite(dfd, buffer + done, static_cast<size_t>(n - done), pos + done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      *syscall = "write";
+      return -errno;
+    }
+    done += w;
+  }
+  return n;
+}
+
 }  // namespace cowcopy

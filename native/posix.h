@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
 #include <vector>
 
 #include "copy.h"
@@ -112,6 +113,19 @@ bool RecallProbe(const struct stat& dir, VolumeInfo* info);
 void RememberProbe(const struct stat& dir, const VolumeInfo& info);
 // The directory `path` names, or that holds the file it names, and its stat.
 Status ProbedDirectory(const Path& path, Path* dir, struct stat* st);
+
+// Copies the data of `sfd` into `dfd` at the same offsets: extent by extent
+// where the file has holes (SEEK_DATA/SEEK_HOLE: they stay holes, a trailing
+// one to the size the file has now), else up to the size it had when
+// opened (to its end where that says 0: procfs). Where reading ends before
+// an extent does (a file that shrank, a sysfs attribute), so does dest.
+// `range` copies [start, start + length) (to the end when length < 0) and
+// says where it stopped.
+using RangeCopy = std::function<Status(off_t start, off_t length, off_t* end)>;
+Status CopyByExtents(int sfd, int dfd, const struct stat& sst, const RangeCopy& range);
+// One pread of up to `want` bytes at `pos` and the pwrites of all of it:
+// the bytes copied, 0 at the end, or -errno with *syscall set.
+ssize_t ReadWriteAt(int sfd, int dfd, off_t pos, char* buffer, size_t want, const char** syscall);
 
 // After the data: setuid/setgid again (a write clears them), and the
 // source's times when asked.

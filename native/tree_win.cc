@@ -511,7 +511,6 @@ class WinFs : public tree::Fs {
     if (err != 0) return FailWin("open", err);
     if (link) return FailUv("open", uvwin::kELOOP);  // became a link since it was listed
     if (f->facts.directory()) return FailUv("open", uvwin::kEISDIR);
-    if (GetFileType(f->h.get()) != FILE_TYPE_DISK) return FailUv("open", uvwin::kEINVAL);
     f->meta = ToStat(f->facts, false);
     *file = std::move(f);
     return Status();
