@@ -19,8 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freshDist } from '../scripts/fresh.mjs';
-import { buildPrebuild, stagePackage } from '../scripts/build-win.mjs';
-import { findWine, runNodeExe, stopWineserver, wineEnv } from '../scripts/ci/wine.mjs';
+import { buildPrebuild, stagePackage } from '../scripts/emulate/build-win.mjs';
+import { findWine, runNodeExe, stopWineserver, wineEnv } from '../scripts/emulate/wine.mjs';
 import { exactVersion, nodeBinDir } from '../scripts/node-lines.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

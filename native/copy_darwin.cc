@@ -376,7 +376,7 @@ Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* na
 Status CloneDirectory(const Path& src, const Path& dest) {
   // One call for the whole hierarchy (the caller made sure nothing needs a
   // per-file decision). Apple discourages it for directories in favour of
-  // copyfile(3), and it turns setuid/setgid bits off: see README.
+  // copyfile(3), and it turns setuid/setgid bits off: see docs/design.md.
   if (clonefile(src.c_str(), dest.c_str(), kCloneFlags) == 0) return Status();
   return Fail("clonefile", errno);
 }

@@ -6,9 +6,9 @@
 //   linux-x64-glibc     prebuildify --napi --strip --tag-libc, CC/CXX = zig for glibc 2.17
 //   linux-arm64-glibc   the same for aarch64 (strip: binutils-aarch64-linux-gnu)
 //   linux-x64-musl      zig for musl; on a musl host (Alpine) its own gcc
-//   win32-x64           Linux: scripts/build-win.mjs (mingw-w64); Windows: prebuildify (MSVC)
+//   win32-x64           Linux: scripts/emulate/build-win.mjs (mingw-w64); Windows: prebuildify (MSVC)
 //   win32-arm64         Windows only: prebuildify --arch arm64 (MSVC)
-//   darwin-x64+arm64    Linux: scripts/build-mac.mjs (zig); macOS: prebuildify per arch, then lipo
+//   darwin-x64+arm64    Linux: scripts/emulate/build-mac.mjs (zig); macOS: prebuildify per arch, then lipo
 //
 // Without targets it builds what this host can. Every compile of the addon is
 // checked for binding.gyp's defines (through logging compiler wrappers where
@@ -289,7 +289,7 @@ function checkElf(file, id, how) {
   return problems;
 }
 
-/** scripts/build-win.mjs or build-mac.mjs, with the compiler they take from the environment logged. */
+/** scripts/emulate/build-win.mjs or build-mac.mjs, with the compiler they take from the environment logged. */
 function crossScript(script, label, variable, compiler, prefix = []) {
   const dir = path.join(workRoot, label.replace('+', '_'));
   fs.rmSync(dir, { recursive: true, force: true });
@@ -330,8 +330,8 @@ export function buildTarget(id) {
   const started = Date.now();
   let problems;
   if (m.how === 'zig' || (m.how === 'native' && TARGETS[id].platform === 'linux')) problems = buildLinux(id, m.how);
-  else if (m.how === 'mingw') problems = crossScript('build-win.mjs', id, 'MINGW_CXX', process.env.MINGW_CXX ?? 'x86_64-w64-mingw32-g++-posix');
-  else if (m.how === 'zig-mac') problems = crossScript('build-mac.mjs', id, 'ZIG', findZig(MAC_ZIG_PACKAGE));
+  else if (m.how === 'mingw') problems = crossScript('emulate/build-win.mjs', id, 'MINGW_CXX', process.env.MINGW_CXX ?? 'x86_64-w64-mingw32-g++-posix');
+  else if (m.how === 'zig-mac') problems = crossScript('emulate/build-mac.mjs', id, 'ZIG', findZig(MAC_ZIG_PACKAGE));
   else if (m.how === 'lipo') problems = buildDarwinUniversal();
   else problems = buildWindows(id);
   console.log(`${id}: ${((Date.now() - started) / 1000).toFixed(1)} s`);

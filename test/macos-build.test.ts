@@ -8,7 +8,7 @@
 //
 // What this cannot show: Apple's own behaviour (error order, what fcopyfile
 // and clonefile copy). The macOS CI job runs the suites on APFS for that;
-// scripts/build-mac.mjs checks that the real Mach-O build compiles and links.
+// scripts/emulate/build-mac.mjs checks that the real Mach-O build compiles and links.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';

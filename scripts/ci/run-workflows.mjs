@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { condition, expandMatrix, interpolate } from './actions.mjs';
 import { nodeBinDir } from '../node-lines.mjs';
-import { findWine, stopWineserver, wineEnv, writeNodeWrapper } from './wine.mjs';
+import { findWine, stopWineserver, wineEnv, writeNodeWrapper } from '../emulate/wine.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const workflowsDir = path.join(root, '.github', 'workflows');
@@ -115,7 +115,7 @@ const WINDOWS_RULES = [
     stand: async (leg) => {
       sh('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: leg.workspace, env: leg.linuxEnv });
       sh('npm', ['run', 'build:ts'], { cwd: leg.workspace, env: leg.linuxEnv });
-      const { linkWindowsAddon, WINDOWS_SOURCES } = await import('../build-win.mjs');
+      const { linkWindowsAddon, WINDOWS_SOURCES } = await import('../emulate/build-win.mjs');
       linkWindowsAddon(WINDOWS_SOURCES, path.join(leg.workspace, 'build', 'Release', 'cowcopy.node'), { base: leg.workspace });
     },
   },
@@ -123,7 +123,7 @@ const WINDOWS_RULES = [
     match: (step, script) => /node-gyp(\.js)?\s+rebuild\b.*test[/\\]windows/.test(script),
     why: 'builds the test helper addon with MSVC on the runner; here mingw-w64 builds test/windows/win_helper.cc into the same place',
     stand: async (leg) => {
-      const { linkWindowsAddon } = await import('../build-win.mjs');
+      const { linkWindowsAddon } = await import('../emulate/build-win.mjs');
       linkWindowsAddon(['test/windows/win_helper.cc'], path.join(leg.workspace, 'test', 'windows', 'build', 'Release', 'win_helper.node'), {
         base: leg.workspace,
       });

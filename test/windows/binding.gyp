@@ -1,6 +1,6 @@
 # The Windows test helper (win_helper.cc): built on the runner by
 # `npx node-gyp rebuild --directory test/windows`, here by mingw-w64
-# (scripts/test-win.mjs, scripts/ci/run-workflows.mjs), into the same place.
+# (scripts/emulate/test-win.mjs, scripts/ci/run-workflows.mjs), into the same place.
 {
   "targets": [
     {

@@ -1,5 +1,5 @@
 // Shared by the test/windows suites, which run in the Windows node.exe
-// (scripts/test-win.mjs): plain node:test and node:assert, no build step.
+// (scripts/emulate/test-win.mjs): plain node:test and node:assert, no build step.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';

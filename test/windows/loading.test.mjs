@@ -25,7 +25,7 @@ test('import: the same', async () => {
 });
 
 // A checkout after npm ci has build/Release, which node-gyp-build prefers;
-// an installed package with no compiler has the prebuild (scripts/test-win.mjs
+// an installed package with no compiler has the prebuild (scripts/emulate/test-win.mjs
 // stages one and says so).
 const expected = process.env.COWCOPY_WIN_EXPECT_BINARY ?? 'build/Release/cowcopy.node';
 

@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 const { clone, cloneSync, copyFile, copyFileSync, cp, probe } = require('cowcopy');
 
 const drive = process.env.COWCOPY_WIN_SMALL_DRIVE;
-const reason = 'no second volume (scripts/test-win.mjs mounts one as root)';
+const reason = 'no second volume (scripts/emulate/test-win.mjs mounts one as root)';
 if (!drive && process.env.COWCOPY_WIN_UNDER_WINE === '1' && process.env.COWCOPY_REQUIRE_FS === '1') {
   throw new Error(`COWCOPY_REQUIRE_FS=1 and ${reason}`);
 }

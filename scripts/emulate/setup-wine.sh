@@ -5,9 +5,9 @@
 # allocation)": V8 reserves its tables with VirtualAlloc2 placeholders).
 # Debian 13's wine 10.0 runs all four. It is installed into a Debian 13
 # root made by debootstrap (Debian's packages only), kept in /var/cache so a
-# machine that keeps it pays the ~2 minutes once; scripts/ci/wine.mjs runs
+# machine that keeps it pays the ~2 minutes once; scripts/emulate/wine.mjs runs
 # wine in it. As root; prints the variable to export:
-#   eval "$(bash scripts/ci/setup-wine.sh)"
+#   eval "$(bash scripts/emulate/setup-wine.sh)"
 set -euo pipefail
 
 dir=${COWCOPY_WINE_ROOT:-/var/cache/cowcopy-wine/trixie}

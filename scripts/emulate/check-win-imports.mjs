@@ -4,12 +4,12 @@
 // Node-API functions from node.exe and functions from system DLLs that every
 // Windows has (no libstdc++/libgcc/winpthread DLLs: they are linked in).
 //
-//   node scripts/check-win-imports.mjs [file.node]   (default: the prebuild)
+//   node scripts/emulate/check-win-imports.mjs [file.node]   (default: the prebuild)
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const defaultAddon = path.join(root, 'prebuilds', 'win32-x64', 'cowcopy.napi.node');
 const objdump = process.env.MINGW_OBJDUMP ?? 'x86_64-w64-mingw32-objdump';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a command inside the Debian 13 root that scripts/ci/setup-wine.sh
+# Runs a command inside the Debian 13 root that scripts/emulate/setup-wine.sh
 # made, in a mount namespace of its own: /proc, /dev and each DIR given are
 # bound at the same paths inside, the working directory is kept. Nothing
 # stays mounted afterwards.

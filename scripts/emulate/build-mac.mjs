@@ -4,7 +4,7 @@
 // errors, checked, then joined into one universal file that node-gyp-build
 // picks up: prebuilds/darwin-x64+arm64/cowcopy.node.
 //
-//   node scripts/build-mac.mjs     ZIG=/path/to/zig: another zig; ZIG_GLOBAL_CACHE_DIR: its cache
+//   node scripts/emulate/build-mac.mjs     ZIG=/path/to/zig: another zig; ZIG_GLOBAL_CACHE_DIR: its cache
 //
 // Nothing here can run the result: macOS behaviour is tested on macOS runners.
 import { spawn } from 'node:child_process';
@@ -13,12 +13,12 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { registryPackage, toolsDir } from './registry-package.mjs';
-import { nativeSources } from './sources.mjs';
+import { registryPackage, toolsDir } from '../registry-package.mjs';
+import { nativeSources } from '../sources.mjs';
 
 const require = createRequire(import.meta.url);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { withNodedir } = require('./nodedir.cjs');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { withNodedir } = require('../nodedir.cjs');
 
 // What binding.gyp compiles for OS=='mac'.
 const SOURCES = nativeSources('mac');
