@@ -36,15 +36,19 @@ export function describeTree(root) {
 /**
  * Differences between two trees, as readable lines (empty: the same).
  * opts.timestamps: also mtimes, 'ns' exactly or 'ms' to the millisecond;
- * opts.rootMode: false leaves the root's mode out (merged into).
+ * opts.rootMode: false leaves the root's mode out (merged into);
+ * opts.trailingSlash: 'ignored' compares link targets without one (Node
+ * 26's fs.cp resolves a target of '.' or '..' to 'dir/', earlier lines to
+ * 'dir': the same directory).
  * @param {string} a
  * @param {string} b
- * @param {{ timestamps?: 'ns' | 'ms', rootMode?: boolean }} [opts]
+ * @param {{ timestamps?: 'ns' | 'ms', rootMode?: boolean, trailingSlash?: 'ignored' }} [opts]
  */
 export function diffTrees(a, b, opts = {}) {
   const left = describeTree(a);
   const right = describeTree(b);
   const diffs = [];
+  const bare = (target) => (opts.trailingSlash === 'ignored' && target.length > 1 ? target.replace(/[\\/]+$/, '') : target);
   for (const [rel, l] of left) {
     const r = right.get(rel);
     if (!r) {
@@ -55,7 +59,8 @@ export function diffTrees(a, b, opts = {}) {
     if (rel !== '' || opts.rootMode !== false) fields.push('mode');
     if (opts.timestamps === 'ns' && l.type !== 'symlink') fields.push('mtimeNs');
     for (const f of fields) {
-      if (l[f] !== r[f]) diffs.push(`${rel || '.'}: ${f} ${String(l[f])} != ${String(r[f])}`);
+      const differs = f === 'target' && l.target !== undefined && r.target !== undefined ? bare(l.target) !== bare(r.target) : l[f] !== r[f];
+      if (differs) diffs.push(`${rel || '.'}: ${f} ${String(l[f])} != ${String(r[f])}`);
     }
     // fs.cp sets times through a Date: a double of milliseconds, which may
     // round the last one either way.

@@ -124,6 +124,8 @@ export interface CompareOptions {
   timestamps?: 'ns' | 'ms';
   /** Compare the root directory's mode too (not when merging into an existing one). */
   rootMode?: boolean;
+  /** Link targets compared without a trailing slash (Node 26's fs.cp leaves one after '.' and '..'). */
+  trailingSlash?: 'ignored';
 }
 
 /** Every entry below root, by relative path. */
