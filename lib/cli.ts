@@ -31,12 +31,15 @@ Copy files and trees as cheaply as the filesystem allows: a reflink
 With several SRC, DIRECTORY must exist; each SRC goes to DIRECTORY/its name.
 
 Options:
-  -r, --recursive            copy directories (symlinks inside are kept as links)
+  -r, -R, --recursive        copy directories (symlinks inside are kept as links)
+  -a, --archive              -r -p
       --strategy S           auto (default: reflink, else kernel copy), or a
                              forced reflink | hardlink | copy (fails rather than
                              doing something else)
   -p, --preserve-timestamps  give copies the source's atime and mtime
   -n, --no-clobber           never overwrite: existing files are skipped (counted)
+  -f, --force                accepted, as cp takes it: existing files are replaced
+                             anyway (by a new file renamed over them); -n wins
       --json                 print one JSON document on stdout (results or errors)
       --progress             a live progress line on stderr, when it is a terminal
   -q, --quiet                no line per source, no progress (errors and --json
@@ -75,24 +78,36 @@ type Command =
   | { kind: 'probe'; path: string; json: boolean }
   | { kind: 'copy'; sources: string[]; dest: string; options: CliOptions };
 
+const OPTIONS = {
+  recursive: { type: 'boolean', short: 'r' },
+  archive: { type: 'boolean', short: 'a' },
+  force: { type: 'boolean', short: 'f' },
+  strategy: { type: 'string' },
+  'preserve-timestamps': { type: 'boolean', short: 'p' },
+  'no-clobber': { type: 'boolean', short: 'n' },
+  json: { type: 'boolean' },
+  progress: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+/** cp's -R is -r: short flags before `--` are read with it renamed. */
+function withCapitalR(args: string[]): string[] {
+  const end = args.indexOf('--');
+  return args.map((arg, i) => ((end === -1 || i < end) && /^-[A-Za-z]+$/.test(arg) ? arg.replaceAll('R', 'r') : arg));
+}
+
 function parseCommand(args: string[]): Command {
-  const { values, positionals, tokens } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    tokens: true,
-    options: {
-      recursive: { type: 'boolean', short: 'r' },
-      strategy: { type: 'string' },
-      'preserve-timestamps': { type: 'boolean', short: 'p' },
-      'no-clobber': { type: 'boolean', short: 'n' },
-      json: { type: 'boolean' },
-      progress: { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'V' },
-    },
-  });
+  // Not strict: what parseArgs would refuse is refused below, in cowcopy's words.
+  const { values, positionals, tokens } = parseArgs({ args: withCapitalR(args), allowPositionals: true, strict: false, tokens: true, options: OPTIONS });
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const known = OPTIONS[token.name as keyof typeof OPTIONS];
+    if (known === undefined) throw new UsageError(`unrecognized option '${token.rawName}'`);
+    if (known.type === 'string' && token.value === undefined) throw new UsageError(`option '${token.rawName}' requires an argument`);
+    if (known.type === 'boolean' && token.value !== undefined) throw new UsageError(`option '${token.rawName}' does not take an argument`);
+  }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
 
@@ -100,7 +115,7 @@ function parseCommand(args: string[]): Command {
   const terminator = tokens.find((t) => t.kind === 'option-terminator')?.index ?? Infinity;
   const first = tokens.find((t) => t.kind === 'positional');
   if (first && first.kind === 'positional' && first.value === 'probe' && first.index < terminator) {
-    const copyOnly = (['recursive', 'strategy', 'preserve-timestamps', 'no-clobber', 'progress'] as const).find(
+    const copyOnly = (['recursive', 'archive', 'force', 'strategy', 'preserve-timestamps', 'no-clobber', 'progress'] as const).find(
       (name) => values[name] !== undefined,
     );
     if (copyOnly) throw new UsageError(`option '--${copyOnly}' does not apply to probe`);
@@ -108,7 +123,7 @@ function parseCommand(args: string[]): Command {
     return { kind: 'probe', path: positionals[1] ?? '.', json: values.json === true };
   }
 
-  const strategy = values.strategy ?? 'auto';
+  const strategy = (values.strategy as string | undefined) ?? 'auto';
   if (!STRATEGIES.includes(strategy as StrategyRequest)) {
     throw new UsageError(`invalid strategy '${strategy}': must be one of ${STRATEGIES.join(', ')}`);
   }
@@ -119,9 +134,9 @@ function parseCommand(args: string[]): Command {
     sources: positionals.slice(0, -1),
     dest: positionals[positionals.length - 1]!,
     options: {
-      recursive: values.recursive === true,
+      recursive: values.recursive === true || values.archive === true,
       strategy: strategy as StrategyRequest,
-      preserveTimestamps: values['preserve-timestamps'] === true,
+      preserveTimestamps: values['preserve-timestamps'] === true || values.archive === true,
       noClobber: values['no-clobber'] === true,
       json: values.json === true,
       progress: values.progress === true,
@@ -430,8 +445,7 @@ async function main(args: string[]): Promise<number> {
   try {
     command = parseCommand(args);
   } catch (err) {
-    // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes; both kinds are usage errors.
-    if (!(err instanceof UsageError) && !(err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) throw err;
+    if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`cowcopy: ${(err as Error).message}\nTry 'cowcopy --help' for more information.\n`);
     const terminator = args.indexOf('--');
     if (args.slice(0, terminator === -1 ? undefined : terminator).includes('--json')) {

@@ -133,7 +133,10 @@ describe('cowcopy: help, version, usage errors', () => {
       [[], 'cowcopy: missing file operand'],
       [['src'], "cowcopy: missing destination file operand after 'src'"],
       [['--strategy', 'fast', 'src', 'dest'], "cowcopy: invalid strategy 'fast': must be one of auto, reflink, hardlink, copy"],
-      [['src', 'dest', '--strategy'], "cowcopy: Option '--strategy <value>' argument missing"],
+      [['src', 'dest', '--strategy'], "cowcopy: option '--strategy' requires an argument"],
+      [['--json=yes', 'src', 'dest'], "cowcopy: option '--json' does not take an argument"],
+      [['-x', 'src', 'dest'], "cowcopy: unrecognized option '-x'"],
+      [['--bogus', 'src', 'dest'], "cowcopy: unrecognized option '--bogus'"],
       [['probe', '-r', '.'], "cowcopy: option '--recursive' does not apply to probe"],
       [['probe', 'a', 'b'], "cowcopy: extra operand 'b' after probe PATH"],
     ];
@@ -143,10 +146,29 @@ describe('cowcopy: help, version, usage errors', () => {
       expect(run.stderr).toBe(`${message}${hint}`);
       expect(run.stdout).toBe('');
     }
-    const unknown = cowcopy(['--bogus', 'src', 'dest'], { cwd: dir });
-    expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toMatch(/^cowcopy: Unknown option '--bogus'/);
     expect(fs.readdirSync(dir)).toEqual(['src']);
+  });
+
+  it("cp's spellings: -R is -r, -a is -r -p (links kept), -f is accepted; -R after -- is a name", () => {
+    const dir = scratch('tmp', 'cli-spellings');
+    const src = path.join(dir, 'src');
+    smallTree(src);
+    fs.utimesSync(path.join(src, 'a.bin'), new Date('2001-02-03T04:05:06Z'), new Date('2002-03-04T05:06:07Z'));
+    for (const [flags, name] of [[['-R'], 'big-r'], [['-Rf'], 'big-r-f'], [['-a'], 'archive'], [['--archive', '--force'], 'long']] as const) {
+      const run = cowcopy([...flags, 'src', name], { cwd: dir });
+      expect(run.status, `${flags.join(' ')}: ${run.stderr}`).toBe(0);
+      expect(fs.readlinkSync(path.join(dir, name, 'link'))).toBe('sub/c.txt');
+      const mtime = fs.statSync(path.join(dir, name, 'a.bin')).mtime.toISOString();
+      if (flags.some((f) => f.includes('a'))) expect(mtime).toBe('2002-03-04T05:06:07.000Z');
+      else expect(mtime).not.toBe('2002-03-04T05:06:07.000Z');
+    }
+    fs.writeFileSync(path.join(dir, '-R'), 'a file called -R');
+    expect(cowcopy(['--', '-R', 'named'], { cwd: dir }).status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'named'), 'utf8')).toBe('a file called -R');
+    // -n wins over -f: nothing is overwritten.
+    fs.writeFileSync(path.join(dir, 'kept'), 'kept');
+    expect(cowcopy(['-f', '-n', 'named', 'kept'], { cwd: dir }).status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'kept'), 'utf8')).toBe('kept');
   });
 
   it('a usage error with --json is also a JSON document on stdout', () => {
