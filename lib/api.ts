@@ -2,21 +2,25 @@
 // validated here, as node:fs validates them, before any backend sees them.
 import { constants } from 'node:fs';
 import type { CopyBackend, CopyRequest } from './backend.js';
-import { cp } from './cp.js';
-import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { cp, validateCpOptions } from './cp.js';
+import { invalidArgType, invalidArgValue, nodeError } from './errors.js';
 import { toNativePath, type PathLike } from './paths.js';
 import type { CloneOptions, CloneResult, CpOptions, ProbeResult, StrategyRequest, TreeResult } from './types.js';
 
 const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
 const STRATEGY_REQUESTS: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
 
+/**
+ * fs.copyFile's mode, checked as Node 20 to 26 check it (in C++): a number,
+ * truncated toward zero, from 0 to 7; worded as they word it.
+ */
 function validateMode(mode: unknown): number {
   if (mode === undefined || mode === null) return 0;
-  if (typeof mode !== 'number') throw invalidArgType('mode', 'of type number', mode);
-  if (!Number.isInteger(mode) || mode < 0 || mode > COPYFILE_ALL) {
-    throw outOfRange('mode', `an integer >= 0 && <= ${COPYFILE_ALL}`, mode);
-  }
-  return mode;
+  if (typeof mode !== 'number') throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'mode must be int32 or null/undefined');
+  if (!Number.isFinite(mode)) throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', 'mode is out of range');
+  const value = Math.trunc(mode) || 0; // -0.5 is 0
+  if (value < 0 || value > COPYFILE_ALL) throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', `mode is out of range: >= 0 && <= ${COPYFILE_ALL}`);
+  return value;
 }
 
 function copyFileRequest(mode: number): CopyRequest {
@@ -55,6 +59,20 @@ function cloneRequest(options: unknown): CopyRequest {
     preserveTimestamps: optionalBoolean(opts, 'preserveTimestamps', false),
     sameFileOk: false,
   };
+}
+
+/** What a callback-form cp() refuses before it starts (it throws, as fs.cp does). */
+export function checkCp(src: unknown, dest: unknown, options: unknown): void {
+  validateCpOptions(options);
+  toNativePath(src, 'src');
+  toNativePath(dest, 'dest');
+}
+
+/** What a callback-form copyFile() refuses before it starts. */
+export function checkCopyFile(src: unknown, dest: unknown, mode: unknown): void {
+  toNativePath(src, 'src');
+  toNativePath(dest, 'dest');
+  validateMode(mode);
 }
 
 export interface Api {

@@ -51,7 +51,7 @@ export function systemError(
   return err;
 }
 
-function nodeError<E extends Error>(Base: new (message: string) => E, code: string, message: string): E & { code: string } {
+export function nodeError<E extends Error>(Base: new (message: string) => E, code: string, message: string): E & { code: string } {
   const err = new Base(message) as E & { code: string };
   err.code = code;
   // Node prints these as `TypeError [ERR_X]: message`.

@@ -11,7 +11,12 @@ export {
   nativeLoadError,
   probe,
   probeSync,
+  promises,
 } from './index.js';
+import cjs from './index.js';
+/** Everything, for `import cowcopy from 'cowcopy'`. */
+const cowcopy: typeof cjs.default = cjs.default;
+export default cowcopy;
 export type {
   BackendName,
   CloneOptions,

@@ -5,11 +5,12 @@
  * node:fs and says why in `nativeLoadError`.
  */
 import { constants as fsConstants } from 'node:fs';
-import { createApi, type Api } from './api.js';
+import { checkCopyFile, checkCp, createApi, type Api } from './api.js';
 import { loadBinding } from './binding.js';
 import { fallbackBackend } from './fallback.js';
 import { createNativeBackend } from './native.js';
-import type { BackendName } from './types.js';
+import type { PathLike } from './paths.js';
+import type { BackendName, CpOptions, TreeResult } from './types.js';
 
 export type { PathLike } from './paths.js';
 export type {
@@ -48,10 +49,69 @@ export const constants = Object.freeze({
   COPYFILE_FICLONE_FORCE: fsConstants.COPYFILE_FICLONE_FORCE,
 });
 
-export const copyFile: Api['copyFile'] = api.copyFile;
+type Done<T> = (err: Error | null, result?: T) => void;
+
+/**
+ * Node's callback form: arguments checked before anything starts (a bad
+ * one throws, as node:fs throws), the outcome to `callback` only.
+ */
+function withCallback<T>(check: () => void, run: () => Promise<T>, callback: Done<T>): void {
+  check();
+  run().then(
+    (result) => callback(null, result),
+    (err: Error) => callback(err),
+  );
+}
+
+/**
+ * Drop-in for `fs.promises.cp` (a promise), and for `fs.cp` when the last
+ * argument is a callback: `cp(src, dest[, options], callback)`.
+ */
+export function cp(src: PathLike, dest: PathLike, options?: CpOptions): Promise<TreeResult>;
+export function cp(src: PathLike, dest: PathLike, callback: Done<TreeResult>): void;
+export function cp(src: PathLike, dest: PathLike, options: CpOptions | undefined, callback: Done<TreeResult>): void;
+export function cp(src: PathLike, dest: PathLike, ...rest: unknown[]): Promise<TreeResult> | void {
+  const callback = typeof rest[rest.length - 1] === 'function' ? (rest.pop() as Done<TreeResult>) : undefined;
+  const options = rest[0] as CpOptions | undefined;
+  if (callback === undefined) return api.cp(src, dest, options);
+  withCallback(() => checkCp(src, dest, options), () => api.cp(src, dest, options), callback);
+}
+
+/**
+ * Drop-in for `fs.promises.copyFile` (a promise), and for `fs.copyFile` when
+ * the last argument is a callback: `copyFile(src, dest[, mode], callback)`.
+ */
+export function copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<void>;
+export function copyFile(src: PathLike, dest: PathLike, callback: Done<void>): void;
+export function copyFile(src: PathLike, dest: PathLike, mode: number | undefined, callback: Done<void>): void;
+export function copyFile(src: PathLike, dest: PathLike, ...rest: unknown[]): Promise<void> | void {
+  const callback = typeof rest[rest.length - 1] === 'function' ? (rest.pop() as Done<void>) : undefined;
+  const mode = rest[0] as number | undefined;
+  if (callback === undefined) return api.copyFile(src, dest, mode);
+  withCallback(() => checkCopyFile(src, dest, mode), () => api.copyFile(src, dest, mode), callback);
+}
+
 export const copyFileSync: Api['copyFileSync'] = api.copyFileSync;
 export const clone: Api['clone'] = api.clone;
 export const cloneSync: Api['cloneSync'] = api.cloneSync;
 export const probe: Api['probe'] = api.probe;
 export const probeSync: Api['probeSync'] = api.probeSync;
-export const cp: Api['cp'] = api.cp;
+
+/** The promise forms, as `node:fs/promises` has them (also `cowcopy/promises`). */
+export const promises = Object.freeze({ cp: api.cp, copyFile: api.copyFile });
+
+/** Everything above, for `import cowcopy from 'cowcopy'`. */
+const cowcopy = Object.freeze({
+  backend,
+  nativeLoadError,
+  constants,
+  cp,
+  copyFile,
+  copyFileSync,
+  clone,
+  cloneSync,
+  probe,
+  probeSync,
+  promises,
+});
+export default cowcopy;

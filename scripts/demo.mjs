@@ -1,8 +1,10 @@
-// npm run demo [-- --dir DIR] [--files N]
+// npm run demo [-- --dir DIR] [--files N] [--rounds R]
 //
 // Generates a workspace of the shape test runners and package managers copy
 // (many small source files, a few large ones), clones it with cowcopy and
-// copies it with node:fs, and prints the strategy cowcopy used and the speedup.
+// copies it with fs.promises.cp and cp -a, round after round in a new order
+// each time, and prints the strategy cowcopy used and the medians.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,16 +16,27 @@ const { values } = parseArgs({
   options: {
     dir: { type: 'string', default: os.tmpdir() },
     files: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '5' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: npm run demo [-- --dir DIR] [--files N]\n  DIR: where to generate the workspace (default: the OS temp dir)');
+  console.log('usage: npm run demo [-- --dir DIR] [--files N] [--rounds R]');
+  console.log('  DIR: where to generate the workspace (default: the OS temp dir); R rounds, medians reported');
   process.exit(0);
 }
 
 const base = fs.mkdtempSync(path.join(path.resolve(values.dir), 'cowcopy-demo-'));
-const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
+const rounds = Math.max(1, Number(values.rounds));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** cp -a where there is one: GNU's with --reflink=auto (it clones where it can), BSD's as it is. */
+function systemCp() {
+  if (process.platform === 'win32') return null;
+  const gnu = spawnSync('cp', ['--version'], { encoding: 'utf8' }).stdout?.includes('GNU');
+  const args = gnu ? ['-a', '--reflink=auto'] : ['-a'];
+  return { label: `cp ${args.join(' ')}`, run: (from, to) => spawnSync('cp', [...args, from, to]).status === 0 };
+}
 
 try {
   const workspace = path.join(base, 'workspace');
@@ -31,27 +44,44 @@ try {
   const volume = await probe(base);
   console.log(`cowcopy demo in ${base}`);
   console.log(`  filesystem: ${volume.filesystem}, reflink: ${volume.reflink ? 'yes' : 'no'}, backend: ${backend}${nativeLoadError ? ` (${nativeLoadError.message})` : ''}`);
-  console.log(`  workspace: ${shape.files} files in ${shape.dirs} directories, ${(shape.bytes / 1048576).toFixed(1)} MB\n`);
+  console.log(`  machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${os.type()} ${os.release()}, Node ${process.versions.node}`);
+  console.log(`  workspace: ${shape.files} files in ${shape.dirs} directories, ${(shape.bytes / 1048576).toFixed(1)} MB; ${rounds} rounds, medians\n`);
 
-  // Warm the page cache once so neither side pays for cold reads.
+  // Warm the page cache once so no side pays for cold reads.
   await fs.promises.cp(workspace, path.join(base, 'warmup'), { recursive: true });
   fs.rmSync(path.join(base, 'warmup'), { recursive: true });
 
-  let start = process.hrtime.bigint();
-  const result = await cp(workspace, path.join(base, 'cowcopy'), { recursive: true });
-  const cowcopyMs = ms(start);
-
-  start = process.hrtime.bigint();
-  await fs.promises.cp(workspace, path.join(base, 'fs-cp'), { recursive: true });
-  const nodeMs = ms(start);
+  let result;
+  const contenders = [
+    { label: 'cowcopy cp()', run: async (from, to) => { result = await cp(from, to, { recursive: true }); } },
+    { label: 'fs.promises.cp', run: (from, to) => fs.promises.cp(from, to, { recursive: true }) },
+  ];
+  const shell = systemCp();
+  if (shell) contenders.push({ label: shell.label, run: async (from, to) => { if (!shell.run(from, to)) throw new Error(`${shell.label} failed`); } });
+  const times = contenders.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    // A new order every round: no side always runs first, or after another.
+    for (let k = 0; k < contenders.length; k++) {
+      const i = (k + round) % contenders.length;
+      const to = path.join(base, `copy-${i}`);
+      const start = process.hrtime.bigint();
+      await contenders[i].run(workspace, to);
+      times[i].push(Number(process.hrtime.bigint() - start) / 1e6);
+      fs.rmSync(to, { recursive: true, force: true });
+    }
+  }
 
   const used = Object.entries(result.strategies)
     .filter(([, n]) => n > 0)
     .map(([name, n]) => `${name} x${n}`)
     .join(', ');
-  console.log(`  cowcopy cp():       ${cowcopyMs.toFixed(0).padStart(6)} ms   strategy: ${used}`);
-  console.log(`  fs.promises.cp:     ${nodeMs.toFixed(0).padStart(6)} ms`);
-  console.log(`  speedup:            ${(nodeMs / cowcopyMs).toFixed(1)}x\n`);
+  const ours = median(times[0]);
+  for (let i = 0; i < contenders.length; i++) {
+    const m = median(times[i]);
+    const note = i === 0 ? `strategy: ${used}` : `${(m / ours).toFixed(1)}x cowcopy's time`;
+    console.log(`  ${contenders[i].label.padEnd(22)} ${m.toFixed(0).padStart(6)} ms   ${note}`);
+  }
+  console.log(`  speedup over fs.promises.cp: ${(median(times[1]) / ours).toFixed(1)}x\n`);
 
   if (!volume.reflink) {
     console.log(`This ${volume.filesystem} volume cannot clone, so cowcopy copied in the kernel.`);

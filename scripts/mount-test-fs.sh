@@ -9,7 +9,9 @@
 #                             data blocks were overwritten behind btrfs's back,
 #                             so their checksums no longer match
 # Images are sparse files: they take only the space written into them.
-# Idempotent: mounted ones are left alone, existing images are reused.
+# Idempotent: mounted ones are left alone, existing images are reused. Each
+# holds a marker, .cowcopy-test-fs (its name), by which the tests know it from
+# a directory that merely has its path; --unmount removes the mount points.
 # Prints the environment the tests read, ready for eval:
 #   eval "$(sudo bash scripts/mount-test-fs.sh)"
 #   bash scripts/mount-test-fs.sh --unmount
@@ -28,7 +30,13 @@ fi
 if [ "${1:-}" = "--unmount" ]; then
   for name in xfs btrfs ext4 small coarse eio; do
     if mountpoint -q "$mounts/$name"; then umount "$mounts/$name" && say "unmounted $mounts/$name"; fi
+    # An empty mount point left behind would look like the filesystem to a
+    # later run; one that is not empty is someone's data and stays.
+    if [ -d "$mounts/$name" ] && ! mountpoint -q "$mounts/$name" && ! rmdir "$mounts/$name" 2>/dev/null; then
+      say "left $mounts/$name: not empty"
+    fi
   done
+  if [ -d "$mounts" ] && ! rmdir "$mounts" 2>/dev/null; then say "left $mounts: not empty"; fi
   exit 0
 fi
 
@@ -59,6 +67,7 @@ setup() {
   fi
   # Tests may run as any user; they work in their own subdirectories.
   chmod 1777 "$dir"
+  echo "$name" >"$dir/.cowcopy-test-fs"
 }
 
 setup_eio() {
@@ -72,6 +81,7 @@ setup_eio() {
   truncate -s 200M "$image"
   mkfs.btrfs -q -f "$image" >/dev/null
   mount -o loop "$image" "$dir"
+  echo eio >"$dir/.cowcopy-test-fs"
   for d in 0 1 2 3 4 5 6 7 8 9; do
     mkdir -p "$dir/tree/d$d"
     for f in 0 1 2 3 4 5 6 7 8 9; do head -c 65536 /dev/urandom >"$dir/tree/d$d/f$f"; done

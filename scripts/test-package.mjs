@@ -143,7 +143,7 @@ const allowed = [
 ];
 const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
 check(unexpected.length === 0, 'the tarball holds only what the package needs', `unexpected: ${unexpected.join(', ')}`);
-const required = ['package.json', 'binding.gyp', 'scripts/install.cjs', 'scripts/nodedir.cjs', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/cli.js'];
+const required = ['package.json', 'binding.gyp', 'scripts/install.cjs', 'scripts/nodedir.cjs', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/promises.js', 'dist/promises.mjs', 'dist/promises.d.ts', 'dist/promises.d.mts', 'dist/cli.js'];
 const gyp = fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8');
 required.push(...new Set([...gyp.matchAll(/"(native\/[\w-]+\.cc)"/g)].map((m) => m[1])));
 const missing = required.filter((f) => !files.includes(f));
@@ -374,6 +374,15 @@ const volume: ProbeResult = await probe('.');
 const which: BackendName = backend;
 const why: Error | null = nativeLoadError;
 export const used = [strategy, bytes, tree.strategies.reflink, volume.reflink, which, why];
+
+// The default export, the promises namespace and subpath, and the callback forms.
+import cowcopy from 'cowcopy';
+import { cp as promiseCp } from 'cowcopy/promises';
+const again: Promise<TreeResult> = cowcopy.promises.cp('src', 'dest', { recursive: true });
+const viaSubpath: Promise<void> = promiseCp('src', 'dest').then(() => undefined);
+cowcopy.cp('src', 'dest', { recursive: true }, (err: Error | null, done?: TreeResult) => void [err, done?.files]);
+cowcopy.copyFile('a', 'b', (err: Error | null) => void err);
+export const more = [again, viaSubpath];
 `,
   );
   write(

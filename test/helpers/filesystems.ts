@@ -34,6 +34,31 @@ function isType(dir: string, magic: number): boolean {
   }
 }
 
+/** The name in the marker the mount script writes at the root of each filesystem it mounts, or null. */
+function marker(dir: string): string | null {
+  try {
+    return fs.readFileSync(path.join(dir, '.cowcopy-test-fs'), 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether dir is that test filesystem: of its type, and, at the mount
+ * script's own mount point, holding its marker (a leftover empty directory
+ * there is on the root filesystem, possibly of the same type). The small one
+ * must be small (ENOSPC comes soon), the EIO one must hold its tree.
+ */
+function isTestFs(name: FsName, dir: string, fromEnv: boolean): boolean {
+  if (!isType(dir, MAGIC[name])) return false;
+  if (!fromEnv && dir.startsWith('/mnt/cowcopy/') && marker(dir) !== name) return false;
+  if (name === 'small') {
+    const s = fs.statfsSync(dir);
+    if (s.blocks * s.bsize > 64 * 1024 * 1024) return false;
+  }
+  return name !== 'eio' || fs.existsSync(path.join(dir, 'tree', 'd5', 'f5'));
+}
+
 function locate(name: FsName): TestFs {
   const variable = ENV[name];
   const fromEnv = process.env[variable];
@@ -41,10 +66,7 @@ function locate(name: FsName): TestFs {
   // ext4 needs no root: the OS temp dir usually is one.
   if (name === 'ext4' && !fromEnv) candidates.push(os.tmpdir());
   for (const dir of candidates) {
-    // The EIO volume is recognised by the tree the mount script made on it.
-    if (isType(dir, MAGIC[name]) && (name !== 'eio' || fs.existsSync(path.join(dir, 'tree', 'd5', 'f5')))) {
-      return { name, root: dir, reason: '' };
-    }
+    if (isTestFs(name, dir, Boolean(fromEnv))) return { name, root: dir, reason: '' };
   }
   const where = fromEnv ? `${variable}=${fromEnv} is not a ${name} filesystem` : `${variable} is not set`;
   return {
@@ -54,13 +76,12 @@ function locate(name: FsName): TestFs {
   };
 }
 
-export const filesystems: Record<FsName, TestFs> = {
-  xfs: locate('xfs'),
-  btrfs: locate('btrfs'),
-  ext4: locate('ext4'),
-  small: locate('small'),
-  eio: locate('eio'),
-};
+/** Where each test filesystem is, read from the environment now. */
+export function locateAll(): Record<FsName, TestFs> {
+  return { xfs: locate('xfs'), btrfs: locate('btrfs'), ext4: locate('ext4'), small: locate('small'), eio: locate('eio') };
+}
+
+export const filesystems: Record<FsName, TestFs> = locateAll();
 
 /** Whether suites on this filesystem run (they fail, not skip, under COWCOPY_REQUIRE_FS=1). */
 export function runsOn(name: FsName): boolean {
