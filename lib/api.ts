@@ -2,7 +2,7 @@
 // validated here, as node:fs validates them, before any backend sees them.
 import { constants } from 'node:fs';
 import type { CopyBackend, CopyRequest } from './backend.js';
-import { cp, validateCpOptions } from './cp.js';
+import { cp, cpSync, validateCpOptions } from './cp.js';
 import { invalidArgType, invalidArgValue, nodeError } from './errors.js';
 import { toNativePath, type PathLike } from './paths.js';
 import type { CloneOptions, CloneResult, CpOptions, ProbeResult, StrategyRequest, TreeResult } from './types.js';
@@ -98,6 +98,12 @@ export interface Api {
    * `verbatimSymlinks: false`), a whole tree in one native call, in parallel.
    */
   cp(src: PathLike, dest: PathLike, options?: CpOptions): Promise<TreeResult>;
+  /**
+   * Drop-in for `fs.cpSync`: cp() on this thread (natively, the walk on its
+   * threads while this one waits and answers the filter, which must answer
+   * at once).
+   */
+  cpSync(src: PathLike, dest: PathLike, options?: CpOptions): TreeResult;
 }
 
 function sameFileResult(result: CloneResult | null): CloneResult {
@@ -137,6 +143,9 @@ export function createApi(backend: CopyBackend): Api {
     },
     cp(src, dest, options) {
       return cp(backend, src, dest, options);
+    },
+    cpSync(src, dest, options) {
+      return cpSync(backend, src, dest, options);
     },
   };
 }

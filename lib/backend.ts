@@ -88,6 +88,8 @@ export interface CopyBackend {
   probeSync(path: NativePath): ProbeResult;
   /** Copies the directory req.src into req.dest; stops at the first failure. */
   copyTree(req: TreeRequest): Promise<TreeOutcome>;
+  /** The same, on the calling thread (cpSync): the filter must answer at once. */
+  copyTreeSync(req: TreeRequest): TreeOutcome;
 }
 
 export function emptyResult(): TreeResult {

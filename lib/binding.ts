@@ -7,7 +7,7 @@ import type { NativePath } from './paths.js';
 import type { Strategy, StrategyRequest } from './types.js';
 
 /** Bumped with native/addon.cc's kAbi whenever the shape below changes. */
-export const NATIVE_ABI = 3;
+export const NATIVE_ABI = 4;
 
 /**
  * The names native/copy.h gives its enums, in their order: a binding that
@@ -98,6 +98,9 @@ export interface NativeTreeResult {
  */
 export type NativeFilter = (rel: Buffer, names: Buffer, done: (ok: boolean, keep?: boolean[]) => void) => void;
 
+/** cpSync's filter: the entries of `rel` (names NUL-ended in one Buffer) to keep, or null to stop. */
+export type NativeSyncFilter = (rel: Buffer, names: Buffer) => boolean[] | null;
+
 export interface NativeTreeHandle {
   errno: 0;
   promise: Promise<NativeTreeResult>;
@@ -125,6 +128,18 @@ export interface NativeBinding {
     filter: NativeFilter | null,
     progress: ((files: number, bytes: number) => void) | null,
   ): NativeTreeHandle | NativeFailure;
+  /**
+   * The walk, waited on by the calling thread (cpSync), which answers the
+   * filter in between: `filter(rel, names)` returns what to keep, or null
+   * to stop the walk. A failure when no thread could be made for it.
+   */
+  copyTreeSync(
+    src: NativePath,
+    dest: NativePath,
+    options: NativeTreeOptions,
+    filter: NativeSyncFilter | null,
+    progress: ((files: number, bytes: number) => boolean) | null,
+  ): NativeTreeResult | NativeFailure;
 }
 
 export function failed<T extends { errno: number }>(result: T | NativeFailure): result is NativeFailure {

@@ -1,10 +1,12 @@
-// cp(): fs.promises.cp's contract. What fs.cp checks before it copies (the
-// top level) is done here, once, for both backends; then the top-level entry
-// is copied by the rule every entry of a walk follows (walk.ts), a directory
-// by the backend's walk (native/tree_posix.cc, or walk.ts).
-import fs, { constants, type BigIntStats } from 'node:fs';
+// cp() and cpSync(): fs.cp's contract. What fs.cp checks before it copies
+// (the top level) is written here once, as a generator run async or sync
+// (io.ts), for both backends; then the top-level entry is copied by the rule
+// every entry of a walk follows (walk.ts), a directory by the backend's walk
+// (native/tree.cc, or walk.ts).
+import { constants, type BigIntStats } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { emptyResult, type CopyBackend, type CopyRequest, type TreeFailure, type TreeRequest } from './backend.js';
+import { emptyResult, type CopyBackend, type CopyRequest, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
 import {
   abortError,
   cpError,
@@ -12,9 +14,11 @@ import {
   invalidArgType,
   invalidArgValue,
   outOfRange,
+  invalidReturnValue,
   systemError,
 } from './errors.js';
 import { bytePath, fsPath, isSubdir, resolveBytes, shownPath, toNativePath, type BytePath, type NativePath } from './paths.js';
+import { asyncIo, runAsync, runSync, syncIo, type Io, type Steps } from './io.js';
 import type { CpOptions, StrategyRequest, TreeResult } from './types.js';
 import { copyFileEntry, copyLinkEntry, type EntryOutcome } from './walk.js';
 
@@ -103,32 +107,65 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
   };
 }
 
+type TopLevel = 'same' | 'subdir' | 'dirToNonDir' | 'nonDirToDir' | 'isDir';
+
+/** The Node line that runs (fs.cpSync words its checks anew from 22 on). */
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
+/**
+ * What fs.cp (and cpSync) says when its top-level checks refuse. From Node
+ * 22 on, fs.cpSync makes these checks in C++ and words them there: plain
+ * Errors with a code, the paths as given (a directory source with a
+ * trailing separator where it names it as one).
+ */
+function topLevelError(kind: TopLevel, sync: boolean, src: string, dest: string): Error {
+  if (sync && NODE_MAJOR >= 22) {
+    const dir = src.endsWith(path.sep) ? src : `${src}${path.sep}`;
+    const [code, message] = {
+      same: ['ERR_FS_CP_EINVAL', `src and dest cannot be the same ${dest}`],
+      subdir: ['ERR_FS_CP_EINVAL', `Cannot copy ${dir} to a subdirectory of self ${dest}`],
+      dirToNonDir: ['ERR_FS_CP_DIR_TO_NON_DIR', `Cannot overwrite non-directory ${dest} with directory ${src}`],
+      nonDirToDir: ['ERR_FS_CP_NON_DIR_TO_DIR', `Cannot overwrite directory ${dest} with non-directory ${src}`],
+      isDir: ['ERR_FS_EISDIR', `Recursive option not enabled, cannot copy a directory: ${dir}`],
+    }[kind];
+    return Object.assign(new Error(message), { code });
+  }
+  switch (kind) {
+    case 'same':
+      return cpError('ERR_FS_CP_EINVAL', 'EINVAL', 'src and dest cannot be the same', dest);
+    case 'subdir':
+      return cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${src} to a subdirectory of self ${dest}`, dest);
+    case 'dirToNonDir':
+      return cpError('ERR_FS_CP_DIR_TO_NON_DIR', 'EISDIR', `cannot overwrite non-directory ${dest} with directory ${src}`, dest);
+    case 'nonDirToDir':
+      return cpError('ERR_FS_CP_NON_DIR_TO_DIR', 'ENOTDIR', `cannot overwrite directory ${dest} with non-directory ${src}`, dest);
+    case 'isDir':
+      // Node 20's fs.cpSync gives it the errno of EINVAL (its fs.cp, EISDIR's).
+      return cpError('ERR_FS_EISDIR', 'EISDIR', `${src} is a directory (not copied)`, src, sync ? os.constants.errno.EINVAL : undefined);
+  }
+}
+
 function areIdentical(a: BigIntStats, b: BigIntStats): boolean {
   return b.ino !== 0n && b.dev !== 0n && a.ino === b.ino && a.dev === b.dev;
 }
 
-async function statOrNull(statFn: (p: BytePath) => Promise<BigIntStats>, p: BytePath): Promise<BigIntStats | null> {
+function* statOrNull(io: Io, p: BytePath, follow = true): Steps<BigIntStats | null> {
   try {
-    return await statFn(p);
+    return (yield follow ? io.stat(fsPath(p)) : io.lstat(fsPath(p))) as BigIntStats;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }
 
-const statBytes = (p: BytePath) => fs.promises.stat(fsPath(p), { bigint: true });
-const lstatBytes = (p: BytePath) => fs.promises.lstat(fsPath(p), { bigint: true });
-
 /** fs.cp's checkParentPaths: no parent of dest may be src (by inode). */
-async function checkParentPaths(src: BytePath, srcStat: BigIntStats, dest: BytePath): Promise<void> {
+function* checkParentPaths(io: Io, src: BytePath, srcStat: BigIntStats, dest: BytePath): Steps<void> {
   const srcParent = resolveBytes(path.dirname(src));
   let destParent = resolveBytes(path.dirname(dest));
   while (destParent !== srcParent && destParent !== path.parse(destParent).root) {
-    const st = await statOrNull(statBytes, destParent);
+    const st = yield* statOrNull(io, destParent);
     if (st === null) return;
-    if (areIdentical(srcStat, st)) {
-      throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${shownPath(src)} to a subdirectory of self ${shownPath(dest)}`, shownPath(dest));
-    }
+    if (areIdentical(srcStat, st)) throw topLevelError('subdir', io.sync, shownPath(src), shownPath(dest));
     destParent = resolveBytes(path.dirname(destParent));
   }
 }
@@ -196,7 +233,24 @@ function asTreeResult(outcome: EntryOutcome, req: Pick<TreeRequest, 'src' | 'des
   return result;
 }
 
-export async function cp(backend: CopyBackend, srcArg: unknown, destArg: unknown, options: unknown): Promise<TreeResult> {
+/** fs.promises.cp's contract. */
+export function cp(backend: CopyBackend, srcArg: unknown, destArg: unknown, options: unknown): Promise<TreeResult> {
+  return runAsync(cpSteps(backend, asyncIo, srcArg, destArg, options));
+}
+
+/** fs.cpSync's contract: the same steps, on this thread. */
+export function cpSync(backend: CopyBackend, srcArg: unknown, destArg: unknown, options: unknown): TreeResult {
+  return runSync(cpSteps(backend, syncIo, srcArg, destArg, options));
+}
+
+/** The filter's answer for the top level: a promise only where it may be awaited. */
+function* filterAnswer(io: Io, answer: boolean | Promise<boolean>): Steps<boolean> {
+  if (!io.sync) return (yield answer) as boolean;
+  if (answer instanceof Promise) throw invalidReturnValue('boolean', 'filter', answer);
+  return answer;
+}
+
+function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknown, options: unknown): Steps<TreeResult> {
   const opts = validateCpOptions(options);
   const srcGiven = toNativePath(srcArg, 'src');
   const destGiven = toNativePath(destArg, 'dest');
@@ -228,28 +282,25 @@ export async function cp(backend: CopyBackend, srcArg: unknown, destArg: unknown
   throwIfAborted();
 
   // fs.cp's checkPaths, for the top level.
-  if (opts.filter && !(await opts.filter(shownSrc, shownDest))) return { ...emptyResult(), skipped: 1 };
+  if (opts.filter && !(yield* filterAnswer(io, opts.filter(shownSrc, shownDest)))) return { ...emptyResult(), skipped: 1 };
   throwIfAborted();
-  const statFn = opts.dereference ? statBytes : lstatBytes;
-  const [srcStat, destStat] = await Promise.all([statFn(src), statOrNull(statFn, dest)]);
+  const follow = opts.dereference;
+  const srcStat = (yield follow ? io.stat(fsPath(src)) : io.lstat(fsPath(src))) as BigIntStats;
+  const destStat = yield* statOrNull(io, dest, follow);
   throwIfAborted();
   if (destStat) {
-    if (areIdentical(srcStat, destStat)) throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', 'src and dest cannot be the same', shownDest);
-    if (srcStat.isDirectory() && !destStat.isDirectory()) {
-      throw cpError('ERR_FS_CP_DIR_TO_NON_DIR', 'EISDIR', `cannot overwrite non-directory ${shownDest} with directory ${shownSrc}`, shownDest);
-    }
-    if (!srcStat.isDirectory() && destStat.isDirectory()) {
-      throw cpError('ERR_FS_CP_NON_DIR_TO_DIR', 'ENOTDIR', `cannot overwrite directory ${shownDest} with non-directory ${shownSrc}`, shownDest);
-    }
+    if (areIdentical(srcStat, destStat)) throw topLevelError('same', io.sync, shownSrc, shownDest);
+    if (srcStat.isDirectory() && !destStat.isDirectory()) throw topLevelError('dirToNonDir', io.sync, shownSrc, shownDest);
+    if (!srcStat.isDirectory() && destStat.isDirectory()) throw topLevelError('nonDirToDir', io.sync, shownSrc, shownDest);
   }
   if (srcStat.isDirectory() && isSubdir(src, dest)) {
-    throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${shownSrc} to a subdirectory of self ${shownDest}`, shownDest);
+    throw topLevelError('subdir', io.sync, shownSrc, shownDest);
   }
-  await checkParentPaths(src, srcStat, dest);
+  yield* checkParentPaths(io, src, srcStat, dest);
   throwIfAborted();
   // fs.cp's checkParentDir: the destination's parent is created.
   const parent = path.dirname(dest);
-  if ((await statOrNull(statBytes, parent)) === null) await fs.promises.mkdir(fsPath(parent), { recursive: true });
+  if ((yield* statOrNull(io, parent)) === null) yield io.mkdirp(fsPath(parent));
   throwIfAborted();
 
   const req: TreeRequest = {
@@ -283,8 +334,8 @@ export async function cp(backend: CopyBackend, srcArg: unknown, destArg: unknown
     onProgress: opts.onProgress && report,
   };
   if (srcStat.isDirectory()) {
-    if (!opts.recursive) throw cpError('ERR_FS_EISDIR', 'EISDIR', `${shownSrc} is a directory (not copied)`, shownSrc);
-    const { result, failure } = await backend.copyTree(req);
+    if (!opts.recursive) throw topLevelError('isDir', io.sync, shownSrc, shownDest);
+    const { result, failure } = (yield io.sync ? backend.copyTreeSync(req) : backend.copyTree(req)) as TreeOutcome;
     throwIfAborted();
     if (failure) throw treeError(failure, { ...req, signal: opts.signal });
     report(result.files, result.bytes);
@@ -292,9 +343,13 @@ export async function cp(backend: CopyBackend, srcArg: unknown, destArg: unknown
     return result;
   }
   // The top-level entry, by the rule every entry of a walk follows.
-  const ctx = { req, copyOne: (from: NativePath, to: NativePath, fileReq: CopyRequest) => backend.copy(from, to, fileReq) };
-  if (srcStat.isFile()) return asTreeResult(await copyFileEntry(ctx, ''), req);
-  if (srcStat.isSymbolicLink()) return asTreeResult(await copyLinkEntry(ctx, ''), req);
+  const ctx = {
+    req,
+    io,
+    copyOne: (from: NativePath, to: NativePath, fileReq: CopyRequest) => (io.sync ? backend.copySync(from, to, fileReq) : backend.copy(from, to, fileReq)),
+  };
+  if (srcStat.isFile()) return asTreeResult(yield* copyFileEntry(ctx, ''), req);
+  if (srcStat.isSymbolicLink()) return asTreeResult(yield* copyLinkEntry(ctx, ''), req);
   if (srcStat.isSocket()) throw cpError('ERR_FS_CP_SOCKET', 'EINVAL', `cannot copy a socket file: ${shownDest}`, shownDest);
   if (srcStat.isFIFO()) throw cpError('ERR_FS_CP_FIFO_PIPE', 'EINVAL', `cannot copy a FIFO pipe: ${shownDest}`, shownDest);
   // Devices too: fs.cp would read one as a file, with no end for /dev/zero.

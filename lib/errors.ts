@@ -119,6 +119,13 @@ export function invalidArgValue(name: string, value: unknown, reason: string): T
   return nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', `The ${argKind(name)} '${name}' ${reason}. Received ${shown}`);
 }
 
+/** ERR_INVALID_RETURN_VALUE: `Expected boolean to be returned from the "filter" function but got an instance of Promise.` */
+export function invalidReturnValue(expected: string, name: string, value: unknown): TypeError {
+  const ctor = (value as { constructor?: { name?: string } } | null | undefined)?.constructor?.name;
+  const type = ctor ? `an instance of ${ctor}` : `type ${typeof value}`;
+  return nodeError(TypeError, 'ERR_INVALID_RETURN_VALUE', `Expected ${expected} to be returned from the "${name}" function but got ${type}.`);
+}
+
 /** ERR_OUT_OF_RANGE: `The value of "mode" is out of range. It must be ... Received 8` */
 export function outOfRange(name: string, range: string, actual: unknown): RangeError {
   return nodeError(
@@ -150,8 +157,14 @@ const CP_PREFIX: Record<string, string> = {
 };
 
 /** `Invalid src or dest: cp returned EINVAL (src and dest cannot be the same) /path`, shaped as Node's. */
-export function cpError(key: keyof typeof CP_PREFIX, code: 'EINVAL' | 'EISDIR' | 'ENOTDIR' | 'EEXIST', message: string, path: string): CpSystemError {
-  const info = { message, path, syscall: 'cp', errno: os.constants.errno[code], code };
+export function cpError(
+  key: keyof typeof CP_PREFIX,
+  code: 'EINVAL' | 'EISDIR' | 'ENOTDIR' | 'EEXIST',
+  message: string,
+  path: string,
+  errno: number = os.constants.errno[code],
+): CpSystemError {
+  const info = { message, path, syscall: 'cp', errno, code };
   const err = new Error(`${CP_PREFIX[key]}: cp returned ${code} (${message}) ${path}`) as CpSystemError;
   err.code = key;
   Object.defineProperties(err, {

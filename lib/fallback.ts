@@ -1,116 +1,20 @@
 // The same contract on top of node:fs, for when the addon cannot load.
 //
-// Each operation is written once, as a generator that yields fs calls; a sync
-// driver runs it on fs.*Sync and an async driver on fs.promises, so the two
-// flavours cannot drift apart.
+// Each operation is written once, as a generator that yields fs calls, run
+// by io.ts's sync and async drivers, so the two flavours cannot drift apart.
 //
 // What node:fs cannot do, and so the fallback does not: keep holes in sparse
 // files, nanosecond timestamps (utimes takes a double: sub-microsecond
 // precision), a user-space copy in the kernel.
 import fs, { constants, type BigIntStats, type StatsFs } from 'node:fs';
+import { asyncIo, runAsync, runSync, syncIo, type Io, type Steps } from './io.js';
 import path from 'node:path';
 import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest } from './backend.js';
 import { systemError, uvErrno, type SystemError } from './errors.js';
-import { walkTree } from './walk.js';
+import { walkSteps } from './walk.js';
 import { filesystemName } from './filesystems.js';
 import { bytePath, fsPath, tempBeside, type NativePath } from './paths.js';
 import type { CloneResult, ProbeResult, Strategy } from './types.js';
-
-type Maybe<T> = T | Promise<T>;
-
-interface Io {
-  stat(p: NativePath): Maybe<BigIntStats>;
-  lstat(p: NativePath): Maybe<BigIntStats>;
-  statfs(p: NativePath): Maybe<StatsFs>;
-  realpath(p: NativePath): Maybe<Buffer>;
-  copyFile(src: NativePath, dest: NativePath, mode: number): Maybe<void>;
-  link(existing: NativePath, name: NativePath): Maybe<void>;
-  rename(from: NativePath, to: NativePath): Maybe<void>;
-  unlink(p: NativePath): Maybe<void>;
-  utimes(p: NativePath, atime: number, mtime: number): Maybe<void>;
-  open(p: NativePath, flags: string, mode: number): Maybe<number>;
-  read(fd: number, buffer: Buffer, position: number): Maybe<number>;
-  write(fd: number, buffer: Buffer, length: number, position: number): Maybe<number>;
-  fchmod(fd: number, mode: number): Maybe<void>;
-  chmod(p: NativePath, mode: number): Maybe<void>;
-  close(fd: number): Maybe<void>;
-  mkdtemp(prefix: string): Maybe<string>;
-  writeFile(p: string, data: Buffer): Maybe<void>;
-  rm(p: string): Maybe<void>;
-}
-
-const syncIo: Io = {
-  stat: (p) => fs.statSync(p, { bigint: true }),
-  lstat: (p) => fs.lstatSync(p, { bigint: true }),
-  statfs: (p) => fs.statfsSync(p),
-  realpath: (p) => fs.realpathSync(p, { encoding: 'buffer' }),
-  copyFile: (src, dest, mode) => fs.copyFileSync(src, dest, mode),
-  link: (existing, name) => fs.linkSync(existing, name),
-  rename: (from, to) => fs.renameSync(from, to),
-  unlink: (p) => fs.unlinkSync(p),
-  utimes: (p, atime, mtime) => fs.utimesSync(p, atime, mtime),
-  open: (p, flags, mode) => fs.openSync(p, flags, mode),
-  read: (fd, buffer, position) => fs.readSync(fd, buffer, 0, buffer.length, position),
-  write: (fd, buffer, length, position) => fs.writeSync(fd, buffer, 0, length, position),
-  fchmod: (fd, mode) => fs.fchmodSync(fd, mode),
-  chmod: (p, mode) => fs.chmodSync(p, mode),
-  close: (fd) => fs.closeSync(fd),
-  mkdtemp: (prefix) => fs.mkdtempSync(prefix),
-  writeFile: (p, data) => fs.writeFileSync(p, data),
-  rm: (p) => fs.rmSync(p, { recursive: true, force: true }),
-};
-
-function callback<T>(run: (done: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => run((err, value) => (err ? reject(err) : resolve(value as T))));
-}
-
-const asyncIo: Io = {
-  stat: (p) => fs.promises.stat(p, { bigint: true }),
-  lstat: (p) => fs.promises.lstat(p, { bigint: true }),
-  statfs: (p) => fs.promises.statfs(p),
-  realpath: (p) => fs.promises.realpath(p, { encoding: 'buffer' }),
-  copyFile: (src, dest, mode) => fs.promises.copyFile(src, dest, mode),
-  link: (existing, name) => fs.promises.link(existing, name),
-  rename: (from, to) => fs.promises.rename(from, to),
-  unlink: (p) => fs.promises.unlink(p),
-  utimes: (p, atime, mtime) => fs.promises.utimes(p, atime, mtime),
-  open: (p, flags, mode) => callback<number>((done) => fs.open(p, flags, mode, done)),
-  read: (fd, buffer, position) => callback<number>((done) => fs.read(fd, buffer, 0, buffer.length, position, done)),
-  write: (fd, buffer, length, position) =>
-    callback<number>((done) => fs.write(fd, buffer, 0, length, position, done)),
-  fchmod: (fd, mode) => callback<void>((done) => fs.fchmod(fd, mode, done)),
-  chmod: (p, mode) => fs.promises.chmod(p, mode),
-  close: (fd) => callback<void>((done) => fs.close(fd, done)),
-  mkdtemp: (prefix) => fs.promises.mkdtemp(prefix),
-  writeFile: (p, data) => fs.promises.writeFile(p, data),
-  rm: (p) => fs.promises.rm(p, { recursive: true, force: true }),
-};
-
-/** A step yields an Io call's result (sync) or promise (async) and gets its value back. */
-type Steps<T> = Generator<unknown, T, unknown>;
-
-function runSync<T>(steps: Steps<T>): T {
-  let step = steps.next();
-  while (!step.done) step = steps.next(step.value);
-  return step.value;
-}
-
-async function runAsync<T>(steps: Steps<T>): Promise<T> {
-  let step = steps.next();
-  while (!step.done) {
-    let value: unknown;
-    let error: unknown;
-    let threw = false;
-    try {
-      value = await step.value;
-    } catch (err) {
-      threw = true;
-      error = err;
-    }
-    step = threw ? steps.throw(error) : steps.next(value);
-  }
-  return step.value;
-}
 
 function isErrno(err: unknown, ...codes: string[]): err is SystemError {
   return err instanceof Error && codes.includes((err as SystemError).code);
@@ -461,5 +365,6 @@ export const fallbackBackend: CopyBackend = {
   },
   probe: (target) => runAsync(probeSteps(asyncIo, target)),
   probeSync: (target) => runSync(probeSteps(syncIo, target)),
-  copyTree: (req) => walkTree((src, dest, fileReq) => fallbackBackend.copy(src, dest, fileReq), req),
+  copyTree: (req) => runAsync(walkSteps({ req, io: asyncIo, copyOne: (src, dest, fileReq) => fallbackBackend.copy(src, dest, fileReq) }, req)),
+  copyTreeSync: (req) => runSync(walkSteps({ req, io: syncIo, copyOne: (src, dest, fileReq) => fallbackBackend.copySync(src, dest, fileReq) }, req)),
 };

@@ -8,6 +8,7 @@ export {
   copyFile,
   copyFileSync,
   cp,
+  cpSync,
   nativeLoadError,
   probe,
   probeSync,

@@ -91,6 +91,8 @@ export function copyFile(src: PathLike, dest: PathLike, ...rest: unknown[]): Pro
   withCallback(() => checkCopyFile(src, dest, mode), () => api.copyFile(src, dest, mode), callback);
 }
 
+/** Drop-in for `fs.cpSync`. */
+export const cpSync: Api['cpSync'] = api.cpSync;
 export const copyFileSync: Api['copyFileSync'] = api.copyFileSync;
 export const clone: Api['clone'] = api.clone;
 export const cloneSync: Api['cloneSync'] = api.cloneSync;
@@ -106,6 +108,7 @@ const cowcopy = Object.freeze({
   nativeLoadError,
   constants,
   cp,
+  cpSync,
   copyFile,
   copyFileSync,
   clone,

@@ -8,16 +8,18 @@ import {
   type NativeCopied,
   type NativeFailure,
   type NativeFilter,
+  type NativeSyncFilter,
   type NativeFlags,
   type NativeTreeResult,
   type NativeVolume,
   type TestFlags,
 } from './binding.js';
-import { errorCode, systemError } from './errors.js';
+import { errorCode, invalidReturnValue, systemError } from './errors.js';
 import { filesystemName } from './filesystems.js';
 import { fsPath, type NativePath } from './paths.js';
 import type { CloneResult, ProbeResult, TreeResult } from './types.js';
-import { filterArguments, walkTree } from './walk.js';
+import { asyncIo, runAsync, runSync, syncIo } from './io.js';
+import { filterArguments, walkSteps } from './walk.js';
 
 function flagsOf(req: CopyRequest, test: TestFlags): NativeFlags {
   return {
@@ -70,60 +72,29 @@ function treeResult(r: NativeTreeResult): TreeResult {
   };
 }
 
-/** The native walk, or undefined when no thread could be made for it (the caller walks in JavaScript). */
-async function nativeWalk(binding: NativeBinding, req: TreeRequest, test: TestFlags): Promise<TreeOutcome | undefined> {
-  let filterError: unknown;
-  let filterFailed = false;
-  const userFilter = req.filter;
-  const filter: NativeFilter | null = userFilter
-    ? (rel, names, done) => {
-        const dir = rel.toString('latin1');
-        const entries = names.toString('latin1').split('\0').slice(0, -1);
-        Promise.all(entries.map(async (name) => userFilter(...filterArguments(req, path.join(dir, name))))).then(
-          (keep) => done(true, keep.map(Boolean)),
-          (err: unknown) => {
-            if (!filterFailed) {
-              filterFailed = true;
-              filterError = err;
-            }
-            done(false);
-          },
-        );
-      }
-    : null;
-  const handle = binding.copyTree(
-    fsPath(req.src),
-    fsPath(req.dest),
-    {
-      request: req.strategy,
-      preserveTimestamps: req.preserveTimestamps,
-      noKernelCopy: test.noKernelCopy ?? false,
-      force: req.force,
-      errorOnExist: req.errorOnExist,
-      dereference: req.dereference,
-      verbatimSymlinks: req.verbatimSymlinks,
-      destExists: req.destExists,
-      concurrency: req.concurrency,
-      srcAbsolute: fsPath(req.srcAbsolute),
-      destAbsolute: fsPath(req.destAbsolute),
-      wholeClone: req.wholeClone,
-    },
-    filter,
-    req.onProgress ?? null,
-  );
-  if (failed(handle)) {
-    if (errorCode(handle.errno) === 'EAGAIN') return undefined;
-    throw systemError(handle.errno, handle.syscall);
-  }
-  const abort = (): void => handle.cancel();
-  req.signal?.addEventListener('abort', abort, { once: true });
-  if (req.signal?.aborted) abort(); // before the listener was there
-  let r: NativeTreeResult;
-  try {
-    r = await handle.promise;
-  } finally {
-    req.signal?.removeEventListener('abort', abort);
-  }
+function treeOptions(req: TreeRequest, test: TestFlags) {
+  return {
+    request: req.strategy,
+    preserveTimestamps: req.preserveTimestamps,
+    noKernelCopy: test.noKernelCopy ?? false,
+    force: req.force,
+    errorOnExist: req.errorOnExist,
+    dereference: req.dereference,
+    verbatimSymlinks: req.verbatimSymlinks,
+    destExists: req.destExists,
+    concurrency: req.concurrency,
+    srcAbsolute: fsPath(req.srcAbsolute),
+    destAbsolute: fsPath(req.destAbsolute),
+    wholeClone: req.wholeClone,
+  };
+}
+
+/** The names of one directory's entries, as the addon gives them (NUL-ended, latin1 bytes). */
+function namesOf(names: Buffer): string[] {
+  return names.toString('latin1').split('\0').slice(0, -1);
+}
+
+function outcomeOf(r: NativeTreeResult, filterError: unknown): TreeOutcome {
   if (r.kind === 'system' && r.errno === 0) return { result: treeResult(r), failure: null };
   return {
     result: treeResult(r),
@@ -138,6 +109,85 @@ async function nativeWalk(binding: NativeBinding, req: TreeRequest, test: TestFl
       error: r.kind === 'filter' ? filterError : undefined,
     },
   };
+}
+
+/** The native walk, or undefined when no thread could be made for it (the caller walks in JavaScript). */
+async function nativeWalk(binding: NativeBinding, req: TreeRequest, test: TestFlags): Promise<TreeOutcome | undefined> {
+  let filterError: unknown;
+  let filterFailed = false;
+  const userFilter = req.filter;
+  const filter: NativeFilter | null = userFilter
+    ? (rel, names, done) => {
+        const dir = rel.toString('latin1');
+        Promise.all(namesOf(names).map(async (name) => userFilter(...filterArguments(req, path.join(dir, name))))).then(
+          (keep) => done(true, keep.map(Boolean)),
+          (err: unknown) => {
+            if (!filterFailed) {
+              filterFailed = true;
+              filterError = err;
+            }
+            done(false);
+          },
+        );
+      }
+    : null;
+  const handle = binding.copyTree(fsPath(req.src), fsPath(req.dest), treeOptions(req, test), filter, req.onProgress ?? null);
+  if (failed(handle)) {
+    if (errorCode(handle.errno) === 'EAGAIN') return undefined;
+    throw systemError(handle.errno, handle.syscall);
+  }
+  const abort = (): void => handle.cancel();
+  req.signal?.addEventListener('abort', abort, { once: true });
+  if (req.signal?.aborted) abort(); // before the listener was there
+  let r: NativeTreeResult;
+  try {
+    r = await handle.promise;
+  } finally {
+    req.signal?.removeEventListener('abort', abort);
+  }
+  return outcomeOf(r, filterError);
+}
+
+/**
+ * cpSync's native walk: the same walk on its threads, this thread waiting
+ * and answering the filter in between (at once: a promise from the filter
+ * stops it, as fs.cpSync refuses one). Undefined when no thread could be
+ * made for it.
+ */
+function nativeWalkSync(binding: NativeBinding, req: TreeRequest, test: TestFlags): TreeOutcome | undefined {
+  let filterError: unknown;
+  const userFilter = req.filter;
+  // An abort (from inside the filter or onProgress: nothing else runs meanwhile) stops the walk.
+  const aborted = (): boolean => req.signal?.aborted === true;
+  const filter: NativeSyncFilter | null = userFilter
+    ? (rel, names) => {
+        const dir = rel.toString('latin1');
+        if (aborted()) return null;
+        try {
+          return namesOf(names).map((name) => {
+            const keep = userFilter(...filterArguments(req, path.join(dir, name)));
+            if (keep instanceof Promise) throw invalidReturnValue('boolean', 'filter', keep);
+            return Boolean(keep);
+          });
+        } catch (err) {
+          filterError ??= err;
+          return null;
+        }
+      }
+    : null;
+  const onProgress = req.onProgress;
+  const progress = onProgress
+    ? (files: number, bytes: number): boolean => {
+        onProgress(files, bytes);
+        return aborted();
+      }
+    : null;
+  const r = binding.copyTreeSync(fsPath(req.src), fsPath(req.dest), treeOptions(req, test), filter, progress);
+  if (failed(r) && !('kind' in r)) {
+    if (errorCode(r.errno) === 'EAGAIN') return undefined;
+    throw systemError(r.errno, r.syscall);
+  }
+  return outcomeOf(r as NativeTreeResult, filterError);
 }
 
 /** The contract over the addon. `test` turns on paths only tests reach. */
@@ -160,7 +210,11 @@ export function createNativeBackend(binding: NativeBinding, test: TestFlags = {}
       // Where the addon has no walk (a platform without tree.cc), or no
       // thread for one: the walk in JavaScript, each file copied natively.
       const outcome = binding.nativeTree ? await nativeWalk(binding, req, test) : undefined;
-      return outcome ?? walkTree((src, dest, fileReq) => backend.copy(src, dest, fileReq), req);
+      return outcome ?? runAsync(walkSteps({ req, io: asyncIo, copyOne: (src, dest, fileReq) => backend.copy(src, dest, fileReq) }, req));
+    },
+    copyTreeSync(req) {
+      const outcome = binding.nativeTree ? nativeWalkSync(binding, req, test) : undefined;
+      return outcome ?? runSync(walkSteps({ req, io: syncIo, copyOne: (src, dest, fileReq) => backend.copySync(src, dest, fileReq) }, req));
     },
   };
   return backend;

@@ -1,20 +1,24 @@
 // fs.cp's rule for each kind of entry, written once for TypeScript, and the
-// tree walk built on them. cp() copies its top-level file or symlink through
-// the same entry functions the walk uses for every entry below a directory.
-// The walk is the node:fs fallback's and, where the addon has no walk of its
-// own (Windows), the native backend's, each file then copied natively. The
-// addon's walk (native/tree_posix.cc) follows the same rules in C++.
+// tree walk built on them. cp() and cpSync() copy their top-level file or
+// symlink through the same entry functions the walk uses for every entry
+// below a directory. The walk is the node:fs fallback's and, where the addon
+// cannot walk (no thread for it), the native backend's, each file then copied
+// natively. The addon's walk (native/tree.cc) follows the same rules in C++.
+// Each is a generator over io.ts's Io: cp() runs it async, cpSync() sync.
 //
 // Paths are BytePaths (paths.ts): no name is lost, whatever its encoding.
 // node:fs has no openat(): unlike the native walk, this one cannot refuse a
 // directory swapped for a symlink while it runs.
-import fs, { type BigIntStats, type Dirent } from 'node:fs';
+import { type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { emptyResult, type CopyRequest, type ErrorPaths, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
+import { invalidReturnValue } from './errors.js';
+import { limiter, Parallel, type Io, type Steps } from './io.js';
 import { fsPath, isLeftoverTemp, isSubdir, resolveBytes, shownPath, tempBeside, type BytePath, type NativePath } from './paths.js';
 import type { CloneResult, Strategy } from './types.js';
 
-export type CopyOne = (src: NativePath, dest: NativePath, req: CopyRequest) => Promise<CloneResult | null>;
+/** A file's copy by the backend: a promise (async) or the result (sync), as the Io is. */
+export type CopyOne = (src: NativePath, dest: NativePath, req: CopyRequest) => CloneResult | null | Promise<CloneResult | null>;
 
 /** What a walk (or cp() for its top level) copies with. */
 export interface EntryContext {
@@ -23,6 +27,7 @@ export interface EntryContext {
     'src' | 'dest' | 'srcAbsolute' | 'destAbsolute' | 'strategy' | 'preserveTimestamps' | 'force' | 'errorOnExist' | 'dereference' | 'verbatimSymlinks'
   >;
   copyOne: CopyOne;
+  io: Io;
 }
 
 /** How one entry went: counted as copied or skipped, or the failure. */
@@ -47,8 +52,6 @@ function cpFailure(kind: TreeFailure['kind'], rel: BytePath, linkSrc?: BytePath,
   return { failure: { kind, rel, paths: 'destination', linkSrc, linkDest } };
 }
 
-const lstat = (p: BytePath) => fs.promises.lstat(fsPath(p), { bigint: true });
-const stat = (p: BytePath) => fs.promises.stat(fsPath(p), { bigint: true });
 
 function fileRequest(ctx: EntryContext, replace: boolean): CopyRequest {
   return {
@@ -66,10 +69,10 @@ function fileRequest(ctx: EntryContext, replace: boolean): CopyRequest {
  * source itself, not a directory, and force given (without it: skipped,
  * or an error with errorOnExist).
  */
-async function mayReplace(ctx: EntryContext, rel: BytePath, srcStat: BigIntStats): Promise<EntryOutcome | null> {
+function* mayReplace(ctx: EntryContext, rel: BytePath, srcStat: BigIntStats): Steps<EntryOutcome | null> {
   let dst: BigIntStats;
   try {
-    dst = await lstat(path.join(ctx.req.dest, rel));
+    dst = (yield ctx.io.lstat(fsPath(path.join(ctx.req.dest, rel)))) as BigIntStats;
   } catch (err) {
     return systemFailure(err, rel, 'destination');
   }
@@ -80,19 +83,19 @@ async function mayReplace(ctx: EntryContext, rel: BytePath, srcStat: BigIntStats
 }
 
 /** A file: copied to a new name, or over what is there by a new file renamed over it (fs.cp replaces the entry). */
-export async function copyFileEntry(ctx: EntryContext, rel: BytePath): Promise<EntryOutcome> {
+export function* copyFileEntry(ctx: EntryContext, rel: BytePath): Steps<EntryOutcome> {
   const src = fsPath(path.join(ctx.req.src, rel));
   const dest = fsPath(path.join(ctx.req.dest, rel));
   try {
     let copied: CloneResult | null;
     try {
-      copied = await ctx.copyOne(src, dest, fileRequest(ctx, false));
+      copied = (yield ctx.copyOne(src, dest, fileRequest(ctx, false))) as CloneResult | null;
     } catch (err) {
       if (errnoOf(err)?.code !== 'EEXIST') throw err;
-      const follow = ctx.req.dereference ? stat : lstat;
-      const refused = await mayReplace(ctx, rel, await follow(path.join(ctx.req.src, rel)));
+      const srcStat = (yield ctx.req.dereference ? ctx.io.stat(src) : ctx.io.lstat(src)) as BigIntStats;
+      const refused = yield* mayReplace(ctx, rel, srcStat);
       if (refused) return refused;
-      copied = await ctx.copyOne(src, dest, fileRequest(ctx, true));
+      copied = (yield ctx.copyOne(src, dest, fileRequest(ctx, true))) as CloneResult | null;
     }
     if (copied === null) throw new Error('cowcopy: no result for a file copy');
     return { copied: 'file', bytes: copied.bytes, strategy: copied.strategy };
@@ -108,26 +111,27 @@ export async function copyFileEntry(ctx: EntryContext, rel: BytePath): Promise<E
  * (a directory) holds; replacing a link by an identical one is allowed,
  * which fs.cp refuses.
  */
-export async function copyLinkEntry(ctx: EntryContext, rel: BytePath): Promise<EntryOutcome> {
+export function* copyLinkEntry(ctx: EntryContext, rel: BytePath): Steps<EntryOutcome> {
+  const { io } = ctx;
   const src = path.join(ctx.req.src, rel);
   const dest = path.join(ctx.req.dest, rel);
   let target: BytePath;
   try {
-    target = (await fs.promises.readlink(fsPath(src), { encoding: 'buffer' })).toString('latin1');
+    target = ((yield io.readlink(fsPath(src))) as Buffer).toString('latin1');
   } catch (err) {
     return systemFailure(err, rel, 'source');
   }
   const linkDir = path.dirname(resolveBytes(ctx.req.srcAbsolute, rel));
   if (!ctx.req.verbatimSymlinks && !path.isAbsolute(target)) target = path.resolve(linkDir, target);
   try {
-    await fs.promises.symlink(fsPath(target), fsPath(dest));
+    yield io.symlink(fsPath(target), fsPath(dest));
     return { copied: 'symlink' };
   } catch (err) {
     if (errnoOf(err)?.code !== 'EEXIST') return systemFailure(err, rel, 'linkTarget', 'symlink', target);
   }
   let dst: BigIntStats;
   try {
-    dst = await lstat(dest);
+    dst = (yield io.lstat(fsPath(dest))) as BigIntStats;
   } catch (err) {
     return systemFailure(err, rel, 'destination');
   }
@@ -137,53 +141,56 @@ export async function copyLinkEntry(ctx: EntryContext, rel: BytePath): Promise<E
   if (!dst.isSymbolicLink()) return { failure: { kind: 'system', rel, paths: 'linkTarget', errno: -17, syscall: 'symlink', linkSrc: target } };
   let existing: BytePath;
   try {
-    existing = (await fs.promises.readlink(fsPath(dest), { encoding: 'buffer' })).toString('latin1');
+    existing = ((yield io.readlink(fsPath(dest))) as Buffer).toString('latin1');
   } catch (err) {
     return systemFailure(err, rel, 'destination');
   }
   existing = path.resolve(path.dirname(path.join(ctx.req.destAbsolute, rel)), existing);
   const resolvedSrc = path.resolve(linkDir, target);
   if (resolvedSrc !== existing && isSubdir(resolvedSrc, existing)) return cpFailure('linkIntoSelf', rel, target, existing);
-  const followed = await stat(src).catch(() => null);
+  let followed: BigIntStats | null = null;
+  try {
+    followed = (yield io.stat(fsPath(src))) as BigIntStats;
+  } catch {
+    // dangling: not a directory
+  }
   if (followed?.isDirectory() && isSubdir(existing, resolvedSrc)) return cpFailure('linkOverSubdir', rel, target, existing);
   // Beside it, then over it: the old link stays until the new one is there.
   const temp = tempBeside(dest, 'link');
   try {
-    await fs.promises.symlink(fsPath(target), fsPath(temp));
+    yield io.symlink(fsPath(target), fsPath(temp));
   } catch (err) {
     return systemFailure(err, rel, 'linkTarget', 'symlink', target);
   }
   try {
-    await fs.promises.rename(fsPath(temp), fsPath(dest));
+    yield io.rename(fsPath(temp), fsPath(dest));
   } catch (err) {
-    await fs.promises.unlink(fsPath(temp)).catch(() => undefined);
+    yield* quietly(() => io.unlink(fsPath(temp)));
     return systemFailure(err, rel, 'both');
   }
   return { copied: 'symlink' };
 }
 
-/** Removes the temporaries a copy killed while replacing an entry left in dir (isLeftoverTemp). */
-async function removeLeftovers(dir: BytePath): Promise<void> {
-  const names = await fs.promises.readdir(fsPath(dir), { encoding: 'buffer' }).catch(() => []);
-  for (const name of names) {
-    if (isLeftoverTemp(name.toString('latin1'))) await fs.promises.unlink(fsPath(path.join(dir, name.toString('latin1')))).catch(() => undefined);
+/** A call whose failure changes nothing (a cleanup). */
+function* quietly(call: () => unknown): Steps<void> {
+  try {
+    yield call();
+  } catch {
+    // nothing to undo
   }
 }
 
-/** Runs at most `n` of the given jobs at once. */
-function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (job) => {
-    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
-      return await job();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
+/** Removes the temporaries a copy killed while replacing an entry left in dir (isLeftoverTemp). */
+function* removeLeftovers(io: Io, dir: BytePath): Steps<void> {
+  let names: Buffer[] = [];
+  try {
+    names = (yield io.names(fsPath(dir))) as Buffer[];
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (isLeftoverTemp(name.toString('latin1'))) yield* quietly(() => io.unlink(fsPath(path.join(dir, name.toString('latin1')))));
+  }
 }
 
 /** The paths the filter is given for an entry: strings, as fs.cp gives them (a name that is not UTF-8 shows as node:fs shows it). */
@@ -191,9 +198,27 @@ export function filterArguments(req: Pick<TreeRequest, 'src' | 'dest'>, rel: Byt
   return [shownPath(path.join(req.src, rel)), shownPath(path.join(req.dest, rel))];
 }
 
-/** Copies the directory req.src into req.dest, every entry by the functions above; stops at the first failure. */
-export async function walkTree(copyOne: CopyOne, req: TreeRequest): Promise<TreeOutcome> {
-  const ctx: EntryContext = { req, copyOne };
+/**
+ * What the filter says of each of `names` in `rel`: asked for all of them
+ * together; a sync walk (cpSync) refuses an answer that is a promise, as
+ * fs.cpSync does.
+ */
+function* askFilter(io: Io, req: TreeRequest, rel: BytePath, names: string[]): Steps<boolean[]> {
+  const filter = req.filter!;
+  const answers = names.map((name) => filter(...filterArguments(req, path.join(rel, name))));
+  if (!io.sync) return (yield Promise.all(answers)) as boolean[];
+  const pending = answers.find((a) => a instanceof Promise);
+  if (pending !== undefined) throw invalidReturnValue('boolean', 'filter', pending);
+  return answers as boolean[];
+}
+
+/**
+ * Copies the directory req.src into req.dest, every entry by the functions
+ * above; stops at the first failure. Async: up to `concurrency` (8) entries
+ * at once; sync: one after the other.
+ */
+export function* walkSteps(ctx: EntryContext, req: TreeRequest): Steps<TreeOutcome> {
+  const { io } = ctx;
   const result = emptyResult();
   let failure: TreeFailure | null = null;
   const fail = (f: TreeFailure): void => {
@@ -214,64 +239,63 @@ export async function walkTree(copyOne: CopyOne, req: TreeRequest): Promise<Tree
     }
   };
   const limit = limiter(req.concurrency > 0 ? req.concurrency : 8);
-  const follow = req.dereference ? stat : lstat;
+  const follow = (p: BytePath): unknown => (req.dereference ? io.stat(fsPath(p)) : io.lstat(fsPath(p)));
 
-  async function walk(rel: BytePath, srcStat: BigIntStats, created: boolean, ancestors: BigIntStats[]): Promise<void> {
+  function* walk(rel: BytePath, srcStat: BigIntStats, created: boolean, ancestors: BigIntStats[]): Steps<void> {
     if (stopped()) return;
     const srcDir = path.join(req.src, rel);
     const destDir = path.join(req.dest, rel);
     // A directory that was there: what a killed copy left in it goes.
-    if (!created) await removeLeftovers(destDir);
+    if (!created) yield* removeLeftovers(io, destDir);
     let entries: Dirent<Buffer>[];
     try {
-      entries = await limit(() => fs.promises.readdir(fsPath(srcDir), { withFileTypes: true, encoding: 'buffer' }));
+      entries = (yield io.sync ? io.readdir(fsPath(srcDir)) : limit(async () => io.readdir(fsPath(srcDir)))) as Dirent<Buffer>[];
     } catch (err) {
       // fs.cp opens the directory with opendir, and its errors say so.
       return count(systemFailure(err, rel, 'source', 'opendir'));
     }
     const names = entries.map((e) => e.name.toString('latin1'));
     if (req.filter && entries.length > 0) {
-      const filter = req.filter;
       try {
-        const keep = await Promise.all(names.map(async (name) => filter(...filterArguments(req, path.join(rel, name)))));
+        const keep = yield* askFilter(io, req, rel, names);
         result.skipped += keep.filter((k) => !k).length;
         entries = entries.filter((_, i) => keep[i]);
       } catch (err) {
         return fail({ kind: 'filter', rel, paths: 'destination', error: err });
       }
     }
-    const jobs: Promise<void>[] = [];
+    const jobs: { steps: Steps<void>; limited: boolean }[] = [];
     for (const entry of entries) {
       if (stopped()) break;
       const childRel = path.join(rel, entry.name.toString('latin1'));
       let kind: Dirent<Buffer> | BigIntStats = entry;
       if (req.dereference && entry.isSymbolicLink()) {
         try {
-          kind = await stat(path.join(srcDir, entry.name.toString('latin1')));
+          kind = (yield io.stat(fsPath(path.join(srcDir, entry.name.toString('latin1'))))) as BigIntStats;
         } catch (err) {
           count(systemFailure(err, childRel, 'source'));
           break;
         }
       }
-      if (kind.isDirectory()) jobs.push(enter(childRel, [...ancestors, srcStat]));
+      if (kind.isDirectory()) jobs.push({ steps: enter(childRel, [...ancestors, srcStat]), limited: false });
       else if (kind.isFile() || kind.isSymbolicLink()) {
         const copyEntry = kind.isFile() ? copyFileEntry : copyLinkEntry;
-        jobs.push(
-          limit(async () => {
-            if (!stopped()) count(await copyEntry(ctx, childRel));
-          }),
-        );
-      }
-      else if (kind.isFIFO()) fail({ kind: 'fifo', rel: childRel, paths: 'destination' });
+        jobs.push({
+          steps: (function* () {
+            if (!stopped()) count(yield* copyEntry(ctx, childRel));
+          })(),
+          limited: true,
+        });
+      } else if (kind.isFIFO()) fail({ kind: 'fifo', rel: childRel, paths: 'destination' });
       else if (kind.isSocket()) fail({ kind: 'socket', rel: childRel, paths: 'destination' });
       else fail({ kind: 'unknownType', rel: childRel, paths: 'destination' });
     }
-    await Promise.all(jobs);
+    yield new Parallel(jobs, limit);
     if (created && !stopped()) {
       try {
-        await fs.promises.chmod(fsPath(destDir), Number(srcStat.mode & 0o7777n));
+        yield io.chmod(fsPath(destDir), Number(srcStat.mode & 0o7777n));
         if (req.preserveTimestamps) {
-          await fs.promises.utimes(fsPath(destDir), Number(srcStat.atimeNs) / 1e9, Number(srcStat.mtimeNs) / 1e9);
+          yield io.utimes(fsPath(destDir), Number(srcStat.atimeNs) / 1e9, Number(srcStat.mtimeNs) / 1e9);
         }
       } catch (err) {
         count(systemFailure(err, rel, 'destination'));
@@ -280,10 +304,10 @@ export async function walkTree(copyOne: CopyOne, req: TreeRequest): Promise<Tree
   }
 
   /** A subdirectory: made at dest (or merged into), then walked. */
-  async function enter(rel: BytePath, ancestors: BigIntStats[]): Promise<void> {
+  function* enter(rel: BytePath, ancestors: BigIntStats[]): Steps<void> {
     let srcStat: BigIntStats;
     try {
-      srcStat = await follow(path.join(req.src, rel));
+      srcStat = (yield follow(path.join(req.src, rel))) as BigIntStats;
     } catch (err) {
       return count(systemFailure(err, rel, 'source'));
     }
@@ -293,12 +317,12 @@ export async function walkTree(copyOne: CopyOne, req: TreeRequest): Promise<Tree
     const dest = path.join(req.dest, rel);
     let created = true;
     try {
-      await fs.promises.mkdir(fsPath(dest), 0o700);
+      yield io.mkdir(fsPath(dest), 0o700);
     } catch (err) {
       if (errnoOf(err)?.code !== 'EEXIST') return count(systemFailure(err, rel, 'destination'));
       let dst: BigIntStats;
       try {
-        dst = await lstat(dest);
+        dst = (yield io.lstat(fsPath(dest))) as BigIntStats;
       } catch (lstatErr) {
         return count(systemFailure(lstatErr, rel, 'destination'));
       }
@@ -307,28 +331,29 @@ export async function walkTree(copyOne: CopyOne, req: TreeRequest): Promise<Tree
       created = false;
     }
     result.directories++;
-    return walk(rel, srcStat, created, ancestors);
+    yield* walk(rel, srcStat, created, ancestors);
   }
 
-  const timer = req.onProgress ? setInterval(() => req.onProgress!(result.files, result.bytes), 100) : null;
+  // Progress ticks need an event loop: the async walk only (cpSync reports at its end).
+  const timer = req.onProgress && !io.sync ? setInterval(() => req.onProgress!(result.files, result.bytes), 100) : null;
   try {
     let rootStat: BigIntStats;
     try {
-      rootStat = await follow(req.src);
+      rootStat = (yield follow(req.src)) as BigIntStats;
     } catch (err) {
       count(systemFailure(err, '', 'source'));
       return { result, failure };
     }
     if (!req.destExists) {
       try {
-        await fs.promises.mkdir(fsPath(req.dest), 0o700);
+        yield io.mkdir(fsPath(req.dest), 0o700);
       } catch (err) {
         count(systemFailure(err, '', 'destination'));
         return { result, failure };
       }
     }
     result.directories++;
-    await walk('', rootStat, !req.destExists, []);
+    yield* walk('', rootStat, !req.destExists, []);
   } finally {
     if (timer) clearInterval(timer);
   }

@@ -25,7 +25,7 @@ namespace cowcopy {
 namespace {
 
 // Bumped whenever the shape below changes; lib/binding.ts checks it.
-constexpr int kAbi = 3;
+constexpr int kAbi = 4;
 
 // npm run test:asan checks that the sanitized build is the one it tests.
 #if defined(__SANITIZE_ADDRESS__)
@@ -273,6 +273,28 @@ Napi::Value ProbeSync(const Napi::CallbackInfo& info) {
   return Napi::Value(info.Env(), job.ToJs(info.Env()));
 }
 
+// A path as a Buffer of its bytes (names need not be UTF-8).
+bool BytesOf(napi_env env, const Path& value, napi_value* out) {
+  void* data = nullptr;
+  return napi_create_buffer_copy(env, value.size(), value.data(), &data, out) == napi_ok;
+}
+
+// The entries' names in one Buffer, each ended by a NUL (no name holds one):
+// one allocation however many entries.
+bool NamesOf(napi_env env, const std::vector<FilterEntry>& entries, napi_value* out) {
+  size_t size = 0;
+  for (const FilterEntry& e : entries) size += e.name.size() + 1;
+  void* data = nullptr;
+  if (napi_create_buffer(env, size, &data, out) != napi_ok) return false;
+  char* at = static_cast<char*>(data);
+  for (const FilterEntry& e : entries) {
+    std::memcpy(at, e.name.data(), e.name.size());
+    at += e.name.size();
+    *at++ = '\0';
+  }
+  return true;
+}
+
 // ---- copyTree(src, dest, options, filter, progress) -> { promise, cancel } or a failure ----
 
 // One answer from the JavaScript filter, waited for by a worker thread. It
@@ -410,28 +432,11 @@ class TreeJob : public TreeHooks {
     return napi_coerce_to_bool(env, v, &b) == napi_ok && napi_get_value_bool(env, b, &out) == napi_ok && out;
   }
 
-  static bool Bytes(napi_env env, const Path& value, napi_value* out) {
-    void* data = nullptr;
-    return napi_create_buffer_copy(env, value.size(), value.data(), &data, out) == napi_ok;
-  }
-
   // filter(rel, names, done) on the main thread: the directory and its
-  // entries' names as bytes (names need not be UTF-8), all the names in one
-  // Buffer, each ended by a NUL (no name holds one): one allocation however
-  // many entries.
+  // entries' names as bytes.
   static bool CallFilterJs(napi_env env, napi_value fn, const std::shared_ptr<FilterRequest>& request) {
-    const std::vector<FilterEntry>& entries = request->entries;
-    size_t size = 0;
-    for (const FilterEntry& e : entries) size += e.name.size() + 1;
     napi_value argv[3], undefined;
-    void* data = nullptr;
-    if (!Bytes(env, request->rel, &argv[0]) || napi_create_buffer(env, size, &data, &argv[1]) != napi_ok) return false;
-    char* at = static_cast<char*>(data);
-    for (const FilterEntry& e : entries) {
-      std::memcpy(at, e.name.data(), e.name.size());
-      at += e.name.size();
-      *at++ = '\0';
-    }
+    if (!BytesOf(env, request->rel, &argv[0]) || !NamesOf(env, request->entries, &argv[1])) return false;
     auto* held = new std::shared_ptr<FilterRequest>(request);
     if (napi_create_function(env, "done", NAPI_AUTO_LENGTH, Done, held, &argv[2]) != napi_ok ||
         napi_add_finalizer(
@@ -560,30 +565,49 @@ class TreeCall {
   Thread thread_;
 };
 
+// copyTree's and copyTreeSync's (src, dest, options): false with an
+// exception pending when they are not what lib/native.ts passes.
+bool ParseTreeArgs(const Napi::CallbackInfo& info, const char* name, Path* src, Path* dest, TreeOptions* opts) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !ToPath(info[0], src) || !ToPath(info[1], dest) || !info[2].IsObject()) {
+    ThrowType(env, name);
+    return false;
+  }
+  Napi::Object o = info[2].As<Napi::Object>();
+  if (!ToPath(o.Get("srcAbsolute"), &opts->src_absolute) || !ToPath(o.Get("destAbsolute"), &opts->dest_absolute)) {
+    ThrowType(env, "copyTree: options.srcAbsolute, options.destAbsolute");
+    return false;
+  }
+  if (!FromName(kRequestNames, o.Get("request").ToString().Utf8Value(), &opts->file.request)) {
+    ThrowType(env, "copyTree: unknown request");
+    return false;
+  }
+  opts->file.preserve_timestamps = GetBool(o, "preserveTimestamps");
+  opts->file.no_kernel_copy = GetBool(o, "noKernelCopy");
+  opts->force = GetBool(o, "force");
+  opts->error_on_exist = GetBool(o, "errorOnExist");
+  opts->dereference = GetBool(o, "dereference");
+  opts->verbatim_symlinks = GetBool(o, "verbatimSymlinks");
+  opts->dest_exists = GetBool(o, "destExists");
+  opts->concurrency = o.Get("concurrency").ToNumber().Uint32Value();
+  opts->whole_clone = GetBool(o, "wholeClone");
+  return true;
+}
+
+// No thread for a walk (RLIMIT_NPROC, pids.max): said as a failure; the
+// facade walks in JavaScript instead.
+Napi::Value NoThread(Napi::Env env, int err) {
+  Napi::Object failure = Napi::Object::New(env);
+  failure.Set("errno", Napi::Number::New(env, NodeErrorCode(err)));
+  failure.Set("syscall", Napi::String::New(env, "pthread_create"));
+  return failure;
+}
+
 Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Path src, dest, src_absolute;
-  if (info.Length() < 5 || !ToPath(info[0], &src) || !ToPath(info[1], &dest) || !info[2].IsObject())
-    return ThrowType(env, "copyTree(src, dest, options, filter, progress)");
-  Napi::Object o = info[2].As<Napi::Object>();
-  Path dest_absolute;
-  if (!ToPath(o.Get("srcAbsolute"), &src_absolute) || !ToPath(o.Get("destAbsolute"), &dest_absolute))
-    return ThrowType(env, "copyTree: options.srcAbsolute, options.destAbsolute");
+  Path src, dest;
   TreeOptions opts;
-  if (!FromName(kRequestNames, o.Get("request").ToString().Utf8Value(), &opts.file.request))
-    return ThrowType(env, "copyTree: unknown request");
-  opts.file.preserve_timestamps = GetBool(o, "preserveTimestamps");
-  opts.file.no_kernel_copy = GetBool(o, "noKernelCopy");
-  opts.force = GetBool(o, "force");
-  opts.error_on_exist = GetBool(o, "errorOnExist");
-  opts.dereference = GetBool(o, "dereference");
-  opts.verbatim_symlinks = GetBool(o, "verbatimSymlinks");
-  opts.dest_exists = GetBool(o, "destExists");
-  opts.concurrency = o.Get("concurrency").ToNumber().Uint32Value();
-  opts.whole_clone = GetBool(o, "wholeClone");
-  opts.src_absolute = std::move(src_absolute);
-  opts.dest_absolute = std::move(dest_absolute);
-
+  if (!ParseTreeArgs(info, "copyTree(src, dest, options, filter, progress)", &src, &dest, &opts)) return env.Undefined();
   auto job = std::make_shared<TreeJob>();
   if (!job->Init(env, info[3], info[4])) return env.Undefined();  // an exception is pending
   auto* call = new TreeCall(std::move(src), std::move(dest), std::move(opts), job);
@@ -593,17 +617,167 @@ Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
     job->Release();
     delete call;
     if (err == 0) return env.Undefined();  // a Node-API failure: its exception is pending
-    // No thread for the walk (RLIMIT_NPROC, pids.max): say so; the facade walks instead.
-    Napi::Object failure = Napi::Object::New(env);
-    failure.Set("errno", Napi::Number::New(env, NodeErrorCode(err)));
-    failure.Set("syscall", Napi::String::New(env, "pthread_create"));
-    return failure;
+    return NoThread(env, err);
   }
   Napi::Object handle = Napi::Object::New(env);
   handle.Set("errno", Napi::Number::New(env, 0));
   handle.Set("promise", Napi::Value(env, promise));
   handle.Set("cancel", Napi::Function::New(env, [job](const Napi::CallbackInfo&) { job->cancel = true; }));
   return handle;
+}
+
+// ---- copyTreeSync(src, dest, options, filter, progress) -> result or a failure ----
+
+// cpSync's walk: the same walk, on a thread of its own, while the calling
+// JavaScript thread waits, answering the filter's questions and passing
+// progress on in between (nothing else runs on it meanwhile, as with any
+// *Sync call). filter(rel, names) returns what to keep, or null to stop the
+// walk; progress(files, bytes) returns true to stop it.
+class SyncTreeHooks : public TreeHooks {
+ public:
+  explicit SyncTreeHooks(bool filter) : has_filter_(filter) {}
+
+  std::atomic<bool> cancel{false};
+
+  bool has_filter() const override { return has_filter_; }
+
+  // Worker threads: asks the JavaScript thread, and waits for it.
+  bool Filter(const Path& rel, std::vector<FilterEntry>* entries) override {
+    Question question{&rel, entries};
+    std::unique_lock<std::mutex> lock(mu_);
+    questions_.push_back(&question);
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return question.answered; });
+    return question.ok;
+  }
+
+  void Progress(uint64_t files, uint64_t bytes) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    files_ = files;
+    bytes_ = bytes;
+  }
+
+  // The walk's thread, at its end.
+  void Finish() {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  // The JavaScript thread, until Finish(): answers every question, and
+  // passes progress on every 100 ms. A call into JavaScript that fails (the
+  // environment is going away) stops the walk; its questions get "stop".
+  void Serve(napi_env env, napi_value filter, napi_value progress) {
+    uint64_t reported_files = UINT64_MAX;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return done_ || !questions_.empty(); });
+      while (!questions_.empty()) {
+        Question* question = questions_.front();
+        questions_.erase(questions_.begin());
+        lock.unlock();
+        Answer answer = cancel.load() ? Answer::kFailed : Ask(env, filter, question);
+        if (answer == Answer::kFailed) cancel = true;  // JavaScript cannot be called: stop everything
+        bool ok = answer == Answer::kKeep;
+        lock.lock();
+        question->ok = ok;
+        question->answered = true;
+        cv_.notify_all();
+      }
+      if (progress != nullptr && files_ != reported_files && !cancel.load()) {
+        uint64_t files = files_, bytes = bytes_;
+        reported_files = files;
+        lock.unlock();
+        if (Tell(env, progress, files, bytes)) cancel = true;
+        lock.lock();
+      }
+      if (done_ && questions_.empty()) return;
+    }
+  }
+
+ private:
+  enum class Answer { kKeep, kStop, kFailed };
+
+  struct Question {
+    const Path* rel;
+    std::vector<FilterEntry>* entries;
+    bool answered = false;
+    bool ok = false;
+  };
+
+  // filter(rel, names): the names NUL-ended in one Buffer. kStop: it said
+  // null (it threw, or an abort); kFailed: it could not be called.
+  static Answer Ask(napi_env env, napi_value filter, Question* question) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return Answer::kFailed;
+    std::vector<FilterEntry>& entries = *question->entries;
+    napi_value argv[2], undefined, answer;
+    bool called = BytesOf(env, *question->rel, &argv[0]) && NamesOf(env, entries, &argv[1]);
+    if (called) {
+      called = napi_get_undefined(env, &undefined) == napi_ok &&
+               napi_call_function(env, undefined, filter, 2, argv, &answer) == napi_ok;
+    }
+    bool is_array = false;
+    uint32_t given = 0;
+    bool ok = called && napi_is_array(env, answer, &is_array) == napi_ok && is_array &&
+         napi_get_array_length(env, answer, &given) == napi_ok && given == entries.size();
+    for (uint32_t i = 0; ok && i < given; i++) {
+      napi_value element;
+      bool keep = false;
+      ok = napi_get_element(env, answer, i, &element) == napi_ok && napi_get_value_bool(env, element, &keep) == napi_ok;
+      if (ok) entries[i].keep = keep;
+    }
+    napi_close_handle_scope(env, scope);
+    return ok ? Answer::kKeep : called ? Answer::kStop : Answer::kFailed;
+  }
+
+  // progress(files, bytes): true when it says stop (or cannot be called).
+  static bool Tell(napi_env env, napi_value progress, uint64_t files, uint64_t bytes) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return true;
+    napi_value argv[2], undefined, answer;
+    bool stop = true;
+    if (napi_create_double(env, static_cast<double>(files), &argv[0]) == napi_ok &&
+        napi_create_double(env, static_cast<double>(bytes), &argv[1]) == napi_ok &&
+        napi_get_undefined(env, &undefined) == napi_ok &&
+        napi_call_function(env, undefined, progress, 2, argv, &answer) == napi_ok) {
+      bool said = false;
+      stop = napi_get_value_bool(env, answer, &said) == napi_ok && said;
+    }
+    napi_close_handle_scope(env, scope);
+    return stop;
+  }
+
+  const bool has_filter_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Question*> questions_;
+  bool done_ = false;
+  uint64_t files_ = 0, bytes_ = 0;
+};
+
+Napi::Value CopyTreeSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Path src, dest;
+  TreeOptions opts;
+  if (!ParseTreeArgs(info, "copyTreeSync(src, dest, options, filter, progress)", &src, &dest, &opts))
+    return env.Undefined();
+  napi_value filter = info[3].IsFunction() ? napi_value(info[3]) : nullptr;
+  napi_value progress = info[4].IsFunction() ? napi_value(info[4]) : nullptr;
+  SyncTreeHooks hooks(filter != nullptr);
+  TreeResult result;
+  Status status;
+  Thread walk;
+  int err = walk.Start([&] {
+    status = CopyTree(src, dest, opts, &hooks, &hooks.cancel, &result);
+    hooks.Finish();
+  });
+  if (err != 0) return NoThread(env, err);
+  hooks.Serve(env, filter, progress);
+  walk.Join();
+  if (!status.ok()) result.status = status;
+  napi_value answer = TreeResultToJs(env, result);
+  return answer != nullptr ? Napi::Value(env, answer) : env.Undefined();
 }
 
 // nodeErrorCode(osError): what Node reports for an OS error number (tests).
@@ -634,6 +808,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, ProbeAsync, "probe"));
   exports.Set("probeSync", Napi::Function::New(env, ProbeSync, "probeSync"));
   exports.Set("copyTree", Napi::Function::New(env, CopyTreeAsync, "copyTree"));
+  exports.Set("copyTreeSync", Napi::Function::New(env, CopyTreeSync, "copyTreeSync"));
   exports.Set("nativeTree", Napi::Boolean::New(env, kNativeTree));
   exports.Set("nodeErrorCode", Napi::Function::New(env, NodeErrorCodeJs, "nodeErrorCode"));
   return exports;

@@ -85,7 +85,8 @@ describe.each(backends)('$name backend', ({ name, api, caps }) => {
 
   describe('copyFile / copyFileSync (libuv cases)', () => {
     it('rejects bad flags like fs', async () => {
-      for (const mode of [-1, 8, 1.5, 2 ** 31]) {
+      // Node truncates a fraction toward zero first: 1.5 is 1, 8.5 is 8 (out of range).
+      for (const mode of [-1, 8, 8.5, 2 ** 31]) {
         const ours = await failure(() => api.copyFile(src, path.join(dir, 'd'), mode));
         expect(ours.code).toBe('ERR_OUT_OF_RANGE');
         expect(ours).toBeInstanceOf(RangeError);
@@ -95,6 +96,9 @@ describe.each(backends)('$name backend', ({ name, api, caps }) => {
       expect(wrongType.code).toBe('ERR_INVALID_ARG_TYPE');
       expect(wrongType).toBeInstanceOf(TypeError);
       expect(fs.existsSync(path.join(dir, 'd'))).toBe(false);
+      // What fs accepts, cowcopy accepts: 1.5 is COPYFILE_EXCL.
+      await api.copyFile(src, path.join(dir, 'd'), 1.5);
+      expect((await failure(() => api.copyFile(src, path.join(dir, 'd'), 1.5))).code).toBe('EEXIST');
     });
 
     it('fails with ENOENT and creates nothing when the source is missing', async () => {

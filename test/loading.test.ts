@@ -107,7 +107,7 @@ describe('loading', () => {
     );
     expect(child.stderr).toBe('');
     expect(JSON.parse(child.stdout)).toEqual({
-      names: ['backend', 'clone', 'cloneSync', 'constants', 'copyFile', 'copyFileSync', 'cp', 'nativeLoadError', 'probe', 'probeSync'],
+      names: ['backend', 'clone', 'cloneSync', 'constants', 'copyFile', 'copyFileSync', 'cp', 'cpSync', 'nativeLoadError', 'probe', 'probeSync', 'promises'],
       same: true,
     });
   });
