@@ -78,6 +78,8 @@ describe.runIf(onLinux && asRoot)('a process that may not make another thread (R
         for (const concurrency of [undefined, 1, 64]) {
           const r = await c.cp(${JSON.stringify(src)}, ${JSON.stringify(dir)} + '/dest-' + concurrency, { recursive: true, concurrency });
           files.push(r.files);
+          // cpSync's walk needs a thread of its own too.
+          files.push(c.cpSync(${JSON.stringify(src)}, ${JSON.stringify(dir)} + '/sync-' + concurrency, { recursive: true, concurrency }).files);
         }
         console.log(JSON.stringify(files));
       }).catch((e) => { console.log(JSON.stringify(String(e))); process.exit(1); });`;
@@ -93,11 +95,11 @@ describe.runIf(onLinux && asRoot)('a process that may not make another thread (R
   }
 
   it('no thread to spare: the walk runs in JavaScript, each file natively; the process lives', () => {
-    expect(copiesWith(0)).toEqual([100, 100, 100]);
+    expect(copiesWith(0)).toEqual(Array(6).fill(100));
   });
 
   it('two to spare: the walk and the workers it can have (64 asked)', () => {
-    expect(copiesWith(2)).toEqual([100, 100, 100]);
+    expect(copiesWith(2)).toEqual(Array(6).fill(100));
   });
 });
 
@@ -156,6 +158,44 @@ describe('a worker terminated at the worst moment', () => {
     expect(run.signal, run.stderr.slice(-2000)).toBe(null);
     expect(run.stderr.slice(-2000)).not.toMatch(/FATAL/);
     expect(run.stdout.trim()).toBe('alive');
+  });
+
+  it('cpSync: a worker that exits inside the filter, while its answers are read, inside onProgress: the process lives', () => {
+    const dir = fs.mkdtempSync(path.join(root, 'exit-sync-'));
+    const src = smallTree(path.join(dir, 'src'), 3, 40);
+    // The JS thread is inside copyTreeSync, serving the walk's questions;
+    // after the exit the walk thread must still be stopped and joined.
+    const names = `names.toString('latin1').split('\\0').slice(0, -1).map(() => true)`;
+    const readBack = `(rel, names) => { const keep = ${names}; Object.defineProperty(keep, 3, { get() { process.exit(0); } }); return keep; }`;
+    const slow = `(rel, names) => { const until = Date.now() + 150; while (Date.now() < until); return ${names}; }`;
+    const worker = (filter: string, progress: string) => `
+      const b = require(${dist('binding.js')}).loadBinding({}).binding;
+      const r = b.copyTreeSync(${JSON.stringify(src)}, ${JSON.stringify(dir)} + '/dest-' + Math.random(), {
+        request: 'auto', preserveTimestamps: false, noKernelCopy: false, force: true, errorOnExist: false,
+        dereference: false, verbatimSymlinks: true, destExists: false, concurrency: 1,
+        srcAbsolute: Buffer.from(${JSON.stringify(src)}), destAbsolute: Buffer.from('/'), wholeClone: false,
+      }, ${filter}, ${progress});
+      require('node:worker_threads').parentPort.postMessage(r.files);`;
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const run = (code) => new Promise((resolve) => {
+        let files = null;
+        new Worker(code, { eval: true }).on('message', (m) => { files = m; }).on('exit', () => resolve(files)).on('error', () => resolve('error'));
+      });
+      (async () => {
+        const seen = [];
+        seen.push(await run(${JSON.stringify(worker(readBack, 'null'))}));
+        seen.push(await run(${JSON.stringify(worker('() => process.exit(0)', 'null'))}));
+        seen.push(await run(${JSON.stringify(worker(slow, '() => process.exit(0)'))}));
+        seen.push(await run(${JSON.stringify(worker(slow, 'null'))}));
+        console.log(JSON.stringify(seen));
+      })();`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
+    expect(run.signal, run.stderr.slice(-2000)).toBe(null);
+    expect(run.stderr.slice(-2000)).not.toMatch(/FATAL/);
+    // The last worker, left alone, copies all 120 files; the others stop
+    // wherever they stopped, but the process goes on.
+    expect(JSON.parse(run.stdout.trim()).at(-1)).toBe(120);
   });
 
   it('worker.terminate() 0 to 290 ms after a filter was asked about 100,000 entries: the process lives (30 runs)', () => {
