@@ -104,6 +104,9 @@ export interface Api {
    * at once).
    */
   cpSync(src: PathLike, dest: PathLike, options?: CpOptions): TreeResult;
+  /** copyFile, saying how it copied (null: nothing to copy, or node:fs copied it). Not exported: cowcopy/register counts with it. */
+  copyFileReport(src: PathLike, dest: PathLike, mode?: number): Promise<CloneResult | null>;
+  copyFileReportSync(src: PathLike, dest: PathLike, mode?: number): CloneResult | null;
 }
 
 function sameFileResult(result: CloneResult | null): CloneResult {
@@ -114,17 +117,25 @@ function sameFileResult(result: CloneResult | null): CloneResult {
 }
 
 export function createApi(backend: CopyBackend): Api {
+  const copyFileReport: Api['copyFileReport'] = async (src, dest, mode) => {
+    const from = toNativePath(src, 'src');
+    const to = toNativePath(dest, 'dest');
+    return backend.copy(from, to, copyFileRequest(validateMode(mode)));
+  };
+  const copyFileReportSync: Api['copyFileReportSync'] = (src, dest, mode) => {
+    const from = toNativePath(src, 'src');
+    const to = toNativePath(dest, 'dest');
+    return backend.copySync(from, to, copyFileRequest(validateMode(mode)));
+  };
   return {
     async copyFile(src, dest, mode) {
-      const from = toNativePath(src, 'src');
-      const to = toNativePath(dest, 'dest');
-      await backend.copy(from, to, copyFileRequest(validateMode(mode)));
+      await copyFileReport(src, dest, mode);
     },
     copyFileSync(src, dest, mode) {
-      const from = toNativePath(src, 'src');
-      const to = toNativePath(dest, 'dest');
-      backend.copySync(from, to, copyFileRequest(validateMode(mode)));
+      copyFileReportSync(src, dest, mode);
     },
+    copyFileReport,
+    copyFileReportSync,
     async clone(src, dest, options) {
       const from = toNativePath(src, 'src');
       const to = toNativePath(dest, 'dest');

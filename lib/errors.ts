@@ -43,9 +43,10 @@ export function systemError(
   if (pathText !== undefined) message += ` '${pathText}'`;
   if (destText !== undefined) message += ` -> '${destText}'`;
   const err = new Error(message) as SystemError;
+  // In the order node:fs's uvException sets them (what util.inspect and JSON show).
   err.errno = errno;
-  err.syscall = syscall;
   err.code = code;
+  err.syscall = syscall;
   if (pathText !== undefined) err.path = pathText;
   if (destText !== undefined) err.dest = destText;
   return err;

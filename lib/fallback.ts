@@ -13,6 +13,7 @@ import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest } from './b
 import { systemError, uvErrno, type SystemError } from './errors.js';
 import { walkSteps } from './walk.js';
 import { filesystemName } from './filesystems.js';
+import { nodeFs } from './nodefs.js';
 import { bytePath, fsPath, tempBeside, type NativePath } from './paths.js';
 import type { CloneResult, ProbeResult, Strategy } from './types.js';
 
@@ -350,7 +351,7 @@ export const fallbackBackend: CopyBackend = {
     if (isPlainCopyFile(req)) {
       const st = await fs.promises.stat(src, { bigint: true }).catch(() => undefined);
       if (!(await runAsync(isPseudoFile(asyncIo, src, st)))) {
-        await fs.promises.copyFile(src, dest, copyFileMode(req));
+        await nodeFs.promises.copyFile(src, dest, copyFileMode(req));
         return null;
       }
     }
@@ -358,7 +359,7 @@ export const fallbackBackend: CopyBackend = {
   },
   copySync(src, dest, req) {
     if (isPlainCopyFile(req) && !runSync(isPseudoFile(syncIo, src, fs.statSync(src, { bigint: true, throwIfNoEntry: false })))) {
-      fs.copyFileSync(src, dest, copyFileMode(req));
+      nodeFs.copyFileSync(src, dest, copyFileMode(req));
       return null;
     }
     return runSync(withPaths(copySteps(syncIo, src, dest, req), src, dest, req));

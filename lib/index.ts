@@ -5,10 +5,8 @@
  * node:fs and says why in `nativeLoadError`.
  */
 import { constants as fsConstants } from 'node:fs';
-import { checkCopyFile, checkCp, createApi, type Api } from './api.js';
-import { loadBinding } from './binding.js';
-import { fallbackBackend } from './fallback.js';
-import { createNativeBackend } from './native.js';
+import { checkCopyFile, checkCp, type Api } from './api.js';
+import * as instance from './instance.js';
 import type { PathLike } from './paths.js';
 import type { BackendName, CpOptions, TreeResult } from './types.js';
 
@@ -26,21 +24,13 @@ export type {
 } from './types.js';
 export type { CpSystemError, SystemError } from './errors.js';
 
-const loaded = loadBinding();
-
 /** Which implementation is in use: the addon, or node:fs. */
-export const backend: BackendName = loaded.binding ? 'native' : 'fallback';
+export const backend: BackendName = instance.backend;
 
 /** Why the native backend is not in use, or null when it is. */
-export const nativeLoadError: Error | null = loaded.error;
+export const nativeLoadError: Error | null = instance.nativeLoadError;
 
-if (loaded.error && process.env.COWCOPY_DISABLE_NATIVE !== '1') {
-  process.emitWarning(`cowcopy is using its node:fs fallback: ${loaded.error.message}`, {
-    code: 'COWCOPY_FALLBACK',
-  });
-}
-
-const api: Api = createApi(loaded.binding ? createNativeBackend(loaded.binding) : fallbackBackend);
+const api: Api = instance.api;
 
 /** The copyFile mode flags, as in `fs.constants`. */
 export const constants = Object.freeze({

@@ -4,6 +4,7 @@
 // fs.promises, so the two forms cannot drift apart. A generator may also
 // yield a Parallel: jobs the async driver runs at once, the sync one in turn.
 import fs, { type BigIntStats, type Dirent, type StatsFs } from 'node:fs';
+import { nodeFs } from './nodefs.js';
 import type { NativePath } from './paths.js';
 
 type Maybe<T> = T | Promise<T>;
@@ -49,7 +50,7 @@ export const syncIo: Io = {
   mkdir: (p, mode) => void fs.mkdirSync(p, mode),
   mkdirp: (p) => void fs.mkdirSync(p, { recursive: true }),
   symlink: (target, p) => fs.symlinkSync(target, p),
-  copyFile: (src, dest, mode) => fs.copyFileSync(src, dest, mode),
+  copyFile: (src, dest, mode) => nodeFs.copyFileSync(src, dest, mode),
   link: (existing, name) => fs.linkSync(existing, name),
   rename: (from, to) => fs.renameSync(from, to),
   unlink: (p) => fs.unlinkSync(p),
@@ -81,7 +82,7 @@ export const asyncIo: Io = {
   mkdir: async (p, mode) => void (await fs.promises.mkdir(p, mode)),
   mkdirp: async (p) => void (await fs.promises.mkdir(p, { recursive: true })),
   symlink: (target, p) => fs.promises.symlink(target, p),
-  copyFile: (src, dest, mode) => fs.promises.copyFile(src, dest, mode),
+  copyFile: (src, dest, mode) => nodeFs.promises.copyFile(src, dest, mode),
   link: (existing, name) => fs.promises.link(existing, name),
   rename: (from, to) => fs.promises.rename(from, to),
   unlink: (p) => fs.promises.unlink(p),

@@ -143,7 +143,7 @@ const allowed = [
 ];
 const unexpected = files.filter((f) => !allowed.some((re) => re.test(f)));
 check(unexpected.length === 0, 'the tarball holds only what the package needs', `unexpected: ${unexpected.join(', ')}`);
-const required = ['package.json', 'binding.gyp', 'scripts/install.cjs', 'scripts/nodedir.cjs', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/promises.js', 'dist/promises.mjs', 'dist/promises.d.ts', 'dist/promises.d.mts', 'dist/cli.js'];
+const required = ['package.json', 'binding.gyp', 'scripts/install.cjs', 'scripts/nodedir.cjs', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/promises.js', 'dist/promises.mjs', 'dist/promises.d.ts', 'dist/promises.d.mts', 'dist/register.js', 'dist/register.mjs', 'dist/register.d.ts', 'dist/register.d.mts', 'dist/cli.js'];
 const gyp = fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8');
 required.push(...new Set([...gyp.matchAll(/"(native\/[\w-]+\.cc)"/g)].map((m) => m[1])));
 const missing = required.filter((f) => !files.includes(f));
@@ -340,6 +340,22 @@ const PATH = nodeOnlyPath(bare);
   }
   check(cli.status === 0 && probe?.backend === 'native', 'the cowcopy command (dist/cli.js probe) runs on the native backend', `${cli.stdout}${cli.stderr}`);
 
+  // The hook, as a user turns it on for code they do not own.
+  const hookSrc = path.join(clones.dir, 'hook-src');
+  fs.writeFileSync(hookSrc, randomBytes(1 << 16));
+  for (const [label, args] of [['-r cowcopy/register', ['-r', 'cowcopy/register']], ['--import cowcopy/register', ['--import', 'cowcopy/register']]]) {
+    const dest = path.join(clones.dir, `hook-${args[0]}`);
+    const code = `require('fs').copyFileSync(${JSON.stringify(hookSrc)}, ${JSON.stringify(dest)}); import('cowcopy/register').then((h) => console.log(JSON.stringify(h.stats())));`;
+    const r = spawnSync(process.execPath, [...args, '-e', code], { cwd: project, env, encoding: 'utf8' });
+    let stats = null;
+    try {
+      stats = JSON.parse(r.stdout);
+    } catch {
+      // reported below
+    }
+    check(r.status === 0 && stats?.calls === 1 && stats?.backend === 'native', `node ${label}: fs.copyFileSync goes through cowcopy`, `${r.stdout}${r.stderr}`);
+  }
+
   typecheck(project);
 }
 
@@ -382,7 +398,11 @@ const again: Promise<TreeResult> = cowcopy.promises.cp('src', 'dest', { recursiv
 const viaSubpath: Promise<void> = promiseCp('src', 'dest').then(() => undefined);
 cowcopy.cp('src', 'dest', { recursive: true }, (err: Error | null, done?: TreeResult) => void [err, done?.files]);
 cowcopy.copyFile('a', 'b', (err: Error | null) => void err);
-export const more = [again, viaSubpath];
+const sync: TreeResult = cowcopy.cpSync('src', 'dest', { recursive: true });
+import { stats, unregister } from 'cowcopy/register';
+const hooked: number = stats().files;
+unregister();
+export const more = [again, viaSubpath, sync, hooked];
 `,
   );
   write(

@@ -5,6 +5,7 @@ import fs, { constants } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { nodeFs } from '../lib/nodefs.js';
 import { backends, fallbackUnderTest } from './helpers/backends.js';
 import { fingerprint, randomFile, sha256, tempDir, failure, timeResolution, truncateTime } from './helpers/files.js';
 
@@ -31,13 +32,14 @@ describe('the fallback where libuv cannot clone at all (macOS, Windows)', () => 
   it('a forced clone fails with ENOTSUP (not ENOSYS), for clone, copyFile and their sync forms', async () => {
     const dir = fs.mkdtempSync(path.join(root, 'libuv-enosys-'));
     const src = randomFile(path.join(dir, 'src'), 10_000);
-    const realAsync = fs.promises.copyFile;
-    const realSync = fs.copyFileSync;
-    const asyncSpy = vi.spyOn(fs.promises, 'copyFile').mockImplementation(async (from, to, mode) => {
+    // The fallback copies with node:fs's functions as they were when it loaded.
+    const realAsync = nodeFs.promises.copyFile;
+    const realSync = nodeFs.copyFileSync;
+    const asyncSpy = vi.spyOn(nodeFs.promises, 'copyFile').mockImplementation(async (from, to, mode) => {
       if ((Number(mode) & COPYFILE_FICLONE_FORCE) !== 0) throw enosys(from, to);
       return realAsync(from, to, mode);
     });
-    const syncSpy = vi.spyOn(fs, 'copyFileSync').mockImplementation((from, to, mode) => {
+    const syncSpy = vi.spyOn(nodeFs, 'copyFileSync').mockImplementation((from, to, mode) => {
       if ((Number(mode) & COPYFILE_FICLONE_FORCE) !== 0) throw enosys(from, to);
       return realSync(from, to, mode);
     });
