@@ -166,6 +166,9 @@ function* userspaceCopy(io: Io, src: NativePath, dest: NativePath, mode: number,
   }
 }
 
+/** S_ISUID | S_ISGID: what a write by anyone but root clears. */
+const SETID = 0o6000;
+
 function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest): Steps<CloneResult | null> {
   const st = (yield io.stat(src)) as BigIntStats;
   const syscall = req.syscall ?? 'copyfile';
@@ -231,6 +234,11 @@ function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest)
       if (strategy === 'kernel') yield io.copyFile(src, dest, excl);
       break;
     }
+  }
+  if (strategy !== 'hardlink' && (mode & SETID) !== 0 && !req.preserveTimestamps) {
+    // libuv sets the mode before the data; writing clears setuid and setgid
+    // for whoever is not root. Set again, as fs.cp sets them.
+    yield io.chmod(dest, mode);
   }
   if (req.preserveTimestamps && strategy !== 'hardlink') {
     yield io.utimes(dest, Number(st.atimeNs) / 1e9, Number(st.mtimeNs) / 1e9);
@@ -352,14 +360,17 @@ export const fallbackBackend: CopyBackend = {
       const st = await fs.promises.stat(src, { bigint: true }).catch(() => undefined);
       if (!(await runAsync(isPseudoFile(asyncIo, src, st)))) {
         await nodeFs.promises.copyFile(src, dest, copyFileMode(req));
+        if (st && st.mode & BigInt(SETID)) await fs.promises.chmod(dest, Number(st.mode & 0o7777n));
         return null;
       }
     }
     return runAsync(withPaths(copySteps(asyncIo, src, dest, req), src, dest, req));
   },
   copySync(src, dest, req) {
-    if (isPlainCopyFile(req) && !runSync(isPseudoFile(syncIo, src, fs.statSync(src, { bigint: true, throwIfNoEntry: false })))) {
+    const st = isPlainCopyFile(req) ? fs.statSync(src, { bigint: true, throwIfNoEntry: false }) : undefined;
+    if (isPlainCopyFile(req) && !runSync(isPseudoFile(syncIo, src, st))) {
       nodeFs.copyFileSync(src, dest, copyFileMode(req));
+      if (st && st.mode & BigInt(SETID)) fs.chmodSync(dest, Number(st.mode & 0o7777n));
       return null;
     }
     return runSync(withPaths(copySteps(syncIo, src, dest, req), src, dest, req));
