@@ -198,3 +198,15 @@ export function abortError(signal?: AbortSignal): Error {
 export function incompatibleOptions(a: string, b: string): TypeError {
   return nodeError(TypeError, 'ERR_INCOMPATIBLE_OPTION_PAIR', `Option "${a}" cannot be used in combination with option "${b}"`);
 }
+
+/**
+ * What a callback gets for a copy that failed: the error, or for a falsy
+ * rejection (a filter that threw undefined) the ERR_FALSY_VALUE_REJECTION
+ * that util.callbackify, under node:fs's fs.cp, makes of it.
+ */
+export function callbackError(reason: unknown): Error {
+  if (reason) return reason as Error;
+  const err = nodeError(Error, 'ERR_FALSY_VALUE_REJECTION', 'Promise was rejected with falsy value') as Error & { reason?: unknown };
+  err.reason = reason;
+  return err;
+}

@@ -6,6 +6,7 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import { checkCopyFile, checkCp, type Api } from './api.js';
+import { callbackError } from './errors.js';
 import * as instance from './instance.js';
 import type { PathLike } from './paths.js';
 import type { BackendName, CpOptions, TreeResult } from './types.js';
@@ -47,9 +48,11 @@ type Done<T> = (err: Error | null, result?: T) => void;
  */
 function withCallback<T>(check: () => void, run: () => Promise<T>, callback: Done<T>): void {
   check();
+  // Called outside the promise chain: a throw in the callback is an
+  // uncaught exception, as with node:fs.
   run().then(
-    (result) => callback(null, result),
-    (err: Error) => callback(err),
+    (result) => process.nextTick(callback, null, result),
+    (err: unknown) => process.nextTick(callback, callbackError(err)),
   );
 }
 

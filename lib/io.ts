@@ -120,13 +120,16 @@ export function limiter(n: number): Limiter {
   let active = 0;
   const waiting: (() => void)[] = [];
   return async (job) => {
+    // A job that finishes hands its slot to the next waiting one: a new
+    // arrival in between finds no free slot.
     if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
+    else active++;
     try {
       return await job();
     } finally {
-      active--;
-      waiting.shift()?.();
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
     }
   };
 }
@@ -134,14 +137,29 @@ export function limiter(n: number): Limiter {
 export function runSync<T>(steps: Steps<T>): T {
   let step = steps.next();
   while (!step.done) {
-    let value: unknown = step.value;
-    if (value instanceof Parallel) {
-      for (const job of value.jobs) runSync(job.steps);
-      value = undefined;
+    const yielded = step.value;
+    if (!(yielded instanceof Parallel)) {
+      step = steps.next(yielded);
+      continue;
     }
-    step = steps.next(value);
+    let error: unknown;
+    let threw = false;
+    try {
+      for (const job of yielded.jobs) runSync(job.steps);
+    } catch (err) {
+      threw = true;
+      error = err;
+    }
+    step = threw ? steps.throw(error) : steps.next(undefined);
   }
   return step.value;
+}
+
+/** A Parallel's jobs all end before the yielding generator goes on (or gets the first job's throw). */
+async function runJobs(parallel: Parallel): Promise<void> {
+  const ends = await Promise.allSettled(parallel.jobs.map((job) => (job.limited ? parallel.limit(() => runAsync(job.steps)) : runAsync(job.steps))));
+  const failed = ends.find((end): end is PromiseRejectedResult => end.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export async function runAsync<T>(steps: Steps<T>): Promise<T> {
@@ -152,11 +170,8 @@ export async function runAsync<T>(steps: Steps<T>): Promise<T> {
     let threw = false;
     try {
       const yielded = step.value;
-      if (yielded instanceof Parallel) {
-        await Promise.all(yielded.jobs.map((job) => (job.limited ? yielded.limit(() => runAsync(job.steps)) : runAsync(job.steps))));
-      } else {
-        value = await yielded;
-      }
+      if (yielded instanceof Parallel) await runJobs(yielded);
+      else value = await yielded;
     } catch (err) {
       threw = true;
       error = err;

@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { checkCopyFile, checkCp } from './api.js';
+import { callbackError } from './errors.js';
 import { api, backend } from './instance.js';
 import type { CloneResult, Strategy, TreeResult } from './types.js';
 
@@ -58,7 +59,7 @@ type NodeCallback = (err: Error | null, ...rest: unknown[]) => void;
 function settle(run: Promise<void>, callback: NodeCallback, ...success: unknown[]): void {
   run.then(
     () => process.nextTick(callback, null, ...success),
-    (err: Error) => process.nextTick(callback, err),
+    (err: unknown) => process.nextTick(callback, callbackError(err)),
   );
 }
 

@@ -205,8 +205,13 @@ export function filterArguments(req: Pick<TreeRequest, 'src' | 'dest'>, rel: Byt
  */
 function* askFilter(io: Io, req: TreeRequest, rel: BytePath, names: string[]): Steps<boolean[]> {
   const filter = req.filter!;
+  if (!io.sync) {
+    // Each answer a promise, a throw too: a later name's throw leaves no
+    // earlier name's rejection unhandled.
+    const asked = names.map(async (name) => filter(...filterArguments(req, path.join(rel, name))));
+    return (yield Promise.all(asked)) as boolean[];
+  }
   const answers = names.map((name) => filter(...filterArguments(req, path.join(rel, name))));
-  if (!io.sync) return (yield Promise.all(answers)) as boolean[];
   const pending = answers.find((a) => a instanceof Promise);
   if (pending !== undefined) throw invalidReturnValue('boolean', 'filter', pending);
   return answers as boolean[];

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CpOptions } from '../lib/types.js';
 import { binding, treeBackends } from './helpers/backends.js';
-import { fingerprint, randomFile, sha256, tempDir, failure, timeResolution } from './helpers/files.js';
+import { randomFile, sha256, tempDir, failure, timeResolution } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn, type FsName } from './helpers/filesystems.js';
 import { describeTree, diffTrees, makeTree, makeWritable } from './helpers/trees.js';
 import { treeContract } from './tree-contract.mjs';

@@ -122,6 +122,27 @@ describe.runIf(onLinux)('a process that may not open many descriptors (ulimit -n
   });
 });
 
+describe('an async filter on the JavaScript walk', () => {
+  it('one name rejected, a later one thrown: cp() rejects, and no rejection is left unhandled', () => {
+    const dir = fs.mkdtempSync(path.join(root, 'filter-throws-'));
+    const src = smallTree(path.join(dir, 'src'), 1, 4);
+    const script = `
+      process.on('unhandledRejection', (e) => { console.log('unhandled: ' + e.message); });
+      require(${dist('index.js')}).cp(${JSON.stringify(src)}, ${JSON.stringify(path.join(dir, 'dest'))}, {
+        recursive: true,
+        filter: (from) => {
+          if (from.endsWith('f0')) return Promise.reject(new Error('async no'));
+          if (from.endsWith('f1')) throw new Error('sync no');
+          return true;
+        },
+      }).then(() => console.log('copied'), (e) => console.log('rejected: ' + e.message));
+      setTimeout(() => {}, 300);`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, COWCOPY_DISABLE_NATIVE: '1' } });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toMatch(/^rejected: (async|sync) no$/);
+  });
+});
+
 describe('a worker terminated at the worst moment', () => {
   it('inside the filter, while its answers are read back, inside onProgress: the process lives', () => {
     const dir = fs.mkdtempSync(path.join(root, 'exit-'));

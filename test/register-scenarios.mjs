@@ -31,6 +31,14 @@ const scenarios = {
   'fs.cpSync, a directory without recursive': (base) => fs.cpSync(src, path.join(base, 't5')),
   'fs.cpSync by its ESM name, a filter': (base) =>
     namedCpSync(src, path.join(base, 't6'), { recursive: true, filter: (from) => !from.endsWith('.log') }),
+  // util.callbackify under fs.cp makes ERR_FALSY_VALUE_REJECTION of it.
+  'fs.cp, a filter that throws undefined': (base) =>
+    callback((done) =>
+      fs.cp(src, path.join(base, 't12'), { recursive: true, filter: (from) => {
+        if (from.endsWith('a.txt')) throw undefined;
+        return true;
+      } }, (err, ...rest) => done(err && { name: err.name, code: err.code, message: err.message, reason: err.reason === undefined ? 'undefined' : err.reason }, ...rest)),
+    ),
   'fs.cp, src onto itself': () => callback((done) => fs.cp(src, src, { recursive: true }, done)),
   'fs.promises.cp, dest inside src': () => fsp.cp(src, path.join(src, 'sub', 'inside'), { recursive: true }),
   'fs.promises.cp, a missing src': (base) => fsp.cp(path.join(root, 'missing'), path.join(base, 't7')),

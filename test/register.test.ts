@@ -44,7 +44,7 @@ describe('cowcopy/register', () => {
       callsAfterUnregister: number;
     };
     const names = Object.keys(report.node);
-    expect(names.length).toBe(21);
+    expect(names.length).toBe(22);
     // From Node 22 on, fs.cp's ERR_FS_CP_EEXIST names the top-level dest;
     // cowcopy names the entry that exists (as Node 20 does): the same error
     // otherwise.
