@@ -109,7 +109,7 @@ describe.each(backends)('$name backend: bad input', ({ name, api }) => {
     expect(fs.readlinkSync(path.join(dir, 'dest', 'passwd'))).toBe('/etc/passwd');
   });
 
-  it('setuid and setgid bits are kept, as fs.cp keeps them, by a user (whose writes clear them)', () => {
+  it('setuid and setgid bits are kept, as fs.promises.cp keeps them, by a user (whose writes clear them)', () => {
     const dir = sharedDir(`suid-${name}`);
     fs.mkdirSync(path.join(dir, 'src'));
     fs.writeFileSync(path.join(dir, 'src', 'tool'), '#!/bin/sh\n');
@@ -118,7 +118,9 @@ describe.each(backends)('$name backend: bad input', ({ name, api }) => {
     const script = `const c = require(${dist('index.js')}); const fs = require('node:fs');
       const mode = (p) => (fs.statSync(p).mode & 0o7777).toString(8);
       (async () => {
-        fs.cpSync(${at('src')}, ${at('node')}, { recursive: true });
+        // Node's fs.promises.cp sets the mode again after the data on every
+        // line; its cpSync (C++ from Node 22) loses the bits on 22 and 24.
+        await fs.promises.cp(${at('src')}, ${at('node')}, { recursive: true });
         await c.cp(${at('src')}, ${at('dest')}, { recursive: true });
         c.cpSync(${at('src')}, ${at('dest-sync')}, { recursive: true });
         await c.copyFile(${at('src/tool')}, ${at('single')});
