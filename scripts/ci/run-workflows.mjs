@@ -190,6 +190,7 @@ async function runLeg(leg, opts) {
   // reaches the network (proxies, extra CA certificates).
   let env = {
     ...networkEnv(),
+    ...cacheEnv(),
     PATH: process.env.PATH,
     HOME: process.env.HOME ?? base,
     USER: process.env.USER ?? 'root',
@@ -275,6 +276,16 @@ function networkEnv() {
   const cafile = spawnSync('npm', ['config', 'get', 'cafile'], { encoding: 'utf8' }).stdout?.trim();
   if (cafile && cafile !== 'null' && cafile !== 'undefined') out.npm_config_cafile = cafile;
   return out;
+}
+
+/**
+ * This machine's zig cache, where it has one: zig builds libc++ once per
+ * target (minutes), and a leg's fresh workspace would build it again. A cache
+ * changes no output, as actions/cache would not on a runner.
+ */
+function cacheEnv() {
+  const dir = process.env.ZIG_GLOBAL_CACHE_DIR;
+  return dir ? { ZIG_GLOBAL_CACHE_DIR: dir } : {};
 }
 
 /** PATH for the Linux commands that stand in for Windows ones: the Linux Node of the same line first. */
