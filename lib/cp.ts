@@ -25,20 +25,8 @@ import { copyFileEntry, copyLinkEntry, type EntryOutcome } from './walk.js';
 const STRATEGY_REQUESTS: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
 const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
 
-interface ValidCpOptions {
-  recursive: boolean;
-  force: boolean;
-  errorOnExist: boolean;
-  dereference: boolean;
-  preserveTimestamps: boolean;
-  verbatimSymlinks: boolean;
-  filter?: CpOptions['filter'];
-  mode: number;
-  strategy: StrategyRequest;
-  concurrency: number;
-  signal?: AbortSignal;
-  onProgress?: CpOptions['onProgress'];
-}
+type MayBeAbsent = 'filter' | 'signal' | 'onProgress';
+type ValidCpOptions = Required<Omit<CpOptions, MayBeAbsent>> & Pick<CpOptions, MayBeAbsent>;
 
 const defaults = {
   dereference: false,
@@ -91,20 +79,8 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw invalidArgType('options.onProgress', 'of type function', o.onProgress);
   }
-  return {
-    recursive: o.recursive as boolean,
-    force: o.force as boolean,
-    errorOnExist: o.errorOnExist as boolean,
-    dereference: o.dereference as boolean,
-    preserveTimestamps: o.preserveTimestamps as boolean,
-    verbatimSymlinks: verbatimGiven ? (given.verbatimSymlinks as boolean) : !o.dereference,
-    filter: o.filter as CpOptions['filter'],
-    mode,
-    strategy: strategy as StrategyRequest,
-    concurrency,
-    signal: o.signal as AbortSignal | undefined,
-    onProgress: o.onProgress as CpOptions['onProgress'],
-  };
+  const verbatimSymlinks = verbatimGiven ? given.verbatimSymlinks : !o.dereference;
+  return { ...o, verbatimSymlinks, mode, strategy, concurrency } as ValidCpOptions;
 }
 
 type TopLevel = 'same' | 'subdir' | 'dirToNonDir' | 'nonDirToDir' | 'isDir';
