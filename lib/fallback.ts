@@ -29,11 +29,6 @@ const CLONE_NEVER = ['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS', 'ENOTTY'];
 /** "src device:dest device" pairs where a clone cannot work. */
 const noClone = new Set<string>();
 
-/** Node's errno for an error name on this platform, as in err.errno. */
-function errno(name: 'EISDIR' | 'EINVAL' | 'EEXIST'): number {
-  return uvErrno(name);
-}
-
 // What libuv's copyfile says where a forced clone cannot be: the ioctl's
 // answer on Linux (EOPNOTSUPP, or EINVAL, ENOTTY), ENOSYS on macOS and
 // Windows, where libuv never clones. The contract's answer is ENOTSUP, as
@@ -61,24 +56,29 @@ function* tryStat(io: Io, p: NativePath, follow = true): Steps<BigIntStats | nul
 }
 
 /**
- * rename(2) over `to`, whatever file is there. Windows refuses a read-only
- * one, which POSIX replaces: its attribute is cleared for the move and put
- * back if the move fails (not with other links: they would keep it cleared).
+ * rename(2) of the temporary `from` over `to`, whatever file is there; if
+ * that fails, `from` is removed. Windows refuses a read-only `to`, which
+ * POSIX replaces: its attribute is cleared for the move and put back if the
+ * move fails (not with other links: they would keep it cleared).
  */
 function* renameOver(io: Io, from: NativePath, to: NativePath): Steps<void> {
   try {
     yield io.rename(from, to);
-    return;
   } catch (err) {
-    if (process.platform !== 'win32' || !isErrno(err, 'EPERM')) throw err;
-    const st = yield* tryStat(io, to, false);
-    if (st === null || !st.isFile() || (st.mode & 0o200n) !== 0n || st.nlink !== 1n) throw err;
-    yield io.chmod(to, 0o666);
     try {
-      yield io.rename(from, to);
-    } catch (again) {
-      yield* ignoreErrors(() => io.chmod(to, Number(st.mode & 0o777n)));
-      throw again;
+      if (process.platform !== 'win32' || !isErrno(err, 'EPERM')) throw err;
+      const st = yield* tryStat(io, to, false);
+      if (st === null || !st.isFile() || (st.mode & 0o200n) !== 0n || st.nlink !== 1n) throw err;
+      yield io.chmod(to, 0o666);
+      try {
+        yield io.rename(from, to);
+      } catch (again) {
+        yield* ignoreErrors(() => io.chmod(to, Number(st.mode & 0o777n)));
+        throw again;
+      }
+    } catch (failed) {
+      yield* ignoreErrors(() => io.unlink(from));
+      throw failed;
     }
   }
 }
@@ -102,12 +102,7 @@ function* hardlink(io: Io, src: NativePath, dest: NativePath, replace: boolean):
   // or the new link is there at every moment.
   const temp = sibling(dest, 'link');
   yield io.link(target, temp);
-  try {
-    yield* renameOver(io, temp, dest);
-  } catch (err) {
-    yield* ignoreErrors(() => io.unlink(temp));
-    throw err;
-  }
+  yield* renameOver(io, temp, dest);
 }
 
 function* cloneForced(io: Io, src: NativePath, dest: NativePath, mode: number): Steps<void> {
@@ -130,12 +125,7 @@ function* forcedClone(io: Io, src: NativePath, dest: NativePath, exists: boolean
   const target = (yield io.realpath(dest)) as Buffer;
   const temp = sibling(target, 'clone');
   yield* cloneForced(io, src, temp, constants.COPYFILE_EXCL);
-  try {
-    yield* renameOver(io, temp, target);
-  } catch (err) {
-    yield* ignoreErrors(() => io.unlink(temp));
-    throw err;
-  }
+  yield* renameOver(io, temp, target);
 }
 
 const COPY_BUFFER = 1024 * 1024;
@@ -172,15 +162,15 @@ const SETID = 0o6000;
 function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest): Steps<CloneResult | null> {
   const st = (yield io.stat(src)) as BigIntStats;
   const syscall = req.syscall ?? 'copyfile';
-  if (st.isDirectory()) throw systemError(errno('EISDIR'), syscall, src, dest);
-  if (!st.isFile()) throw systemError(errno('EINVAL'), syscall, src, dest);
+  if (st.isDirectory()) throw systemError(uvErrno('EISDIR'), syscall, src, dest);
+  if (!st.isFile()) throw systemError(uvErrno('EINVAL'), syscall, src, dest);
   // fs.cp replaces the entry at dest, whatever it is: a symlink is not followed.
   const dst = yield* tryStat(io, dest, !req.replace);
   if (dst !== null) {
-    if (!req.overwrite) throw systemError(errno('EEXIST'), syscall, src, dest);
+    if (!req.overwrite) throw systemError(uvErrno('EEXIST'), syscall, src, dest);
     if (dst.dev === st.dev && dst.ino === st.ino) {
       if (req.sameFileOk) return null;
-      throw systemError(errno('EINVAL'), 'clone', src, dest, SAME_FILE);
+      throw systemError(uvErrno('EINVAL'), 'clone', src, dest, SAME_FILE);
     }
   }
   const mode = Number(st.mode & 0o7777n);
@@ -188,12 +178,7 @@ function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest)
     // fs.cp: a new file takes the name; copied beside it, renamed over it.
     const temp = sibling(dest, 'cp');
     const copied = yield* copySteps(io, src, temp, { ...req, replace: false, overwrite: false });
-    try {
-      yield* renameOver(io, temp, dest);
-    } catch (err) {
-      yield* ignoreErrors(() => io.unlink(temp));
-      throw err;
-    }
+    yield* renameOver(io, temp, dest);
     return copied;
   }
   let strategy: Strategy;
