@@ -18,7 +18,7 @@ import {
   systemError,
 } from './errors.js';
 import { bytePath, fsPath, isSubdir, resolveBytes, shownPath, toNativePath, type BytePath, type NativePath } from './paths.js';
-import { asyncIo, runAsync, runSync, syncIo, type Io, type Steps } from './io.js';
+import { asyncIo, runAsync, runSync, statOrNull, syncIo, type Io, type Steps } from './io.js';
 import type { CpOptions, StrategyRequest, TreeResult } from './types.js';
 import { copyFileEntry, copyLinkEntry, type EntryOutcome } from './walk.js';
 
@@ -125,21 +125,12 @@ function areIdentical(a: BigIntStats, b: BigIntStats): boolean {
   return b.ino !== 0n && b.dev !== 0n && a.ino === b.ino && a.dev === b.dev;
 }
 
-function* statOrNull(io: Io, p: BytePath, follow = true): Steps<BigIntStats | null> {
-  try {
-    return (yield follow ? io.stat(fsPath(p)) : io.lstat(fsPath(p))) as BigIntStats;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
 /** fs.cp's checkParentPaths: no parent of dest may be src (by inode). */
 function* checkParentPaths(io: Io, src: BytePath, srcStat: BigIntStats, dest: BytePath): Steps<void> {
   const srcParent = resolveBytes(path.dirname(src));
   let destParent = resolveBytes(path.dirname(dest));
   while (destParent !== srcParent && destParent !== path.parse(destParent).root) {
-    const st = yield* statOrNull(io, destParent);
+    const st = yield* statOrNull(io, fsPath(destParent));
     if (st === null) return;
     if (areIdentical(srcStat, st)) throw topLevelError('subdir', io.sync, shownPath(src), shownPath(dest));
     destParent = resolveBytes(path.dirname(destParent));
@@ -262,7 +253,7 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
   throwIfAborted();
   const follow = opts.dereference;
   const srcStat = (yield follow ? io.stat(fsPath(src)) : io.lstat(fsPath(src))) as BigIntStats;
-  const destStat = yield* statOrNull(io, dest, follow);
+  const destStat = yield* statOrNull(io, fsPath(dest), follow);
   throwIfAborted();
   if (destStat) {
     if (areIdentical(srcStat, destStat)) throw topLevelError('same', io.sync, shownSrc, shownDest);
@@ -276,7 +267,7 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
   throwIfAborted();
   // fs.cp's checkParentDir: the destination's parent is created.
   const parent = path.dirname(dest);
-  if ((yield* statOrNull(io, parent)) === null) yield io.mkdirp(fsPath(parent));
+  if ((yield* statOrNull(io, fsPath(parent))) === null) yield io.mkdirp(fsPath(parent));
   throwIfAborted();
 
   const req: TreeRequest = {

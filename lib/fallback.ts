@@ -7,7 +7,7 @@
 // files, nanosecond timestamps (utimes takes a double: sub-microsecond
 // precision), a user-space copy in the kernel.
 import fs, { constants, type BigIntStats, type StatsFs } from 'node:fs';
-import { asyncIo, runAsync, runSync, syncIo, type Io, type Steps } from './io.js';
+import { asyncIo, quietly, runAsync, runSync, statOrNull, syncIo, type Io, type Steps } from './io.js';
 import path from 'node:path';
 import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest } from './backend.js';
 import { systemError, uvErrno, type SystemError } from './errors.js';
@@ -46,15 +46,6 @@ function dirnameOf(p: NativePath): NativePath {
   return Buffer.from(path.dirname(text), 'latin1');
 }
 
-function* tryStat(io: Io, p: NativePath, follow = true): Steps<BigIntStats | null> {
-  try {
-    return (yield follow ? io.stat(p) : io.lstat(p)) as BigIntStats;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return null;
-    throw err;
-  }
-}
-
 /**
  * rename(2) of the temporary `from` over `to`, whatever file is there; if
  * that fails, `from` is removed. Windows refuses a read-only `to`, which
@@ -67,27 +58,19 @@ function* renameOver(io: Io, from: NativePath, to: NativePath): Steps<void> {
   } catch (err) {
     try {
       if (process.platform !== 'win32' || !isErrno(err, 'EPERM')) throw err;
-      const st = yield* tryStat(io, to, false);
+      const st = yield* statOrNull(io, to, false);
       if (st === null || !st.isFile() || (st.mode & 0o200n) !== 0n || st.nlink !== 1n) throw err;
       yield io.chmod(to, 0o666);
       try {
         yield io.rename(from, to);
       } catch (again) {
-        yield* ignoreErrors(() => io.chmod(to, Number(st.mode & 0o777n)));
+        yield* quietly(() => io.chmod(to, Number(st.mode & 0o777n)));
         throw again;
       }
     } catch (failed) {
-      yield* ignoreErrors(() => io.unlink(from));
+      yield* quietly(() => io.unlink(from));
       throw failed;
     }
-  }
-}
-
-function* ignoreErrors(call: () => unknown): Steps<void> {
-  try {
-    yield call();
-  } catch {
-    // cleanup after a failure: the first error is the one to report
   }
 }
 
@@ -146,13 +129,13 @@ function* userspaceCopy(io: Io, src: NativePath, dest: NativePath, mode: number,
       }
       yield io.fchmod(output, mode);
     } catch (err) {
-      yield* ignoreErrors(() => io.close(output));
-      yield* ignoreErrors(() => io.unlink(dest));
+      yield* quietly(() => io.close(output));
+      yield* quietly(() => io.unlink(dest));
       throw err;
     }
     yield io.close(output);
   } finally {
-    yield* ignoreErrors(() => io.close(input));
+    yield* quietly(() => io.close(input));
   }
 }
 
@@ -165,7 +148,7 @@ function* copySteps(io: Io, src: NativePath, dest: NativePath, req: CopyRequest)
   if (st.isDirectory()) throw systemError(uvErrno('EISDIR'), syscall, src, dest);
   if (!st.isFile()) throw systemError(uvErrno('EINVAL'), syscall, src, dest);
   // fs.cp replaces the entry at dest, whatever it is: a symlink is not followed.
-  const dst = yield* tryStat(io, dest, !req.replace);
+  const dst = yield* statOrNull(io, dest, !req.replace);
   if (dst !== null) {
     if (!req.overwrite) throw systemError(uvErrno('EEXIST'), syscall, src, dest);
     if (dst.dev === st.dev && dst.ino === st.ino) {
@@ -291,7 +274,7 @@ function* probeSteps(io: Io, target: NativePath): Steps<ProbeResult> {
     result.hardlink = yield* works(() => io.link(a, path.join(scratch, 'c')));
     result.copyFileRange = yield* works(() => io.copyFile(a, path.join(scratch, 'd'), 0));
   } finally {
-    yield* ignoreErrors(() => io.rm(scratch));
+    yield* quietly(() => io.rm(scratch));
   }
   probed.set(key, result);
   return { platform: process.platform, ...result, native: false };

@@ -101,6 +101,25 @@ export const asyncIo: Io = {
 /** A step yields an Io call's result (sync) or promise (async), or a Parallel, and gets its value back. */
 export type Steps<T> = Generator<unknown, T, unknown>;
 
+/** stat (lstat: `follow` false), or null where nothing is there. */
+export function* statOrNull(io: Io, p: NativePath, follow = true): Steps<BigIntStats | null> {
+  try {
+    return (yield follow ? io.stat(p) : io.lstat(p)) as BigIntStats;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** A call whose failure changes nothing (a cleanup after a failure: the first error is the one to report). */
+export function* quietly(call: () => unknown): Steps<void> {
+  try {
+    yield call();
+  } catch {
+    // nothing to undo
+  }
+}
+
 /**
  * Jobs that may run at once: the async driver starts them together (those
  * marked `limited` at most `limit` at a time), the sync driver runs them in

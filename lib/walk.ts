@@ -13,7 +13,7 @@ import { type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { emptyResult, type CopyRequest, type ErrorPaths, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
 import { invalidReturnValue } from './errors.js';
-import { limiter, Parallel, type Io, type Steps } from './io.js';
+import { limiter, Parallel, quietly, type Io, type Steps } from './io.js';
 import { fsPath, isLeftoverTemp, isSubdir, resolveBytes, shownPath, tempBeside, type BytePath, type NativePath } from './paths.js';
 import type { CloneResult, Strategy } from './types.js';
 
@@ -169,15 +169,6 @@ export function* copyLinkEntry(ctx: EntryContext, rel: BytePath): Steps<EntryOut
     return systemFailure(err, rel, 'both');
   }
   return { copied: 'symlink' };
-}
-
-/** A call whose failure changes nothing (a cleanup). */
-function* quietly(call: () => unknown): Steps<void> {
-  try {
-    yield call();
-  } catch {
-    // nothing to undo
-  }
 }
 
 /** Removes the temporaries a copy killed while replacing an entry left in dir (isLeftoverTemp). */
