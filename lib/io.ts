@@ -161,15 +161,13 @@ export function runSync<T>(steps: Steps<T>): T {
       step = steps.next(yielded);
       continue;
     }
-    let error: unknown;
-    let threw = false;
     try {
       for (const job of yielded.jobs) runSync(job.steps);
     } catch (err) {
-      threw = true;
-      error = err;
+      step = steps.throw(err);
+      continue;
     }
-    step = threw ? steps.throw(error) : steps.next(undefined);
+    step = steps.next(undefined);
   }
   return step.value;
 }
@@ -185,17 +183,15 @@ export async function runAsync<T>(steps: Steps<T>): Promise<T> {
   let step = steps.next();
   while (!step.done) {
     let value: unknown;
-    let error: unknown;
-    let threw = false;
     try {
       const yielded = step.value;
       if (yielded instanceof Parallel) await runJobs(yielded);
       else value = await yielded;
     } catch (err) {
-      threw = true;
-      error = err;
+      step = steps.throw(err);
+      continue;
     }
-    step = threw ? steps.throw(error) : steps.next(value);
+    step = steps.next(value);
   }
   return step.value;
 }
