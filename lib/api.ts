@@ -2,13 +2,10 @@
 // validated here, as node:fs validates them, before any backend sees them.
 import { constants } from 'node:fs';
 import type { CopyBackend, CopyRequest } from './backend.js';
-import { cp, cpSync, validateCpOptions } from './cp.js';
-import { invalidArgType, invalidArgValue, nodeError } from './errors.js';
+import { COPYFILE_ALL, cp, cpSync, validateCpOptions, validateStrategy } from './cp.js';
+import { invalidArgType, nodeError } from './errors.js';
 import { toNativePath, type PathLike } from './paths.js';
-import type { CloneOptions, CloneResult, CpOptions, ProbeResult, StrategyRequest, TreeResult } from './types.js';
-
-const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
-const STRATEGY_REQUESTS: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
+import type { CloneOptions, CloneResult, CpOptions, ProbeResult, TreeResult } from './types.js';
 
 /**
  * fs.copyFile's mode, checked as Node 20 to 26 check it (in C++): a number,
@@ -49,12 +46,8 @@ function cloneRequest(options: unknown): CopyRequest {
     throw invalidArgType('options', 'of type object', options);
   }
   const opts = options as Record<string, unknown>;
-  const strategy = opts.strategy ?? 'auto';
-  if (!STRATEGY_REQUESTS.includes(strategy as StrategyRequest)) {
-    throw invalidArgValue('options.strategy', strategy, `must be one of: ${STRATEGY_REQUESTS.map((s) => `'${s}'`).join(', ')}`);
-  }
   return {
-    strategy: strategy as StrategyRequest,
+    strategy: validateStrategy(opts.strategy ?? 'auto'),
     overwrite: optionalBoolean(opts, 'overwrite', true),
     preserveTimestamps: optionalBoolean(opts, 'preserveTimestamps', false),
     sameFileOk: false,
@@ -117,16 +110,11 @@ function sameFileResult(result: CloneResult | null): CloneResult {
 }
 
 export function createApi(backend: CopyBackend): Api {
-  const copyFileReport: Api['copyFileReport'] = async (src, dest, mode) => {
-    const from = toNativePath(src, 'src');
-    const to = toNativePath(dest, 'dest');
-    return backend.copy(from, to, copyFileRequest(validateMode(mode)));
-  };
-  const copyFileReportSync: Api['copyFileReportSync'] = (src, dest, mode) => {
-    const from = toNativePath(src, 'src');
-    const to = toNativePath(dest, 'dest');
-    return backend.copySync(from, to, copyFileRequest(validateMode(mode)));
-  };
+  // Checked in this order: src, dest, then the mode or options.
+  const copyFileReport: Api['copyFileReport'] = async (src, dest, mode) =>
+    backend.copy(toNativePath(src, 'src'), toNativePath(dest, 'dest'), copyFileRequest(validateMode(mode)));
+  const copyFileReportSync: Api['copyFileReportSync'] = (src, dest, mode) =>
+    backend.copySync(toNativePath(src, 'src'), toNativePath(dest, 'dest'), copyFileRequest(validateMode(mode)));
   return {
     async copyFile(src, dest, mode) {
       await copyFileReport(src, dest, mode);
@@ -137,14 +125,10 @@ export function createApi(backend: CopyBackend): Api {
     copyFileReport,
     copyFileReportSync,
     async clone(src, dest, options) {
-      const from = toNativePath(src, 'src');
-      const to = toNativePath(dest, 'dest');
-      return sameFileResult(await backend.copy(from, to, cloneRequest(options)));
+      return sameFileResult(await backend.copy(toNativePath(src, 'src'), toNativePath(dest, 'dest'), cloneRequest(options)));
     },
     cloneSync(src, dest, options) {
-      const from = toNativePath(src, 'src');
-      const to = toNativePath(dest, 'dest');
-      return sameFileResult(backend.copySync(from, to, cloneRequest(options)));
+      return sameFileResult(backend.copySync(toNativePath(src, 'src'), toNativePath(dest, 'dest'), cloneRequest(options)));
     },
     async probe(path) {
       return backend.probe(toNativePath(path, 'path'));

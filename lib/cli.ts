@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as Cowcopy from './index.js';
-import type { CloneResult, Strategy, StrategyRequest, TreeResult } from './types.js';
+import { STRATEGY_REQUESTS, type CloneResult, type Strategy, type StrategyRequest, type TreeResult } from './types.js';
 
 /** Loaded by the commands that use it: --help and --version never load the addon (nor warn about it). */
 function library(): typeof Cowcopy {
@@ -19,7 +19,6 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
 
-const STRATEGIES: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
 const STRATEGY_NAMES: readonly Strategy[] = ['reflink', 'hardlink', 'kernel', 'userspace'];
 
 const HELP = `Usage: cowcopy [options] SRC DEST
@@ -124,8 +123,8 @@ function parseCommand(args: string[]): Command {
   }
 
   const strategy = (values.strategy as string | undefined) ?? 'auto';
-  if (!STRATEGIES.includes(strategy as StrategyRequest)) {
-    throw new UsageError(`invalid strategy '${strategy}': must be one of ${STRATEGIES.join(', ')}`);
+  if (!STRATEGY_REQUESTS.includes(strategy as StrategyRequest)) {
+    throw new UsageError(`invalid strategy '${strategy}': must be one of ${STRATEGY_REQUESTS.join(', ')}`);
   }
   if (positionals.length === 0) throw new UsageError('missing file operand');
   if (positionals.length === 1) throw new UsageError(`missing destination file operand after '${positionals[0]}'`);

@@ -19,11 +19,10 @@ import {
 } from './errors.js';
 import { bytePath, fsPath, isSubdir, resolveBytes, shownPath, toNativePath, type BytePath, type NativePath } from './paths.js';
 import { asyncIo, runAsync, runSync, statOrNull, syncIo, type Io, type Steps } from './io.js';
-import type { CpOptions, StrategyRequest, TreeResult } from './types.js';
+import { STRATEGY_REQUESTS, type CpOptions, type StrategyRequest, type TreeResult } from './types.js';
 import { copyFileEntry, copyLinkEntry, type EntryOutcome } from './walk.js';
 
-const STRATEGY_REQUESTS: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
-const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
+export const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
 
 type MayBeAbsent = 'filter' | 'signal' | 'onProgress';
 type ValidCpOptions = Required<Omit<CpOptions, MayBeAbsent>> & Pick<CpOptions, MayBeAbsent>;
@@ -35,6 +34,14 @@ const defaults = {
   preserveTimestamps: false,
   recursive: false,
 };
+
+/** A strategy option: one of STRATEGY_REQUESTS. */
+export function validateStrategy(strategy: unknown): StrategyRequest {
+  if (!STRATEGY_REQUESTS.includes(strategy as StrategyRequest)) {
+    throw invalidArgValue('options.strategy', strategy, `must be one of: ${STRATEGY_REQUESTS.map((s) => `'${s}'`).join(', ')}`);
+  }
+  return strategy as StrategyRequest;
+}
 
 /** fs.cp's validateCpOptions (an explicit undefined is refused as there), then cowcopy's own options. */
 export function validateCpOptions(options: unknown): ValidCpOptions {
@@ -63,10 +70,7 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
   if (o.dereference === true && given.verbatimSymlinks === true) throw incompatibleOptions('dereference', 'verbatimSymlinks');
   if (o.filter !== undefined && typeof o.filter !== 'function') throw invalidArgType('options.filter', 'of type function', o.filter);
 
-  const strategy = o.strategy ?? (mode & constants.COPYFILE_FICLONE_FORCE ? 'reflink' : 'auto');
-  if (!STRATEGY_REQUESTS.includes(strategy as StrategyRequest)) {
-    throw invalidArgValue('options.strategy', strategy, `must be one of: ${STRATEGY_REQUESTS.map((s) => `'${s}'`).join(', ')}`);
-  }
+  const strategy = validateStrategy(o.strategy ?? (mode & constants.COPYFILE_FICLONE_FORCE ? 'reflink' : 'auto'));
   // 0 below: the backend's default.
   const concurrency = o.concurrency ?? 0;
   if (typeof concurrency !== 'number') throw invalidArgType('options.concurrency', 'of type number', concurrency);

@@ -13,6 +13,8 @@ export type Strategy =
 
 /** What the caller asks for. Anything but `'auto'` is forced: it fails rather than doing something else. */
 export type StrategyRequest = 'auto' | 'reflink' | 'hardlink' | 'copy';
+/** Every StrategyRequest (not exported by the package: for checks and messages). */
+export const STRATEGY_REQUESTS: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
 
 export interface CloneOptions {
   /** Default `'auto'`: reflink, else kernel copy, else user-space copy. Never hardlink unless asked. */
