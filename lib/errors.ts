@@ -59,15 +59,20 @@ export function nodeError<E extends Error>(Base: new (message: string) => E, cod
   Object.defineProperty(err, 'name', { value: `${err.name} [${code}]`, configurable: true, writable: true });
   err.stack; // materialise the stack with the decorated name
   delete (err as { name?: string }).name;
-  Object.defineProperty(err, 'toString', {
+  Object.defineProperty(err, 'toString', toStringWithCode(code));
+  return err;
+}
+
+/** Node's toString for an error with a code: `TypeError [ERR_X]: message` (not enumerable). */
+function toStringWithCode(code: string): PropertyDescriptor {
+  return {
     value(this: Error) {
       return `${this.name} [${code}]: ${this.message}`;
     },
     enumerable: false,
     writable: true,
     configurable: true,
-  });
-  return err;
+  };
 }
 
 /** How Node describes a received value in argument errors. */
@@ -174,14 +179,7 @@ export function cpError(
     errno: { get: () => info.errno, enumerable: true, configurable: true },
     syscall: { get: () => info.syscall, enumerable: true, configurable: true },
     path: { get: () => info.path, enumerable: true, configurable: true },
-    toString: {
-      value(this: Error) {
-        return `${this.name} [${key}]: ${this.message}`;
-      },
-      enumerable: false,
-      writable: true,
-      configurable: true,
-    },
+    toString: toStringWithCode(key),
   });
   return err;
 }
@@ -204,9 +202,22 @@ export function incompatibleOptions(a: string, b: string): TypeError {
  * rejection (a filter that threw undefined) the ERR_FALSY_VALUE_REJECTION
  * that util.callbackify, under node:fs's fs.cp, makes of it.
  */
-export function callbackError(reason: unknown): Error {
+function callbackError(reason: unknown): Error {
   if (reason) return reason as Error;
   const err = nodeError(Error, 'ERR_FALSY_VALUE_REJECTION', 'Promise was rejected with falsy value') as Error & { reason?: unknown };
   err.reason = reason;
   return err;
+}
+
+/**
+ * Node's callback form of `run`: (null, its result), or (null) alone
+ * without `withResult`, or (callbackError's error). Called outside the
+ * promise chain: a throw in the callback is an uncaught exception, as with
+ * node:fs.
+ */
+export function settle<T>(run: Promise<T>, callback: (err: Error | null, result?: T) => void, withResult = true): void {
+  run.then(
+    (result) => (withResult ? process.nextTick(callback, null, result) : process.nextTick(callback, null)),
+    (err: unknown) => process.nextTick(callback, callbackError(err)),
+  );
 }

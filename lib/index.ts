@@ -6,7 +6,7 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import { checkCopyFile, checkCp, type Api } from './api.js';
-import { callbackError } from './errors.js';
+import { settle } from './errors.js';
 import * as instance from './instance.js';
 import type { PathLike } from './paths.js';
 import type { BackendName, CpOptions, TreeResult } from './types.js';
@@ -43,20 +43,6 @@ export const constants = Object.freeze({
 type Done<T> = (err: Error | null, result?: T) => void;
 
 /**
- * Node's callback form: arguments checked before anything starts (a bad
- * one throws, as node:fs throws), the outcome to `callback` only.
- */
-function withCallback<T>(check: () => void, run: () => Promise<T>, callback: Done<T>): void {
-  check();
-  // Called outside the promise chain: a throw in the callback is an
-  // uncaught exception, as with node:fs.
-  run().then(
-    (result) => process.nextTick(callback, null, result),
-    (err: unknown) => process.nextTick(callback, callbackError(err)),
-  );
-}
-
-/**
  * Drop-in for `fs.promises.cp` (a promise), and for `fs.cp` when the last
  * argument is a callback: `cp(src, dest[, options], callback)`.
  */
@@ -67,7 +53,9 @@ export function cp(src: PathLike, dest: PathLike, ...rest: unknown[]): Promise<T
   const callback = typeof rest[rest.length - 1] === 'function' ? (rest.pop() as Done<TreeResult>) : undefined;
   const options = rest[0] as CpOptions | undefined;
   if (callback === undefined) return api.cp(src, dest, options);
-  withCallback(() => checkCp(src, dest, options), () => api.cp(src, dest, options), callback);
+  // Arguments checked before anything starts: a bad one throws, as node:fs throws.
+  checkCp(src, dest, options);
+  settle(api.cp(src, dest, options), callback);
 }
 
 /**
@@ -81,7 +69,8 @@ export function copyFile(src: PathLike, dest: PathLike, ...rest: unknown[]): Pro
   const callback = typeof rest[rest.length - 1] === 'function' ? (rest.pop() as Done<void>) : undefined;
   const mode = rest[0] as number | undefined;
   if (callback === undefined) return api.copyFile(src, dest, mode);
-  withCallback(() => checkCopyFile(src, dest, mode), () => api.copyFile(src, dest, mode), callback);
+  checkCopyFile(src, dest, mode);
+  settle(api.copyFile(src, dest, mode), callback);
 }
 
 /** Drop-in for `fs.cpSync`. */

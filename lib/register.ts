@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { checkCopyFile, checkCp } from './api.js';
-import { callbackError } from './errors.js';
+import { settle } from './errors.js';
 import { api, backend } from './instance.js';
 import type { CloneResult, Strategy, TreeResult } from './types.js';
 
@@ -55,14 +55,6 @@ function nodeOptions(options: unknown): unknown {
 
 type NodeCallback = (err: Error | null, ...rest: unknown[]) => void;
 
-/** A callback called outside the promise chain: a throw in it is an uncaught exception, as in node:fs. */
-function settle(run: Promise<void>, callback: NodeCallback, ...success: unknown[]): void {
-  run.then(
-    () => process.nextTick(callback, null, ...success),
-    (err: unknown) => process.nextTick(callback, callbackError(err)),
-  );
-}
-
 type Replaced = {
   cp: typeof fs.cp;
   cpSync: typeof fs.cpSync;
@@ -84,7 +76,7 @@ function hooks(previous: Replaced): Replaced {
       const opts = nodeOptions(options);
       checkCp(src, dest, opts);
       // fs.cp calls back with (null, undefined) when it is done.
-      settle(api.cp(src as string, dest as string, opts as object).then(counted), callback as NodeCallback, undefined);
+      settle(api.cp(src as string, dest as string, opts as object).then(counted), callback as NodeCallback);
     } as typeof fs.cp,
     cpSync: function cpSync(src: unknown, dest: unknown, options?: unknown): void {
       counted(api.cpSync(src as string, dest as string, nodeOptions(options) as object));
@@ -97,7 +89,7 @@ function hooks(previous: Replaced): Replaced {
       if (typeof callback !== 'function') return (previous.copyFile as (...a: unknown[]) => void)(src, dest, mode, callback);
       checkCopyFile(src, dest, mode);
       // fs.copyFile calls back with (null) alone.
-      settle(api.copyFileReport(src as string, dest as string, mode as number).then(counted), callback as NodeCallback);
+      settle(api.copyFileReport(src as string, dest as string, mode as number).then(counted), callback as NodeCallback, false);
     } as typeof fs.copyFile,
     copyFileSync: function copyFileSync(src: unknown, dest: unknown, mode?: unknown): void {
       counted(api.copyFileReportSync(src as string, dest as string, mode as number));
