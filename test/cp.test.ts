@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CpOptions } from '../lib/types.js';
 import { binding, treeBackends } from './helpers/backends.js';
 import { randomFile, sha256, tempDir, failure, timeResolution } from './helpers/files.js';
-import { fullyShared, runsOn, scratchOn, titleOn, type FsName } from './helpers/filesystems.js';
+import { alone, fullyShared, runsOn, scratchOn, titleOn, type FsName } from './helpers/filesystems.js';
 import { describeTree, diffTrees, makeTree, makeWritable } from './helpers/trees.js';
 import { treeContract } from './tree-contract.mjs';
 
@@ -239,16 +239,21 @@ describe.runIf(runsOn('small') && runsOn('ext4'))(titleOn('small', 'cp out of sp
         randomFile(path.join(src, `d${d}`, 'big'), 4 * 1024 * 1024);
       }
       const before = describeTree(src);
-      const dest = path.join(scratchOn('small', 'enospc-tree'), 'dest');
-      scratches.push(path.dirname(dest));
-      const err = await failure(() => api.cp(src, dest, { recursive: true, concurrency: 1 }));
-      expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'copyfile' });
-      expect(String(err.path)).toMatch(/\/d\d\/big$/);
-      expect(describeTree(src)).toEqual(before);
-      // Nothing half-written: every file there is whole.
-      for (const [rel, e] of describeTree(dest)) {
-        if (e.type === 'file') expect(e.hash).toBe(before.get(rel)!.hash);
-      }
+      await alone('small', async () => {
+        const dest = path.join(scratchOn('small', 'enospc-tree'), 'dest');
+        try {
+          const err = await failure(() => api.cp(src, dest, { recursive: true, concurrency: 1 }));
+          expect(err).toMatchObject({ code: 'ENOSPC', syscall: 'copyfile' });
+          expect(String(err.path)).toMatch(/\/d\d\/big$/);
+          expect(describeTree(src)).toEqual(before);
+          // Nothing half-written: every file there is whole.
+          for (const [rel, e] of describeTree(dest)) {
+            if (e.type === 'file') expect(e.hash).toBe(before.get(rel)!.hash);
+          }
+        } finally {
+          fs.rmSync(path.dirname(dest), { recursive: true, force: true });
+        }
+      });
     });
   });
 });

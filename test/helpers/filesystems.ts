@@ -101,6 +101,46 @@ export function scratchOn(name: FsName, label = 'test'): string {
   return fs.mkdtempSync(path.join(f.root, `cowcopy-${label}-`));
 }
 
+/**
+ * Runs fn with the filesystem to itself among the test files: those that fill
+ * it on purpose (the small one, for ENOSPC) take turns, or one would see the
+ * other's files. A lock directory at its root, waited for with a deadline; a
+ * lock whose process is gone is taken over.
+ */
+export async function alone<T>(name: FsName, fn: () => Promise<T>, deadlineMs = 300_000): Promise<T> {
+  const root = filesystems[name].root;
+  if (root === null) throw new Error(`no ${name} filesystem for this test`);
+  const lock = path.join(root, '.cowcopy-test-lock');
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(fs.readFileSync(path.join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }));
+      if (holder > 0 && !alive(holder)) fs.rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > until) throw new Error(`${name} filesystem still locked by pid ${holder} after ${deadlineMs} ms`);
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface Extent {
   logical: number;
   length: number;
@@ -135,4 +175,29 @@ export function freeBytes(dir: string): number {
   execFileSync('sync', ['-f', dir]);
   const s = fs.statfsSync(dir);
   return s.bfree * s.bsize;
+}
+
+/**
+ * The space `act` takes on dir's filesystem, for a check other suites may
+ * disturb by writing or deleting there at the same time (more so on a loaded
+ * machine). `act(n)` is repeated, each time on new names, until one run's
+ * figure passes `ok` or `attempts` runs are spent; the figure of the last
+ * run is returned. Sound where the act is the same each time: a clone that
+ * copied would take the space on every run, and noise cannot make every run
+ * look like a clone.
+ */
+export async function spaceTaken(
+  dir: string,
+  act: (n: number) => unknown,
+  ok: (bytes: number) => boolean,
+  attempts = 4,
+): Promise<number> {
+  let taken = NaN;
+  for (let n = 0; n < attempts; n++) {
+    const before = freeBytes(dir);
+    await act(n);
+    taken = before - freeBytes(dir);
+    if (ok(taken)) break;
+  }
+  return taken;
 }
