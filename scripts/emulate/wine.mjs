@@ -68,7 +68,7 @@ export function wineEnv(prefix) {
  * Runs node.exe under wine in cwd. Its output goes to a file (node.exe
  * writing to a pipe fails with EBADF under wine) and is returned.
  */
-export function runNodeExe(wine, exe, args, { cwd, env, timeout = 15 * 60 * 1000 }) {
+export function runNodeExe(wine, exe, args, { cwd, env, timeout = 40 * 60 * 1000 }) {
   const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cowcopy-wine-out-')), 'output.txt');
   const fd = fs.openSync(log, 'w');
   const argv = [...wine.command(cwd), exe, ...args];
