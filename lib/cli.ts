@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { emptyResult } from './backend.js';
 import type * as Cowcopy from './index.js';
 import { STRATEGY_REQUESTS, type CloneResult, type Strategy, type StrategyRequest, type TreeResult } from './types.js';
 
@@ -171,10 +172,6 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
-function emptyTree(): TreeResult {
-  return { files: 0, directories: 0, symlinks: 0, bytes: 0, skipped: 0, strategies: { reflink: 0, hardlink: 0, kernel: 0, userspace: 0 } };
-}
-
 /** A line on stderr redrawn in place; only ever enabled on a terminal. */
 class ProgressLine {
   private readonly started = process.hrtime.bigint();
@@ -321,13 +318,8 @@ function addTotals(totals: TreeResult, o: SourceOutcome): void {
     totals.strategies[o.result.strategy]++;
     return;
   }
-  const r = o.result;
-  totals.files += r.files;
-  totals.directories += r.directories;
-  totals.symlinks += r.symlinks;
-  totals.bytes += r.bytes;
-  totals.skipped += r.skipped;
-  for (const name of STRATEGY_NAMES) totals.strategies[name] += r.strategies[name];
+  for (const key of ['files', 'directories', 'symlinks', 'bytes', 'skipped'] as const) totals[key] += o.result[key];
+  for (const name of STRATEGY_NAMES) totals.strategies[name] += o.result.strategies[name];
 }
 
 function writeJson(document: unknown): void {
@@ -350,7 +342,7 @@ async function runCopy(sources: string[], dest: string, options: CliOptions): Pr
   const { backend } = lib;
   const ctx: CopyContext = { lib, options, signal: controller.signal, progress };
   const outcomes: SourceOutcome[] = [];
-  const totals = emptyTree();
+  const totals = emptyResult();
   let failed = 0;
   let exitCode = EXIT_OK;
   try {
@@ -433,12 +425,6 @@ async function runProbe(target: string, json: boolean): Promise<number> {
   return EXIT_OK;
 }
 
-function packageVersion(): string {
-  // dist/cli.js and lib/cli.ts both sit one level below package.json.
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 async function main(args: string[]): Promise<number> {
   let command: Command;
   try {
@@ -457,7 +443,8 @@ async function main(args: string[]): Promise<number> {
       process.stdout.write(HELP);
       return EXIT_OK;
     case 'version':
-      process.stdout.write(`${packageVersion()}\n`);
+      // dist/cli.js and lib/cli.ts both sit one level below package.json.
+      process.stdout.write(`${(require('../package.json') as { version: string }).version}\n`);
       return EXIT_OK;
     case 'probe':
       return runProbe(command.path, command.json);
