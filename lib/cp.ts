@@ -87,7 +87,7 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
   return { ...o, verbatimSymlinks, mode, strategy, concurrency } as ValidCpOptions;
 }
 
-type TopLevel = 'same' | 'subdir' | 'dirToNonDir' | 'nonDirToDir' | 'isDir';
+type TopLevel = 'sameFile' | 'subdir' | 'dirToNonDir' | 'nonDirToDir' | 'isDir';
 
 /** The Node line that runs (fs.cpSync words its checks anew from 22 on). */
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
@@ -102,7 +102,7 @@ function topLevelError(kind: TopLevel, sync: boolean, src: string, dest: string)
   if (sync && NODE_MAJOR >= 22) {
     const dir = src.endsWith(path.sep) ? src : `${src}${path.sep}`;
     const [code, message] = {
-      same: ['ERR_FS_CP_EINVAL', `src and dest cannot be the same ${dest}`],
+      sameFile: ['ERR_FS_CP_EINVAL', `src and dest cannot be the same ${dest}`],
       subdir: ['ERR_FS_CP_EINVAL', `Cannot copy ${dir} to a subdirectory of self ${dest}`],
       dirToNonDir: ['ERR_FS_CP_DIR_TO_NON_DIR', `Cannot overwrite non-directory ${dest} with directory ${src}`],
       nonDirToDir: ['ERR_FS_CP_NON_DIR_TO_DIR', `Cannot overwrite directory ${dest} with non-directory ${src}`],
@@ -110,19 +110,24 @@ function topLevelError(kind: TopLevel, sync: boolean, src: string, dest: string)
     }[kind];
     return Object.assign(new Error(message), { code });
   }
-  switch (kind) {
-    case 'same':
-      return cpError('ERR_FS_CP_EINVAL', 'EINVAL', 'src and dest cannot be the same', dest);
-    case 'subdir':
-      return cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${src} to a subdirectory of self ${dest}`, dest);
-    case 'dirToNonDir':
-      return cpError('ERR_FS_CP_DIR_TO_NON_DIR', 'EISDIR', `cannot overwrite non-directory ${dest} with directory ${src}`, dest);
-    case 'nonDirToDir':
-      return cpError('ERR_FS_CP_NON_DIR_TO_DIR', 'ENOTDIR', `cannot overwrite directory ${dest} with non-directory ${src}`, dest);
-    case 'isDir':
-      // Node 20's fs.cpSync gives it the errno of EINVAL (its fs.cp, EISDIR's).
-      return cpError('ERR_FS_EISDIR', 'EISDIR', `${src} is a directory (not copied)`, src, sync ? os.constants.errno.EINVAL : undefined);
-  }
+  if (kind === 'subdir') return cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${src} to a subdirectory of self ${dest}`, dest);
+  // Node 20's fs.cpSync gives it the errno of EINVAL (its fs.cp, EISDIR's).
+  if (kind === 'isDir') return cpError('ERR_FS_EISDIR', 'EISDIR', `${src} is a directory (not copied)`, src, sync ? os.constants.errno.EINVAL : undefined);
+  return entryError(kind, src, dest);
+}
+
+/** fs.cp's refusal of an entry (or the top level) at src and dest, as shown. */
+function entryError(kind: 'sameFile' | 'dirToNonDir' | 'nonDirToDir' | 'exists' | 'fifo' | 'socket' | 'unknownType', src: string, dest: string): Error {
+  const [key, code, message] = ({
+    sameFile: ['ERR_FS_CP_EINVAL', 'EINVAL', 'src and dest cannot be the same'],
+    dirToNonDir: ['ERR_FS_CP_DIR_TO_NON_DIR', 'EISDIR', `cannot overwrite non-directory ${dest} with directory ${src}`],
+    nonDirToDir: ['ERR_FS_CP_NON_DIR_TO_DIR', 'ENOTDIR', `cannot overwrite directory ${dest} with non-directory ${src}`],
+    exists: ['ERR_FS_CP_EEXIST', 'EEXIST', `${dest} already exists`],
+    fifo: ['ERR_FS_CP_FIFO_PIPE', 'EINVAL', `cannot copy a FIFO pipe: ${dest}`],
+    socket: ['ERR_FS_CP_SOCKET', 'EINVAL', `cannot copy a socket file: ${dest}`],
+    unknownType: ['ERR_FS_CP_UNKNOWN', 'EINVAL', `cannot copy an unknown file type: ${dest}`],
+  } as const)[kind];
+  return cpError(key, code, message, dest);
 }
 
 function areIdentical(a: BigIntStats, b: BigIntStats): boolean {
@@ -148,20 +153,6 @@ export function treeError(failure: TreeFailure, req: Pick<TreeRequest, 'src' | '
   const linkSrc = failure.linkSrc === undefined ? undefined : shownPath(failure.linkSrc);
   const linkDest = failure.linkDest === undefined ? undefined : shownPath(failure.linkDest);
   switch (failure.kind) {
-    case 'sameFile':
-      return cpError('ERR_FS_CP_EINVAL', 'EINVAL', 'src and dest cannot be the same', dest);
-    case 'dirToNonDir':
-      return cpError('ERR_FS_CP_DIR_TO_NON_DIR', 'EISDIR', `cannot overwrite non-directory ${dest} with directory ${src}`, dest);
-    case 'nonDirToDir':
-      return cpError('ERR_FS_CP_NON_DIR_TO_DIR', 'ENOTDIR', `cannot overwrite directory ${dest} with non-directory ${src}`, dest);
-    case 'exists':
-      return cpError('ERR_FS_CP_EEXIST', 'EEXIST', `${dest} already exists`, dest);
-    case 'fifo':
-      return cpError('ERR_FS_CP_FIFO_PIPE', 'EINVAL', `cannot copy a FIFO pipe: ${dest}`, dest);
-    case 'socket':
-      return cpError('ERR_FS_CP_SOCKET', 'EINVAL', `cannot copy a socket file: ${dest}`, dest);
-    case 'unknownType':
-      return cpError('ERR_FS_CP_UNKNOWN', 'EINVAL', `cannot copy an unknown file type: ${dest}`, dest);
     case 'linkIntoSelf':
       return cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot copy ${linkSrc} to a subdirectory of self ${linkDest}`, dest);
     case 'linkOverSubdir':
@@ -186,6 +177,8 @@ export function treeError(failure: TreeFailure, req: Pick<TreeRequest, 'src' | '
           return systemError(errno, syscall, src, dest);
       }
     }
+    default:
+      return entryError(failure.kind, src, dest);
   }
 }
 
@@ -260,7 +253,7 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
   const destStat = yield* statOrNull(io, fsPath(dest), follow);
   throwIfAborted();
   if (destStat) {
-    if (areIdentical(srcStat, destStat)) throw topLevelError('same', io.sync, shownSrc, shownDest);
+    if (areIdentical(srcStat, destStat)) throw topLevelError('sameFile', io.sync, shownSrc, shownDest);
     if (srcStat.isDirectory() && !destStat.isDirectory()) throw topLevelError('dirToNonDir', io.sync, shownSrc, shownDest);
     if (!srcStat.isDirectory() && destStat.isDirectory()) throw topLevelError('nonDirToDir', io.sync, shownSrc, shownDest);
   }
@@ -321,8 +314,8 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
   };
   if (srcStat.isFile()) return asTreeResult(yield* copyFileEntry(ctx, ''), req);
   if (srcStat.isSymbolicLink()) return asTreeResult(yield* copyLinkEntry(ctx, ''), req);
-  if (srcStat.isSocket()) throw cpError('ERR_FS_CP_SOCKET', 'EINVAL', `cannot copy a socket file: ${shownDest}`, shownDest);
-  if (srcStat.isFIFO()) throw cpError('ERR_FS_CP_FIFO_PIPE', 'EINVAL', `cannot copy a FIFO pipe: ${shownDest}`, shownDest);
+  if (srcStat.isSocket()) throw entryError('socket', shownSrc, shownDest);
+  if (srcStat.isFIFO()) throw entryError('fifo', shownSrc, shownDest);
   // Devices too: fs.cp would read one as a file, with no end for /dev/zero.
-  throw cpError('ERR_FS_CP_UNKNOWN', 'EINVAL', `cannot copy an unknown file type: ${shownDest}`, shownDest);
+  throw entryError('unknownType', shownSrc, shownDest);
 }
