@@ -6,7 +6,7 @@
 import { constants, type BigIntStats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { emptyResult, type CopyBackend, type CopyRequest, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
+import { emptyResult, type CopyBackend, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
 import {
   abortError,
   cpError,
@@ -17,10 +17,10 @@ import {
   invalidReturnValue,
   systemError,
 } from './errors.js';
-import { bytePath, fsPath, isSubdir, resolveBytes, shownPath, toNativePath, type BytePath, type NativePath } from './paths.js';
+import { bytePath, fsPath, isSubdir, resolveBytes, shownPath, toNativePath, type BytePath } from './paths.js';
 import { asyncIo, runAsync, runSync, statOrNull, syncIo, type Io, type Steps } from './io.js';
 import { STRATEGY_REQUESTS, type CpOptions, type StrategyRequest, type TreeResult } from './types.js';
-import { copyFileEntry, copyLinkEntry, type EntryOutcome } from './walk.js';
+import { copyFileEntry, copyLinkEntry, entryContext, type EntryOutcome } from './walk.js';
 
 export const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
 
@@ -307,11 +307,7 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
     return result;
   }
   // The top-level entry, by the rule every entry of a walk follows.
-  const ctx = {
-    req,
-    io,
-    copyOne: (from: NativePath, to: NativePath, fileReq: CopyRequest) => (io.sync ? backend.copySync(from, to, fileReq) : backend.copy(from, to, fileReq)),
-  };
+  const ctx = entryContext(backend, req, io);
   if (srcStat.isFile()) return asTreeResult(yield* copyFileEntry(ctx, ''), req);
   if (srcStat.isSymbolicLink()) return asTreeResult(yield* copyLinkEntry(ctx, ''), req);
   if (srcStat.isSocket()) throw entryError('socket', shownSrc, shownDest);

@@ -11,7 +11,7 @@ import { asyncIo, quietly, runAsync, runSync, statOrNull, syncIo, type Io, type 
 import path from 'node:path';
 import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest } from './backend.js';
 import { systemError, uvErrno, type SystemError } from './errors.js';
-import { walkSteps } from './walk.js';
+import { entryContext, walkSteps } from './walk.js';
 import { filesystemName } from './filesystems.js';
 import { nodeFs } from './nodefs.js';
 import { bytePath, fsPath, tempBeside, type NativePath } from './paths.js';
@@ -345,6 +345,6 @@ export const fallbackBackend: CopyBackend = {
   },
   probe: (target) => runAsync(probeSteps(asyncIo, target)),
   probeSync: (target) => runSync(probeSteps(syncIo, target)),
-  copyTree: (req) => runAsync(walkSteps({ req, io: asyncIo, copyOne: (src, dest, fileReq) => fallbackBackend.copy(src, dest, fileReq) }, req)),
-  copyTreeSync: (req) => runSync(walkSteps({ req, io: syncIo, copyOne: (src, dest, fileReq) => fallbackBackend.copySync(src, dest, fileReq) }, req)),
+  copyTree: (req) => runAsync(walkSteps(entryContext(fallbackBackend, req, asyncIo), req)),
+  copyTreeSync: (req) => runSync(walkSteps(entryContext(fallbackBackend, req, syncIo), req)),
 };

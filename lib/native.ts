@@ -19,7 +19,7 @@ import { filesystemName } from './filesystems.js';
 import { fsPath, type NativePath } from './paths.js';
 import type { CloneResult, ProbeResult, TreeResult } from './types.js';
 import { asyncIo, runAsync, runSync, syncIo } from './io.js';
-import { filterArguments, walkSteps } from './walk.js';
+import { entryContext, filterArguments, walkSteps } from './walk.js';
 
 function flagsOf(req: CopyRequest, test: TestFlags): NativeFlags {
   return {
@@ -111,6 +111,11 @@ function outcomeOf(r: NativeTreeResult, filterError: unknown): TreeOutcome {
   };
 }
 
+/** A native walk that did not start: undefined where no thread could be made for it (EAGAIN), else thrown. */
+function notStarted(failure: NativeFailure): undefined {
+  if (errorCode(failure.errno) !== 'EAGAIN') throw systemError(failure.errno, failure.syscall);
+}
+
 /** The native walk, or undefined when no thread could be made for it (the caller walks in JavaScript). */
 async function nativeWalk(binding: NativeBinding, req: TreeRequest, test: TestFlags): Promise<TreeOutcome | undefined> {
   let filterError: unknown;
@@ -132,10 +137,7 @@ async function nativeWalk(binding: NativeBinding, req: TreeRequest, test: TestFl
       }
     : null;
   const handle = binding.copyTree(fsPath(req.src), fsPath(req.dest), treeOptions(req, test), filter, req.onProgress ?? null);
-  if (failed(handle)) {
-    if (errorCode(handle.errno) === 'EAGAIN') return undefined;
-    throw systemError(handle.errno, handle.syscall);
-  }
+  if (failed(handle)) return notStarted(handle);
   const abort = (): void => handle.cancel();
   req.signal?.addEventListener('abort', abort, { once: true });
   if (req.signal?.aborted) abort(); // before the listener was there
@@ -183,10 +185,7 @@ function nativeWalkSync(binding: NativeBinding, req: TreeRequest, test: TestFlag
       }
     : null;
   const r = binding.copyTreeSync(fsPath(req.src), fsPath(req.dest), treeOptions(req, test), filter, progress);
-  if (failed(r) && !('kind' in r)) {
-    if (errorCode(r.errno) === 'EAGAIN') return undefined;
-    throw systemError(r.errno, r.syscall);
-  }
+  if (failed(r) && !('kind' in r)) return notStarted(r);
   return outcomeOf(r as NativeTreeResult, filterError);
 }
 
@@ -210,11 +209,11 @@ export function createNativeBackend(binding: NativeBinding, test: TestFlags = {}
       // Where the addon has no walk (a platform without tree.cc), or no
       // thread for one: the walk in JavaScript, each file copied natively.
       const outcome = binding.nativeTree ? await nativeWalk(binding, req, test) : undefined;
-      return outcome ?? runAsync(walkSteps({ req, io: asyncIo, copyOne: (src, dest, fileReq) => backend.copy(src, dest, fileReq) }, req));
+      return outcome ?? runAsync(walkSteps(entryContext(backend, req, asyncIo), req));
     },
     copyTreeSync(req) {
       const outcome = binding.nativeTree ? nativeWalkSync(binding, req, test) : undefined;
-      return outcome ?? runSync(walkSteps({ req, io: syncIo, copyOne: (src, dest, fileReq) => backend.copySync(src, dest, fileReq) }, req));
+      return outcome ?? runSync(walkSteps(entryContext(backend, req, syncIo), req));
     },
   };
   return backend;

@@ -11,7 +11,7 @@
 // directory swapped for a symlink while it runs.
 import { type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { emptyResult, type CopyRequest, type ErrorPaths, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
+import { emptyResult, type CopyBackend, type CopyRequest, type ErrorPaths, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
 import { invalidReturnValue } from './errors.js';
 import { limiter, Parallel, quietly, type Io, type Steps } from './io.js';
 import { fsPath, isLeftoverTemp, isSubdir, resolveBytes, shownPath, tempBeside, type BytePath, type NativePath } from './paths.js';
@@ -28,6 +28,11 @@ export interface EntryContext {
   >;
   copyOne: CopyOne;
   io: Io;
+}
+
+/** What a walk copies with: `backend`, each file in the Io's form (sync or async). */
+export function entryContext(backend: CopyBackend, req: EntryContext['req'], io: Io): EntryContext {
+  return { req, io, copyOne: (src, dest, fileReq) => (io.sync ? backend.copySync(src, dest, fileReq) : backend.copy(src, dest, fileReq)) };
 }
 
 /** How one entry went: counted as copied or skipped, or the failure. */
