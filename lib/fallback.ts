@@ -1,7 +1,5 @@
-// The same contract on top of node:fs, for when the addon cannot load.
-//
-// Each operation is written once, as a generator that yields fs calls, run
-// by io.ts's sync and async drivers, so the two flavours cannot drift apart.
+// The same contract on top of node:fs, for when the addon cannot load, each
+// operation a generator over io.ts's Io.
 //
 // What node:fs cannot do, and so the fallback does not: keep holes in sparse
 // files, nanosecond timestamps (utimes takes a double: sub-microsecond

@@ -1,10 +1,8 @@
-// fs.cp's rule for each kind of entry, written once for TypeScript, and the
-// tree walk built on them. cp() and cpSync() copy their top-level file or
-// symlink through the same entry functions the walk uses for every entry
-// below a directory. The walk is the node:fs fallback's and, where the addon
-// cannot walk (no thread for it), the native backend's, each file then copied
-// natively. The addon's walk (native/tree.cc) follows the same rules in C++.
-// Each is a generator over io.ts's Io: cp() runs it async, cpSync() sync.
+// fs.cp's rule for each kind of entry, written once for TypeScript (cp.ts
+// copies its top-level entry by them too), and the tree walk built on them:
+// the node:fs fallback's and, where the addon cannot walk (no thread for it),
+// the native backend's, each file then copied natively. The addon's walk
+// (native/tree.cc) follows the same rules in C++.
 //
 // Paths are BytePaths (paths.ts): no name is lost, whatever its encoding.
 // node:fs has no openat(): unlike the native walk, this one cannot refuse a
@@ -56,7 +54,6 @@ export function systemFailure(err: unknown, rel: BytePath, paths: ErrorPaths, sy
 function cpFailure(kind: TreeFailure['kind'], rel: BytePath, linkSrc?: BytePath, linkDest?: BytePath): { failure: TreeFailure } {
   return { failure: { kind, rel, paths: 'destination', linkSrc, linkDest } };
 }
-
 
 function fileRequest(ctx: EntryContext, replace: boolean): CopyRequest {
   return {
