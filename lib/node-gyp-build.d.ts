@@ -1,8 +1,5 @@
 declare module 'node-gyp-build' {
   /** Loads the addon of the package at `dir`: build/Release first, then prebuilds/. */
   function load(dir: string): unknown;
-  namespace load {
-    function resolve(dir: string): string;
-  }
   export = load;
 }

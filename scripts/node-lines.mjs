@@ -5,8 +5,6 @@
 import path from 'node:path';
 import { registryPackage } from './registry-package.mjs';
 
-export const NODE_LINES = [20, 22, 24, 26];
-
 /** The newest release of each line on the registry when last checked (2026-11-29). */
 const EXACT = {
   linux: { 20: '20.20.2', 22: '22.23.5', 24: '24.22.3', 26: '26.12.1' },

@@ -39,13 +39,6 @@ function fail(message) {
   process.exit(1);
 }
 
-function run(command, args, options = {}) {
-  const r = spawnSync(command, args, { cwd: root, encoding: 'utf8', ...options });
-  if (r.error) fail(`cannot run ${command}: ${r.error.message}`);
-  if (r.status !== 0) fail(`${command} ${args.join(' ')} failed (${r.status}):\n${r.stdout ?? ''}${r.stderr ?? ''}`);
-  return r;
-}
-
 /** The official node.exe of the line, from the npm registry (npm install refuses win32 packages here). */
 function ensureNodeExe() {
   const exe = path.join(nodeBinDir(NODE_LINE, 'win'), 'node.exe');
