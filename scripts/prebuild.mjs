@@ -64,7 +64,7 @@ export function prebuildPath(id) {
   return path.join(dir, 'cowcopy.node');
 }
 
-const isMuslHost = () => process.platform === 'linux' && (fs.existsSync('/etc/alpine-release') || process.report?.getReport().header.glibcVersionRuntime === undefined);
+export const isMuslHost = () => process.platform === 'linux' && (fs.existsSync('/etc/alpine-release') || process.report?.getReport().header.glibcVersionRuntime === undefined);
 
 /** How this host builds `id`, or why it cannot. */
 function method(id) {

@@ -33,7 +33,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TARGETS, prebuildPath } from './prebuild.mjs';
+import { TARGETS, isMuslHost, prebuildPath } from './prebuild.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const win = process.platform === 'win32';
@@ -73,8 +73,7 @@ function fatal(message) {
 function hostTarget() {
   if (process.platform === 'darwin') return 'darwin-x64+arm64';
   if (process.platform === 'win32') return `win32-${process.arch}`;
-  const musl = fs.existsSync('/etc/alpine-release') || process.report.getReport().header.glibcVersionRuntime === undefined;
-  return `linux-${process.arch}-${musl ? 'musl' : 'glibc'}`;
+  return `linux-${process.arch}-${isMuslHost() ? 'musl' : 'glibc'}`;
 }
 
 /** npm's own CLI script, run with this Node: npm itself needs nothing from PATH. */
@@ -214,35 +213,23 @@ function installInto(name, tgz, env) {
   return { project, status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-const CHECK_CJS = `'use strict';
-const cowcopy = require('cowcopy');
-const fs = require('fs');
+/** A consumer's script (ESM or CommonJS): clones its src to its dest, prints what it saw as JSON. */
+function checkScript(esm) {
+  const head = esm
+    ? `import * as cowcopy from 'cowcopy';\nimport { createRequire } from 'node:module';\nimport fs from 'node:fs';\nconst cjs = createRequire(import.meta.url)('cowcopy');`
+    : `'use strict';\nconst cowcopy = require('cowcopy');\nconst fs = require('fs');`;
+  return `${head}
 const [src, dest] = process.argv.slice(2);
-cowcopy.clone(src, dest).then((r) => {
-  console.log(JSON.stringify({
-    backend: cowcopy.backend,
-    nativeLoadError: cowcopy.nativeLoadError && cowcopy.nativeLoadError.message,
-    loaded: process.report.getReport().sharedObjects.filter((f) => /\\.node$/.test(f)).map((f) => fs.realpathSync(f)),
-    strategy: r.strategy,
-    same: fs.readFileSync(src).equals(fs.readFileSync(dest)),
-  }));
-});
-`;
-const CHECK_MJS = `import * as cowcopy from 'cowcopy';
-import { createRequire } from 'node:module';
-import fs from 'node:fs';
-const cjs = createRequire(import.meta.url)('cowcopy');
-const [src, dest] = process.argv.slice(2);
-const r = await cowcopy.clone(src, dest);
+${esm ? 'const r = await cowcopy.clone(src, dest);' : 'cowcopy.clone(src, dest).then((r) => {'}
 console.log(JSON.stringify({
   backend: cowcopy.backend,
   nativeLoadError: cowcopy.nativeLoadError && cowcopy.nativeLoadError.message,
   loaded: process.report.getReport().sharedObjects.filter((f) => /\\.node$/.test(f)).map((f) => fs.realpathSync(f)),
   strategy: r.strategy,
-  same: fs.readFileSync(src).equals(fs.readFileSync(dest)),
-  oneInstance: cowcopy.clone === cjs.clone && cowcopy.backend === cjs.backend,
+  same: fs.readFileSync(src).equals(fs.readFileSync(dest)),${esm ? '\n  oneInstance: cowcopy.clone === cjs.clone && cowcopy.backend === cjs.backend,' : ''}
 }));
-`;
+${esm ? '' : '});\n'}`;
+}
 
 /** Where a clone is expected to be a 'reflink': xfs on Linux, APFS (the temp directory) on macOS. */
 function cloneDir() {
@@ -267,7 +254,7 @@ const clones = cloneDir();
 /** Runs a consumer script in `project`; returns its report. */
 function consume(project, script, env, label) {
   const file = path.join(project, script);
-  if (!fs.existsSync(file)) fs.writeFileSync(file, script.endsWith('.mjs') ? CHECK_MJS : CHECK_CJS);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, checkScript(script.endsWith('.mjs')));
   const src = path.join(clones.dir, `${label}-src`);
   fs.writeFileSync(src, randomBytes(1 << 20));
   const r = spawnSync(process.execPath, [file, src, path.join(clones.dir, `${label}-${script}-dest`)], { cwd: project, env, encoding: 'utf8' });
@@ -283,6 +270,19 @@ const real = (p) => {
   return win ? r.toLowerCase() : r;
 };
 const loadedFrom = (report, file) => fs.existsSync(file) && report.loaded.map((f) => (win ? f.toLowerCase() : f)).includes(real(file));
+
+/** JSON.parse, or null for output that is not JSON (the check that reads it reports the output). */
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The binary node-gyp-build picks in the installed package `pkg`, asked in `project` under `env`. */
+const resolvePrebuild = (project, pkg, env) =>
+  spawnSync(process.execPath, ['-p', `require('node-gyp-build').resolve(${JSON.stringify(pkg)})`], { cwd: project, encoding: 'utf8', env });
 
 // ---- 2. with prebuilds, no compiler -------------------------------------------
 
@@ -306,17 +306,13 @@ const PATH = nodeOnlyPath(bare);
   for (const [id, t] of Object.entries(TARGETS)) {
     if (!files.some((f) => isFor(id, f))) continue;
     for (const arch of t.arch.split('+')) {
-      const r = spawnSync(process.execPath, ['-p', `require('node-gyp-build').resolve(${JSON.stringify(pkg)})`], {
-        cwd: project,
-        encoding: 'utf8',
-        env: { ...env, npm_config_platform: t.platform, npm_config_arch: arch, LIBC: t.libc ?? 'glibc' },
-      });
+      const r = resolvePrebuild(project, pkg, { ...env, npm_config_platform: t.platform, npm_config_arch: arch, LIBC: t.libc ?? 'glibc' });
       const picked = path.relative(pkg, r.stdout.trim()).split(path.sep).join('/');
       check(r.status === 0 && isFor(id, picked), `node-gyp-build picks ${picked} for ${t.platform} ${arch}${t.libc ? ` ${t.libc}` : ''}`, `${r.stdout}${r.stderr}`);
     }
   }
 
-  const resolved = spawnSync(process.execPath, ['-p', `require('node-gyp-build').resolve(${JSON.stringify(pkg)})`], { cwd: project, encoding: 'utf8', env });
+  const resolved = resolvePrebuild(project, pkg, env);
   const prebuild = resolved.status === 0 ? resolved.stdout.trim() : path.join(pkg, 'prebuilds', 'none-found');
   hostPrebuild = path.relative(pkg, prebuild);
   check(resolved.status === 0 && isFor(host, hostPrebuild.split(path.sep).join('/')), `this machine's binary is ${hostPrebuild}`, `${resolved.stdout}${resolved.stderr}`);
@@ -332,12 +328,7 @@ const PATH = nodeOnlyPath(bare);
     check(report.stderr === '', `${how}: nothing on stderr`, report.stderr);
   }
   const cli = spawnSync(process.execPath, [path.join(pkg, 'dist', 'cli.js'), 'probe', '--json', clones.dir], { cwd: project, env, encoding: 'utf8' });
-  let probe = null;
-  try {
-    probe = JSON.parse(cli.stdout);
-  } catch {
-    // reported below
-  }
+  const probe = parseJson(cli.stdout);
   check(cli.status === 0 && probe?.backend === 'native', 'the cowcopy command (dist/cli.js probe) runs on the native backend', `${cli.stdout}${cli.stderr}`);
 
   // The hook, as a user turns it on for code they do not own.
@@ -347,12 +338,7 @@ const PATH = nodeOnlyPath(bare);
     const dest = path.join(clones.dir, `hook-${args[0]}`);
     const code = `require('fs').copyFileSync(${JSON.stringify(hookSrc)}, ${JSON.stringify(dest)}); import('cowcopy/register').then((h) => console.log(JSON.stringify(h.stats())));`;
     const r = spawnSync(process.execPath, [...args, '-e', code], { cwd: project, env, encoding: 'utf8' });
-    let stats = null;
-    try {
-      stats = JSON.parse(r.stdout);
-    } catch {
-      // reported below
-    }
+    const stats = parseJson(r.stdout);
     check(r.status === 0 && stats?.calls === 1 && stats?.backend === 'native', `node ${label}: fs.copyFileSync goes through cowcopy`, `${r.stdout}${r.stderr}`);
   }
 
