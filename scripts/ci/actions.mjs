@@ -41,6 +41,15 @@ const FUNCTIONS = {
   format: (f, ...args) => asText(f).replace(/\{(\d+)\}/g, (_, i) => asText(args[Number(i)])),
 };
 
+const COMPARISONS = {
+  '==': (a, b) => looseEqual(a, b),
+  '!=': (a, b) => !looseEqual(a, b),
+  '<': (a, b) => toNumber(a) < toNumber(b),
+  '>': (a, b) => toNumber(a) > toNumber(b),
+  '<=': (a, b) => toNumber(a) <= toNumber(b),
+  '>=': (a, b) => toNumber(a) >= toNumber(b),
+};
+
 function tokenize(text) {
   const tokens = [];
   let i = 0;
@@ -109,7 +118,7 @@ export function evaluate(text, context) {
       expect(')');
       return value;
     }
-    if (token.kind === 'op' && token.value === '!') return !truthy(unary());
+    if (token.kind === 'op' && token.value === '!') return !truthy(primary());
     if (token.kind !== 'name') throw new Error(`unexpected '${token.value}' in expression: ${text}`);
     if (peek('(')) {
       at++;
@@ -145,36 +154,13 @@ export function evaluate(text, context) {
       }
     }
   }
-  function unary() {
-    return primary();
-  }
   function comparison() {
-    let left = unary();
-    for (;;) {
-      const op = tokens[at];
-      if (op?.kind !== 'op' || !['==', '!=', '<', '>', '<=', '>='].includes(op.value)) return left;
-      at++;
-      const right = unary();
-      switch (op.value) {
-        case '==':
-          left = looseEqual(left, right);
-          break;
-        case '!=':
-          left = !looseEqual(left, right);
-          break;
-        case '<':
-          left = toNumber(left) < toNumber(right);
-          break;
-        case '>':
-          left = toNumber(left) > toNumber(right);
-          break;
-        case '<=':
-          left = toNumber(left) <= toNumber(right);
-          break;
-        default:
-          left = toNumber(left) >= toNumber(right);
-      }
+    let left = primary();
+    while (tokens[at]?.kind === 'op' && Object.hasOwn(COMPARISONS, tokens[at].value)) {
+      const compare = COMPARISONS[tokens[at++].value];
+      left = compare(left, primary());
     }
+    return left;
   }
   function and() {
     let left = comparison();
@@ -216,8 +202,6 @@ export function condition(text, context) {
   const value = truthy(evaluate(expr, context));
   return usesStatus ? value : value && (context.status === undefined || context.status === 'success');
 }
-
-export { truthy };
 
 /** The legs of a job's matrix, each an object of values ([{}] without a matrix). */
 export function expandMatrix(matrix) {
