@@ -204,6 +204,15 @@ function readelf(args, file) {
   return r.stdout;
 }
 
+/** A binary's dynamic symbols: name (without @version), binding (GLOBAL, WEAK, LOCAL) and section (UND: imported). */
+export function dynamicSymbols(file) {
+  return readelf(['--dyn-syms'], file)
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((c) => c.length >= 8 && /^\d+:$/.test(c[0]))
+    .map((c) => ({ name: c[7].replace(/@.*$/, ''), bind: c[4], section: c[6] }));
+}
+
 const compareVersions = (a, b) => {
   const x = a.split('.').map(Number);
   const y = b.split('.').map(Number);
@@ -233,11 +242,9 @@ export function inspectElf(file) {
     const n = /Name: (\S+)\s+Flags:/.exec(line);
     if (n && lib) versions[lib].push(n[1]);
   }
-  const exported = readelf(['--dyn-syms'], file)
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((c) => c.length >= 8 && /^\d+:$/.test(c[0]) && c[6] !== 'UND' && c[4] === 'GLOBAL')
-    .map((c) => c[7].replace(/@.*$/, ''));
+  const exported = dynamicSymbols(file)
+    .filter((s) => s.section !== 'UND' && s.bind === 'GLOBAL')
+    .map((s) => s.name);
   const all = Object.values(versions).flat();
   const newest = (prefix) =>
     all

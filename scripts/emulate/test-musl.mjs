@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freshPrebuild } from '../fresh.mjs';
+import { dynamicSymbols } from '../prebuild.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const work = path.join(root, 'build', 'musl-load');
@@ -36,17 +37,6 @@ function run(command, args) {
   const r = spawnSync(command, args, { encoding: 'utf8' });
   if (r.error) fail(`cannot run ${command}: ${r.error.message}${command === 'musl-gcc' ? ' (apt-get install musl-tools)' : ''}`);
   return r;
-}
-
-/** The symbols the addon imports, from its dynamic symbol table. */
-function imports(file) {
-  const r = run('readelf', ['-W', '--dyn-syms', file]);
-  if (r.status !== 0) fail(`readelf --dyn-syms failed: ${r.stderr}`);
-  return r.stdout
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((c) => c.length >= 8 && /^\d+:$/.test(c[0]) && c[6] === 'UND' && c[4] !== 'LOCAL')
-    .map((c) => ({ name: c[7].replace(/@.*$/, ''), weak: c[4] === 'WEAK' }));
 }
 
 function harnessSource(stubs) {
@@ -101,11 +91,12 @@ function harnessSource(stubs) {
 function main() {
   const { file: addon, problems: built } = freshPrebuild('linux-x64-musl');
   if (built.length) fail(`the musl prebuild is not right:\n  ${built.join('\n  ')}`);
-  const symbols = imports(addon);
+  // What the addon imports.
+  const symbols = dynamicSymbols(addon).filter((s) => s.section === 'UND' && s.bind !== 'LOCAL');
   const stubs = symbols.filter((s) => /^(napi|node_api)_/.test(s.name)).map((s) => s.name);
   const fromLibc = symbols.filter((s) => !/^(napi|node_api)_/.test(s.name));
   if (stubs.length === 0) fail(`${addon} imports no Node-API function: not the addon?`);
-  console.log(`${path.relative(root, addon)} imports ${stubs.length} Node-API functions and ${fromLibc.length} other symbols (${fromLibc.filter((s) => s.weak).length} weak)`);
+  console.log(`${path.relative(root, addon)} imports ${stubs.length} Node-API functions and ${fromLibc.length} other symbols (${fromLibc.filter((s) => s.bind === 'WEAK').length} weak)`);
 
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
