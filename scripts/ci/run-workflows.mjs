@@ -135,12 +135,7 @@ const WINDOWS_RULES = [
 
 class Leg {
   constructor(workflow, jobId, job, matrix, index, run) {
-    this.workflow = workflow;
-    this.jobId = jobId;
-    this.job = job;
-    this.matrix = matrix;
-    this.index = index;
-    this.run = run;
+    Object.assign(this, { workflow, jobId, job, matrix, index, run });
     this.context = this.makeContext({});
     this.name = interpolate(job.name ?? jobId, this.context);
     this.runsOn = interpolate(job['runs-on'], this.context);
