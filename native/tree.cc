@@ -46,13 +46,6 @@ constexpr size_t kQueueCapacity = 1024;  // work items waiting for a worker
 constexpr unsigned kMaxWorkers = 64;
 constexpr auto kProgressEvery = std::chrono::milliseconds(100);
 
-Status Failed(const char* syscall, int code) {
-  Status s;
-  s.code = code;
-  s.syscall = syscall;
-  return s;
-}
-
 Path Join(const Path& dir, const Path& name) { return dir.empty() ? name : dir + "/" + name; }
 
 struct DirNode {
@@ -97,13 +90,16 @@ class Walk {
   void Worker();
   void Execute(Task& task, std::vector<Task>* own);
   void ListDir(DirNode* node, std::vector<Task>* own);
+  // Opens node's source and destination directories: false when either failed (recorded).
+  bool OpenPair(DirNode* node, std::unique_ptr<Dir>* sdir, std::unique_ptr<Dir>* ddir);
   void CopyFiles(DirNode* node, Dir& sdir, Dir& ddir, const std::vector<Entry>& files);
   void CopyFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& entry);
   void LinkFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& entry);
   void CopySymlink(DirNode* node, Dir& sdir, Dir& ddir, const Entry& entry);
   void MakeChildDir(DirNode* node, Dir& sdir, Dir& ddir, const Entry& entry, std::vector<Task>* own);
-  // An existing entry at dest: false when the caller must not write it.
-  bool MayReplace(Dir& ddir, const Entry& e, const Path& rel, const Stat& src);
+  // An existing entry at dest (its stat in *dst): false when the caller must
+  // not write it. `src`: the source, refused when dest is the same file.
+  bool MayReplace(Dir& ddir, const Entry& e, const Path& rel, const Stat* src, Stat* dst);
   // Makes the entry under a temporary name with `make`, then renames it over
   // the existing one: either the old entry or the new one is there, always.
   // `link_target`: the entry is a symlink to it (what a failure names).
@@ -112,6 +108,11 @@ class Walk {
   // One item of node is over; `ddir`, when open, is node's destination.
   void Done(DirNode* node, Dir* ddir = nullptr);
   void Complete(DirNode* node, Dir* ddir);
+  // ListDir gives up on node: a source-side error, then node's item is over.
+  void Fail(DirNode* node, const Status& status, const Path& rel) {
+    RecordSystem(status, rel, ErrorPaths::kSource);
+    Done(node);
+  }
 
   Fs* fs_;
   const TreeOptions& opts_;
@@ -191,49 +192,33 @@ void Walk::Worker() {
 
 void Walk::Execute(Task& task, std::vector<Task>* own) {
   DirNode* node = task.node;
-  if (Stopped()) {
-    // Still accounted for, so every node is completed and freed.
-    Done(node);
-    return;
-  }
-  if (task.list) {
-    ListDir(node, own);
-    return;
-  }
+  // Stopped: still accounted for, so every node is completed and freed.
+  if (Stopped()) return Done(node);
+  if (task.list) return ListDir(node, own);
   std::unique_ptr<Dir> sdir, ddir;
-  Status s = fs_->OpenSource(node->rel, &sdir);
+  if (OpenPair(node, &sdir, &ddir)) CopyFiles(node, *sdir, *ddir, task.files);
+  Done(node);
+}
+
+bool Walk::OpenPair(DirNode* node, std::unique_ptr<Dir>* sdir, std::unique_ptr<Dir>* ddir) {
+  Status s = fs_->OpenSource(node->rel, sdir);
   if (!s.ok()) {
     RecordSystem(s, node->rel, ErrorPaths::kSource);
-  } else if (!(s = fs_->OpenDest(node->rel, &ddir)).ok()) {
+  } else if (!(s = fs_->OpenDest(node->rel, ddir)).ok()) {
     RecordSystem(s, node->rel, ErrorPaths::kDestination);
-  } else {
-    CopyFiles(node, *sdir, *ddir, task.files);
   }
-  Done(node);
+  return s.ok();
 }
 
 void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
   std::unique_ptr<Dir> sdir, ddir;
-  Status s = fs_->OpenSource(node->rel, &sdir);
-  if (!s.ok()) {
-    RecordSystem(s, node->rel, ErrorPaths::kSource);
-    Done(node);
-    return;
-  }
-  if (!(s = fs_->OpenDest(node->rel, &ddir)).ok()) {
-    RecordSystem(s, node->rel, ErrorPaths::kDestination);
-    Done(node);
-    return;
-  }
+  if (!OpenPair(node, &sdir, &ddir)) return Done(node);
   // A directory that was there: what a killed copy left in it goes.
   if (!node->created) fs_->RemoveLeftovers(*ddir);
 
   std::vector<Entry> entries;
-  if (!(s = fs_->List(*sdir, &entries)).ok()) {
-    RecordSystem(s, node->rel, ErrorPaths::kSource);
-    Done(node);
-    return;
-  }
+  Status s = fs_->List(*sdir, &entries);
+  if (!s.ok()) return Fail(node, s, node->rel);
 
   // The filter first: fs.cp asks it before it looks at the entry.
   if (hooks_ && hooks_->has_filter() && !entries.empty()) {
@@ -243,8 +228,7 @@ void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
     if (!hooks_->Filter(node->rel, &asked)) {
       bool cancelled = cancel_ != nullptr && cancel_->load();
       RecordCp(cancelled ? TreeErrorKind::kCancelled : TreeErrorKind::kFilter, node->rel);
-      Done(node);
-      return;
+      return Done(node);
     }
     size_t kept = 0;
     for (size_t i = 0; i < entries.size(); i++) {
@@ -260,11 +244,7 @@ void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
   for (Entry& e : entries) {
     if (e.kind != Kind::kUnknown && !(opts_.dereference && e.kind == Kind::kSymlink)) continue;
     Stat st;
-    if (!(s = fs_->StatAt(*sdir, e.name, opts_.dereference, &st)).ok()) {
-      RecordSystem(s, Join(node->rel, e.name), ErrorPaths::kSource);
-      Done(node);
-      return;
-    }
+    if (!(s = fs_->StatAt(*sdir, e.name, opts_.dereference, &st)).ok()) return Fail(node, s, Join(node->rel, e.name));
     e.kind = st.kind;
   }
 
@@ -313,17 +293,11 @@ void Walk::MakeChildDir(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e, std
   child->parent = node;
   child->rel = rel;
   Status s = fs_->StatAt(sdir, e.name, opts_.dereference, &child->st);
-  if (!s.ok()) {
-    RecordSystem(s, rel, ErrorPaths::kSource);
-    return;
-  }
+  if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
   if (opts_.dereference) {
     // A symlink back to an ancestor would never end.
     for (const DirNode* up = node; up != nullptr; up = up->parent) {
-      if (up->st.Same(child->st)) {
-        Record(TreeErrorKind::kLoop, Failed("cp", fs_->Code(ELOOP)), rel, ErrorPaths::kBoth);
-        return;
-      }
+      if (up->st.Same(child->st)) return Record(TreeErrorKind::kLoop, {fs_->Code(ELOOP), "cp"}, rel, ErrorPaths::kBoth);
     }
   }
   // Made with its final mode where that comes out exact, lets the owner fill
@@ -338,22 +312,12 @@ void Walk::MakeChildDir(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e, std
     child->exact = node->exact;  // nothing it could have inherited
   } else if (Exists(s)) {
     Stat dst;
-    if (!(s = fs_->StatAt(ddir, e.name, false, &dst)).ok()) {
-      RecordSystem(s, rel, ErrorPaths::kDestination);
-      return;
-    }
-    if (child->st.Same(dst)) {
-      RecordCp(TreeErrorKind::kSameFile, rel);
-      return;
-    }
-    if (dst.kind != Kind::kDirectory) {
-      // Never into a symlink planted at dest, nor over a file.
-      RecordCp(TreeErrorKind::kDirToNonDir, rel);
-      return;
-    }
+    if (!(s = fs_->StatAt(ddir, e.name, false, &dst)).ok()) return RecordSystem(s, rel, ErrorPaths::kDestination);
+    if (child->st.Same(dst)) return RecordCp(TreeErrorKind::kSameFile, rel);
+    // Never into a symlink planted at dest, nor over a file.
+    if (dst.kind != Kind::kDirectory) return RecordCp(TreeErrorKind::kDirToNonDir, rel);
   } else {
-    RecordSystem(s, rel, ErrorPaths::kDestination);
-    return;
+    return RecordSystem(s, rel, ErrorPaths::kDestination);
   }
   dirs_++;
   node->pending++;
@@ -363,31 +327,21 @@ void Walk::MakeChildDir(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e, std
 void Walk::CopyFiles(DirNode* node, Dir& sdir, Dir& ddir, const std::vector<Entry>& files) {
   for (const Entry& e : files) {
     if (Stopped()) return;
-    if (opts_.file.request == Request::kHardlink) {
-      LinkFile(node, sdir, ddir, e);
-    } else {
-      CopyFile(node, sdir, ddir, e);
-    }
+    opts_.file.request == Request::kHardlink ? LinkFile(node, sdir, ddir, e) : CopyFile(node, sdir, ddir, e);
   }
 }
 
-bool Walk::MayReplace(Dir& ddir, const Entry& e, const Path& rel, const Stat& src) {
-  Stat dst;
-  Status s = fs_->StatAt(ddir, e.name, false, &dst);
+bool Walk::MayReplace(Dir& ddir, const Entry& e, const Path& rel, const Stat* src, Stat* dst) {
+  Status s = fs_->StatAt(ddir, e.name, false, dst);
   if (!s.ok()) {
     RecordSystem(s, rel, ErrorPaths::kDestination);
-    return false;
-  }
-  if (src.Same(dst)) {
+  } else if (src != nullptr && src->Same(*dst)) {
     RecordCp(TreeErrorKind::kSameFile, rel);
-    return false;
-  }
-  if (dst.kind == Kind::kDirectory) {
+  } else if (dst->kind == Kind::kDirectory) {
     RecordCp(TreeErrorKind::kNonDirToDir, rel);
-    return false;
-  }
-  if (opts_.force) return true;
-  if (opts_.error_on_exist) {
+  } else if (opts_.force) {
+    return true;
+  } else if (opts_.error_on_exist) {
     RecordCp(TreeErrorKind::kExists, rel);
   } else {
     skipped_++;
@@ -398,7 +352,7 @@ bool Walk::MayReplace(Dir& ddir, const Entry& e, const Path& rel, const Stat& sr
 bool Walk::ReplaceAt(Dir& ddir, const Entry& e, const Path& rel, const std::function<Status(const Path&)>& make,
                      const Path& link_target) {
   Path temp;
-  Status status = Failed("open", fs_->Code(EEXIST));
+  Status status{fs_->Code(EEXIST), "open"};
   for (int attempt = 0; attempt < 16 && Exists(status); attempt++) {
     temp = TempName("tree");
     status = make(temp);
@@ -421,23 +375,19 @@ void Walk::CopyFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
   Path rel = Join(node->rel, e.name);
   std::unique_ptr<SourceFile> file;
   Status status = fs_->OpenFile(sdir, e.name, opts_.dereference, &file);
-  if (!status.ok()) {
-    // fs.cp's errors for a file come from copyFile.
-    RecordSystem(Failed("copyfile", status.code), rel, ErrorPaths::kBoth);
-    return;
-  }
+  // fs.cp's errors for a file come from copyFile.
+  if (!status.ok()) return RecordSystem({status.code, "copyfile"}, rel, ErrorPaths::kBoth);
   CopyResult copied;
   status = fs_->CopyInto(*file, ddir, e.name, node->exact, opts_.file, &copied);
   if (Exists(status)) {
-    if (!MayReplace(ddir, e, rel, file->stat())) return;
-    bool replaced = ReplaceAt(ddir, e, rel, [&](const Path& temp) {
+    Stat dst;
+    bool replaced = MayReplace(ddir, e, rel, &file->stat(), &dst) && ReplaceAt(ddir, e, rel, [&](const Path& temp) {
       Status s = fs_->CopyInto(*file, ddir, temp, false, opts_.file, &copied);
-      return s.ok() || Exists(s) ? s : Failed("copyfile", s.code);
+      return s.ok() || Exists(s) ? s : Status{s.code, "copyfile"};
     });
     if (!replaced) return;
   } else if (!status.ok()) {
-    RecordSystem(Failed("copyfile", status.code), rel, ErrorPaths::kBoth);
-    return;
+    return RecordSystem({status.code, "copyfile"}, rel, ErrorPaths::kBoth);
   }
   files_++;
   bytes_ += copied.bytes;
@@ -446,22 +396,17 @@ void Walk::CopyFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
 
 void Walk::LinkFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
   Path rel = Join(node->rel, e.name);
-  Stat src;
+  Stat src, dst;
   Status s = fs_->StatAt(sdir, e.name, opts_.dereference, &src);
-  if (!s.ok()) {
-    RecordSystem(s, rel, ErrorPaths::kSource);
-    return;
-  }
+  if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
   s = fs_->LinkInto(sdir, e.name, opts_.dereference, ddir, e.name);
   if (Exists(s)) {
-    if (!MayReplace(ddir, e, rel, src)) return;
-    bool replaced = ReplaceAt(ddir, e, rel, [&](const Path& temp) {
+    bool replaced = MayReplace(ddir, e, rel, &src, &dst) && ReplaceAt(ddir, e, rel, [&](const Path& temp) {
       return fs_->LinkInto(sdir, e.name, opts_.dereference, ddir, temp);
     });
     if (!replaced) return;
   } else if (!s.ok()) {
-    RecordSystem(s, rel, ErrorPaths::kBoth);
-    return;
+    return RecordSystem(s, rel, ErrorPaths::kBoth);
   }
   files_++;
   bytes_ += src.size;
@@ -472,10 +417,7 @@ void Walk::CopySymlink(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
   Path rel = Join(node->rel, e.name);
   Path target;
   Status s = fs_->ReadLink(sdir, e.name, &target);
-  if (!s.ok()) {
-    RecordSystem(s, rel, ErrorPaths::kSource);
-    return;
-  }
+  if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
   // What fs.cp does without verbatimSymlinks: a relative target becomes
   // absolute, pointing into the source tree.
   const Path link_dir = fs_->Dirname(fs_->Resolve(opts_.src_absolute, rel));
@@ -485,54 +427,27 @@ void Walk::CopySymlink(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
     symlinks_++;
     return;
   }
-  if (!Exists(s)) {
-    Record(TreeErrorKind::kSystem, s, rel, ErrorPaths::kLinkTarget, target);
-    return;
-  }
+  if (!Exists(s)) return Record(TreeErrorKind::kSystem, s, rel, ErrorPaths::kLinkTarget, target);
+  // No same-file check here. fs.cp replaces symlinks even without force; an
+  // explicit force: false means "overwrite nothing", links included.
   Stat dst;
-  if (!(s = fs_->StatAt(ddir, e.name, false, &dst)).ok()) {
-    RecordSystem(s, rel, ErrorPaths::kDestination);
-    return;
-  }
-  if (dst.kind == Kind::kDirectory) {
-    RecordCp(TreeErrorKind::kNonDirToDir, rel);
-    return;
-  }
-  if (!opts_.force) {
-    // fs.cp replaces symlinks even without force; an explicit force: false
-    // means "overwrite nothing", links included.
-    if (opts_.error_on_exist) {
-      RecordCp(TreeErrorKind::kExists, rel);
-    } else {
-      skipped_++;
-    }
-    return;
-  }
-  if (dst.kind != Kind::kSymlink) {
-    // fs.cp: symlink() over an existing file, which is EEXIST.
-    Record(TreeErrorKind::kSystem, Failed("symlink", fs_->Code(EEXIST)), rel, ErrorPaths::kLinkTarget, target);
-    return;
-  }
+  if (!MayReplace(ddir, e, rel, nullptr, &dst)) return;
+  // fs.cp: symlink() over an existing file, which is EEXIST.
+  if (dst.kind != Kind::kSymlink)
+    return Record(TreeErrorKind::kSystem, {fs_->Code(EEXIST), "symlink"}, rel, ErrorPaths::kLinkTarget, target);
   Path existing;
-  if (!(s = fs_->ReadLink(ddir, e.name, &existing)).ok()) {
-    RecordSystem(s, rel, ErrorPaths::kDestination);
-    return;
-  }
+  if (!(s = fs_->ReadLink(ddir, e.name, &existing)).ok()) return RecordSystem(s, rel, ErrorPaths::kDestination);
   const Path dest_dir = fs_->Dirname(fs_->Resolve(opts_.dest_absolute, rel));
   const Path resolved_src = fs_->Resolve(link_dir, target);
   const Path resolved_dest = fs_->Resolve(dest_dir, existing);
   // fs.cp refuses even a link identical to the one there (its target is
   // "inside itself"); replacing it with the same link harms nothing.
-  if (resolved_src != resolved_dest && fs_->IsSubdir(resolved_src, resolved_dest)) {
-    RecordCp(TreeErrorKind::kLinkIntoSelf, rel, target, resolved_dest);
-    return;
-  }
+  if (resolved_src != resolved_dest && fs_->IsSubdir(resolved_src, resolved_dest))
+    return RecordCp(TreeErrorKind::kLinkIntoSelf, rel, target, resolved_dest);
   Stat followed;
   if (fs_->StatAt(sdir, e.name, true, &followed).ok() && followed.kind == Kind::kDirectory &&
-      fs_->IsSubdir(resolved_dest, resolved_src)) {
-    RecordCp(TreeErrorKind::kLinkOverSubdir, rel, target, resolved_dest);
-    return;
-  }
+      fs_->IsSubdir(resolved_dest, resolved_src))
+    return RecordCp(TreeErrorKind::kLinkOverSubdir, rel, target, resolved_dest);
   bool replaced = ReplaceAt(
       ddir, e, rel, [&](const Path& temp) { return fs_->MakeSymlink(ddir, temp, target); }, target);
   if (replaced) symlinks_++;
@@ -551,17 +466,13 @@ void Walk::Complete(DirNode* node, Dir* ddir) {
       s = fs_->OpenDest(node->rel, &reopened);
       ddir = reopened.get();
     }
-    if (!s.ok()) {
-      RecordSystem(s, node->rel, ErrorPaths::kDestination);
-    } else if (!(s = fs_->FinishDir(*ddir, node->st, set_mode, opts_.file.preserve_timestamps)).ok()) {
-      RecordSystem(s, node->rel, ErrorPaths::kDestination);
-    }
+    if (s.ok()) s = fs_->FinishDir(*ddir, node->st, set_mode, opts_.file.preserve_timestamps);
+    if (!s.ok()) RecordSystem(s, node->rel, ErrorPaths::kDestination);
   }
   DirNode* parent = node->parent;
   if (parent != nullptr) {
     delete node;
-    Done(parent);
-    return;
+    return Done(parent);
   }
   std::lock_guard<std::mutex> lock(mu_);
   finished_ = true;
@@ -574,10 +485,8 @@ void Walk::Run() {
     TreeResult counted;
     bool refused = false;
     Status cloned = fs_->CloneWhole(&counted, &refused);
-    if (cloned.code == fs_->Code(EEXIST)) {  // made by someone else meanwhile: not ours to touch
-      Record(TreeErrorKind::kSystem, cloned, Path(), ErrorPaths::kBoth);
-      return;
-    }
+    // Made by someone else meanwhile: not ours to touch.
+    if (cloned.code == fs_->Code(EEXIST)) return RecordSystem(cloned, Path(), ErrorPaths::kBoth);
     if (cloned.ok() && !refused) {
       *result_ = counted;
       return;
@@ -586,32 +495,21 @@ void Walk::Run() {
     // socket or a device, which fs.cp refuses: what it made goes, and the
     // walk copies file by file (and stops where fs.cp stops, with its error).
     Status removed = fs_->RemoveDestRoot();
-    if (!removed.ok()) {
-      RecordSystem(removed, Path(), ErrorPaths::kDestination);
-      return;
-    }
+    if (!removed.ok()) return RecordSystem(removed, Path(), ErrorPaths::kDestination);
   }
   auto root = std::make_unique<DirNode>();
   std::unique_ptr<Dir> src_root, dest_root;
   Status s = fs_->OpenSourceRoot(opts_.dereference, &src_root, &root->st);
-  if (!s.ok()) {
-    RecordSystem(s, Path(), ErrorPaths::kSource);
-    return;
-  }
+  if (!s.ok()) return RecordSystem(s, Path(), ErrorPaths::kSource);
   if (!opts_.dest_exists) {
-    if (!(s = fs_->MakeDestRoot()).ok()) {
-      RecordSystem(s, Path(), ErrorPaths::kDestination);
-      return;
-    }
+    if (!(s = fs_->MakeDestRoot()).ok()) return RecordSystem(s, Path(), ErrorPaths::kDestination);
     root->created = true;
   }
   // fs.cp follows a symlink at dest only with dereference (cp() has checked
   // that it leads to a directory).
   Stat dest_st;
-  if (!(s = fs_->OpenDestRoot(opts_.dereference, &dest_root, &dest_st)).ok()) {
-    RecordSystem(s, Path(), ErrorPaths::kDestination);
-    return;
-  }
+  if (!(s = fs_->OpenDestRoot(opts_.dereference, &dest_root, &dest_st)).ok())
+    return RecordSystem(s, Path(), ErrorPaths::kDestination);
   // Every directory the walk makes below an exact one is exact: it inherits
   // nothing. A directory that was there already is not known to be.
   root->exact = fs_->ExactModes(*dest_root, dest_st);
@@ -629,10 +527,8 @@ void Walk::Run() {
   // As many as the OS lets this process have (RLIMIT_NPROC, a cgroup's pids.max).
   while (started < workers && threads[started].Start([this] { Worker(); }) == 0) started++;
   oldest_first_ = started > 1 && policy.oldest_first;
-  if (started == 0) {
-    // Not one more thread: the walk runs here, without progress reports.
-    Worker();
-  }
+  // Not one more thread: the walk runs here, without progress reports.
+  if (started == 0) Worker();
 
   // This thread reports progress and watches for cancellation.
   {
