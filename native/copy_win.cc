@@ -198,27 +198,20 @@ DWORD ReplaceEntry(const std::wstring& from, const std::wstring& to) {
   const DWORD attributes = info.dwFileAttributes;
   if ((attributes & FILE_ATTRIBUTE_DIRECTORY) != 0) {
     if ((attributes & FILE_ATTRIBUTE_REPARSE_POINT) == 0) return err;  // a real directory is never replaced
-    FILE_DISPOSITION_INFO dispose;
-    dispose.DeleteFile = TRUE;
-    if (!SetFileInformationByHandle(target.get(), FileDispositionInfo, &dispose, sizeof dispose)) return err;
+    if (!DeleteByHandle(target.get())) return err;
     target.Reset();
     return MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING) ? 0 : GetLastError();
   }
   // Not with other links: they would keep the attribute cleared.
   if ((attributes & FILE_ATTRIBUTE_READONLY) == 0 || info.nNumberOfLinks != 1) return err;
-  auto set = [&](DWORD a) {
-    FILE_BASIC_INFO basic = {};
-    basic.FileAttributes = a != 0 ? a : FILE_ATTRIBUTE_NORMAL;
-    return SetFileInformationByHandle(target.get(), FileBasicInfo, &basic, sizeof basic) != 0;
-  };
-  if (!set(attributes & ~DWORD{FILE_ATTRIBUTE_READONLY})) return err;
+  if (!SetAttributes(target.get(), attributes & ~DWORD{FILE_ATTRIBUTE_READONLY})) return err;
   // A target open anywhere, this handle too, is not replaced.
   target.Reset();
   if (MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING)) return 0;
   const DWORD moved = GetLastError();
   target.Reset(CreateFileW(to.c_str(), FILE_WRITE_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
                            FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
-  if (target.valid()) set(attributes);
+  if (target.valid()) SetAttributes(target.get(), attributes);
   return moved;
 }
 
@@ -253,6 +246,7 @@ DWORD Inspect(HANDLE h, FileFacts* facts) {
 
 namespace {
 
+using win::DeleteByHandle;
 using win::FailFs;
 using win::FailUv;
 using win::FailWin;
@@ -263,6 +257,7 @@ using win::Inspect;
 using win::IsExistsError;
 using win::Join;
 using win::kShareAll;
+using win::SetAttributes;
 using win::ParentDirectory;
 using win::TempSibling;
 using win::ToUtf8;
@@ -339,15 +334,8 @@ void RemoveIfSame(const std::wstring& path, const FileIdentity& which) {
   UniqueHandle h(OpenForAttributes(path, DELETE | FILE_WRITE_ATTRIBUTES));
   FileFacts now;
   if (!h.valid() || Inspect(h.get(), &now) != 0 || !now.identity.SameFile(which)) return;
-  if (now.read_only()) {
-    FILE_BASIC_INFO basic = {};
-    const DWORD rest = now.attributes & kSettableAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY};
-    basic.FileAttributes = rest != 0 ? rest : FILE_ATTRIBUTE_NORMAL;  // 0 would mean "unchanged"
-    SetFileInformationByHandle(h.get(), FileBasicInfo, &basic, sizeof basic);
-  }
-  FILE_DISPOSITION_INFO dispose;
-  dispose.DeleteFile = TRUE;
-  SetFileInformationByHandle(h.get(), FileDispositionInfo, &dispose, sizeof dispose);
+  if (now.read_only()) SetAttributes(h.get(), now.attributes & kSettableAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY});
+  DeleteByHandle(h.get());
 }
 
 Status SameFile(const CopyOptions& opts, const FileFacts& src, CopyResult* result) {
@@ -420,13 +408,9 @@ class Destination {
       h_.Reset();
       return;
     }
-    if (can_delete_) {
-      FILE_DISPOSITION_INFO dispose;
-      dispose.DeleteFile = TRUE;
-      if (SetFileInformationByHandle(h_.get(), FileDispositionInfo, &dispose, sizeof dispose)) {
-        h_.Reset();
-        return;
-      }
+    if (can_delete_ && DeleteByHandle(h_.get())) {
+      h_.Reset();
+      return;
     }
     h_.Reset();
     RemoveIfSame(path_, facts_.identity);

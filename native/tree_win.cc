@@ -46,12 +46,14 @@ using tree::Entry;
 using tree::Kind;
 using tree::SourceFile;
 using tree::Stat;
+using win::DeleteByHandle;
 using win::FailFs;
 using win::FailUv;
 using win::FailWin;
 using win::FileFacts;
 using win::Inspect;
 using win::kShareAll;
+using win::SetAttributes;
 using win::ToUtf8;
 using win::ToWidePath;
 using win::UniqueHandle;
@@ -195,11 +197,16 @@ Stat ToStat(const FileFacts& f, bool link) {
   return st;
 }
 
-// Opens `path` as lstat sees it: a link as itself (*link), any other
-// reparse point through to what it stands for. Returns a Win32 error.
-DWORD OpenNoFollow(const std::wstring& path, DWORD access, DWORD share, UniqueHandle* h, FileFacts* facts,
-                   bool* link) {
+// Opens `path` as stat (`follow`) or lstat sees it: without `follow` a link
+// as itself (*link), any other reparse point through to what it stands
+// for. Returns a Win32 error.
+DWORD OpenAs(const std::wstring& path, bool follow, DWORD access, DWORD share, UniqueHandle* h, FileFacts* facts,
+             bool* link) {
   *link = false;
+  if (follow) {
+    h->Reset(CreateFileW(path.c_str(), access, share, nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+    return h->valid() ? Inspect(h->get(), facts) : GetLastError();
+  }
   h->Reset(CreateFileW(path.c_str(), access, share, nullptr, OPEN_EXISTING,
                        FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
   if (!h->valid()) return GetLastError();
@@ -221,15 +228,8 @@ Status OpenDirectory(const std::wstring& path, bool follow, DWORD share, std::un
                      FileFacts* facts) {
   auto dir = std::make_unique<WinDir>();
   dir->path = path;
-  DWORD err;
   bool link = false;
-  if (follow) {
-    dir->h.Reset(CreateFileW(path.c_str(), kDirAccess, share, nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS,
-                             nullptr));
-    err = dir->h.valid() ? Inspect(dir->h.get(), facts) : GetLastError();
-  } else {
-    err = OpenNoFollow(path, kDirAccess, share, &dir->h, facts, &link);
-  }
+  DWORD err = OpenAs(path, follow, kDirAccess, share, &dir->h, facts, &link);
   if (err != 0) return FailWin("opendir", err);
   if (link) return FailUv("opendir", uvwin::kELOOP);
   if (!facts->directory()) return FailUv("opendir", uvwin::kENOTDIR);
@@ -245,15 +245,9 @@ DWORD RemoveEntry(const std::wstring& path) {
   if (!h.valid()) return GetLastError();
   FILE_BASIC_INFO basic;
   if (GetFileInformationByHandleEx(h.get(), FileBasicInfo, &basic, sizeof basic) &&
-      (basic.FileAttributes & FILE_ATTRIBUTE_READONLY) != 0) {
-    FILE_BASIC_INFO writable = {};
-    const DWORD rest = basic.FileAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY};
-    writable.FileAttributes = rest != 0 ? rest : FILE_ATTRIBUTE_NORMAL;
-    SetFileInformationByHandle(h.get(), FileBasicInfo, &writable, sizeof writable);
-  }
-  FILE_DISPOSITION_INFO dispose;
-  dispose.DeleteFile = TRUE;
-  return SetFileInformationByHandle(h.get(), FileDispositionInfo, &dispose, sizeof dispose) ? 0 : GetLastError();
+      (basic.FileAttributes & FILE_ATTRIBUTE_READONLY) != 0)
+    SetAttributes(h.get(), basic.FileAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY});
+  return DeleteByHandle(h.get()) ? 0 : GetLastError();
 }
 
 bool IsSeparator(char c) { return c == '/' || c == '\\'; }
@@ -295,12 +289,7 @@ class WinFs : public tree::Fs {
   WinFs(const Path& src, const Path& dest, bool dereference) : src_(src), dest_(dest), dereference_(dereference) {}
 
   Status OpenSourceRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
-    DWORD err = ToWidePath(src_, &wsrc_);
-    if (err != 0) return FailWin("opendir", err);
-    FileFacts facts;
-    Status s = OpenDirectory(wsrc_, follow, kShareAll, dir, &facts);
-    if (s.ok()) *st = ToStat(facts, false);
-    return s;
+    return OpenRoot(src_, &wsrc_, follow, kShareAll, dir, st);
   }
 
   Status MakeDestRoot() override {
@@ -310,12 +299,7 @@ class WinFs : public tree::Fs {
   }
 
   Status OpenDestRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
-    DWORD err = ToWidePath(dest_, &wdest_);
-    if (err != 0) return FailWin("opendir", err);
-    FileFacts facts;
-    Status s = OpenDirectory(wdest_, follow, kDestShare, dir, &facts);
-    if (s.ok()) *st = ToStat(facts, false);
-    return s;
+    return OpenRoot(dest_, &wdest_, follow, kDestShare, dir, st);
   }
 
   // Windows modes are one attribute: nothing is made "exact".
@@ -383,14 +367,7 @@ class WinFs : public tree::Fs {
     UniqueHandle h;
     FileFacts facts;
     bool link = false;
-    DWORD err;
-    if (follow) {
-      h.Reset(CreateFileW(path.c_str(), FILE_READ_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
-                          FILE_FLAG_BACKUP_SEMANTICS, nullptr));
-      err = h.valid() ? Inspect(h.get(), &facts) : GetLastError();
-    } else {
-      err = OpenNoFollow(path, FILE_READ_ATTRIBUTES, kShareAll, &h, &facts, &link);
-    }
+    DWORD err = OpenAs(path, follow, FILE_READ_ATTRIBUTES, kShareAll, &h, &facts, &link);
     if (err != 0) return FailWin(syscall, err);
     *st = ToStat(facts, link);
     return Status();
@@ -499,15 +476,8 @@ class WinFs : public tree::Fs {
     auto f = std::make_unique<WinFile>();
     f->path = Below(Of(dir).path, name);
     if (f->path.empty()) return FailUv("open", uvwin::kECHARSET);
-    DWORD err;
     bool link = false;
-    if (follow) {
-      f->h.Reset(CreateFileW(f->path.c_str(), GENERIC_READ, kShareAll, nullptr, OPEN_EXISTING,
-                             FILE_FLAG_BACKUP_SEMANTICS, nullptr));
-      err = f->h.valid() ? Inspect(f->h.get(), &f->facts) : GetLastError();
-    } else {
-      err = OpenNoFollow(f->path, GENERIC_READ, kShareAll, &f->h, &f->facts, &link);
-    }
+    DWORD err = OpenAs(f->path, follow, GENERIC_READ, kShareAll, &f->h, &f->facts, &link);
     if (err != 0) return FailWin("open", err);
     if (link) return FailUv("open", uvwin::kELOOP);  // became a link since it was listed
     if (f->facts.directory()) return FailUv("open", uvwin::kEISDIR);
@@ -625,6 +595,15 @@ class WinFs : public tree::Fs {
   }
 
  private:
+  static Status OpenRoot(const Path& path, std::wstring* wide, bool follow, DWORD share, std::unique_ptr<Dir>* dir,
+                         Stat* st) {
+    DWORD err = ToWidePath(path, wide);
+    if (err != 0) return FailWin("opendir", err);
+    FileFacts facts;
+    Status s = OpenDirectory(*wide, follow, share, dir, &facts);
+    if (s.ok()) *st = ToStat(facts, false);
+    return s;
+  }
   // Destinations are not deleted or renamed while the walk writes into them.
   static constexpr DWORD kDestShare = FILE_SHARE_READ | FILE_SHARE_WRITE;
 

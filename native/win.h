@@ -54,11 +54,6 @@ class UniqueHandle {
     if (valid()) CloseHandle(h_);
     h_ = h;
   }
-  HANDLE Release() {
-    HANDLE h = h_;
-    h_ = INVALID_HANDLE_VALUE;
-    return h;
-  }
   // Closes and reports what CloseHandle said.
   DWORD Close() {
     HANDLE h = h_;
@@ -119,6 +114,19 @@ struct FileFacts {
 
 // What a handle says of its file. Returns a Win32 error.
 DWORD Inspect(HANDLE h, FileFacts* facts);
+
+// Deletes the open file when its last handle closes.
+inline bool DeleteByHandle(HANDLE h) {
+  FILE_DISPOSITION_INFO dispose = {TRUE};
+  return SetFileInformationByHandle(h, FileDispositionInfo, &dispose, sizeof dispose) != 0;
+}
+// Sets a file's attributes; none at all is FILE_ATTRIBUTE_NORMAL (0 would
+// leave them as they are).
+inline bool SetAttributes(HANDLE h, DWORD attributes) {
+  FILE_BASIC_INFO basic = {};
+  basic.FileAttributes = attributes != 0 ? attributes : FILE_ATTRIBUTE_NORMAL;
+  return SetFileInformationByHandle(h, FileBasicInfo, &basic, sizeof basic) != 0;
+}
 
 // Copies the open source `sh` (named wsrc, described by sf) to wdest by the
 // cheapest strategy allowed, with what CopyFileW keeps.
