@@ -50,10 +50,6 @@ constexpr size_t kBufferSize = 256 * 1024;
 // never clone a symlink itself (the source is an open descriptor anyway).
 constexpr uint32_t kCloneFlags = CLONE_NOFOLLOW | CLONE_NOOWNERCOPY;
 
-int OpenNoIntr(const char* path, int flags, mode_t mode = 0) {
-  return OpenAtNoIntr(AT_FDCWD, path, flags, mode);
-}
-
 // fclonefileat errors after which a byte copy may still work: the volume
 // cannot clone (ENOTSUP; EOPNOTSUPP/ENOSYS/EINVAL from other file systems),
 // two volumes (EXDEV), or the temporary name cannot be made where the
@@ -240,28 +236,16 @@ Status CopyData(int sfd, const struct stat& sst, int dfd, const CopyOptions& opt
   return FinishMetadata(dfd, sst, opts);
 }
 
-// fs.copyFile onto an existing dest (or a file created through a dangling
-// symlink): the result is at the name dest leads to, the old content is
-// gone, and on failure a dest we did not change stays as it was.
-Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* dfd,
-                 const struct stat& dst, bool created, const CopyOptions& opts,
-                 CopyResult* result) {
-  const mode_t mode = sst.st_mode & 07777;
-  bool touched = false;  // we changed the data of a pre-existing dest
-  Status status;
-  auto fail = [&](const char* syscall, int err) {
-    status = Fail(syscall, err);
-    if (created || touched) {
-      RemoveWritten(dest, dst, dfd->get());
-    } else if ((dst.st_mode & 07777) != mode) {
-      fchmod(dfd->get(), dst.st_mode & 07777);  // left untouched: its mode too
-    }
-    return status;
-  };
+}  // namespace
 
+const char* const kPlatform = "darwin";
+
+// The old content is gone: cloned over (a new inode), or written into.
+Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* dfd, const struct stat& dst,
+                 bool created, bool* touched, const CopyOptions& opts, CopyResult* result) {
   // The mode first, as libuv does: if that is refused (not our file),
   // nothing was touched, and no clone replaces a file we could not chmod.
-  if (fchmod(dfd->get(), mode) != 0) return fail("fchmod", errno);
+  if (fchmod(dfd->get(), sst.st_mode & 07777) != 0) return Fail("fchmod", errno);
 
   bool try_clone = opts.request == Request::kReflink ||
                    (opts.request == Request::kAuto && !Cannot::Known(sst.st_dev, dst.st_dev, Cannot::kClone) &&
@@ -270,38 +254,24 @@ Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* df
   if (try_clone) {
     CloneAttempt clone = CloneOver(sfd, dest, sst, dst, opts);
     if (clone.outcome == CloneOutcome::kCloned) {
-      // dfd holds the replaced inode: nothing was written through it.
+      dfd->Reset();  // the replaced inode: nothing was written through it
       result->strategy = Strategy::kReflink;
       result->bytes = clone.bytes;
       return Status();
     }
-    if (opts.request == Request::kReflink) {
-      return fail(clone.syscall, clone.outcome == CloneOutcome::kCannot
-                                     ? ForcedCloneError(clone.err)
-                                     : clone.err);
-    }
-    if (clone.outcome == CloneOutcome::kFailed) return fail(clone.syscall, clone.err);
+    if (opts.request == Request::kReflink)
+      return Fail(clone.syscall, clone.outcome == CloneOutcome::kCannot ? ForcedCloneError(clone.err) : clone.err);
+    if (clone.outcome == CloneOutcome::kFailed) return Fail(clone.syscall, clone.err);
     if (strcmp(clone.syscall, "fclonefileat") == 0 && CloneNeverWorks(clone.err))
       Cannot::Remember(sst.st_dev, dst.st_dev, Cannot::kClone);
   }
 
   if (!created) {
-    touched = true;
-    if (ftruncate(dfd->get(), 0) != 0) return fail("ftruncate", errno);
+    *touched = true;
+    if (ftruncate(dfd->get(), 0) != 0) return Fail("ftruncate", errno);
   }
-  status = CopyData(sfd, sst, dfd->get(), opts, result);
-  if (!status.ok()) return fail(status.syscall, -status.code);
-  int close_err = dfd->Close();
-  if (close_err != 0) {
-    RemoveWritten(dest, dst, -1);
-    return Fail("close", close_err);
-  }
-  return Status();
+  return CopyData(sfd, sst, dfd->get(), opts, result);
 }
-
-}  // namespace
-
-const char* const kPlatform = "darwin";
 
 long OpenDescriptors() {
   // /dev/fd lists this process's descriptors (fdesc).
@@ -379,41 +349,6 @@ Status CloneDirectory(const Path& src, const Path& dest) {
   // copyfile(3), and it turns setuid/setgid bits off: see docs/design.md.
   if (clonefile(src.c_str(), dest.c_str(), kCloneFlags) == 0) return Status();
   return Fail("clonefile", errno);
-}
-
-Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
-                   CopyResult* result) {
-  UniqueFd sfd;
-  struct stat sst;
-  Status status = OpenSource(AT_FDCWD, src.c_str(), true, &sfd, &sst);
-  if (!status.ok()) return status;
-  if (opts.request == Request::kHardlink) return HardlinkFile(sfd.get(), src, dest, sst, opts, result);
-
-  // The common case: a new file, cloned (or copied) straight to its name.
-  status = CopyIntoNew(sfd.get(), sst, AT_FDCWD, dest.c_str(), opts, result);
-  if (status.code != -EEXIST || !opts.overwrite) return status;
-
-  // It exists. fs.cp replaces the entry itself (never opened or followed);
-  // fs.copyFile writes into it (through a symlink). Either way only after
-  // checking it is not the source itself.
-  if (opts.replace) return ReplaceByRename(sfd.get(), sst, dest, opts, result);
-  bool created = false;  // we made the inode dest now leads to
-  UniqueFd dfd(OpenNoIntr(dest.c_str(), O_WRONLY));
-  if (dfd.get() < 0 && errno == ENOENT) {
-    // A dangling symlink: create its target, as fs.copyFile does.
-    dfd.Reset(OpenNoIntr(dest.c_str(), O_WRONLY | O_CREAT, sst.st_mode & 07777));
-    created = true;
-  }
-  if (dfd.get() < 0) return Fail("open", errno);
-  struct stat dst;
-  if (fstat(dfd.get(), &dst) != 0) {
-    int err = errno;
-    Path real = created ? PathOfFd(dfd.get()) : Path();
-    if (!real.empty()) unlink(real.c_str());
-    return Fail("fstat", err);
-  }
-  if (!created && SameInode(sst, dst)) return SameFile(opts, sst, result);
-  return WriteInto(sfd.get(), sst, dest, &dfd, dst, created, opts, result);
 }
 
 namespace {

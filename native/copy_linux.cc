@@ -40,10 +40,6 @@ constexpr size_t kKernelChunk = 1 << 30;  // per copy_file_range/sendfile call
 constexpr size_t kCancellableChunk = 64 << 20;  // when an abort is looked for between calls
 constexpr size_t kBufferSize = 256 * 1024;
 
-int OpenNoIntr(const char* path, int flags, mode_t mode = 0) {
-  return OpenAtNoIntr(AT_FDCWD, path, flags, mode);
-}
-
 // Through syscall(): the glibc wrapper only exists from 2.27, and the
 // prebuilt binaries are linked against an older glibc. ENOSYS on kernels
 // before 4.5, which the chain treats as "use the next method".
@@ -193,11 +189,15 @@ int ForcedCloneError(int err) {
   return err;
 }
 
-// The data, mode and timestamps of an open source into an open destination.
-// `created`: dest is new (its old data need not be kept). Sets *touched once
-// the data of a pre-existing dest has changed.
-Status CopyContents(int sfd, const struct stat& sst, int dfd, const struct stat& dst, bool created,
-                    bool* touched, const CopyOptions& opts, CopyResult* result) {
+}  // namespace
+
+const char* const kPlatform = "linux";
+
+// posix.h's hook, and CopyIntoNew's copy: the data, mode and timestamps of an
+// open source into an open destination (`created`: its old data need not be kept).
+Status WriteInto(int sfd, const struct stat& sst, const Path&, UniqueFd* fd, const struct stat& dst, bool created,
+                 bool* touched, const CopyOptions& opts, CopyResult* result) {
+  const int dfd = fd->get();
   const mode_t mode = sst.st_mode & 07777;
   // The mode first, as libuv does: if that is refused, nothing was touched.
   // A file just created with it usually has it already (umask permitting).
@@ -248,10 +248,6 @@ Status CopyContents(int sfd, const struct stat& sst, int dfd, const struct stat&
   return FinishMetadata(dfd, sst, opts);
 }
 
-}  // namespace
-
-const char* const kPlatform = "linux";
-
 Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* name,
                    const CopyOptions& opts, CopyResult* result, const NewFileHint* hint) {
   const mode_t mode = sst.st_mode & 07777;
@@ -264,11 +260,11 @@ Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* na
   if (hint != nullptr && (mode & 07000) == 0) {
     dst.st_dev = hint->dev;
     dst.st_mode = S_IFREG | (mode & ~hint->umask);
-    status = CopyContents(sfd, sst, dfd.get(), dst, true, &touched, opts, result);
+    status = WriteInto(sfd, sst, Path(), &dfd, dst, true, &touched, opts, result);
   } else if (fstat(dfd.get(), &dst) != 0) {
     status = Fail("fstat", errno);
   } else {
-    status = CopyContents(sfd, sst, dfd.get(), dst, true, &touched, opts, result);
+    status = WriteInto(sfd, sst, Path(), &dfd, dst, true, &touched, opts, result);
   }
   if (status.ok()) {
     int err = dfd.Close();
@@ -314,58 +310,6 @@ int LinkOpened(int sfd, const Path& src, const Path& name, const struct stat&) {
 
 Status CloneDirectory(const Path&, const Path&) {
   return Fail("clonefile", EOPNOTSUPP);  // no directory clone on Linux
-}
-
-Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
-                   CopyResult* result) {
-  UniqueFd sfd;
-  struct stat sst;
-  Status status = OpenSource(AT_FDCWD, src.c_str(), true, &sfd, &sst);
-  if (!status.ok()) return status;
-  if (opts.request == Request::kHardlink)
-    return HardlinkFile(sfd.get(), src, dest, sst, opts, result);
-
-  // The common case: a new file.
-  status = CopyIntoNew(sfd.get(), sst, AT_FDCWD, dest.c_str(), opts, result);
-  if (status.code != -EEXIST || !opts.overwrite) return status;
-
-  // It exists. fs.cp replaces the entry itself (never opened or followed);
-  // fs.copyFile writes into it (through a symlink, keeping the inode). Either
-  // way only after checking it is not the source itself.
-  if (opts.replace) return ReplaceByRename(sfd.get(), sst, dest, opts, result);
-  const mode_t mode = sst.st_mode & 07777;
-  bool created = false;
-  UniqueFd dfd(OpenNoIntr(dest.c_str(), O_WRONLY));
-  if (dfd.get() < 0 && errno == ENOENT) {
-    // A dangling symlink: create its target, as fs.copyFile does.
-    dfd.Reset(OpenNoIntr(dest.c_str(), O_WRONLY | O_CREAT, mode));
-    created = true;
-  }
-  if (dfd.get() < 0) return Fail("open", errno);
-  struct stat dst;
-  if (fstat(dfd.get(), &dst) != 0) {
-    int err = errno;
-    Path real = created ? PathOfFd(dfd.get()) : Path();
-    if (!real.empty()) unlink(real.c_str());
-    return Fail("fstat", err);
-  }
-  if (!created && SameInode(sst, dst)) return SameFile(opts, sst, result);
-
-  bool touched = false;
-  status = CopyContents(sfd.get(), sst, dfd.get(), dst, created, &touched, opts, result);
-  if (status.ok()) {
-    int err = dfd.Close();
-    if (err == 0) return status;
-    status = Fail("close", err);
-    RemoveWritten(dest, dst, -1);
-    return status;
-  }
-  if (created || touched) {
-    RemoveWritten(dest, dst, dfd.get());
-  } else if ((dst.st_mode & 07777) != mode) {
-    fchmod(dfd.get(), dst.st_mode & 07777);  // left untouched: its mode too
-  }
-  return status;
 }
 
 namespace {

@@ -1,7 +1,7 @@
 // The single-file pieces every POSIX platform file shares (copy_linux.cc,
-// copy_darwin.cc): temporary names, removing what a failed copy wrote, the
-// same-file answer, and hard links that replace a destination atomically.
-// What differs per OS is behind two hooks in posix.h: PathOfFd, LinkOpened.
+// copy_darwin.cc): CopyOneFile's steps, temporary names, removing what a
+// failed copy wrote, the same-file answer, and hard links that replace a
+// destination atomically. What differs per OS is behind posix.h's hooks.
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -133,14 +133,10 @@ void RemoveWritten(const Path& dest, const struct stat& ours, int dfd) {
 }
 
 Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* result) {
-  if (opts.same_file_ok) {
-    result->strategy = Strategy::kNone;
-    result->bytes = static_cast<uint64_t>(sst.st_size);
-    return Status();
-  }
-  Status s = Fail("copyfile", EINVAL);
-  s.same_file = true;
-  return s;
+  if (!opts.same_file_ok) return Status{-EINVAL, "copyfile", true};
+  result->strategy = Strategy::kNone;
+  result->bytes = static_cast<uint64_t>(sst.st_size);
+  return Status();
 }
 
 Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
@@ -203,6 +199,56 @@ Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const 
     return Fail("rename", err);
   }
   return Status();
+}
+
+Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts, CopyResult* result) {
+  UniqueFd sfd;
+  struct stat sst;
+  Status status = OpenSource(AT_FDCWD, src.c_str(), true, &sfd, &sst);
+  if (!status.ok()) return status;
+  if (opts.request == Request::kHardlink) return HardlinkFile(sfd.get(), src, dest, sst, opts, result);
+
+  // The common case: a new file (cloned or copied straight to its name).
+  status = CopyIntoNew(sfd.get(), sst, AT_FDCWD, dest.c_str(), opts, result);
+  if (status.code != -EEXIST || !opts.overwrite) return status;
+
+  // It exists. fs.cp replaces the entry itself (never opened or followed);
+  // fs.copyFile writes into it (through a symlink). Either way only after
+  // checking it is not the source itself.
+  if (opts.replace) return ReplaceByRename(sfd.get(), sst, dest, opts, result);
+  const mode_t mode = sst.st_mode & 07777;
+  bool created = false;  // we made the inode dest now leads to
+  UniqueFd dfd(OpenNoIntr(dest.c_str(), O_WRONLY));
+  if (dfd.get() < 0 && errno == ENOENT) {
+    // A dangling symlink: create its target, as fs.copyFile does.
+    dfd.Reset(OpenNoIntr(dest.c_str(), O_WRONLY | O_CREAT, mode));
+    created = true;
+  }
+  if (dfd.get() < 0) return Fail("open", errno);
+  struct stat dst;
+  if (fstat(dfd.get(), &dst) != 0) {
+    int err = errno;
+    Path real = created ? PathOfFd(dfd.get()) : Path();
+    if (!real.empty()) unlink(real.c_str());
+    return Fail("fstat", err);
+  }
+  if (!created && SameInode(sst, dst)) return SameFile(opts, sst, result);
+
+  bool touched = false;
+  status = WriteInto(sfd.get(), sst, dest, &dfd, dst, created, &touched, opts, result);
+  if (status.ok()) {
+    int err = dfd.Close();
+    if (err == 0) return status;
+    RemoveWritten(dest, dst, -1);
+    return Fail("close", err);
+  }
+  // On failure a dest we did not change stays as it was.
+  if (created || touched) {
+    RemoveWritten(dest, dst, dfd.get());
+  } else if ((dst.st_mode & 07777) != mode) {
+    fchmod(dfd.get(), dst.st_mode & 07777);  // left untouched: its mode too
+  }
+  return status;
 }
 
 Status CopyByExtents(int sfd, int dfd, const struct stat& sst, const RangeCopy& range) {

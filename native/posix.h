@@ -15,12 +15,7 @@
 
 namespace cowcopy {
 
-inline Status Fail(const char* syscall, int err) {
-  Status s;
-  s.code = -err;
-  s.syscall = syscall;
-  return s;
-}
+inline Status Fail(const char* syscall, int err) { return Status{-err, syscall}; }
 
 class UniqueFd {
  public:
@@ -59,6 +54,10 @@ inline int OpenAtNoIntr(int dir, const char* path, int flags, mode_t mode = 0) {
     fd = openat(dir, path, flags | O_CLOEXEC, mode);
   } while (fd < 0 && errno == EINTR);
   return fd;
+}
+
+inline int OpenNoIntr(const char* path, int flags, mode_t mode = 0) {
+  return OpenAtNoIntr(AT_FDCWD, path, flags, mode);
 }
 
 inline bool SameInode(const struct stat& a, const struct stat& b) {
@@ -141,6 +140,14 @@ Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const 
 
 // How many descriptors this process has open, or -1 where it cannot tell.
 long OpenDescriptors();
+
+// fs.copyFile into an existing dest, open as *dfd and described by dst (or a
+// file just `created` through a dangling symlink there): the result is at the
+// name dest leads to. Sets *touched once a pre-existing dest's data changed
+// (CopyOneFile then removes it on failure). Closes *dfd itself where it no
+// longer holds dest (a clone renamed over it).
+Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* dfd, const struct stat& dst,
+                 bool created, bool* touched, const CopyOptions& opts, CopyResult* result);
 
 // The path an open file has now, or "" where the OS cannot tell.
 Path PathOfFd(int fd);
