@@ -273,20 +273,6 @@ Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* df
   return CopyData(sfd, sst, dfd->get(), opts, result);
 }
 
-long OpenDescriptors() {
-  // /dev/fd lists this process's descriptors (fdesc).
-  int fd = OpenNoIntr("/dev/fd", O_RDONLY | O_DIRECTORY);
-  DIR* dir = fd >= 0 ? fdopendir(fd) : nullptr;
-  if (dir == nullptr) {
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  long count = -3;  // ".", ".." and the descriptor reading it
-  while (readdir(dir) != nullptr) count++;
-  closedir(dir);
-  return count;
-}
-
 Path PathOfFd(int fd) {
   char buf[MAXPATHLEN];
   if (fcntl(fd, F_GETPATH, buf) != 0) return Path();

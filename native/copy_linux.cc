@@ -276,20 +276,6 @@ Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* na
   return status;
 }
 
-long OpenDescriptors() {
-  UniqueFd dir(OpenAtNoIntr(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY));
-  if (dir.get() < 0) return -1;
-  alignas(8) char buf[8192];
-  long count = -3;  // ".", ".." and the descriptor reading it
-  for (;;) {
-    long n = syscall(SYS_getdents64, dir.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    if (n == 0) return count;
-    for (long at = 0; at < n; count++) at += *reinterpret_cast<unsigned short*>(buf + at + 16);
-  }
-}
-
 Path PathOfFd(int fd) {
   char proc[64];
   char target[PATH_MAX];

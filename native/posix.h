@@ -138,9 +138,6 @@ Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const 
 
 // ---- hooks each POSIX platform file implements ----
 
-// How many descriptors this process has open, or -1 where it cannot tell.
-long OpenDescriptors();
-
 // fs.copyFile into an existing dest, open as *dfd and described by dst (or a
 // file just `created` through a dangling symlink there): the result is at the
 // name dest leads to. Sets *touched once a pre-existing dest's data changed
@@ -197,8 +194,9 @@ int OpenBeneath(int root, const Path& rel);
 // ...whether what the walk creates in `dir` gets exactly the mode it asks
 // for less the umask (then it need not ask back; sets *umask)...
 bool ExactModes(int dir, const struct stat& st, mode_t* umask);
-// ...and how many workers a walk into `dest_dir` runs, in which order.
-tree::WorkerPolicy WalkPolicy(int dest_dir);
+// ...and whether a walk into `dest_dir` runs one worker, depth first (else
+// one per core, oldest item first).
+bool SingleWorker(int dest_dir);
 
 }  // namespace cowcopy
 

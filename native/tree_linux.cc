@@ -12,9 +12,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <thread>
-
 #include "posix.h"
 
 #if __has_include(<linux/openat2.h>)
@@ -110,23 +107,9 @@ bool ExactModes(int dir, const struct stat& st, mode_t* umask) {
   return ReadUmask(umask);
 }
 
-tree::WorkerPolicy WalkPolicy(int dest_dir) {
-  tree::WorkerPolicy policy;
-  if (FilesystemType(dest_dir) == BTRFS_SUPER_MAGIC) {
-    // btrfs: creating a file and cloning into it take the locks of the one
-    // metadata tree; a second thread only waits for them, and one walking
-    // newest first (depth first) measured faster (bench/results/notebook.md).
-    policy.workers = 1;
-    policy.oldest_first = false;
-    return policy;
-  }
-  // Beyond one thread per core the threads mostly wait on each other in the
-  // filesystem's log and locks. Several take the oldest queued item, so that
-  // they work in directories made one after the other, which xfs spreads
-  // over its allocation groups.
-  policy.workers = std::min(64u, std::max(2u, std::thread::hardware_concurrency()));
-  policy.oldest_first = true;
-  return policy;
-}
+// btrfs: creating a file and cloning into it take the locks of the one
+// metadata tree; a second thread only waits for them, and one walking newest
+// first (depth first) measured faster (bench/results/notebook.md).
+bool SingleWorker(int dest_dir) { return FilesystemType(dest_dir) == BTRFS_SUPER_MAGIC; }
 
 }  // namespace cowcopy

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "copy.h"
@@ -180,6 +181,18 @@ bool RemoveTree(int parent, const char* name) {
   return unlinkat(parent, name, AT_REMOVEDIR) == 0;
 }
 
+// How many descriptors this process has open, or -1 where it cannot tell:
+// listed in /proc/self/fd (Linux) or /dev/fd (macOS's fdesc).
+long OpenDescriptors() {
+  for (const char* path : {"/proc/self/fd", "/dev/fd"}) {
+    UniqueFd dir(OpenAtNoIntr(AT_FDCWD, path, O_RDONLY | O_DIRECTORY));
+    std::vector<Entry> entries;
+    // Less the two reading it (ListWithReaddir's stream has a duplicate).
+    if (dir.get() >= 0 && ListWithReaddir(dir.get(), &entries)) return static_cast<long>(entries.size()) - 2;
+  }
+  return -1;
+}
+
 // How many workers the descriptors this process may still open allow: each
 // holds at most five at once (two directories, a source, its copy, a
 // directory reopened to finish it), and some are left for the rest of the
@@ -201,24 +214,13 @@ class PosixFs : public tree::Fs {
   PosixFs(const Path& src, const Path& dest, bool dereference) : src_(src), dest_(dest), dereference_(dereference) {}
 
   Status OpenSourceRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
-    src_root_.Reset(OpenAtNoIntr(AT_FDCWD, src_.c_str(), O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW)));
-    if (src_root_.get() < 0) return Fail("opendir", errno);
-    struct stat raw;
-    if (fstat(src_root_.get(), &raw) != 0) return Fail("fstat", errno);
-    *st = ToStat(raw);
-    dir->reset(new FdDir(fcntl(src_root_.get(), F_DUPFD_CLOEXEC, 0)));
-    return Status();
+    return OpenRoot(src_, follow, &src_root_, &src_st_, dir, st);
   }
 
   Status MakeDestRoot() override { return mkdir(dest_.c_str(), 0700) == 0 ? Status() : Fail("mkdir", errno); }
 
   Status OpenDestRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
-    dest_root_.Reset(OpenAtNoIntr(AT_FDCWD, dest_.c_str(), O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW)));
-    if (dest_root_.get() < 0) return Fail("opendir", errno);
-    if (fstat(dest_root_.get(), &dest_st_) != 0) return Fail("fstat", errno);
-    *st = ToStat(dest_st_);
-    dir->reset(new FdDir(fcntl(dest_root_.get(), F_DUPFD_CLOEXEC, 0)));
-    return Status();
+    return OpenRoot(dest_, follow, &dest_root_, &dest_st_, dir, st);
   }
 
   bool ExactModes(Dir& dest_root, const Stat&) override {
@@ -227,9 +229,13 @@ class PosixFs : public tree::Fs {
   }
 
   tree::WorkerPolicy Policy(Dir& dest_root) override {
-    tree::WorkerPolicy policy = WalkPolicy(FdOf(dest_root));
-    // No more workers than the descriptors left allow (EMFILE under a low
-    // ulimit -n): each holds at most five at once.
+    // Beyond one thread per core the threads mostly wait on each other in the
+    // filesystem's log and locks. Several take the oldest queued item, so that
+    // they work in directories made one after the other, which xfs spreads
+    // over its allocation groups.
+    tree::WorkerPolicy policy{std::min(64u, std::max(2u, std::thread::hardware_concurrency()))};
+    if (SingleWorker(FdOf(dest_root))) policy = {1, 64, false};
+    // No more workers than the descriptors left allow (EMFILE under a low ulimit -n).
     policy.most = WorkersForDescriptors();
     return policy;
   }
@@ -378,10 +384,21 @@ class PosixFs : public tree::Fs {
   }
 
  private:
+  // Opens a root (through a symlink with `follow` only) into *root; the walk gets a duplicate.
+  static Status OpenRoot(const Path& path, bool follow, UniqueFd* root, struct stat* raw, std::unique_ptr<Dir>* dir,
+                         Stat* st) {
+    root->Reset(OpenAtNoIntr(AT_FDCWD, path.c_str(), O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW)));
+    if (root->get() < 0) return Fail("opendir", errno);
+    if (fstat(root->get(), raw) != 0) return Fail("fstat", errno);
+    *st = ToStat(*raw);
+    dir->reset(new FdDir(fcntl(root->get(), F_DUPFD_CLOEXEC, 0)));
+    return Status();
+  }
+
   const Path src_, dest_;
   const bool dereference_;
   UniqueFd src_root_, dest_root_;
-  struct stat dest_st_ = {};
+  struct stat src_st_ = {}, dest_st_ = {};
   NewFileHint hint_{0, 0777};
 };
 
