@@ -31,7 +31,7 @@
           "sources": ["native/copy_win.cc", "native/tree.cc", "native/tree_win.cc"]
         }],
         ["OS!='linux' and OS!='mac' and OS!='win'", {
-          "sources": ["native/copy_unsupported.cc", "native/tree_none.cc"]
+          "sources": ["native/copy_unsupported.cc"]
         }],
         ["OS=='win'", {
           "msvs_settings": {

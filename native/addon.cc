@@ -520,7 +520,7 @@ class TreeCall {
 
  private:
   void Run() {
-    status_ = CopyTree(src_, dest_, opts_, job_.get(), &job_->cancel, &result_);
+    CopyTree(src_, dest_, opts_, job_.get(), &job_->cancel, &result_);
     job_->Release();
     napi_threadsafe_function done = done_;
     // Teardown joins this thread before the environment closes the
@@ -539,7 +539,6 @@ class TreeCall {
     if (env != nullptr) {
       napi_remove_env_cleanup_hook(env, Teardown, call);
       if (napi_open_handle_scope(env, &scope) == napi_ok) {
-        if (!call->status_.ok()) call->result_.status = call->status_;
         napi_value answer = TreeResultToJs(env, call->result_);
         if (answer != nullptr) napi_resolve_deferred(env, call->deferred_, answer);
         napi_close_handle_scope(env, scope);
@@ -558,7 +557,6 @@ class TreeCall {
   Path src_, dest_;
   TreeOptions opts_;
   std::shared_ptr<TreeJob> job_;
-  Status status_;
   TreeResult result_;
   napi_deferred deferred_ = nullptr;
   napi_threadsafe_function done_ = nullptr;
@@ -766,16 +764,14 @@ Napi::Value CopyTreeSync(const Napi::CallbackInfo& info) {
   napi_value progress = info[4].IsFunction() ? napi_value(info[4]) : nullptr;
   SyncTreeHooks hooks(filter != nullptr);
   TreeResult result;
-  Status status;
   Thread walk;
   int err = walk.Start([&] {
-    status = CopyTree(src, dest, opts, &hooks, &hooks.cancel, &result);
+    CopyTree(src, dest, opts, &hooks, &hooks.cancel, &result);
     hooks.Finish();
   });
   if (err != 0) return NoThread(env, err);
   hooks.Serve(env, filter, progress);
   walk.Join();
-  if (!status.ok()) result.status = status;
   napi_value answer = TreeResultToJs(env, result);
   return answer != nullptr ? Napi::Value(env, answer) : env.Undefined();
 }

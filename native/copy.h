@@ -219,15 +219,15 @@ struct TreeResult {
   bool ok() const { return status.ok() && kind == TreeErrorKind::kSystem; }
 };
 
-// Whether CopyTree walks natively here (tree.cc) or not (tree_none.cc: the
-// facade walks and copies each file with CopyOneFile).
+// Whether CopyTree walks natively here (tree.cc) or not (copy_unsupported.cc:
+// the facade walks and copies each file with CopyOneFile).
 extern const bool kNativeTree;
 
 // Copies the directory src into dest (created, or merged into when
 // opts.dest_exists), in parallel, relative to directory descriptors.
-// Stops at the first error, or when *cancel becomes true.
-Status CopyTree(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
-                const std::atomic<bool>* cancel, TreeResult* result);
+// Stops at the first error (in *result), or when *cancel becomes true.
+void CopyTree(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
+              const std::atomic<bool>* cancel, TreeResult* result);
 
 }  // namespace cowcopy
 

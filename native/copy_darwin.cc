@@ -15,11 +15,8 @@
 #include "copy.h"
 
 #include <copyfile.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/attr.h>
@@ -31,11 +28,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <memory>
-#include <mutex>
-#include <set>
-#include <utility>
 
 #include "posix.h"
 
@@ -369,8 +362,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   if (RecallProbe(st, info)) return Status();
   struct statfs sfs;
   if (statfs(dir.c_str(), &sfs) != 0) return Fail("statfs", errno);
-  VolumeInfo probed;
-  probed.fs_type = 0;  // f_type numbers are not stable on macOS: the name is
+  VolumeInfo probed;  // fs_type 0: f_type numbers are not stable on macOS, the name is
   probed.fs_name.assign(sfs.f_fstypename, strnlen(sfs.f_fstypename, sizeof sfs.f_fstypename));
   const int advertised = AdvertisesClones(sfs.f_mntonname);
 

@@ -22,10 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <utility>
 
 #include "posix.h"
 

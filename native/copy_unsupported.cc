@@ -1,5 +1,5 @@
 // Platforms without a platform file yet: the addon loads, says so through
-// kPlatform, and the TypeScript facade falls back to node:fs.
+// kPlatform and kNativeTree, and the TypeScript facade falls back to node:fs.
 #include "copy.h"
 
 #include <cerrno>
@@ -9,6 +9,7 @@
 namespace cowcopy {
 
 const char* const kPlatform = nullptr;
+const bool kNativeTree = false;
 
 int NodeErrorCode(int os_error) { return -os_error; }
 
@@ -20,18 +21,12 @@ Thread::~Thread() = default;
 int Thread::Start(std::function<void()>) { return ENOSYS; }
 void Thread::Join() {}
 
-Status CopyOneFile(const Path&, const Path&, const CopyOptions&, CopyResult*) {
-  Status s;
-  s.code = -ENOSYS;
-  s.syscall = "copyfile";
-  return s;
-}
+Status CopyOneFile(const Path&, const Path&, const CopyOptions&, CopyResult*) { return Status{-ENOSYS, "copyfile"}; }
 
-Status ProbeVolume(const Path&, VolumeInfo*) {
-  Status s;
-  s.code = -ENOSYS;
-  s.syscall = "probe";
-  return s;
+Status ProbeVolume(const Path&, VolumeInfo*) { return Status{-ENOSYS, "probe"}; }
+
+void CopyTree(const Path&, const Path&, const TreeOptions&, TreeHooks*, const std::atomic<bool>*, TreeResult* result) {
+  result->status = Status{-ENOSYS, "cp"};
 }
 
 }  // namespace cowcopy

@@ -22,7 +22,6 @@ class Thread {
 
   // Runs fn on a new thread: 0, or the errno the OS gave (EAGAIN).
   int Start(std::function<void()> fn);
-  bool running() const { return impl_ != nullptr; }
   void Join();
 
   struct Impl;

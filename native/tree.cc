@@ -563,14 +563,13 @@ void Walk::Run() {
 
 }  // namespace
 
-Status CopyTree(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
-                const std::atomic<bool>* cancel, TreeResult* result) {
+void CopyTree(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
+              const std::atomic<bool>* cancel, TreeResult* result) {
   std::unique_ptr<tree::Fs> fs = tree::MakeFs(src, dest, opts.dereference);
   TreeOptions with_cancel = opts;
   with_cancel.file.cancel = cancel;
   Walk walk(fs.get(), with_cancel, hooks, cancel, result);
   walk.Run();
-  return Status();
 }
 
 }  // namespace cowcopy
