@@ -75,6 +75,21 @@ bool GetBool(const Napi::Object& o, const char* key) { return o.Get(key).ToBoole
 
 // ---- plain objects through the C API (safe while an environment ends) ----
 
+// A path as a Buffer of its bytes (names need not be UTF-8).
+bool BytesOf(napi_env env, const Path& value, napi_value* out) {
+  void* data = nullptr;
+  return napi_create_buffer_copy(env, value.size(), value.data(), &data, out) == napi_ok;
+}
+
+// fn(files, bytes), its answer in *answer: false when it could not be called.
+bool CallWithCounts(napi_env env, napi_value fn, uint64_t files, uint64_t bytes, napi_value* answer) {
+  napi_value argv[2], undefined;
+  return napi_create_double(env, static_cast<double>(files), &argv[0]) == napi_ok &&
+         napi_create_double(env, static_cast<double>(bytes), &argv[1]) == napi_ok &&
+         napi_get_undefined(env, &undefined) == napi_ok &&
+         napi_call_function(env, undefined, fn, 2, argv, answer) == napi_ok;
+}
+
 class Builder {
  public:
   explicit Builder(napi_env env) : env_(env) { ok_ = napi_create_object(env, &obj_) == napi_ok; }
@@ -90,11 +105,9 @@ class Builder {
     napi_value v;
     return Put(key, ok_ && napi_create_string_utf8(env_, value, NAPI_AUTO_LENGTH, &v) == napi_ok ? v : nullptr);
   }
-  // Bytes as they are (names need not be UTF-8): a Buffer.
   Builder& Bytes(const char* key, const Path& value) {
     napi_value v;
-    void* data = nullptr;
-    return Put(key, ok_ && napi_create_buffer_copy(env_, value.size(), value.data(), &data, &v) == napi_ok ? v : nullptr);
+    return Put(key, ok_ && BytesOf(env_, value, &v) ? v : nullptr);
   }
   Builder& Value(const char* key, napi_value value) { return Put(key, value); }
   // The object, or nullptr when a call failed.
@@ -226,57 +239,47 @@ class AsyncCall {
   napi_async_work work_ = nullptr;
 };
 
+// Parse: false with a TypeError pending; `sync` says which function was called.
 struct CopyJob {
+  static constexpr const char* kName = "cowcopy:copyFile";
   Path src, dest;
   CopyOptions opts;
   Status status;
   CopyResult result;
+  bool Parse(const Napi::CallbackInfo& info, bool) { return ParseCopyArgs(info, &src, &dest, &opts); }
   void Work() { status = CopyOneFile(src, dest, opts, &result); }
   napi_value ToJs(napi_env env) const { return CopyResultToJs(env, status, result); }
 };
 
 struct ProbeJob {
+  static constexpr const char* kName = "cowcopy:probe";
   Path path;
   Status status;
   VolumeInfo info;
+  bool Parse(const Napi::CallbackInfo& args, bool sync) {
+    if (args.Length() >= 1 && ToPath(args[0], &path)) return true;
+    ThrowType(args.Env(),
+              sync ? "probeSync(path): path is a string or Buffer" : "probe(path): path is a string or Buffer");
+    return false;
+  }
   void Work() { status = ProbeVolume(path, &info); }
   napi_value ToJs(napi_env env) const { return VolumeToJs(env, status, info); }
 };
 
-Napi::Value CopyFileAsync(const Napi::CallbackInfo& info) {
-  auto job = std::make_unique<CopyJob>();
-  if (!ParseCopyArgs(info, &job->src, &job->dest, &job->opts)) return info.Env().Undefined();
-  napi_value promise = AsyncCall<CopyJob>::Queue(info.Env(), "cowcopy:copyFile", std::move(job));
+template <typename Job>
+Napi::Value RunAsync(const Napi::CallbackInfo& info) {
+  auto job = std::make_unique<Job>();
+  if (!job->Parse(info, false)) return info.Env().Undefined();
+  napi_value promise = AsyncCall<Job>::Queue(info.Env(), Job::kName, std::move(job));
   return promise != nullptr ? Napi::Value(info.Env(), promise) : info.Env().Undefined();
 }
 
-Napi::Value CopyFileSync(const Napi::CallbackInfo& info) {
-  CopyJob job;
-  if (!ParseCopyArgs(info, &job.src, &job.dest, &job.opts)) return info.Env().Undefined();
+template <typename Job>
+Napi::Value RunSync(const Napi::CallbackInfo& info) {
+  Job job;
+  if (!job.Parse(info, true)) return info.Env().Undefined();
   job.Work();
   return Napi::Value(info.Env(), job.ToJs(info.Env()));
-}
-
-Napi::Value ProbeAsync(const Napi::CallbackInfo& info) {
-  auto job = std::make_unique<ProbeJob>();
-  if (info.Length() < 1 || !ToPath(info[0], &job->path))
-    return ThrowType(info.Env(), "probe(path): path is a string or Buffer");
-  napi_value promise = AsyncCall<ProbeJob>::Queue(info.Env(), "cowcopy:probe", std::move(job));
-  return promise != nullptr ? Napi::Value(info.Env(), promise) : info.Env().Undefined();
-}
-
-Napi::Value ProbeSync(const Napi::CallbackInfo& info) {
-  ProbeJob job;
-  if (info.Length() < 1 || !ToPath(info[0], &job.path))
-    return ThrowType(info.Env(), "probeSync(path): path is a string or Buffer");
-  job.Work();
-  return Napi::Value(info.Env(), job.ToJs(info.Env()));
-}
-
-// A path as a Buffer of its bytes (names need not be UTF-8).
-bool BytesOf(napi_env env, const Path& value, napi_value* out) {
-  void* data = nullptr;
-  return napi_create_buffer_copy(env, value.size(), value.data(), &data, out) == napi_ok;
 }
 
 // The entries' names in one Buffer, each ended by a NUL (no name holds one):
@@ -473,11 +476,8 @@ class TreeJob : public TreeHooks {
     std::unique_ptr<ProgressUpdate> update(static_cast<ProgressUpdate*>(data));
     napi_handle_scope scope;
     if (env == nullptr || napi_open_handle_scope(env, &scope) != napi_ok) return;
-    napi_value argv[2], undefined, ignored;
-    if (napi_create_double(env, static_cast<double>(update->files), &argv[0]) == napi_ok &&
-        napi_create_double(env, static_cast<double>(update->bytes), &argv[1]) == napi_ok &&
-        napi_get_undefined(env, &undefined) == napi_ok &&
-        napi_call_function(env, undefined, fn, 2, argv, &ignored) != napi_ok) {
+    napi_value ignored;
+    if (!CallWithCounts(env, fn, update->files, update->bytes, &ignored)) {
       napi_value exception;  // lib/cp.ts catches what onProgress throws; nothing reaches here
       napi_get_and_clear_last_exception(env, &exception);
     }
@@ -733,15 +733,10 @@ class SyncTreeHooks : public TreeHooks {
   static bool Tell(napi_env env, napi_value progress, uint64_t files, uint64_t bytes) {
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return true;
-    napi_value argv[2], undefined, answer;
-    bool stop = true;
-    if (napi_create_double(env, static_cast<double>(files), &argv[0]) == napi_ok &&
-        napi_create_double(env, static_cast<double>(bytes), &argv[1]) == napi_ok &&
-        napi_get_undefined(env, &undefined) == napi_ok &&
-        napi_call_function(env, undefined, progress, 2, argv, &answer) == napi_ok) {
-      bool said = false;
-      stop = napi_get_value_bool(env, answer, &said) == napi_ok && said;
-    }
+    napi_value answer;
+    bool said = false;
+    bool stop = !CallWithCounts(env, progress, files, bytes, &answer) ||
+                (napi_get_value_bool(env, answer, &said) == napi_ok && said);
     napi_close_handle_scope(env, scope);
     return stop;
   }
@@ -799,14 +794,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   names.Set("failures", NameList(env, kTreeErrorNames));
   names.Set("paths", NameList(env, kErrorPathsNames));
   exports.Set("names", names);
-  exports.Set("copyFile", Napi::Function::New(env, CopyFileAsync, "copyFile"));
-  exports.Set("copyFileSync", Napi::Function::New(env, CopyFileSync, "copyFileSync"));
-  exports.Set("probe", Napi::Function::New(env, ProbeAsync, "probe"));
-  exports.Set("probeSync", Napi::Function::New(env, ProbeSync, "probeSync"));
-  exports.Set("copyTree", Napi::Function::New(env, CopyTreeAsync, "copyTree"));
-  exports.Set("copyTreeSync", Napi::Function::New(env, CopyTreeSync, "copyTreeSync"));
   exports.Set("nativeTree", Napi::Boolean::New(env, kNativeTree));
-  exports.Set("nodeErrorCode", Napi::Function::New(env, NodeErrorCodeJs, "nodeErrorCode"));
+  const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> functions[] = {
+      {"copyFile", RunAsync<CopyJob>}, {"copyFileSync", RunSync<CopyJob>},   {"probe", RunAsync<ProbeJob>},
+      {"probeSync", RunSync<ProbeJob>}, {"copyTree", CopyTreeAsync},         {"copyTreeSync", CopyTreeSync},
+      {"nodeErrorCode", NodeErrorCodeJs}};
+  for (const auto& [name, fn] : functions) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;
 }
 
