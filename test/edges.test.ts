@@ -39,13 +39,18 @@ function sharedDir(label: string): string {
   return dir;
 }
 
-describe.runIf(onLinux && asRoot)('a process that may not make another thread (RLIMIT_NPROC, as nobody)', () => {
-  /** Tasks (threads) of uid nobody now: RLIMIT_NPROC counts all of them. */
-  function nobodyTasks(): number {
+describe.runIf(onLinux && asRoot)('a process that may not make another thread (RLIMIT_NPROC, as a user)', () => {
+  // RLIMIT_NPROC counts every task of the user: a uid no one else runs as
+  // (not nobody, which other suites and the machine use meanwhile), so the
+  // count below stays what it was when the limit was set.
+  const uid = 61000 + (process.pid % 4000);
+
+  /** Tasks (threads) of that uid now. */
+  function userTasks(): number {
     let count = 0;
     for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
       try {
-        if (/^Uid:\s+65534\s/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))) count += fs.readdirSync(`/proc/${pid}/task`).length;
+        if (new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))) count += fs.readdirSync(`/proc/${pid}/task`).length;
       } catch {
         // gone meanwhile
       }
@@ -53,12 +58,12 @@ describe.runIf(onLinux && asRoot)('a process that may not make another thread (R
     return count;
   }
 
-  /** Node, as nobody, once its pool has started (the threads it has from then on). */
+  /** Node, as that user, once its pool has started (the threads it has from then on). */
   const warmUp = `const fs = require('node:fs');
     const warm = Promise.all(Array.from({ length: 8 }, () => fs.promises.stat('/')));`;
 
   /**
-   * cp() three ways in a node child as nobody whose RLIMIT_NPROC (ulimit -u)
+   * cp() three ways in a node child as that user whose RLIMIT_NPROC (ulimit -u)
    * leaves exactly `spare` more threads than it has once started.
    */
   function copiesWith(spare: number): unknown {
@@ -66,8 +71,8 @@ describe.runIf(onLinux && asRoot)('a process that may not make another thread (R
     const src = smallTree(path.join(dir, 'src'));
     const count = spawnSync(process.execPath, ['-e', `${warmUp} warm.then(() => console.log(fs.readdirSync('/proc/self/task').length));`], {
       encoding: 'utf8',
-      uid: 65534,
-      gid: 65534,
+      uid,
+      gid: uid,
     });
     const threads = Number(count.stdout.trim());
     expect(threads, count.stderr).toBeGreaterThan(1);
@@ -83,11 +88,11 @@ describe.runIf(onLinux && asRoot)('a process that may not make another thread (R
         }
         console.log(JSON.stringify(files));
       }).catch((e) => { console.log(JSON.stringify(String(e))); process.exit(1); });`;
-    const limit = nobodyTasks() + threads + spare;
+    const limit = userTasks() + threads + spare;
     const run = spawnSync('bash', ['-c', `ulimit -u ${limit} && exec "$0" -e "$1"`, process.execPath, script], {
       encoding: 'utf8',
-      uid: 65534,
-      gid: 65534,
+      uid,
+      gid: uid,
     });
     expect(run.signal, run.stderr).toBe(null);
     expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
