@@ -323,14 +323,10 @@ class TreeJob : public TreeHooks {
  public:
   // Main thread. False (nothing made) when a thread-safe function cannot be.
   bool Init(napi_env env, napi_value filter, napi_value progress) {
-    if (IsFunction(env, filter)) {
-      if (!MakeTsfn(env, filter, "cowcopy:filter", CallFilter, &filter_)) return false;
-    }
-    if (IsFunction(env, progress)) {
-      if (!MakeTsfn(env, progress, "cowcopy:progress", CallProgress, &progress_)) {
-        Release();
-        return false;
-      }
+    if (IsFunction(env, filter) && !MakeTsfn(env, filter, "cowcopy:filter", CallFilter, &filter_)) return false;
+    if (IsFunction(env, progress) && !MakeTsfn(env, progress, "cowcopy:progress", CallProgress, &progress_)) {
+      Release();
+      return false;
     }
     return true;
   }

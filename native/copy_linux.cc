@@ -257,12 +257,10 @@ Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* na
   if (hint != nullptr && (mode & 07000) == 0) {
     dst.st_dev = hint->dev;
     dst.st_mode = S_IFREG | (mode & ~hint->umask);
-    status = WriteInto(sfd, sst, Path(), &dfd, dst, true, &touched, opts, result);
   } else if (fstat(dfd.get(), &dst) != 0) {
     status = Fail("fstat", errno);
-  } else {
-    status = WriteInto(sfd, sst, Path(), &dfd, dst, true, &touched, opts, result);
   }
+  if (status.ok()) status = WriteInto(sfd, sst, Path(), &dfd, dst, true, &touched, opts, result);
   if (status.ok()) {
     int err = dfd.Close();
     if (err == 0) return status;

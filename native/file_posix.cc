@@ -139,6 +139,23 @@ Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* res
   return Status();
 }
 
+// Makes dest's replacement beside it with `make` (under a temporary name,
+// another while one is taken), then renames it over dest: either the old dest
+// or the new entry is there at every moment.
+Status RenameOver(const Path& dest, const char* tag, const std::function<Status(const Path& temp)>& make) {
+  Path temp;
+  Status status = Fail("open", EEXIST);
+  for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
+    temp = TempIn(DirName(dest), tag);
+    status = make(temp);
+  }
+  if (!status.ok()) return status;
+  if (rename(temp.c_str(), dest.c_str()) == 0) return Status();
+  int err = errno;
+  unlink(temp.c_str());
+  return Fail("rename", err);
+}
+
 Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
                     const CopyOptions& opts, CopyResult* result) {
   struct stat dst;
@@ -149,19 +166,11 @@ Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct sta
   int err = exists ? EEXIST : LinkOpened(sfd, src, dest, sst);
   if (err != 0) {
     if (err != EEXIST || !opts.overwrite) return Fail("link", err);
-    // Replace dest atomically: link under a temporary name, rename over it.
-    // Either the old dest or the new link is there at every moment.
-    Path temp;
-    for (int attempt = 0; attempt < 16 && err == EEXIST; attempt++) {
-      temp = TempIn(DirName(dest), "link");
-      err = LinkOpened(sfd, src, temp, sst);
-    }
-    if (err != 0) return Fail("link", err);
-    if (rename(temp.c_str(), dest.c_str()) != 0) {
-      int rename_err = errno;
-      unlink(temp.c_str());
-      return Fail("rename", rename_err);
-    }
+    Status replaced = RenameOver(dest, "link", [&](const Path& temp) {
+      int e = LinkOpened(sfd, src, temp, sst);
+      return e == 0 ? Status() : Fail("link", e);
+    });
+    if (!replaced.ok()) return replaced;
   }
   result->strategy = Strategy::kHardlink;
   result->bytes = static_cast<uint64_t>(sst.st_size);
@@ -186,19 +195,9 @@ Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const 
   if (lstat(dest.c_str(), &dst) != 0) return Fail("lstat", errno);
   if (SameInode(sst, dst)) return SameFile(opts, sst, result);
   if (S_ISDIR(dst.st_mode)) return Fail("open", EISDIR);
-  Path temp;
-  Status status = Fail("open", EEXIST);
-  for (int attempt = 0; attempt < 16 && status.code == -EEXIST; attempt++) {
-    temp = TempIn(DirName(dest), "new");
-    status = CopyIntoNew(sfd, sst, AT_FDCWD, temp.c_str(), opts, result);
-  }
-  if (!status.ok()) return status;
-  if (rename(temp.c_str(), dest.c_str()) != 0) {
-    int err = errno;
-    unlink(temp.c_str());
-    return Fail("rename", err);
-  }
-  return Status();
+  return RenameOver(dest, "new", [&](const Path& temp) {
+    return CopyIntoNew(sfd, sst, AT_FDCWD, temp.c_str(), opts, result);
+  });
 }
 
 Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts, CopyResult* result) {
