@@ -9,8 +9,8 @@ export default defineConfig({
     pool: 'forks',
     // Two files at once even on two cores (vitest's default there is one):
     // most of a file's time is waiting on disks, child processes and
-    // compilers, and beside two CPU-bound processes one file at a time took
-    // 3.7 times as long. Suites that share a filesystem's free space or fill
+    // compilers, and on a loaded machine (two CPU-bound loops and builds)
+    // one file at a time took 3.7 times as long. Suites that share a filesystem's free space or fill
     // it take turns or measure again (test/helpers/filesystems.ts).
     maxWorkers: Math.max(2, os.availableParallelism() - 1),
     globalSetup: ['test/helpers/global-setup.ts'],
