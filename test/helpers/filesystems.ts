@@ -119,7 +119,7 @@ export async function alone<T>(name: FsName, fn: () => Promise<T>, deadlineMs = 
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(fs.readFileSync(path.join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }));
+      const holder = lockHolder(lock);
       if (holder > 0 && !alive(holder)) fs.rmSync(lock, { recursive: true, force: true });
       else if (Date.now() > until) throw new Error(`${name} filesystem still locked by pid ${holder} after ${deadlineMs} ms`);
       else await new Promise((resolve) => setTimeout(resolve, 50));
@@ -129,6 +129,15 @@ export async function alone<T>(name: FsName, fn: () => Promise<T>, deadlineMs = 
     return await fn();
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** The pid in a lock directory: 0 while it is being written, or when it was just released. */
+function lockHolder(lock: string): number {
+  try {
+    return Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8')) || 0;
+  } catch {
+    return 0;
   }
 }
 
