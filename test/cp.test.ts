@@ -12,7 +12,7 @@ import { binding, treeBackends } from './helpers/backends.js';
 import { randomFile, sha256, tempDir, failure, timeResolution } from './helpers/files.js';
 import { alone, fullyShared, runsOn, scratchOn, titleOn, type FsName } from './helpers/filesystems.js';
 import { describeTree, diffTrees, makeTree, makeWritable } from './helpers/trees.js';
-import { treeContract } from './tree-contract.mjs';
+import { fsCpOptions, treeContract } from './tree-contract.mjs';
 
 const root = tempDir('cp');
 const hasSetfacl = spawnSync('setfacl', ['--version']).status === 0;
@@ -73,8 +73,7 @@ describe.each(treeBackends)('$name backend', ({ name, api }) => {
     const ours = path.join(dir, `ours-${label}`);
     const node = path.join(dir, `node-${label}`);
     const result = await api.cp(src, ours, options);
-    const { signal: _s, onProgress: _p, strategy: _st, concurrency: _c, ...fsOptions } = options;
-    await fs.promises.cp(src, node, fsOptions);
+    await fs.promises.cp(src, node, fsCpOptions(options));
     return { ours, node, result };
   };
 

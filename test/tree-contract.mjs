@@ -24,6 +24,12 @@ async function failure(run) {
   throw new Error('expected a failure');
 }
 
+/** cp()'s options less the ones fs.cp does not know. */
+export function fsCpOptions(options) {
+  const { signal: _s, onProgress: _p, strategy: _st, concurrency: _c, ...fsOptions } = options;
+  return fsOptions;
+}
+
 /**
  * Registers the suite.
  * @param {object} t the runner: describe, test(name, fn, skipReason?), beforeEach, afterEach, after
@@ -100,8 +106,7 @@ export function treeContract(t, env) {
         const ours = path.join(dir, `ours-${label}`);
         const node = path.join(dir, `node-${label}`);
         const result = await api.cp(src, ours, options);
-        const { signal: _s, onProgress: _p, strategy: _st, concurrency: _c, ...fsOptions } = options;
-        await fs.promises.cp(src, node, fsOptions);
+        await fs.promises.cp(src, node, fsCpOptions(options));
         return { ours, node, result };
       };
 
