@@ -4,7 +4,7 @@ import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { ERROR_PATHS, TREE_FAILURES, type ErrorPaths, type TreeFailureKind } from './backend.js';
 import type { NativePath } from './paths.js';
-import type { Strategy, StrategyRequest } from './types.js';
+import type { Strategy, StrategyRequest, TreeResult } from './types.js';
 
 /** Bumped with native/addon.cc's kAbi whenever the shape below changes. */
 export const NATIVE_ABI = 4;
@@ -75,7 +75,7 @@ export interface NativeTreeOptions {
 }
 
 /** How a walk ended: counts, and kind ('system' with errno 0: success). Paths as bytes. */
-export interface NativeTreeResult {
+export interface NativeTreeResult extends TreeResult {
   errno: number;
   syscall?: string;
   kind: TreeFailureKind;
@@ -83,12 +83,6 @@ export interface NativeTreeResult {
   paths?: ErrorPaths;
   linkSrc?: Buffer;
   linkDest?: Buffer;
-  files: number;
-  directories: number;
-  symlinks: number;
-  bytes: number;
-  skipped: number;
-  strategies: Record<Strategy, number>;
 }
 
 /**
