@@ -242,27 +242,7 @@ DWORD Inspect(HANDLE h, FileFacts* facts) {
   return 0;
 }
 
-}  // namespace win
-
 namespace {
-
-using win::DeleteByHandle;
-using win::FailFs;
-using win::FailUv;
-using win::FailWin;
-using win::FileFacts;
-using win::FileIdentity;
-using win::FinalPath;
-using win::Inspect;
-using win::IsExistsError;
-using win::Join;
-using win::kShareAll;
-using win::SetAttributes;
-using win::ParentDirectory;
-using win::TempSibling;
-using win::ToUtf8;
-using win::ToWidePath;
-using win::UniqueHandle;
 
 // DUPLICATE_EXTENTS_DATA
 struct DuplicateExtentsData {
@@ -314,6 +294,13 @@ constexpr DWORD kBufferSize = 1 << 20;
 HANDLE OpenForAttributes(const std::wstring& path, DWORD extra_access = 0) {
   return CreateFileW(path.c_str(), FILE_READ_ATTRIBUTES | extra_access, kShareAll, nullptr,
                      OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
+}
+
+// A hidden temporary file at `path`, new.
+HANDLE CreateScratch(const std::wstring& path, DWORD flags) {
+  return CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE | DELETE, kShareAll, nullptr,
+                     CREATE_NEW, FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_TEMPORARY | flags,
+                     nullptr);
 }
 
 // What is at `path`: *exists false when nothing is. Returns a Win32 error.
@@ -712,7 +699,7 @@ CloneOutcome PrepareClone(HANDLE src, const std::wstring& src_path, uint64_t siz
     DWORD err = GetLastError();
     // A filesystem without integrity streams (NTFS): nothing to match; the
     // clone itself will say whether it can.
-    if (!win::CloneUnsupported(err)) return CloneFailure("ioctl", err, false);
+    if (!CloneUnsupported(err)) return CloneFailure("ioctl", err, false);
   }
   uint64_t cluster = prep->have_integrity ? prep->integrity.cluster_size_in_bytes : 0;
   if (cluster == 0) {
@@ -748,7 +735,7 @@ CloneOutcome CloneRanges(const ClonePlan& plan, HANDLE src, HANDLE dst) {
     DWORD err = GetLastError();
     const bool is_tail = plan.tail_bytes != 0 && range.offset == plan.tail_offset;
     // A file of one partial cluster is not cloned at all then (i == 0).
-    if (!is_tail || i == 0 || !win::TailMayBeWritten(err)) return CloneFailure("ioctl", err, true);
+    if (!is_tail || i == 0 || !TailMayBeWritten(err)) return CloneFailure("ioctl", err, true);
     std::unique_ptr<char[]> tail(new char[plan.tail_bytes]);
     DWORD got = 0;
     err = ReadAt(src, plan.tail_offset, tail.get(), static_cast<DWORD>(plan.tail_bytes), &got);
@@ -870,10 +857,7 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
     // A forced clone that fails must leave an existing dest as it was, and
     // emptying it is the first change a clone needs: prove the clone on a
     // scratch sibling first (metadata only, so cheap).
-    UniqueHandle trial(CreateFileW(TempSibling(wdest, "trial").c_str(), GENERIC_READ | GENERIC_WRITE | DELETE,
-                                   kShareAll, nullptr, CREATE_NEW,
-                                   FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
-                                   nullptr));
+    UniqueHandle trial(CreateScratch(TempSibling(wdest, "trial"), FILE_FLAG_DELETE_ON_CLOSE));
     clone = trial.valid() ? ApplyClone(prep, sh, sf.sparse(), sf.size, trial.get(), false)
                           : CloneFailure("open", GetLastError(), false);
     clone.dest_changed = false;
@@ -897,14 +881,14 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
     attempt.status = Finish(&d, sh, sf, opts, result);
     return attempt;
   }
-  if (forced || !win::CloneUnsupported(clone.error)) {
+  if (forced || !CloneUnsupported(clone.error)) {
     d.Abandon();
-    attempt.status = forced && win::CloneUnsupported(clone.error)
-                         ? FailUv(clone.syscall, win::ForcedCloneError(clone.error))
+    attempt.status = forced && CloneUnsupported(clone.error)
+                         ? FailUv(clone.syscall, ForcedCloneError(clone.error))
                          : FailFs(clone.syscall, clone.error);
     return attempt;
   }
-  if (win::CloneNeverWorks(clone.error)) Cannot::Remember(sf.identity.volume, d.facts().identity.volume, Cannot::kClone);
+  if (CloneNeverWorks(clone.error)) Cannot::Remember(sf.identity.volume, d.facts().identity.volume, Cannot::kClone);
   // Copy instead. A file we created goes (the copy makes its own); a
   // pre-existing one stays, to be overwritten, and removed if that fails.
   attempt.cannot = true;
@@ -1064,7 +1048,7 @@ Status HardlinkFile(HANDLE sh, const std::wstring& wsrc, const std::wstring& wde
     err = CreateHardLinkW(temp.c_str(), target.c_str(), nullptr) ? 0 : GetLastError();
   }
   if (err != 0) return FailFs("link", err);
-  err = win::ReplaceEntry(temp, wdest);
+  err = ReplaceEntry(temp, wdest);
   if (err != 0) {
     DeleteFileW(temp.c_str());
     return FailWin("rename", err);
@@ -1086,10 +1070,10 @@ Status ReplaceByRename(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf,
   Status status = FailUv("open", uvwin::kEEXIST);
   for (int attempt = 0; attempt < 16 && status.code == uvwin::kEEXIST; attempt++) {
     temp = TempSibling(wdest, "copy");
-    status = win::CopyOpened(sh, wsrc, sf, temp, fresh, result);
+    status = CopyOpened(sh, wsrc, sf, temp, fresh, result);
   }
   if (!status.ok()) return status;
-  DWORD err = win::ReplaceEntry(temp, wdest);
+  DWORD err = ReplaceEntry(temp, wdest);
   if (err != 0) {
     // Made with CREATE_NEW (or by CopyFileExW under FAIL_IF_EXISTS): ours.
     SetFileAttributesW(temp.c_str(), FILE_ATTRIBUTE_NORMAL);  // a read-only copy cannot be deleted
@@ -1113,10 +1097,32 @@ DWORD DestinationVolume(const std::wstring& wdest, bool existed, const FileFacts
   return err;
 }
 
+std::mutex probe_mu;
+// Per directory (its volume and file id): whether this process may write
+// there is a property of the directory, not of the volume.
+using DirKey = std::pair<uint64_t, std::string>;
+std::map<DirKey, VolumeInfo>& ProbeCache() {
+  static auto* cache = new std::map<DirKey, VolumeInfo>();
+  return *cache;
+}
+
+// Deletes a scratch file by name when it goes out of scope.
+class ScratchName {
+ public:
+  explicit ScratchName(std::wstring path) : path_(std::move(path)) {}
+  ScratchName(const ScratchName&) = delete;
+  ScratchName& operator=(const ScratchName&) = delete;
+  ~ScratchName() { DeleteFileW(path_.c_str()); }
+  const std::wstring& path() const { return path_; }
+
+ private:
+  std::wstring path_;
+};
+
 }  // namespace
 
-Status win::CopyOpened(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const std::wstring& wdest,
-                       const CopyOptions& opts, CopyResult* result) {
+Status CopyOpened(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const std::wstring& wdest,
+                  const CopyOptions& opts, CopyResult* result) {
   // What is at dest, before anything is written. Without overwrite there
   // is no need to look (the walk copies that way): every copy below creates
   // dest only if nothing is there, EEXIST otherwise; a forced clone looks,
@@ -1169,6 +1175,8 @@ Status win::CopyOpened(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf,
   }
 }
 
+}  // namespace win
+
 const char* const kPlatform = "win32";
 
 struct Thread::Impl {
@@ -1217,6 +1225,7 @@ Path TempName(const char* tag) {
 
 Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
                    CopyResult* result) {
+  using namespace win;
   std::wstring wsrc, wdest;
   DWORD err = ToWidePath(src, &wsrc);
   if (err != 0) return FailWin("open", err);
@@ -1236,42 +1245,11 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
   if (sf.directory()) return FailUv("copyfile", uvwin::kEISDIR);
 
   if (opts.request == Request::kHardlink) return HardlinkFile(sh.get(), wsrc, wdest, sf, opts, result);
-  return win::CopyOpened(sh.get(), wsrc, sf, wdest, opts, result);
+  return CopyOpened(sh.get(), wsrc, sf, wdest, opts, result);
 }
-
-namespace {
-
-std::mutex probe_mu;
-// Per directory (its volume and file id): whether this process may write
-// there is a property of the directory, not of the volume.
-using DirKey = std::pair<uint64_t, std::string>;
-std::map<DirKey, VolumeInfo>& ProbeCache() {
-  static auto* cache = new std::map<DirKey, VolumeInfo>();
-  return *cache;
-}
-
-// Deletes a scratch file by name when it goes out of scope.
-class ScratchName {
- public:
-  explicit ScratchName(std::wstring path) : path_(std::move(path)) {}
-  ScratchName(const ScratchName&) = delete;
-  ScratchName& operator=(const ScratchName&) = delete;
-  ~ScratchName() { DeleteFileW(path_.c_str()); }
-  const std::wstring& path() const { return path_; }
-
- private:
-  std::wstring path_;
-};
-
-HANDLE CreateScratch(const std::wstring& path, DWORD flags) {
-  return CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE | DELETE, kShareAll, nullptr,
-                     CREATE_NEW, FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_TEMPORARY | flags,
-                     nullptr);
-}
-
-}  // namespace
 
 Status ProbeVolume(const Path& path, VolumeInfo* info) {
+  using namespace win;
   std::wstring wpath;
   DWORD err = ToWidePath(path, &wpath);
   if (err != 0) return FailWin("stat", err);

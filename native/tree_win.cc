@@ -39,6 +39,7 @@
 #endif
 
 namespace cowcopy {
+namespace win {
 namespace {
 
 using tree::Dir;
@@ -46,17 +47,6 @@ using tree::Entry;
 using tree::Kind;
 using tree::SourceFile;
 using tree::Stat;
-using win::DeleteByHandle;
-using win::FailFs;
-using win::FailUv;
-using win::FailWin;
-using win::FileFacts;
-using win::Inspect;
-using win::kShareAll;
-using win::SetAttributes;
-using win::ToUtf8;
-using win::ToWidePath;
-using win::UniqueHandle;
 
 // REPARSE_DATA_BUFFER (ntifs.h), the parts read here.
 struct ReparseData {
@@ -112,7 +102,7 @@ std::wstring Below(const std::wstring& base, const Path& rel) {
   for (wchar_t& c : wide) {
     if (c == L'/') c = L'\\';
   }
-  return win::Join(base, wide);
+  return Join(base, wide);
 }
 
 void FromFileTime(int64_t t, int64_t* sec, int64_t* nsec) {
@@ -453,7 +443,7 @@ class WinFs : public tree::Fs {
   Status Rename(Dir& dir, const Path& from, const Path& to) override {
     std::wstring a = Below(Of(dir).path, from), b = Below(Of(dir).path, to);
     if (a.empty() || b.empty()) return FailUv("rename", uvwin::kECHARSET);
-    DWORD err = win::ReplaceEntry(a, b);
+    DWORD err = ReplaceEntry(a, b);
     return err == 0 ? Status() : FailWin("rename", err);
   }
 
@@ -468,7 +458,7 @@ class WinFs : public tree::Fs {
     for (const Entry& e : entries) {
       if (e.kind == Kind::kDirectory) continue;
       std::wstring name = Widen(e.name);
-      if (!name.empty() && win::IsLeftoverTemp(name)) RemoveEntry(win::Join(Of(dir).path, name));
+      if (!name.empty() && IsLeftoverTemp(name)) RemoveEntry(Join(Of(dir).path, name));
     }
   }
 
@@ -494,7 +484,7 @@ class WinFs : public tree::Fs {
     CopyOptions fresh = opts;
     fresh.overwrite = false;  // a new entry: EEXIST if anything is there
     fresh.replace = false;
-    return win::CopyOpened(f.h.get(), f.path, f.facts, dest, fresh, result);
+    return CopyOpened(f.h.get(), f.path, f.facts, dest, fresh, result);
   }
 
   Status LinkInto(Dir& sdir, const Path& source, bool follow, Dir& dir, const Path& name) override {
@@ -505,7 +495,7 @@ class WinFs : public tree::Fs {
       UniqueHandle h(CreateFileW(from.c_str(), FILE_READ_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
                                  FILE_FLAG_BACKUP_SEMANTICS, nullptr));
       if (!h.valid()) return FailWin("link", GetLastError());
-      win::FinalPath(h.get(), &from);
+      FinalPath(h.get(), &from);
     }
     return CreateHardLinkW(to.c_str(), from.c_str(), nullptr) ? Status() : FailFs("link", GetLastError());
   }
@@ -622,11 +612,12 @@ class WinFs : public tree::Fs {
 };
 
 }  // namespace
+}  // namespace win
 
 namespace tree {
 
 std::unique_ptr<Fs> MakeFs(const Path& src, const Path& dest, bool dereference) {
-  return std::make_unique<WinFs>(src, dest, dereference);
+  return std::make_unique<win::WinFs>(src, dest, dereference);
 }
 
 }  // namespace tree
