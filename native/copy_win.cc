@@ -190,12 +190,10 @@ DWORD ReplaceEntry(const std::wstring& from, const std::wstring& to) {
   if (MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING)) return 0;
   const DWORD err = GetLastError();
   if (err != ERROR_ACCESS_DENIED) return err;
-  UniqueHandle target(CreateFileW(to.c_str(), FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | DELETE, kShareAll,
-                                  nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
-                                  nullptr));
-  BY_HANDLE_FILE_INFORMATION info;
-  if (!target.valid() || !GetFileInformationByHandle(target.get(), &info)) return err;
-  const DWORD attributes = info.dwFileAttributes;
+  UniqueHandle target;
+  FileFacts facts;
+  if (OpenExisting(to, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | DELETE, false, &target, &facts) != 0) return err;
+  const DWORD attributes = facts.attributes;
   if ((attributes & FILE_ATTRIBUTE_DIRECTORY) != 0) {
     if ((attributes & FILE_ATTRIBUTE_REPARSE_POINT) == 0) return err;  // a real directory is never replaced
     if (!DeleteByHandle(target.get())) return err;
@@ -203,15 +201,13 @@ DWORD ReplaceEntry(const std::wstring& from, const std::wstring& to) {
     return MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING) ? 0 : GetLastError();
   }
   // Not with other links: they would keep the attribute cleared.
-  if ((attributes & FILE_ATTRIBUTE_READONLY) == 0 || info.nNumberOfLinks != 1) return err;
+  if ((attributes & FILE_ATTRIBUTE_READONLY) == 0 || facts.links != 1) return err;
   if (!SetAttributes(target.get(), attributes & ~DWORD{FILE_ATTRIBUTE_READONLY})) return err;
   // A target open anywhere, this handle too, is not replaced.
   target.Reset();
   if (MoveFileExW(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING)) return 0;
   const DWORD moved = GetLastError();
-  target.Reset(CreateFileW(to.c_str(), FILE_WRITE_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
-                           FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
-  if (target.valid()) SetAttributes(target.get(), attributes);
+  if (OpenExisting(to, FILE_WRITE_ATTRIBUTES, false, &target) == 0) SetAttributes(target.get(), attributes);
   return moved;
 }
 
@@ -221,6 +217,7 @@ DWORD Inspect(HANDLE h, FileFacts* facts) {
   FILE_BASIC_INFO basic;
   if (!GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic)) return GetLastError();
   facts->attributes = info.dwFileAttributes;
+  facts->links = info.nNumberOfLinks;
   facts->size = (static_cast<uint64_t>(info.nFileSizeHigh) << 32) | info.nFileSizeLow;
   facts->last_access_time = basic.LastAccessTime;
   facts->last_write_time = basic.LastWriteTime;
@@ -240,6 +237,14 @@ DWORD Inspect(HANDLE h, FileFacts* facts) {
     std::memcpy(id.id, &index, sizeof index);
   }
   return 0;
+}
+
+DWORD OpenExisting(const std::wstring& path, DWORD access, bool follow, UniqueHandle* h, FileFacts* facts,
+                   DWORD share) {
+  const DWORD flags = FILE_FLAG_BACKUP_SEMANTICS | (follow ? 0 : FILE_FLAG_OPEN_REPARSE_POINT);
+  h->Reset(CreateFileW(path.c_str(), access, share, nullptr, OPEN_EXISTING, flags, nullptr));
+  if (!h->valid()) return GetLastError();
+  return facts != nullptr ? Inspect(h->get(), facts) : 0;
 }
 
 namespace {
@@ -289,13 +294,6 @@ constexpr DWORD kSettableAttributes = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_H
                                       FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
 constexpr DWORD kBufferSize = 1 << 20;
 
-// Opens whatever is at `path` (a directory too) to look at it, without
-// taking part in sharing checks: attribute-only access locks nobody out.
-HANDLE OpenForAttributes(const std::wstring& path, DWORD extra_access = 0) {
-  return CreateFileW(path.c_str(), FILE_READ_ATTRIBUTES | extra_access, kShareAll, nullptr,
-                     OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr);
-}
-
 // A hidden temporary file at `path`, new.
 HANDLE CreateScratch(const std::wstring& path, DWORD flags) {
   return CreateFileW(path.c_str(), GENERIC_READ | GENERIC_WRITE | DELETE, kShareAll, nullptr,
@@ -304,23 +302,22 @@ HANDLE CreateScratch(const std::wstring& path, DWORD flags) {
 }
 
 // What is at `path`: *exists false when nothing is. Returns a Win32 error.
+// Attribute-only access takes no part in sharing checks: it locks nobody out.
 DWORD LookAt(const std::wstring& path, bool* exists, FileFacts* facts) {
-  UniqueHandle h(OpenForAttributes(path));
-  if (!h.valid()) {
-    DWORD err = GetLastError();
-    *exists = false;
-    return err == ERROR_FILE_NOT_FOUND ? 0 : err;
-  }
-  *exists = true;
-  return Inspect(h.get(), facts);
+  UniqueHandle h;
+  DWORD err = OpenExisting(path, FILE_READ_ATTRIBUTES, true, &h, facts);
+  *exists = h.valid();
+  return err == ERROR_FILE_NOT_FOUND && !h.valid() ? 0 : err;
 }
 
 // Removes the file at `path` if it still is `which`, a file we wrote (so
 // one that CopyFileExW made read-only may be made writable again).
 void RemoveIfSame(const std::wstring& path, const FileIdentity& which) {
-  UniqueHandle h(OpenForAttributes(path, DELETE | FILE_WRITE_ATTRIBUTES));
+  UniqueHandle h;
   FileFacts now;
-  if (!h.valid() || Inspect(h.get(), &now) != 0 || !now.identity.SameFile(which)) return;
+  if (OpenExisting(path, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | DELETE, true, &h, &now) != 0 ||
+      !now.identity.SameFile(which))
+    return;
   if (now.read_only()) SetAttributes(h.get(), now.attributes & kSettableAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY});
   DeleteByHandle(h.get());
 }
@@ -967,9 +964,10 @@ Status OsCopy(const std::wstring& wsrc, const std::wstring& wdest, const FileFac
     if (IsExistsError(err) && !opts.overwrite) return FailUv("open", uvwin::kEEXIST);
     return FailWin("copyfile", err);
   }
-  UniqueHandle h(OpenForAttributes(wdest, FILE_WRITE_ATTRIBUTES));
+  UniqueHandle h;
+  const DWORD opened = OpenExisting(wdest, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, true, &h);
   LARGE_INTEGER size = {};
-  Status s = !h.valid()                      ? FailWin("open", GetLastError())
+  Status s = !h.valid()                      ? FailWin("open", opened)
              : !GetFileSizeEx(h.get(), &size) ? FailWin("fstat", GetLastError())
                                               : FinishAttributes(h.get(), sf, opts);
   if (!s.ok()) {
@@ -1089,10 +1087,9 @@ DWORD DestinationVolume(const std::wstring& wdest, bool existed, const FileFacts
     *out = before.identity;
     return 0;
   }
-  UniqueHandle dir(OpenForAttributes(ParentDirectory(wdest)));
-  if (!dir.valid()) return GetLastError();
+  UniqueHandle dir;
   FileFacts df;
-  DWORD err = Inspect(dir.get(), &df);
+  DWORD err = OpenExisting(ParentDirectory(wdest), FILE_READ_ATTRIBUTES, true, &dir, &df);
   if (err == 0) *out = df.identity;
   return err;
 }
@@ -1234,9 +1231,9 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
 
   // Shares everything, as a read(2) open locks nobody out. Backup semantics
   // lets a directory open, so that it is reported as EISDIR.
-  UniqueHandle sh(CreateFileW(wsrc.c_str(), GENERIC_READ, kShareAll, nullptr, OPEN_EXISTING,
-                              FILE_FLAG_BACKUP_SEMANTICS, nullptr));
-  if (!sh.valid()) return FailWin("open", GetLastError());
+  UniqueHandle sh;
+  err = OpenExisting(wsrc, GENERIC_READ, true, &sh);
+  if (err != 0) return FailWin("open", err);
   // Pipes and devices have no end to copy up to.
   if (GetFileType(sh.get()) != FILE_TYPE_DISK) return FailUv("copyfile", uvwin::kEINVAL);
   FileFacts sf;
@@ -1253,18 +1250,12 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   std::wstring wpath;
   DWORD err = ToWidePath(path, &wpath);
   if (err != 0) return FailWin("stat", err);
-  UniqueHandle h(OpenForAttributes(wpath));
-  if (!h.valid()) return FailWin("stat", GetLastError());
+  UniqueHandle h, parent;
   FileFacts facts;
-  err = Inspect(h.get(), &facts);
-  if (err != 0) return FailWin("stat", err);
+  err = OpenExisting(wpath, FILE_READ_ATTRIBUTES, true, &h, &facts);
   const std::wstring dir = facts.directory() ? wpath : ParentDirectory(wpath);
-  if (!facts.directory()) {
-    UniqueHandle parent(OpenForAttributes(dir));
-    if (!parent.valid()) return FailWin("stat", GetLastError());
-    err = Inspect(parent.get(), &facts);
-    if (err != 0) return FailWin("stat", err);
-  }
+  if (err == 0 && !facts.directory()) err = OpenExisting(dir, FILE_READ_ATTRIBUTES, true, &parent, &facts);
+  if (err != 0) return FailWin("stat", err);
   const DirKey key(facts.identity.volume,
                    std::string(reinterpret_cast<const char*>(facts.identity.id), sizeof facts.identity.id));
   {

@@ -193,23 +193,14 @@ Stat ToStat(const FileFacts& f, bool link) {
 DWORD OpenAs(const std::wstring& path, bool follow, DWORD access, DWORD share, UniqueHandle* h, FileFacts* facts,
              bool* link) {
   *link = false;
-  if (follow) {
-    h->Reset(CreateFileW(path.c_str(), access, share, nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
-    return h->valid() ? Inspect(h->get(), facts) : GetLastError();
-  }
-  h->Reset(CreateFileW(path.c_str(), access, share, nullptr, OPEN_EXISTING,
-                       FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
-  if (!h->valid()) return GetLastError();
-  DWORD err = Inspect(h->get(), facts);
-  if (err != 0 || (facts->attributes & FILE_ATTRIBUTE_REPARSE_POINT) == 0) return err;
+  DWORD err = OpenExisting(path, access, follow, h, facts, share);
+  if (err != 0 || follow || (facts->attributes & FILE_ATTRIBUTE_REPARSE_POINT) == 0) return err;
   Path ignored;
   if (ReadLinkHandle(h->get(), &ignored) == 0) {
     *link = true;
     return 0;
   }
-  h->Reset(CreateFileW(path.c_str(), access, share, nullptr, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
-  if (!h->valid()) return GetLastError();
-  return Inspect(h->get(), facts);
+  return OpenExisting(path, access, true, h, facts, share);
 }
 
 // Opens a directory of the walk: through links when `follow`, else
@@ -230,9 +221,9 @@ Status OpenDirectory(const std::wstring& path, bool follow, DWORD share, std::un
 // Removes an entry this walk made (a file, a link, an empty directory),
 // read-only or not, without following it.
 DWORD RemoveEntry(const std::wstring& path) {
-  UniqueHandle h(CreateFileW(path.c_str(), DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, kShareAll, nullptr,
-                             OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
-  if (!h.valid()) return GetLastError();
+  UniqueHandle h;
+  DWORD err = OpenExisting(path, DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, false, &h);
+  if (err != 0) return err;
   FILE_BASIC_INFO basic;
   if (GetFileInformationByHandleEx(h.get(), FileBasicInfo, &basic, sizeof basic) &&
       (basic.FileAttributes & FILE_ATTRIBUTE_READONLY) != 0)
@@ -375,9 +366,9 @@ class WinFs : public tree::Fs {
     // directory this walk made is not read-only: only that is set.
     const bool read_only = set_mode && (src.mode & 0200) == 0;
     if (!read_only && !set_times) return Status();
-    UniqueHandle h(CreateFileW(Of(dir).path.c_str(), FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, kShareAll, nullptr,
-                               OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
-    if (!h.valid()) return FailWin(read_only ? "chmod" : "utime", GetLastError());
+    UniqueHandle h;
+    DWORD err = OpenExisting(Of(dir).path, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, false, &h);
+    if (err != 0) return FailWin(read_only ? "chmod" : "utime", err);
     FILE_BASIC_INFO basic = {};  // zero: "leave as it is"
     if (read_only) {
       FILE_BASIC_INFO now;
@@ -397,9 +388,9 @@ class WinFs : public tree::Fs {
   Status ReadLink(Dir& dir, const Path& name, Path* target) override {
     std::wstring path = Below(Of(dir).path, name);
     if (path.empty()) return FailUv("readlink", uvwin::kECHARSET);
-    UniqueHandle h(CreateFileW(path.c_str(), FILE_READ_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
-                               FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
-    DWORD err = h.valid() ? ReadLinkHandle(h.get(), target) : GetLastError();
+    UniqueHandle h;
+    DWORD err = OpenExisting(path, FILE_READ_ATTRIBUTES, false, &h);
+    if (err == 0) err = ReadLinkHandle(h.get(), target);
     return err == 0 ? Status() : FailWin("readlink", err);
   }
 
@@ -492,9 +483,9 @@ class WinFs : public tree::Fs {
     if (from.empty() || to.empty()) return FailUv("link", uvwin::kECHARSET);
     if (follow) {
       // link(2) with AT_SYMLINK_FOLLOW: to the file a link leads to.
-      UniqueHandle h(CreateFileW(from.c_str(), FILE_READ_ATTRIBUTES, kShareAll, nullptr, OPEN_EXISTING,
-                                 FILE_FLAG_BACKUP_SEMANTICS, nullptr));
-      if (!h.valid()) return FailWin("link", GetLastError());
+      UniqueHandle h;
+      DWORD err = OpenExisting(from, FILE_READ_ATTRIBUTES, true, &h);
+      if (err != 0) return FailWin("link", err);
       FinalPath(h.get(), &from);
     }
     return CreateHardLinkW(to.c_str(), from.c_str(), nullptr) ? Status() : FailFs("link", GetLastError());

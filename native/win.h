@@ -102,6 +102,7 @@ struct FileIdentity {
 struct FileFacts {
   FileIdentity identity;
   DWORD attributes = 0;
+  DWORD links = 0;
   uint64_t size = 0;
   LARGE_INTEGER last_access_time = {};
   LARGE_INTEGER last_write_time = {};
@@ -114,6 +115,11 @@ struct FileFacts {
 
 // What a handle says of its file. Returns a Win32 error.
 DWORD Inspect(HANDLE h, FileFacts* facts);
+// Opens what is at `path`, a directory too (backup semantics); without
+// `follow` a reparse point as itself. With `facts`, inspects it. Returns a
+// Win32 error; *h holds the handle when only Inspect failed.
+DWORD OpenExisting(const std::wstring& path, DWORD access, bool follow, UniqueHandle* h,
+                   FileFacts* facts = nullptr, DWORD share = kShareAll);
 
 // Deletes the open file when its last handle closes.
 inline bool DeleteByHandle(HANDLE h) {
