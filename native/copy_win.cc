@@ -94,13 +94,19 @@ bool StartsWith(const std::wstring& text, const wchar_t* prefix) {
 }
 }  // namespace
 
+std::wstring Widen(const Path& utf8) {
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), nullptr, 0);
+  if (n <= 0) return std::wstring();
+  std::wstring out(static_cast<size_t>(n), L'\0');
+  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), &out[0], n);
+  return out;
+}
+
 // GetFullPathNameW resolves '.', '..', '/' and the current directory.
 DWORD ToWidePath(const Path& path, std::wstring* out) {
   if (path.empty()) return ERROR_PATH_NOT_FOUND;  // as Node says for ''
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path.data(), static_cast<int>(path.size()), nullptr, 0);
-  if (n <= 0) return GetLastError();
-  std::wstring wide(static_cast<size_t>(n), L'\0');
-  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path.data(), static_cast<int>(path.size()), &wide[0], n);
+  std::wstring wide = Widen(path);
+  if (wide.empty()) return GetLastError();
   if (StartsWith(wide, L"\\\\?\\") || StartsWith(wide, L"\\\\.\\")) {
     *out = std::move(wide);  // already a namespace path: taken as given
     return 0;

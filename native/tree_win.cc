@@ -22,6 +22,7 @@
 
 #include <winioctl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <memory>
@@ -85,23 +86,13 @@ struct WinFile : SourceFile {
   const Stat& stat() const override { return meta; }
 };
 
-std::wstring Widen(const Path& utf8) {
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), nullptr, 0);
-  if (n <= 0) return std::wstring();
-  std::wstring out(static_cast<size_t>(n), L'\0');
-  MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), &out[0], n);
-  return out;
-}
-
 // `base` and a name or a '/'-separated relative path, as a wide path. An
 // empty result: bytes that are not UTF-8 (no Windows name has them).
 std::wstring Below(const std::wstring& base, const Path& rel) {
   if (rel.empty()) return base;
   std::wstring wide = Widen(rel);
   if (wide.empty()) return wide;
-  for (wchar_t& c : wide) {
-    if (c == L'/') c = L'\\';
-  }
+  std::replace(wide.begin(), wide.end(), L'/', L'\\');
   return Join(base, wide);
 }
 
@@ -415,9 +406,7 @@ class WinFs : public tree::Fs {
     } else {
       stored = Widen(target);
       if (stored.empty() && !target.empty()) return FailUv("symlink", uvwin::kECHARSET);
-      for (wchar_t& c : stored) {
-        if (c == L'/') c = L'\\';
-      }
+      std::replace(stored.begin(), stored.end(), L'/', L'\\');
     }
     DWORD unprivileged = unprivileged_.load();
     if (CreateSymbolicLinkW(link.c_str(), stored.c_str(), flags | unprivileged)) return Status();

@@ -70,6 +70,9 @@ class UniqueHandle {
 // limit, no Win32 name parsing). Bytes that are not UTF-8 name no Windows
 // file: ERROR_NO_UNICODE_TRANSLATION. Returns a Win32 error.
 DWORD ToWidePath(const Path& path, std::wstring* out);
+// UTF-8 -> UTF-16; empty, GetLastError() saying why, for bytes that are
+// not UTF-8.
+std::wstring Widen(const Path& utf8);
 // UTF-16 -> UTF-8 (`length` characters, or up to the NUL).
 std::string ToUtf8(const wchar_t* text, size_t length = std::wstring::npos);
 // The directory holding `path`, with a trailing backslash.
