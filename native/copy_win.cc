@@ -339,10 +339,21 @@ Status SameFile(const CopyOptions& opts, const FileFacts& src, CopyResult* resul
   return s;
 }
 
-// The destination file, opened by handle, and what to do with it if the
-// copy fails.
+DWORD SetEndOfFile(HANDLE h, uint64_t size) {
+  FILE_END_OF_FILE_INFO eof;
+  eof.EndOfFile.QuadPart = static_cast<LONGLONG>(size);
+  return SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof) ? 0 : GetLastError();
+}
+
+// The destination file, opened by handle. What it created or changed is
+// removed when it goes out of scope without Commit or Keep.
 class Destination {
  public:
+  Destination() = default;
+  Destination(const Destination&) = delete;
+  Destination& operator=(const Destination&) = delete;
+  ~Destination() { Abandon(); }
+
   // Creates dest, or opens the file already there (through a symlink, as
   // fs.copyFile does) without truncating it.
   Status Open(const std::wstring& path, bool overwrite) {
@@ -376,37 +387,29 @@ class Destination {
       if (!h_.valid()) return FailOpen(GetLastError());
     }
     DWORD err = Inspect(h_.get(), &facts_);
-    if (err != 0) {
-      Abandon();
-      return FailWin("fstat", err);
-    }
-    return Status();
+    return err == 0 ? Status() : FailWin("fstat", err);
   }
 
   HANDLE get() const { return h_.get(); }
-  const std::wstring& path() const { return path_; }
   bool created() const { return created_; }
   bool touched() const { return touched_; }
   const FileFacts& facts() const { return facts_; }
+  // Whether dest is the source file itself (it may have become so since it
+  // was looked at).
+  bool Is(const FileFacts& src) const { return !created_ && facts_.identity.SameFile(src.identity); }
   // From now on the data of a pre-existing file is ours to remove on failure.
   void MarkTouched() { touched_ = true; }
 
-  // Closes, removing the file if we created it or changed its data.
-  void Abandon() {
-    if (!h_.valid()) return;
-    if (!created_ && !touched_) {
-      h_.Reset();
-      return;
-    }
-    if (can_delete_ && DeleteByHandle(h_.get())) {
-      h_.Reset();
-      return;
-    }
-    h_.Reset();
-    RemoveIfSame(path_, facts_.identity);
+  // Empties a pre-existing dest, which makes its data ours.
+  Status Empty() {
+    if (created_ || facts_.size == 0) return Status();
+    touched_ = true;
+    DWORD err = SetEndOfFile(h_.get(), 0);
+    return err == 0 ? Status() : FailWin("ftruncate", err);
   }
 
-  DWORD Close() { return h_.Close(); }
+  // Closes, leaving the file as it is.
+  void Keep() { h_.Reset(); }
 
   // Closes after a copy; if even that fails (a network redirector reporting
   // a failed write), what was written is removed, as on Linux.
@@ -428,6 +431,15 @@ class Destination {
     return FailWin("open", err);
   }
 
+  // Closes, removing the file if we created it or changed its data.
+  void Abandon() {
+    if (!h_.valid()) return;
+    const bool ours = created_ || touched_;
+    const bool deleted = ours && can_delete_ && DeleteByHandle(h_.get());
+    h_.Reset();
+    if (ours && !deleted) RemoveIfSame(path_, facts_.identity);
+  }
+
   std::wstring path_;
   UniqueHandle h_;
   bool created_ = false;
@@ -435,12 +447,6 @@ class Destination {
   bool can_delete_ = true;
   FileFacts facts_;
 };
-
-DWORD SetEndOfFile(HANDLE h, uint64_t size) {
-  FILE_END_OF_FILE_INFO eof;
-  eof.EndOfFile.QuadPart = static_cast<LONGLONG>(size);
-  return SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof) ? 0 : GetLastError();
-}
 
 // Reads up to `want` bytes at `offset`; *got is 0 at the end of the file.
 DWORD ReadAt(HANDLE h, uint64_t offset, char* buffer, DWORD want, DWORD* got) {
@@ -617,14 +623,6 @@ Status FinishAttributes(HANDLE dst, const FileFacts& src, const CopyOptions& opt
   if (!SetFileInformationByHandle(dst, FileBasicInfo, &basic, sizeof basic))
     return FailWin("futime", GetLastError());
   return Status();
-}
-
-// Everything but the data, onto a copy made through its handle.
-Status CopyMetadata(HANDLE sh, const FileFacts& sf, HANDLE dst, const CopyOptions& opts) {
-  Status s = CopyNamedStreams(sh, dst);
-  if (s.ok()) s = CopyExtendedAttributes(sh, dst);
-  if (s.ok()) s = FinishAttributes(dst, sf, opts);
-  return s;
 }
 
 // Whether every allocated cluster of the open file is shared with another
@@ -810,21 +808,15 @@ CloneOutcome ApplyClone(const ClonePrep& prep, HANDLE src, bool src_sparse, uint
 // Ends a copy made into `dest` through its handle: the metadata, the size.
 Status Finish(Destination* dest, HANDLE sh, const FileFacts& sf, const CopyOptions& opts,
               CopyResult* result) {
-  Status s = CopyMetadata(sh, sf, dest->get(), opts);
-  if (!s.ok()) {
-    dest->Abandon();
-    return s;
-  }
+  Status s = CopyNamedStreams(sh, dest->get());
+  if (s.ok()) s = CopyExtendedAttributes(sh, dest->get());
+  if (s.ok()) s = FinishAttributes(dest->get(), sf, opts);
+  if (!s.ok()) return s;
   LARGE_INTEGER size;
-  if (!GetFileSizeEx(dest->get(), &size)) {
-    DWORD err = GetLastError();
-    dest->Abandon();
-    return FailWin("fstat", err);
-  }
+  if (!GetFileSizeEx(dest->get(), &size)) return FailWin("fstat", GetLastError());
   result->bytes = static_cast<uint64_t>(size.QuadPart);
   DWORD err = dest->Commit();
-  if (err != 0) return FailWin("close", err);
-  return Status();
+  return err == 0 ? Status() : FailWin("close", err);
 }
 
 // A block clone of the open source at wdest: done (status ok or not), or
@@ -842,9 +834,7 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
   Destination d;
   attempt.status = d.Open(wdest, opts.overwrite);
   if (!attempt.status.ok()) return attempt;
-  // dest may have changed since it was looked at: check again.
-  if (!d.created() && d.facts().identity.SameFile(sf.identity)) {
-    d.Close();
+  if (d.Is(sf)) {
     attempt.status = SameFile(opts, sf, result);
     return attempt;
   }
@@ -855,8 +845,7 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
   } else {
     clone = PrepareClone(sh, wsrc, sf.size, &prep);
   }
-  const bool keep_existing = !d.created() && d.facts().size > 0;
-  if (clone.error == 0 && forced && keep_existing) {
+  if (clone.error == 0 && forced && !d.created() && d.facts().size > 0) {
     // A forced clone that fails must leave an existing dest as it was, and
     // emptying it is the first change a clone needs: prove the clone on a
     // scratch sibling first (metadata only, so cheap).
@@ -865,17 +854,10 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
                           : CloneFailure("open", GetLastError(), false);
     clone.dest_changed = false;
   }
-  if (clone.error == 0 && keep_existing) {
-    // Sparse and integrity settings can only be matched on an empty file.
-    d.MarkTouched();
-    DWORD err = SetEndOfFile(d.get(), 0);
-    if (err != 0) {
-      d.Abandon();
-      attempt.status = FailWin("ftruncate", err);
-      return attempt;
-    }
-  }
   if (clone.error == 0) {
+    // Sparse and integrity settings can only be matched on an empty file.
+    attempt.status = d.Empty();
+    if (!attempt.status.ok()) return attempt;
     clone = ApplyClone(prep, sh, sf.sparse(), sf.size, d.get(), d.facts().sparse());
     if (clone.dest_changed) d.MarkTouched();
   }
@@ -885,7 +867,6 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
     return attempt;
   }
   if (forced || !CloneUnsupported(clone.error)) {
-    d.Abandon();
     attempt.status = forced && CloneUnsupported(clone.error)
                          ? FailUv(clone.syscall, ForcedCloneError(clone.error))
                          : FailFs(clone.syscall, clone.error);
@@ -896,11 +877,7 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
   // pre-existing one stays, to be overwritten, and removed if that fails.
   attempt.cannot = true;
   attempt.touched_existing = !d.created() && d.touched();
-  if (d.created()) {
-    d.Abandon();
-  } else {
-    d.Close();
-  }
+  if (!d.created()) d.Keep();
   return attempt;
 }
 
@@ -992,31 +969,18 @@ Status OsCopy(const std::wstring& wsrc, const std::wstring& wdest, const FileFac
 
 // Every byte through this process, the metadata as CopyFileW gives it: a
 // copy that must have blocks of its own where CopyFileExW may clone.
-Status BufferCopy(HANDLE sh, const FileFacts& sf, const std::wstring& wdest, bool we_touched,
-                  const CopyOptions& opts, CopyResult* result) {
+Status BufferCopy(HANDLE sh, const FileFacts& sf, const std::wstring& wdest, const CopyOptions& opts,
+                  CopyResult* result) {
   Destination d;
   Status s = d.Open(wdest, opts.overwrite);
   if (!s.ok()) return s;
-  if (!d.created() && d.facts().identity.SameFile(sf.identity)) {
-    d.Close();
-    return SameFile(opts, sf, result);
-  }
-  if (we_touched) d.MarkTouched();
-  if (!d.created() && d.facts().size > 0) {
-    d.MarkTouched();
-    DWORD err = SetEndOfFile(d.get(), 0);
-    if (err != 0) {
-      d.Abandon();
-      return FailWin("ftruncate", err);
-    }
-  }
+  if (d.Is(sf)) return SameFile(opts, sf, result);
+  s = d.Empty();
+  if (!s.ok()) return s;
   d.MarkTouched();
   const char* syscall = "write";
   DWORD err = CopyThroughBuffer(sh, d.get(), &syscall);
-  if (err != 0) {
-    d.Abandon();
-    return FailWin(syscall, err);
-  }
+  if (err != 0) return FailWin(syscall, err);
   result->strategy = Strategy::kUserspace;
   return Finish(&d, sh, sf, opts, result);
 }
@@ -1163,7 +1127,7 @@ Status CopyOpened(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, cons
       return BlockClone(sh, wsrc, sf, wdest, opts, result).status;
     case Request::kCopy:
       // Where CopyFileExW may clone, the bytes go through this process.
-      if (may_clone || opts.no_kernel_copy) return BufferCopy(sh, sf, wdest, false, opts, result);
+      if (may_clone || opts.no_kernel_copy) return BufferCopy(sh, sf, wdest, opts, result);
       return OsCopy(wsrc, wdest, sf, existed, before, false, false, opts, result);
     default: {
       bool we_touched = false;  // a failed clone changed a pre-existing dest
@@ -1172,7 +1136,7 @@ Status CopyOpened(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, cons
         if (!clone.cannot) return clone.status;
         we_touched = clone.touched_existing;
       }
-      if (opts.no_kernel_copy) return BufferCopy(sh, sf, wdest, we_touched, opts, result);
+      if (opts.no_kernel_copy) return BufferCopy(sh, sf, wdest, opts, result);
       return OsCopy(wsrc, wdest, sf, existed, before, we_touched, may_clone, opts, result);
     }
   }
