@@ -667,8 +667,8 @@ bool SharesAllBlocks(HANDLE h) {
 // ---- block cloning ----
 
 struct CloneOutcome {
-  DWORD error = 0;
   const char* syscall = nullptr;
+  DWORD error = 0;
   bool dest_changed = false;  // dest's size, flags or data were changed
 };
 
@@ -678,14 +678,6 @@ struct ClonePrep {
   GetIntegrityBuffer integrity = {};
   ClonePlan plan;
 };
-
-CloneOutcome CloneFailure(const char* syscall, DWORD err, bool dest_changed) {
-  CloneOutcome out;
-  out.error = err;
-  out.syscall = syscall;
-  out.dest_changed = dest_changed;
-  return out;
-}
 
 bool GetIntegrity(HANDLE h, GetIntegrityBuffer* out) {
   DWORD bytes = 0;
@@ -700,24 +692,26 @@ CloneOutcome PrepareClone(HANDLE src, const std::wstring& src_path, uint64_t siz
     DWORD err = GetLastError();
     // A filesystem without integrity streams (NTFS): nothing to match; the
     // clone itself will say whether it can.
-    if (!CloneUnsupported(err)) return CloneFailure("ioctl", err, false);
+    if (!CloneUnsupported(err)) return {"ioctl", err, false};
   }
   uint64_t cluster = prep->have_integrity ? prep->integrity.cluster_size_in_bytes : 0;
   if (cluster == 0) {
     DWORD err = ClusterSize(src_path, &cluster);
-    if (err != 0) return CloneFailure("statfs", err, false);
+    if (err != 0) return {"statfs", err, false};
   }
-  if (!PlanClone(size, cluster, &prep->plan)) return CloneFailure("ioctl", ERROR_NOT_SUPPORTED, false);
+  if (!PlanClone(size, cluster, &prep->plan)) return {"ioctl", ERROR_NOT_SUPPORTED, false};
   return CloneOutcome();
 }
 
-DWORD SetSparse(HANDLE h, bool sparse) {
-  FILE_SET_SPARSE_BUFFER request;
-  request.SetSparse = sparse ? TRUE : FALSE;
+// DeviceIoControl with input only. Returns a Win32 error.
+DWORD Control(HANDLE h, DWORD code, void* in, DWORD in_size) {
   DWORD bytes = 0;
-  return DeviceIoControl(h, FSCTL_SET_SPARSE, &request, sizeof request, nullptr, 0, &bytes, nullptr)
-             ? 0
-             : GetLastError();
+  return DeviceIoControl(h, code, in, in_size, nullptr, 0, &bytes, nullptr) ? 0 : GetLastError();
+}
+
+DWORD SetSparse(HANDLE h, bool sparse) {
+  FILE_SET_SPARSE_BUFFER request = {static_cast<BOOLEAN>(sparse)};
+  return Control(h, FSCTL_SET_SPARSE, &request, sizeof request);
 }
 
 // One FSCTL_DUPLICATE_EXTENTS_TO_FILE per planned range, the tail's bytes
@@ -730,19 +724,17 @@ CloneOutcome CloneRanges(const ClonePlan& plan, HANDLE src, HANDLE dst) {
     data.source_file_offset.QuadPart = static_cast<LONGLONG>(range.offset);
     data.target_file_offset.QuadPart = static_cast<LONGLONG>(range.offset);
     data.byte_count.QuadPart = static_cast<LONGLONG>(range.length);
-    DWORD bytes = 0;
-    if (DeviceIoControl(dst, FSCTL_DUPLICATE_EXTENTS_TO_FILE, &data, sizeof data, nullptr, 0, &bytes, nullptr))
-      continue;
-    DWORD err = GetLastError();
+    DWORD err = Control(dst, FSCTL_DUPLICATE_EXTENTS_TO_FILE, &data, sizeof data);
+    if (err == 0) continue;
     const bool is_tail = plan.tail_bytes != 0 && range.offset == plan.tail_offset;
     // A file of one partial cluster is not cloned at all then (i == 0).
-    if (!is_tail || i == 0 || !TailMayBeWritten(err)) return CloneFailure("ioctl", err, true);
+    if (!is_tail || i == 0 || !TailMayBeWritten(err)) return {"ioctl", err, true};
     std::unique_ptr<char[]> tail(new char[plan.tail_bytes]);
     DWORD got = 0;
     err = ReadAt(src, plan.tail_offset, tail.get(), static_cast<DWORD>(plan.tail_bytes), &got);
-    if (err != 0) return CloneFailure("read", err, true);
+    if (err != 0) return {"read", err, true};
     err = WriteAllAt(dst, plan.tail_offset, tail.get(), got);
-    if (err != 0) return CloneFailure("write", err, true);
+    if (err != 0) return {"write", err, true};
   }
   return CloneOutcome();
 }
@@ -764,28 +756,22 @@ CloneOutcome ApplyClone(const ClonePrep& prep, HANDLE src, bool src_sparse, uint
     }
   }
   const CloneRecipe recipe = RecipeFor(src_sparse, dst_sparse, src_has, dst_has);
-  DWORD bytes = 0;
   for (int step = 0; step < recipe.count; step++) {
+    const char* syscall = "ioctl";
+    DWORD err = 0;
     switch (recipe.steps[step]) {
-      case CloneStep::kMakeSparse: {
-        DWORD err = SetSparse(dst, true);
-        if (err != 0) return CloneFailure("ioctl", err, true);
+      case CloneStep::kMakeSparse:
+        err = SetSparse(dst, true);
         break;
-      }
       case CloneStep::kSetIntegrity: {
-        SetIntegrityBuffer same = {};
-        same.checksum_algorithm = prep.integrity.checksum_algorithm;
-        same.flags = prep.integrity.flags;
-        if (!DeviceIoControl(dst, FSCTL_SET_INTEGRITY_INFORMATION, &same, sizeof same, nullptr, 0,
-                             &bytes, nullptr))
-          return CloneFailure("ioctl", GetLastError(), true);
+        SetIntegrityBuffer same = {prep.integrity.checksum_algorithm, 0, prep.integrity.flags};
+        err = Control(dst, FSCTL_SET_INTEGRITY_INFORMATION, &same, sizeof same);
         break;
       }
-      case CloneStep::kSetLength: {
-        DWORD err = SetEndOfFile(dst, size);
-        if (err != 0) return CloneFailure("ftruncate", err, true);
+      case CloneStep::kSetLength:
+        syscall = "ftruncate";
+        err = SetEndOfFile(dst, size);
         break;
-      }
       case CloneStep::kCloneRanges: {
         CloneOutcome ranges = CloneRanges(prep.plan, src, dst);
         if (ranges.error != 0) return ranges;
@@ -797,10 +783,9 @@ CloneOutcome ApplyClone(const ClonePrep& prep, HANDLE src, bool src_sparse, uint
         SetSparse(dst, false);
         break;
     }
+    if (err != 0) return {syscall, err, true};
   }
-  CloneOutcome done;
-  done.dest_changed = true;
-  return done;
+  return {nullptr, 0, true};  // done, and dest changed
 }
 
 // ---- the three ways a file is copied, and the choice ----
@@ -841,7 +826,7 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
   CloneOutcome clone;
   ClonePrep prep;
   if (!d.facts().identity.SameVolume(sf.identity)) {
-    clone = CloneFailure("ioctl", ERROR_NOT_SAME_DEVICE, false);
+    clone = {"ioctl", ERROR_NOT_SAME_DEVICE, false};
   } else {
     clone = PrepareClone(sh, wsrc, sf.size, &prep);
   }
@@ -851,7 +836,7 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
     // scratch sibling first (metadata only, so cheap).
     UniqueHandle trial(CreateScratch(TempSibling(wdest, "trial"), FILE_FLAG_DELETE_ON_CLOSE));
     clone = trial.valid() ? ApplyClone(prep, sh, sf.sparse(), sf.size, trial.get(), false)
-                          : CloneFailure("open", GetLastError(), false);
+                          : CloneOutcome{"open", GetLastError(), false};
     clone.dest_changed = false;
   }
   if (clone.error == 0) {
