@@ -101,45 +101,30 @@ class Copier {
       if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) return Fail("copyfile", ECANCELED);
       size_t want = static_cast<size_t>(std::min<uint64_t>(remaining, chunk));
       ssize_t n;
-      if (level_ == kCopyRange) {
-        loff_t in = pos, out = pos;
-        n = CopyFileRange(sfd_, &in, dfd_, &out, want);
-        if (n < 0) {
-          int err = errno;
-          if (err == EINTR) continue;
-          if (!KernelCopyUnsupported(err)) return Fail("copy_file_range", err);
-          if (err == EXDEV || err == ENOSYS || err == EOPNOTSUPP)
-            Cannot::Remember(sdev_, ddev_, Cannot::kCopyRange);
-          level_ = kSendfile;
-          continue;
-        }
-        // Some files (procfs, sysfs) report 0 from copy_file_range although
-        // they have data: let read() decide.
-        if (n == 0 && pos == 0 && !ReadSaysEof(pos)) {
-          level_ = kReadWrite;
-          continue;
-        }
-      } else if (level_ == kSendfile) {
-        if (out_pos_ != pos) {
+      if (level_ != kReadWrite) {
+        const bool range = level_ == kCopyRange;
+        if (!range && out_pos_ != pos) {
           if (lseek(dfd_, pos, SEEK_SET) < 0) return Fail("lseek", errno);
           out_pos_ = pos;
         }
-        off_t in = pos;
-        n = sendfile(dfd_, sfd_, &in, want);
+        loff_t in = pos, out = pos;
+        n = range ? CopyFileRange(sfd_, &in, dfd_, &out, want) : sendfile(dfd_, sfd_, &in, want);
         if (n < 0) {
           int err = errno;
           if (err == EINTR) continue;
-          if (!KernelCopyUnsupported(err)) return Fail("sendfile", err);
-          if (err == ENOSYS || err == EOPNOTSUPP)
-            Cannot::Remember(sdev_, ddev_, Cannot::kSendfile);
-          level_ = kReadWrite;
+          if (!KernelCopyUnsupported(err)) return Fail(range ? "copy_file_range" : "sendfile", err);
+          if (err == ENOSYS || err == EOPNOTSUPP || (range && err == EXDEV))
+            Cannot::Remember(sdev_, ddev_, range ? Cannot::kCopyRange : Cannot::kSendfile);
+          level_ = range ? kSendfile : kReadWrite;
           continue;
         }
+        // Some files (procfs, sysfs) report 0 from copy_file_range or
+        // sendfile although they have data: let read() decide.
         if (n == 0 && pos == 0 && !ReadSaysEof(pos)) {
           level_ = kReadWrite;
           continue;
         }
-        out_pos_ += n;
+        if (!range) out_pos_ += n;
       } else {
         n = ReadWrite(pos, std::min(want, kBufferSize));
         if (n < 0) return Fail(rw_syscall_, static_cast<int>(-n));
