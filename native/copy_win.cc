@@ -73,13 +73,19 @@ static_assert(FILE_SUPPORTS_BLOCK_REFCOUNTING == 0x08000000, "FILE_SUPPORTS_BLOC
 namespace cowcopy {
 namespace win {
 
+namespace {
+// The function `module` exports as `name`, or nullptr.
+template <typename Fn>
+Fn Export(HMODULE module, const char* name) {
+  return module == nullptr ? nullptr : reinterpret_cast<Fn>(reinterpret_cast<void*>(GetProcAddress(module, name)));
+}
+}  // namespace
+
 // libuv's translation in the node.exe that loaded this addon (it exports
 // libuv), so errors carry the codes of the Node that runs; the table of
 // win_errors.h where the host has no such export.
 int TranslateWinError(DWORD error) {
-  using Translate = int (*)(int);
-  static const Translate node = reinterpret_cast<Translate>(
-      reinterpret_cast<void*>(GetProcAddress(GetModuleHandleW(nullptr), "uv_translate_sys_error")));
+  static const auto node = Export<int (*)(int)>(GetModuleHandleW(nullptr), "uv_translate_sys_error");
   return node != nullptr ? node(static_cast<int>(error)) : TranslateError(error);
 }
 
@@ -566,47 +572,29 @@ constexpr LONG kStatusInvalidDeviceRequest = static_cast<LONG>(0xC0000010);
 constexpr LONG kStatusEasNotSupported = static_cast<LONG>(0xC000004F);
 constexpr LONG kStatusNoEasOnFile = static_cast<LONG>(0xC0000052);
 
-struct EaCalls {
-  NtQueryEaFileFn query = nullptr;
-  NtSetEaFileFn set = nullptr;
-  RtlNtStatusToDosErrorFn to_dos = nullptr;
-};
-
-const EaCalls& Eas() {
-  static const EaCalls calls = [] {
-    EaCalls c;
-    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-    if (ntdll != nullptr) {
-      c.query = reinterpret_cast<NtQueryEaFileFn>(reinterpret_cast<void*>(GetProcAddress(ntdll, "NtQueryEaFile")));
-      c.set = reinterpret_cast<NtSetEaFileFn>(reinterpret_cast<void*>(GetProcAddress(ntdll, "NtSetEaFile")));
-      c.to_dos = reinterpret_cast<RtlNtStatusToDosErrorFn>(
-          reinterpret_cast<void*>(GetProcAddress(ntdll, "RtlNtStatusToDosError")));
-    }
-    return c;
-  }();
-  return calls;
-}
-
 // The extended attributes of `src` onto `dst`, as CopyFileExW keeps them. A
 // file has at most 64 KiB of them. A destination volume without EAs (ReFS)
 // takes none, as a copy there cannot hold them.
 Status CopyExtendedAttributes(HANDLE src, HANDLE dst) {
-  const EaCalls& nt = Eas();
-  if (nt.query == nullptr || nt.set == nullptr || nt.to_dos == nullptr) return Status();
+  static const HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  static const auto query = Export<NtQueryEaFileFn>(ntdll, "NtQueryEaFile");
+  static const auto set = Export<NtSetEaFileFn>(ntdll, "NtSetEaFile");
+  static const auto to_dos = Export<RtlNtStatusToDosErrorFn>(ntdll, "RtlNtStatusToDosError");
+  if (query == nullptr || set == nullptr || to_dos == nullptr) return Status();
   std::vector<char> eas(65536 + 4096);
   IO_STATUS_BLOCK io = {};
-  LONG status = nt.query(src, &io, eas.data(), static_cast<ULONG>(eas.size()), FALSE, nullptr, 0,
+  LONG status = query(src, &io, eas.data(), static_cast<ULONG>(eas.size()), FALSE, nullptr, 0,
                          nullptr, TRUE);
   if (status == kStatusNoEasOnFile || status == kStatusNoMoreEas || status == kStatusEasNotSupported ||
       status == kStatusNotImplemented || status == kStatusInvalidDeviceRequest)
     return Status();
   if (status < 0 || status == kStatusBufferOverflow)
-    return FailWin("NtQueryEaFile", status == kStatusBufferOverflow ? ERROR_MORE_DATA : nt.to_dos(status));
+    return FailWin("NtQueryEaFile", status == kStatusBufferOverflow ? ERROR_MORE_DATA : to_dos(status));
   if (io.Information == 0) return Status();
-  status = nt.set(dst, &io, eas.data(), static_cast<ULONG>(io.Information));
+  status = set(dst, &io, eas.data(), static_cast<ULONG>(io.Information));
   if (status == kStatusEasNotSupported || status == kStatusNotImplemented || status == kStatusInvalidDeviceRequest)
     return Status();
-  if (status < 0) return FailWin("NtSetEaFile", nt.to_dos(status));
+  if (status < 0) return FailWin("NtSetEaFile", to_dos(status));
   return Status();
 }
 
