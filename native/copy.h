@@ -132,7 +132,7 @@ struct VolumeInfo {
 };
 
 // Probes the volume holding `path` (a directory, or a file's directory) by
-// really trying each operation on scratch files; cached per device.
+// really trying each operation on scratch files; cached per directory.
 Status ProbeVolume(const Path& path, VolumeInfo* info);
 
 // ---- Trees (tree.cc, the platform behind tree.h) ----

@@ -63,36 +63,36 @@ Path DirName(const Path& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-namespace {
-std::mutex probe_mu;
-using DirKey = std::pair<dev_t, ino_t>;
-std::map<DirKey, VolumeInfo>& ProbeCache() {
-  static auto* cache = new std::map<DirKey, VolumeInfo>();  // never destroyed: no exit-order race
-  return *cache;
-}
-}  // namespace
-
-bool RecallProbe(const struct stat& dir, VolumeInfo* info) {
-  std::lock_guard<std::mutex> lock(probe_mu);
-  auto it = ProbeCache().find({dir.st_dev, dir.st_ino});
-  if (it == ProbeCache().end()) return false;
-  *info = it->second;
-  return true;
-}
-
-void RememberProbe(const struct stat& dir, const VolumeInfo& info) {
-  std::lock_guard<std::mutex> lock(probe_mu);
-  ProbeCache()[{dir.st_dev, dir.st_ino}] = info;
-}
-
-Status ProbedDirectory(const Path& path, Path* dir, struct stat* st) {
-  if (stat(path.c_str(), st) != 0) return Fail("stat", errno);
-  if (S_ISDIR(st->st_mode)) {
-    *dir = path;
-    return Status();
+// Cached per directory (its stat), not per device: whether this process may
+// write there is a property of the directory.
+Status ProbeVolume(const Path& path, VolumeInfo* info) {
+  // Never destroyed: no exit-order race.
+  static auto* mu = new std::mutex();
+  static auto* cache = new std::map<std::pair<dev_t, ino_t>, VolumeInfo>();
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return Fail("stat", errno);
+  Path dir = path;
+  if (!S_ISDIR(st.st_mode)) {
+    dir = DirName(path);
+    if (stat(dir.c_str(), &st) != 0) return Fail("stat", errno);
   }
-  *dir = DirName(path);
-  if (stat(dir->c_str(), st) != 0) return Fail("stat", errno);
+  {
+    std::lock_guard<std::mutex> lock(*mu);
+    auto it = cache->find({st.st_dev, st.st_ino});
+    if (it != cache->end()) {
+      *info = it->second;
+      return Status();
+    }
+  }
+  VolumeInfo probed;
+  Status status = ProbeDirectory(dir, &probed);
+  if (!status.ok()) return status;
+  // Read-only or not ours: not cached, permissions change.
+  if (probed.writable) {
+    std::lock_guard<std::mutex> lock(*mu);
+    (*cache)[{st.st_dev, st.st_ino}] = probed;
+  }
+  *info = probed;
   return Status();
 }
 

@@ -100,13 +100,6 @@ Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* res
 Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
                     const CopyOptions& opts, CopyResult* result);
 
-// What ProbeVolume found for a directory (its stat), once per directory:
-// whether this process may write there is a property of the directory,
-// not of the device. False when not yet.
-bool RecallProbe(const struct stat& dir, VolumeInfo* info);
-void RememberProbe(const struct stat& dir, const VolumeInfo& info);
-// The directory `path` names, or that holds the file it names, and its stat.
-Status ProbedDirectory(const Path& path, Path* dir, struct stat* st);
 
 // Copies the data of `sfd` into `dfd` at the same offsets: extent by extent
 // where the file has holes (SEEK_DATA/SEEK_HOLE: they stay holes, a trailing
@@ -141,6 +134,9 @@ Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const 
 Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* dfd, const struct stat& dst,
                  bool created, bool* touched, const CopyOptions& opts, CopyResult* result);
 
+// ProbeVolume's work in directory `dir` (file_posix.cc finds the directory
+// and caches what a writable one gives).
+Status ProbeDirectory(const Path& dir, VolumeInfo* info);
 // The path an open file has now, or "" where the OS cannot tell.
 Path PathOfFd(int fd);
 // Makes `name` a link to the file open as sfd (opened from src), never to
