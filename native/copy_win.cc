@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstring>
 #include <cwchar>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -958,6 +959,28 @@ Status BufferCopy(HANDLE sh, const FileFacts& sf, const std::wstring& wdest, con
   return Finish(&d, sh, sf, opts, result);
 }
 
+// Makes dest's replacement beside it with `make` (under a temporary name,
+// another while one is taken), then renames it over dest: either the old
+// dest or the new entry is there at every moment.
+Status RenameOver(const std::wstring& dest, const char* tag, bool linked,
+                  const std::function<Status(const std::wstring& temp)>& make) {
+  std::wstring temp;
+  Status status = FailUv("open", uvwin::kEEXIST);
+  for (int attempt = 0; attempt < 16 && status.code == uvwin::kEEXIST; attempt++) {
+    temp = TempSibling(dest, tag);
+    status = make(temp);
+  }
+  if (!status.ok()) return status;
+  DWORD err = ReplaceEntry(temp, dest);
+  if (err == 0) return Status();
+  // Made with CREATE_NEW, CopyFileExW under FAIL_IF_EXISTS or CreateHardLinkW:
+  // ours. A read-only copy cannot be deleted; a link's attributes are its
+  // file's, and stay.
+  if (!linked) SetFileAttributesW(temp.c_str(), FILE_ATTRIBUTE_NORMAL);
+  DeleteFileW(temp.c_str());
+  return FailWin("rename", err);
+}
+
 // A new name for the file src names, as link(2) with AT_SYMLINK_FOLLOW: the
 // link goes to the file the open handle holds (a symlink's target).
 Status HardlinkFile(HANDLE sh, const std::wstring& wsrc, const std::wstring& wdest,
@@ -971,28 +994,13 @@ Status HardlinkFile(HANDLE sh, const std::wstring& wsrc, const std::wstring& wde
   if (exists && df.identity.SameFile(sf.identity)) return SameFile(opts, sf, result);
   if (exists && !opts.overwrite) return FailUv("link", uvwin::kEEXIST);
   if (exists && df.directory()) return FailUv("rename", uvwin::kEISDIR);
-  if (!exists) {
-    if (CreateHardLinkW(wdest.c_str(), target.c_str(), nullptr)) {
-      result->strategy = Strategy::kHardlink;
-      result->bytes = sf.size;
-      return Status();
-    }
-    err = GetLastError();
-    if (!IsExistsError(err) || !opts.overwrite) return FailFs("link", err);
-  }
-  // Replace dest atomically: link under a temporary name, rename over it.
-  // Either the old dest or the new link is there at every moment.
-  std::wstring temp;
-  err = ERROR_FILE_EXISTS;
-  for (int attempt = 0; attempt < 16 && IsExistsError(err); attempt++) {
-    temp = TempSibling(wdest, "link");
-    err = CreateHardLinkW(temp.c_str(), target.c_str(), nullptr) ? 0 : GetLastError();
-  }
-  if (err != 0) return FailFs("link", err);
-  err = ReplaceEntry(temp, wdest);
+  err = exists ? ERROR_ALREADY_EXISTS : CreateHardLinkW(wdest.c_str(), target.c_str(), nullptr) ? 0 : GetLastError();
   if (err != 0) {
-    DeleteFileW(temp.c_str());
-    return FailWin("rename", err);
+    if (!IsExistsError(err) || !opts.overwrite) return FailFs("link", err);
+    Status replaced = RenameOver(wdest, "link", true, [&](const std::wstring& temp) {
+      return CreateHardLinkW(temp.c_str(), target.c_str(), nullptr) ? Status() : FailFs("link", GetLastError());
+    });
+    if (!replaced.ok()) return replaced;
   }
   result->strategy = Strategy::kHardlink;
   result->bytes = sf.size;
@@ -1000,28 +1008,15 @@ Status HardlinkFile(HANDLE sh, const std::wstring& wsrc, const std::wstring& wde
 }
 
 // fs.cp: an existing dest is replaced by a new file, copied under a
-// temporary sibling name and renamed over it once complete. Either the old
-// dest or the whole copy is there at every moment.
+// temporary sibling name and renamed over it once complete.
 Status ReplaceByRename(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf,
                        const std::wstring& wdest, const CopyOptions& opts, CopyResult* result) {
   CopyOptions fresh = opts;
   fresh.overwrite = false;
   fresh.replace = false;
-  std::wstring temp;
-  Status status = FailUv("open", uvwin::kEEXIST);
-  for (int attempt = 0; attempt < 16 && status.code == uvwin::kEEXIST; attempt++) {
-    temp = TempSibling(wdest, "copy");
-    status = CopyOpened(sh, wsrc, sf, temp, fresh, result);
-  }
-  if (!status.ok()) return status;
-  DWORD err = ReplaceEntry(temp, wdest);
-  if (err != 0) {
-    // Made with CREATE_NEW (or by CopyFileExW under FAIL_IF_EXISTS): ours.
-    SetFileAttributesW(temp.c_str(), FILE_ATTRIBUTE_NORMAL);  // a read-only copy cannot be deleted
-    DeleteFileW(temp.c_str());
-    return FailWin("rename", err);
-  }
-  return Status();
+  return RenameOver(wdest, "copy", false, [&](const std::wstring& temp) {
+    return CopyOpened(sh, wsrc, sf, temp, fresh, result);
+  });
 }
 
 // Which volume wdest is on (its own, or its directory's).
