@@ -377,6 +377,10 @@ async function buildEmulated(): Promise<string> {
   return out;
 }
 
+// Deadlines for a hang, not measures: the build and the child's two suites
+// take about 2 minutes alone, and the child ran past 5 beside the other
+// suites on a loaded machine (two CPU-bound loops).
+const HANG = 15 * 60_000;
 let addon = '';
 let api: Api;
 beforeAll(async () => {
@@ -386,7 +390,7 @@ beforeAll(async () => {
   const binding = require(addon) as NativeBinding;
   expect(binding.platform).toBe('darwin');
   api = createApi(createNativeBackend(binding));
-}, 300_000);
+}, HANG);
 
 const leftovers = (dir: string) => fs.readdirSync(dir).filter((n) => n.includes('.cowcopy-'));
 
@@ -408,13 +412,13 @@ describe('copy_darwin.cc on emulated Apple calls', () => {
         cwd: root,
         encoding: 'utf8',
         env,
-        timeout: 300_000,
+        timeout: HANG,
       },
     );
     const output = `${child.stdout}\n${child.stderr}`;
     expect(child.status, output.slice(-6000)).toBe(0);
     expect(output).toMatch(/Test Files\s.*2 passed/);
-  }, 320_000);
+  }, HANG + 60_000);
 
   describe.runIf(runsOn('xfs'))(titleOn('xfs', 'a whole directory in one clonefile, where the stand-in clones'), () => {
     let dir: string;
