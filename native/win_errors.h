@@ -13,40 +13,46 @@
 namespace cowcopy {
 namespace win {
 
-// winerror.h values.
-constexpr uint32_t kErrorInvalidFunction = 1;
-constexpr uint32_t kErrorFileNotFound = 2;
-constexpr uint32_t kErrorPathNotFound = 3;
-constexpr uint32_t kErrorTooManyOpenFiles = 4;
-constexpr uint32_t kErrorAccessDenied = 5;
-constexpr uint32_t kErrorInvalidHandle = 6;
-constexpr uint32_t kErrorNotEnoughMemory = 8;
-constexpr uint32_t kErrorInvalidData = 13;
-constexpr uint32_t kErrorOutOfMemory = 14;
-constexpr uint32_t kErrorNotSameDevice = 17;
-constexpr uint32_t kErrorWriteProtect = 19;
-constexpr uint32_t kErrorCrc = 23;
-constexpr uint32_t kErrorGenFailure = 31;
-constexpr uint32_t kErrorSharingViolation = 32;
-constexpr uint32_t kErrorLockViolation = 33;
-constexpr uint32_t kErrorHandleDiskFull = 39;
-constexpr uint32_t kErrorNotSupported = 50;
-constexpr uint32_t kErrorFileExists = 80;
-constexpr uint32_t kErrorInvalidParameter = 87;
-constexpr uint32_t kErrorDiskFull = 112;
-constexpr uint32_t kErrorInvalidName = 123;
-constexpr uint32_t kErrorDirNotEmpty = 145;
-constexpr uint32_t kErrorBadPathname = 161;
-constexpr uint32_t kErrorAlreadyExists = 183;
-constexpr uint32_t kErrorFilenameExcedRange = 206;
-constexpr uint32_t kErrorDirectory = 267;
-constexpr uint32_t kErrorOperationAborted = 995;
-constexpr uint32_t kErrorNoUnicodeTranslation = 1113;
-constexpr uint32_t kErrorIoDevice = 1117;
-constexpr uint32_t kErrorPrivilegeNotHeld = 1314;
-constexpr uint32_t kErrorCantAccessFile = 1920;
-constexpr uint32_t kErrorCantResolveFilename = 1921;
-constexpr uint32_t kErrorBlockTooManyReferences = 347;  // ReFS: a block shared too often
+// winerror.h values, each beside its SDK name: copy_win.cc checks them
+// against <windows.h>.
+#define COWCOPY_WIN_ERRORS(X)                                       \
+  X(kErrorInvalidFunction, 1, ERROR_INVALID_FUNCTION)               \
+  X(kErrorFileNotFound, 2, ERROR_FILE_NOT_FOUND)                    \
+  X(kErrorPathNotFound, 3, ERROR_PATH_NOT_FOUND)                    \
+  X(kErrorTooManyOpenFiles, 4, ERROR_TOO_MANY_OPEN_FILES)           \
+  X(kErrorAccessDenied, 5, ERROR_ACCESS_DENIED)                     \
+  X(kErrorInvalidHandle, 6, ERROR_INVALID_HANDLE)                   \
+  X(kErrorNotEnoughMemory, 8, ERROR_NOT_ENOUGH_MEMORY)              \
+  X(kErrorInvalidData, 13, ERROR_INVALID_DATA)                      \
+  X(kErrorOutOfMemory, 14, ERROR_OUTOFMEMORY)                       \
+  X(kErrorNotSameDevice, 17, ERROR_NOT_SAME_DEVICE)                 \
+  X(kErrorWriteProtect, 19, ERROR_WRITE_PROTECT)                    \
+  X(kErrorCrc, 23, ERROR_CRC)                                       \
+  X(kErrorGenFailure, 31, ERROR_GEN_FAILURE)                        \
+  X(kErrorSharingViolation, 32, ERROR_SHARING_VIOLATION)            \
+  X(kErrorLockViolation, 33, ERROR_LOCK_VIOLATION)                  \
+  X(kErrorHandleDiskFull, 39, ERROR_HANDLE_DISK_FULL)               \
+  X(kErrorNotSupported, 50, ERROR_NOT_SUPPORTED)                    \
+  X(kErrorFileExists, 80, ERROR_FILE_EXISTS)                        \
+  X(kErrorInvalidParameter, 87, ERROR_INVALID_PARAMETER)            \
+  X(kErrorDiskFull, 112, ERROR_DISK_FULL)                           \
+  X(kErrorInvalidName, 123, ERROR_INVALID_NAME)                     \
+  X(kErrorDirNotEmpty, 145, ERROR_DIR_NOT_EMPTY)                    \
+  X(kErrorBadPathname, 161, ERROR_BAD_PATHNAME)                     \
+  X(kErrorAlreadyExists, 183, ERROR_ALREADY_EXISTS)                 \
+  X(kErrorFilenameExcedRange, 206, ERROR_FILENAME_EXCED_RANGE)      \
+  X(kErrorDirectory, 267, ERROR_DIRECTORY)                          \
+  X(kErrorOperationAborted, 995, ERROR_OPERATION_ABORTED)           \
+  X(kErrorNoUnicodeTranslation, 1113, ERROR_NO_UNICODE_TRANSLATION) \
+  X(kErrorIoDevice, 1117, ERROR_IO_DEVICE)                          \
+  X(kErrorPrivilegeNotHeld, 1314, ERROR_PRIVILEGE_NOT_HELD)         \
+  X(kErrorCantAccessFile, 1920, ERROR_CANT_ACCESS_FILE)             \
+  X(kErrorCantResolveFilename, 1921, ERROR_CANT_RESOLVE_FILENAME)
+#define COWCOPY_DEFINE_ERROR(name, value, sdk) constexpr uint32_t name = value;
+COWCOPY_WIN_ERRORS(COWCOPY_DEFINE_ERROR)
+#undef COWCOPY_DEFINE_ERROR
+// ReFS: a block shared too often. Not in mingw-w64 10's winerror.h.
+constexpr uint32_t kErrorBlockTooManyReferences = 347;
 
 }  // namespace win
 
