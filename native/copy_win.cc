@@ -75,6 +75,10 @@ namespace cowcopy {
 namespace win {
 
 namespace {
+bool StartsWith(const std::wstring& text, const wchar_t* prefix) {
+  return text.compare(0, wcslen(prefix), prefix) == 0;
+}
+
 // The function `module` exports as `name`, or nullptr.
 template <typename Fn>
 Fn Export(HMODULE module, const char* name) {
@@ -94,12 +98,6 @@ int TranslateWinError(DWORD error) {
 Status FailFs(const char* syscall, DWORD error) {
   return error == ERROR_INVALID_FUNCTION ? FailUv(syscall, uvwin::kENOTSUP) : FailWin(syscall, error);
 }
-
-namespace {
-bool StartsWith(const std::wstring& text, const wchar_t* prefix) {
-  return text.compare(0, wcslen(prefix), prefix) == 0;
-}
-}  // namespace
 
 std::wstring Widen(const Path& utf8) {
   int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, utf8.data(), static_cast<int>(utf8.size()), nullptr, 0);
@@ -336,14 +334,10 @@ void RemoveIfSame(const std::wstring& path, const FileIdentity& which) {
 }
 
 Status SameFile(const CopyOptions& opts, const FileFacts& src, CopyResult* result) {
-  if (opts.same_file_ok) {
-    result->strategy = Strategy::kNone;
-    result->bytes = src.size;
-    return Status();
-  }
-  Status s = FailUv("copyfile", uvwin::kEINVAL);
-  s.same_file = true;
-  return s;
+  if (!opts.same_file_ok) return Status{uvwin::kEINVAL, "copyfile", true};
+  result->strategy = Strategy::kNone;
+  result->bytes = src.size;
+  return Status();
 }
 
 DWORD SetEndOfFile(HANDLE h, uint64_t size) {
@@ -1149,13 +1143,10 @@ void Thread::Join() {
 
 int NodeErrorCode(int os_error) { return win::TranslateWinError(static_cast<DWORD>(os_error)); }
 
-namespace {
-std::atomic<unsigned> temp_counter{0};
-}  // namespace
-
 Path TempName(const char* tag) {
+  static std::atomic<unsigned> counter{0};
   return Path(".cowcopy-") + tag + "-" + std::to_string(GetCurrentProcessId()) + "-" +
-         std::to_string(temp_counter.fetch_add(1));
+         std::to_string(counter.fetch_add(1));
 }
 
 Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,

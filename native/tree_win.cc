@@ -144,9 +144,7 @@ DWORD ReadLinkHandle(HANDLE h, Path* target) {
       out.assign(p + 4, n - 4);
     } else if (IsNtDrivePath(p, n)) {
       out.assign(p + 4, n - 4);  // the \??\ CreateSymbolicLinkW adds to an absolute target
-    } else if (n >= 8 && p[0] == L'\\' && p[1] == L'?' && p[2] == L'?' && p[3] == L'\\' &&
-               (p[4] == L'U' || p[4] == L'u') && (p[5] == L'N' || p[5] == L'n') && (p[6] == L'C' || p[6] == L'c') &&
-               p[7] == L'\\') {
+    } else if (n >= 8 && _wcsnicmp(p, L"\\??\\UNC\\", 8) == 0) {
       out = L"\\" + std::wstring(p + 7, n - 7);  // \??\UNC\server\share -> \\server\share
     } else {
       out.assign(p, n);
@@ -358,15 +356,12 @@ class WinFs : public tree::Fs {
     const bool read_only = set_mode && (src.mode & 0200) == 0;
     if (!read_only && !set_times) return Status();
     UniqueHandle h;
-    DWORD err = OpenExisting(Of(dir).path, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, false, &h);
+    FileFacts now;
+    DWORD err = OpenExisting(Of(dir).path, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, false, &h,
+                             read_only ? &now : nullptr);
     if (err != 0) return FailWin(read_only ? "chmod" : "utime", err);
     FILE_BASIC_INFO basic = {};  // zero: "leave as it is"
-    if (read_only) {
-      FILE_BASIC_INFO now;
-      if (!GetFileInformationByHandleEx(h.get(), FileBasicInfo, &now, sizeof now))
-        return FailWin("chmod", GetLastError());
-      basic.FileAttributes = now.FileAttributes | FILE_ATTRIBUTE_READONLY;
-    }
+    if (read_only) basic.FileAttributes = now.attributes | FILE_ATTRIBUTE_READONLY;
     if (set_times) {
       basic.LastAccessTime = ToFileTime(src.atime_sec, src.atime_nsec);
       basic.LastWriteTime = ToFileTime(src.mtime_sec, src.mtime_nsec);

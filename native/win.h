@@ -25,12 +25,7 @@ namespace win {
 constexpr DWORD kShareAll = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
 
 // Fails with a libuv error code (negative, as Node reports it on Windows).
-inline Status FailUv(const char* syscall, int uv_code) {
-  Status s;
-  s.code = uv_code;
-  s.syscall = syscall;
-  return s;
-}
+inline Status FailUv(const char* syscall, int uv_code) { return Status{uv_code, syscall, false}; }
 // A Win32 error as the Node that runs translates it (its own libuv).
 int TranslateWinError(DWORD error);
 // Fails with a Win32 error (GetLastError()), translated as Node does.
