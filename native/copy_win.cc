@@ -1013,19 +1013,6 @@ Status ReplaceByRename(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf,
   });
 }
 
-// Which volume wdest is on (its own, or its directory's).
-DWORD DestinationVolume(const std::wstring& wdest, bool existed, const FileFacts& before, FileIdentity* out) {
-  if (existed) {
-    *out = before.identity;
-    return 0;
-  }
-  UniqueHandle dir;
-  FileFacts df;
-  DWORD err = OpenExisting(ParentDirectory(wdest), FILE_READ_ATTRIBUTES, true, &dir, &df);
-  if (err == 0) *out = df.identity;
-  return err;
-}
-
 std::mutex probe_mu;
 // Per directory (its volume and file id): whether this process may write
 // there is a property of the directory, not of the volume.
@@ -1073,12 +1060,13 @@ Status CopyOpened(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, cons
   // Drive) and dest is on it. Only then is dest's volume looked up, so that
   // nothing is created for a clone that cannot be.
   const bool volume_clones = (VolumeFlags(sh, sf.identity.volume) & FILE_SUPPORTS_BLOCK_REFCOUNTING) != 0;
-  FileIdentity dest_volume;
+  FileFacts dest_on = before;  // dest's own volume, or its directory's
   bool same_volume = false;
   if (opts.request == Request::kReflink || volume_clones) {
-    err = DestinationVolume(wdest, existed, before, &dest_volume);
+    UniqueHandle dir;
+    err = existed ? 0 : OpenExisting(ParentDirectory(wdest), FILE_READ_ATTRIBUTES, true, &dir, &dest_on);
     if (err != 0) return FailWin("open", err);
-    same_volume = dest_volume.SameVolume(sf.identity);
+    same_volume = dest_on.identity.SameVolume(sf.identity);
   }
   const bool may_clone = same_volume && volume_clones;
 
@@ -1093,7 +1081,7 @@ Status CopyOpened(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, cons
       return OsCopy(wsrc, wdest, sf, existed, before, false, false, opts, result);
     default: {
       bool we_touched = false;  // a failed clone changed a pre-existing dest
-      if (may_clone && !opts.no_own_clone && !Cannot::Known(sf.identity.volume, dest_volume.volume, Cannot::kClone)) {
+      if (may_clone && !opts.no_own_clone && !Cannot::Known(sf.identity.volume, dest_on.identity.volume, Cannot::kClone)) {
         CloneAttempt clone = BlockClone(sh, wsrc, sf, wdest, opts, result);
         if (!clone.cannot) return clone.status;
         we_touched = clone.touched_existing;
