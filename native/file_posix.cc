@@ -120,6 +120,11 @@ bool IsLeftoverTemp(const char* name) {
   return kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
+namespace {
+
+// Removes what a failed copy wrote at dest, and only that: the name must
+// still point at the inode written (`ours`); dfd (or -1) finds it by its real
+// name when it was created through a dangling symlink.
 void RemoveWritten(const Path& dest, const struct stat& ours, int dfd) {
   struct stat named;
   if (lstat(dest.c_str(), &named) == 0 && SameInode(ours, named)) {
@@ -127,7 +132,6 @@ void RemoveWritten(const Path& dest, const struct stat& ours, int dfd) {
     return;
   }
   if (dfd < 0) return;
-  // Created through a dangling symlink: remove it by its real name.
   Path real = PathOfFd(dfd);
   if (!real.empty() && lstat(real.c_str(), &named) == 0 && SameInode(ours, named)) unlink(real.c_str());
 }
@@ -156,6 +160,7 @@ Status RenameOver(const Path& dest, const char* tag, const std::function<Status(
   return Fail("rename", err);
 }
 
+// A hard link to the file open as sfd; an existing dest is replaced by rename.
 Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
                     const CopyOptions& opts, CopyResult* result) {
   struct stat dst;
@@ -177,6 +182,22 @@ Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct sta
   return Status();
 }
 
+// fs.cp: an existing dest is replaced by a new file made beside it and
+// renamed over it once complete. The entry is replaced whatever it is, never
+// opened or followed (a symlink, a FIFO, a read-only file).
+Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
+                       CopyResult* result) {
+  struct stat dst;
+  if (lstat(dest.c_str(), &dst) != 0) return Fail("lstat", errno);
+  if (SameInode(sst, dst)) return SameFile(opts, sst, result);
+  if (S_ISDIR(dst.st_mode)) return Fail("open", EISDIR);
+  return RenameOver(dest, "new", [&](const Path& temp) {
+    return CopyIntoNew(sfd, sst, AT_FDCWD, temp.c_str(), opts, result);
+  });
+}
+
+}  // namespace
+
 Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts) {
   // Writing as non-root clears setuid/setgid: set them again at the end.
   const mode_t mode = sst.st_mode & 07777;
@@ -187,17 +208,6 @@ Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts) 
     if (futimens(dfd, times) != 0) return Fail("futimens", errno);
   }
   return Status();
-}
-
-Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
-                       CopyResult* result) {
-  struct stat dst;
-  if (lstat(dest.c_str(), &dst) != 0) return Fail("lstat", errno);
-  if (SameInode(sst, dst)) return SameFile(opts, sst, result);
-  if (S_ISDIR(dst.st_mode)) return Fail("open", EISDIR);
-  return RenameOver(dest, "new", [&](const Path& temp) {
-    return CopyIntoNew(sfd, sst, AT_FDCWD, temp.c_str(), opts, result);
-  });
 }
 
 Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts, CopyResult* result) {

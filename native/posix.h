@@ -85,20 +85,10 @@ inline Status OpenSource(int dir, const char* name, bool follow, UniqueFd* fd, s
 // ---- file_posix.cc: shared by the POSIX platform files ----
 
 Path DirName(const Path& path);
-// ".cowcopy-<tag>-<pid>-<n>": short, so a name near NAME_MAX still gets one.
 Path TempIn(const Path& dir, const char* tag);
 // A temporary name (TempName's form) that a process no longer running left
 // behind (killed between making it and renaming it): safe to remove.
 bool IsLeftoverTemp(const char* name);
-// Removes what a failed copy wrote at dest, and only that: the name must
-// still point at the inode written (`ours`); dfd (or -1) finds it by its real
-// name when it was created through a dangling symlink.
-void RemoveWritten(const Path& dest, const struct stat& ours, int dfd);
-// copyFile semantics: a no-op; clone: EINVAL marked same_file.
-Status SameFile(const CopyOptions& opts, const struct stat& sst, CopyResult* result);
-// A hard link to the file open as sfd; an existing dest is replaced by rename.
-Status HardlinkFile(int sfd, const Path& src, const Path& dest, const struct stat& sst,
-                    const CopyOptions& opts, CopyResult* result);
 
 
 // Copies the data of `sfd` into `dfd` at the same offsets: extent by extent
@@ -117,12 +107,6 @@ ssize_t ReadWriteAt(int sfd, int dfd, off_t pos, char* buffer, size_t want, cons
 // After the data: setuid/setgid again (a write clears them), and the
 // source's times when asked.
 Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts);
-// fs.cp: an existing dest is replaced by a new file made beside it and
-// renamed over it once complete. Either the old dest or the whole copy is
-// there. The entry is replaced whatever it is, never opened or followed (a
-// symlink, a FIFO, a read-only file); the source itself is SameFile.
-Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const CopyOptions& opts,
-                       CopyResult* result);
 
 // ---- hooks each POSIX platform file implements ----
 
@@ -165,10 +149,7 @@ Status CloneDirectory(const Path& src, const Path& dest);
 // ---- the tree walk on POSIX (tree_posix.cc), and its per-OS hooks ----
 
 bool IsDotOrDotDot(const char* name);
-namespace tree {
-Kind KindOfMode(mode_t mode);
-Kind KindOfDirent(unsigned char type);
-}  // namespace tree
+tree::Kind KindOfDirent(unsigned char type);
 // Appends the entries of the directory open as `dir` ("." and ".." left
 // out), kinds where the listing gives them: readdir(3), for any POSIX OS.
 // False with errno.

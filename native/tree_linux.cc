@@ -67,7 +67,7 @@ bool ListEntries(int dir, std::vector<tree::Entry>* entries) {
       const Dirent64* d = reinterpret_cast<const Dirent64*>(buf + at);
       at += d->d_reclen;
       const char* name = reinterpret_cast<const char*>(d) + kNameAt;
-      if (!IsDotOrDotDot(name)) entries->push_back({name, tree::KindOfDirent(d->d_type)});
+      if (!IsDotOrDotDot(name)) entries->push_back({name, KindOfDirent(d->d_type)});
     }
   }
 }

@@ -23,18 +23,8 @@
 
 namespace cowcopy {
 
-namespace tree {
-
-Kind KindOfMode(mode_t mode) {
-  return S_ISDIR(mode)    ? Kind::kDirectory
-         : S_ISREG(mode)  ? Kind::kFile
-         : S_ISLNK(mode)  ? Kind::kSymlink
-         : S_ISFIFO(mode) ? Kind::kFifo
-         : S_ISSOCK(mode) ? Kind::kSocket
-                          : Kind::kDevice;
-}
-
-Kind KindOfDirent(unsigned char type) {
+tree::Kind KindOfDirent(unsigned char type) {
+  using tree::Kind;
   switch (type) {
     case DT_DIR: return Kind::kDirectory;
     case DT_REG: return Kind::kFile;
@@ -46,8 +36,6 @@ Kind KindOfDirent(unsigned char type) {
     default: return Kind::kUnknown;
   }
 }
-
-}  // namespace tree
 
 bool IsDotOrDotDot(const char* name) {
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
@@ -65,7 +53,7 @@ bool ListWithReaddir(int dir, std::vector<tree::Entry>* entries) {
   }
   errno = 0;
   while (struct dirent* d = readdir(stream)) {
-    if (!IsDotOrDotDot(d->d_name)) entries->push_back({d->d_name, tree::KindOfDirent(d->d_type)});
+    if (!IsDotOrDotDot(d->d_name)) entries->push_back({d->d_name, KindOfDirent(d->d_type)});
   }
   int err = errno;
   closedir(stream);
@@ -101,6 +89,13 @@ struct FdDir : Dir {
 
 int FdOf(Dir& dir) { return static_cast<FdDir&>(dir).fd.get(); }
 
+// A directory just opened as fd (or -1 with errno) for the walk.
+Status Opened(int fd, std::unique_ptr<Dir>* dir) {
+  if (fd < 0) return Fail("opendir", errno);
+  dir->reset(new FdDir(fd));
+  return Status();
+}
+
 struct FdFile : SourceFile {
   UniqueFd fd;
   struct stat st = {};
@@ -108,9 +103,18 @@ struct FdFile : SourceFile {
   const Stat& stat() const override { return meta; }
 };
 
+Kind KindOfMode(mode_t mode) {
+  return S_ISDIR(mode)    ? Kind::kDirectory
+         : S_ISREG(mode)  ? Kind::kFile
+         : S_ISLNK(mode)  ? Kind::kSymlink
+         : S_ISFIFO(mode) ? Kind::kFifo
+         : S_ISSOCK(mode) ? Kind::kSocket
+                          : Kind::kDevice;
+}
+
 Stat ToStat(const struct stat& st) {
   Stat out;
-  out.kind = tree::KindOfMode(st.st_mode);
+  out.kind = KindOfMode(st.st_mode);
   out.dev = static_cast<uint64_t>(st.st_dev);
   out.ino = static_cast<uint64_t>(st.st_ino);
   out.mode = st.st_mode & 07777;
@@ -256,24 +260,14 @@ class PosixFs : public tree::Fs {
   }
 
   Status OpenSource(const Path& rel, std::unique_ptr<Dir>* dir) override {
-    int fd;
-    if (dereference_) {
-      // Symlinks are to be followed here, wherever they lead.
-      Path path = rel.empty() ? src_ : src_ + "/" + rel;
-      fd = OpenAtNoIntr(AT_FDCWD, path.c_str(), O_RDONLY | O_DIRECTORY);
-    } else {
-      fd = OpenBeneath(src_root_.get(), rel);
-    }
-    if (fd < 0) return Fail("opendir", errno);
-    dir->reset(new FdDir(fd));
-    return Status();
+    if (!dereference_) return Opened(OpenBeneath(src_root_.get(), rel), dir);
+    // Symlinks are to be followed here, wherever they lead.
+    Path path = rel.empty() ? src_ : src_ + "/" + rel;
+    return Opened(OpenAtNoIntr(AT_FDCWD, path.c_str(), O_RDONLY | O_DIRECTORY), dir);
   }
 
   Status OpenDest(const Path& rel, std::unique_ptr<Dir>* dir) override {
-    int fd = OpenBeneath(dest_root_.get(), rel);
-    if (fd < 0) return Fail("opendir", errno);
-    dir->reset(new FdDir(fd));
-    return Status();
+    return Opened(OpenBeneath(dest_root_.get(), rel), dir);
   }
 
   Status List(Dir& dir, std::vector<Entry>* entries) override {
