@@ -60,20 +60,11 @@ inline bool PlanClone(uint64_t size, uint64_t cluster, ClonePlan* plan) {
   const uint64_t body = size / cluster * cluster;
   const uint64_t tail = size - body;
   if (tail != 0 && body > kMaxFileOffset - cluster) return false;
-  for (uint64_t offset = 0; offset < body; offset += chunk) {
-    CloneRange range;
-    range.offset = offset;
-    range.length = body - offset < chunk ? body - offset : chunk;
-    plan->ranges.push_back(range);
-  }
+  for (uint64_t offset = 0; offset < body; offset += chunk)
+    plan->ranges.push_back({offset, body - offset < chunk ? body - offset : chunk});
   plan->tail_offset = body;
   plan->tail_bytes = tail;
-  if (tail != 0) {
-    CloneRange range;
-    range.offset = body;
-    range.length = cluster;
-    plan->ranges.push_back(range);
-  }
+  if (tail != 0) plan->ranges.push_back({body, cluster});
   return true;
 }
 

@@ -90,25 +90,17 @@ class Cannot {
  public:
   enum What : unsigned { kClone = 1, kCopyRange = 2, kSendfile = 4 };
 
-  static bool Known(uint64_t src, uint64_t dest, What what) {
-    std::lock_guard<std::mutex> lock(mu());
-    auto it = pairs().find({src, dest});
-    return it != pairs().end() && (it->second & what) != 0;
-  }
-  static void Remember(uint64_t src, uint64_t dest, What what) {
-    std::lock_guard<std::mutex> lock(mu());
-    pairs()[{src, dest}] |= what;
-  }
+  static bool Known(uint64_t src, uint64_t dest, What what) { return (Add(src, dest, 0) & what) != 0; }
+  static void Remember(uint64_t src, uint64_t dest, What what) { Add(src, dest, what); }
 
  private:
-  // Never destroyed: walk threads may outlive exit.
-  static std::mutex& mu() {
-    static auto* m = new std::mutex();
-    return *m;
-  }
-  static std::map<std::pair<uint64_t, uint64_t>, unsigned>& pairs() {
-    static auto* p = new std::map<std::pair<uint64_t, uint64_t>, unsigned>();
-    return *p;
+  // Ors `what` into the pair's answers, and returns them. Never destroyed:
+  // walk threads may outlive exit.
+  static unsigned Add(uint64_t src, uint64_t dest, unsigned what) {
+    static auto* mu = new std::mutex();
+    static auto* pairs = new std::map<std::pair<uint64_t, uint64_t>, unsigned>();
+    std::lock_guard<std::mutex> lock(*mu);
+    return (*pairs)[{src, dest}] |= what;
   }
 };
 

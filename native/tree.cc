@@ -270,15 +270,13 @@ void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
       case Kind::kSymlink:
         CopySymlink(node, *sdir, *ddir, e);
         break;
-      case Kind::kFifo:
-        RecordCp(TreeErrorKind::kFifo, Join(node->rel, e.name));
-        break;
-      case Kind::kSocket:
-        RecordCp(TreeErrorKind::kSocket, Join(node->rel, e.name));
-        break;
       default:
-        // Devices too: reading one has no end (fs.cp would copy /dev/zero forever).
-        RecordCp(TreeErrorKind::kUnknownType, Join(node->rel, e.name));
+        // Devices are unknownType too: reading one has no end (fs.cp would
+        // copy /dev/zero forever).
+        RecordCp(e.kind == Kind::kFifo     ? TreeErrorKind::kFifo
+                 : e.kind == Kind::kSocket ? TreeErrorKind::kSocket
+                                           : TreeErrorKind::kUnknownType,
+                 Join(node->rel, e.name));
         break;
     }
   }
