@@ -66,10 +66,13 @@ bool ToPath(const Napi::Value& value, Path* out) {
   return false;
 }
 
-Napi::Value ThrowType(Napi::Env env, const char* message) {
+// Throws a TypeError; false, what the argument parsers then return.
+bool ThrowType(Napi::Env env, const char* message) {
   Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-  return env.Undefined();
+  return false;
 }
+
+napi_value FunctionOrNull(const Napi::Value& v) { return v.IsFunction() ? napi_value(v) : nullptr; }
 
 bool GetBool(const Napi::Object& o, const char* key) { return o.Get(key).ToBoolean().Value(); }
 
@@ -177,25 +180,15 @@ napi_value TreeResultToJs(napi_env env, const TreeResult& r) {
 
 // ---- copyFile and probe: async work, completed through the C API ----
 
-// (src, dest, request, flags): the arguments of copyFile and copyFileSync.
-bool ParseCopyArgs(const Napi::CallbackInfo& info, Path* src, Path* dest, CopyOptions* opts) {
-  if (info.Length() < 4 || !ToPath(info[0], src) || !ToPath(info[1], dest) || !info[2].IsString() ||
-      !info[3].IsObject()) {
-    ThrowType(info.Env(), "copyFile(src, dest, request, flags): paths are strings or Buffers");
-    return false;
-  }
-  if (!FromName(kRequestNames, info[2].As<Napi::String>().Utf8Value(), &opts->request)) {
-    ThrowType(info.Env(), "copyFile: unknown request");
-    return false;
-  }
-  Napi::Object flags = info[3].As<Napi::Object>();
-  opts->overwrite = GetBool(flags, "overwrite");
-  opts->preserve_timestamps = GetBool(flags, "preserveTimestamps");
-  opts->same_file_ok = GetBool(flags, "sameFileOk");
-  opts->replace = GetBool(flags, "replace");
-  opts->no_kernel_copy = GetBool(flags, "noKernelCopy");
-  opts->no_own_clone = GetBool(flags, "noOwnClone");
-  return true;
+// Resolves `deferred` with what `answer()` builds, in a handle scope of its
+// own; nothing when a call fails (the environment is going away).
+template <typename Answer>
+void Resolve(napi_env env, napi_deferred deferred, Answer answer) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value value = answer();
+  if (value != nullptr) napi_resolve_deferred(env, deferred, value);
+  napi_close_handle_scope(env, scope);
 }
 
 // One call on libuv's pool; `Work` runs there, `ToJs` builds the answer.
@@ -223,14 +216,7 @@ class AsyncCall {
 
   static void Complete(napi_env env, napi_status status, void* data) {
     std::unique_ptr<AsyncCall> call(static_cast<AsyncCall*>(data));
-    if (status == napi_ok) {
-      napi_handle_scope scope;
-      if (napi_open_handle_scope(env, &scope) == napi_ok) {
-        napi_value answer = call->job_->ToJs(env);
-        if (answer != nullptr) napi_resolve_deferred(env, call->deferred_, answer);
-        napi_close_handle_scope(env, scope);
-      }
-    }
+    if (status == napi_ok) Resolve(env, call->deferred_, [&] { return call->job_->ToJs(env); });
     napi_delete_async_work(env, call->work_);
   }
 
@@ -246,7 +232,22 @@ struct CopyJob {
   CopyOptions opts;
   Status status;
   CopyResult result;
-  bool Parse(const Napi::CallbackInfo& info, bool) { return ParseCopyArgs(info, &src, &dest, &opts); }
+  // (src, dest, request, flags), for copyFile and copyFileSync alike.
+  bool Parse(const Napi::CallbackInfo& info, bool) {
+    if (info.Length() < 4 || !ToPath(info[0], &src) || !ToPath(info[1], &dest) || !info[2].IsString() ||
+        !info[3].IsObject())
+      return ThrowType(info.Env(), "copyFile(src, dest, request, flags): paths are strings or Buffers");
+    if (!FromName(kRequestNames, info[2].As<Napi::String>().Utf8Value(), &opts.request))
+      return ThrowType(info.Env(), "copyFile: unknown request");
+    Napi::Object flags = info[3].As<Napi::Object>();
+    opts.overwrite = GetBool(flags, "overwrite");
+    opts.preserve_timestamps = GetBool(flags, "preserveTimestamps");
+    opts.same_file_ok = GetBool(flags, "sameFileOk");
+    opts.replace = GetBool(flags, "replace");
+    opts.no_kernel_copy = GetBool(flags, "noKernelCopy");
+    opts.no_own_clone = GetBool(flags, "noOwnClone");
+    return true;
+  }
   void Work() { status = CopyOneFile(src, dest, opts, &result); }
   napi_value ToJs(napi_env env) const { return CopyResultToJs(env, status, result); }
 };
@@ -258,9 +259,8 @@ struct ProbeJob {
   VolumeInfo info;
   bool Parse(const Napi::CallbackInfo& args, bool sync) {
     if (args.Length() >= 1 && ToPath(args[0], &path)) return true;
-    ThrowType(args.Env(),
-              sync ? "probeSync(path): path is a string or Buffer" : "probe(path): path is a string or Buffer");
-    return false;
+    return ThrowType(args.Env(),
+                     sync ? "probeSync(path): path is a string or Buffer" : "probe(path): path is a string or Buffer");
   }
   void Work() { status = ProbeVolume(path, &info); }
   napi_value ToJs(napi_env env) const { return VolumeToJs(env, status, info); }
@@ -321,10 +321,11 @@ struct ProgressUpdate {
 // when the environment goes away) and the two thread-safe functions.
 class TreeJob : public TreeHooks {
  public:
-  // Main thread. False (nothing made) when a thread-safe function cannot be.
+  // Main thread; null where not a function. False (nothing made) when a
+  // thread-safe function cannot be.
   bool Init(napi_env env, napi_value filter, napi_value progress) {
-    if (IsFunction(env, filter) && !MakeTsfn(env, filter, "cowcopy:filter", CallFilter, &filter_)) return false;
-    if (IsFunction(env, progress) && !MakeTsfn(env, progress, "cowcopy:progress", CallProgress, &progress_)) {
+    if (filter != nullptr && !MakeTsfn(env, filter, "cowcopy:filter", CallFilter, &filter_)) return false;
+    if (progress != nullptr && !MakeTsfn(env, progress, "cowcopy:progress", CallProgress, &progress_)) {
       Release();
       return false;
     }
@@ -368,11 +369,6 @@ class TreeJob : public TreeHooks {
   }
 
  private:
-  static bool IsFunction(napi_env env, napi_value v) {
-    napi_valuetype type;
-    return v != nullptr && napi_typeof(env, v, &type) == napi_ok && type == napi_function;
-  }
-
   static bool MakeTsfn(napi_env env, napi_value fn, const char* name, napi_threadsafe_function_call_js call,
                        napi_threadsafe_function* out) {
     napi_value resource_name;
@@ -484,6 +480,34 @@ class TreeJob : public TreeHooks {
   napi_threadsafe_function progress_ = nullptr;
 };
 
+// copyTree's and copyTreeSync's (src, dest, options).
+struct TreeArgs {
+  Path src, dest;
+  TreeOptions opts;
+
+  // False with an exception pending when they are not what lib/native.ts passes.
+  bool Parse(const Napi::CallbackInfo& info, const char* name) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5 || !ToPath(info[0], &src) || !ToPath(info[1], &dest) || !info[2].IsObject())
+      return ThrowType(env, name);
+    Napi::Object o = info[2].As<Napi::Object>();
+    if (!ToPath(o.Get("srcAbsolute"), &opts.src_absolute) || !ToPath(o.Get("destAbsolute"), &opts.dest_absolute))
+      return ThrowType(env, "copyTree: options.srcAbsolute, options.destAbsolute");
+    if (!FromName(kRequestNames, o.Get("request").ToString().Utf8Value(), &opts.file.request))
+      return ThrowType(env, "copyTree: unknown request");
+    opts.file.preserve_timestamps = GetBool(o, "preserveTimestamps");
+    opts.file.no_kernel_copy = GetBool(o, "noKernelCopy");
+    opts.force = GetBool(o, "force");
+    opts.error_on_exist = GetBool(o, "errorOnExist");
+    opts.dereference = GetBool(o, "dereference");
+    opts.verbatim_symlinks = GetBool(o, "verbatimSymlinks");
+    opts.dest_exists = GetBool(o, "destExists");
+    opts.concurrency = o.Get("concurrency").ToNumber().Uint32Value();
+    opts.whole_clone = GetBool(o, "wholeClone");
+    return true;
+  }
+};
+
 // One cp() walk. It runs on a thread of its own, not on libuv's pool: its
 // workers may wait for the JavaScript filter, and a filter that awaits
 // fs.promises needs the pool (walks holding pool threads could take all of
@@ -492,8 +516,7 @@ class TreeJob : public TreeHooks {
 // joined there, or when the environment goes away (after cancelling).
 class TreeCall {
  public:
-  TreeCall(Path src, Path dest, TreeOptions opts, std::shared_ptr<TreeJob> job)
-      : src_(std::move(src)), dest_(std::move(dest)), opts_(std::move(opts)), job_(std::move(job)) {}
+  TreeCall(TreeArgs args, std::shared_ptr<TreeJob> job) : args_(std::move(args)), job_(std::move(job)) {}
 
   // Main thread: the promise, or nullptr with *err set (nothing started;
   // the caller deletes this). err is an errno where the OS refused a thread.
@@ -516,7 +539,7 @@ class TreeCall {
 
  private:
   void Run() {
-    CopyTree(src_, dest_, opts_, job_.get(), &job_->cancel, &result_);
+    CopyTree(args_.src, args_.dest, args_.opts, job_.get(), &job_->cancel, &result_);
     job_->Release();
     napi_threadsafe_function done = done_;
     // Teardown joins this thread before the environment closes the
@@ -531,14 +554,9 @@ class TreeCall {
   static void Finish(napi_env env, napi_value, void* context, void*) {
     auto* call = static_cast<TreeCall*>(context);
     call->thread_.Join();
-    napi_handle_scope scope;
     if (env != nullptr) {
       napi_remove_env_cleanup_hook(env, Teardown, call);
-      if (napi_open_handle_scope(env, &scope) == napi_ok) {
-        napi_value answer = TreeResultToJs(env, call->result_);
-        if (answer != nullptr) napi_resolve_deferred(env, call->deferred_, answer);
-        napi_close_handle_scope(env, scope);
-      }
+      Resolve(env, call->deferred_, [&] { return TreeResultToJs(env, call->result_); });
     }
     delete call;
   }
@@ -550,43 +568,13 @@ class TreeCall {
     call->thread_.Join();
   }
 
-  Path src_, dest_;
-  TreeOptions opts_;
+  TreeArgs args_;
   std::shared_ptr<TreeJob> job_;
   TreeResult result_;
   napi_deferred deferred_ = nullptr;
   napi_threadsafe_function done_ = nullptr;
   Thread thread_;
 };
-
-// copyTree's and copyTreeSync's (src, dest, options): false with an
-// exception pending when they are not what lib/native.ts passes.
-bool ParseTreeArgs(const Napi::CallbackInfo& info, const char* name, Path* src, Path* dest, TreeOptions* opts) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 5 || !ToPath(info[0], src) || !ToPath(info[1], dest) || !info[2].IsObject()) {
-    ThrowType(env, name);
-    return false;
-  }
-  Napi::Object o = info[2].As<Napi::Object>();
-  if (!ToPath(o.Get("srcAbsolute"), &opts->src_absolute) || !ToPath(o.Get("destAbsolute"), &opts->dest_absolute)) {
-    ThrowType(env, "copyTree: options.srcAbsolute, options.destAbsolute");
-    return false;
-  }
-  if (!FromName(kRequestNames, o.Get("request").ToString().Utf8Value(), &opts->file.request)) {
-    ThrowType(env, "copyTree: unknown request");
-    return false;
-  }
-  opts->file.preserve_timestamps = GetBool(o, "preserveTimestamps");
-  opts->file.no_kernel_copy = GetBool(o, "noKernelCopy");
-  opts->force = GetBool(o, "force");
-  opts->error_on_exist = GetBool(o, "errorOnExist");
-  opts->dereference = GetBool(o, "dereference");
-  opts->verbatim_symlinks = GetBool(o, "verbatimSymlinks");
-  opts->dest_exists = GetBool(o, "destExists");
-  opts->concurrency = o.Get("concurrency").ToNumber().Uint32Value();
-  opts->whole_clone = GetBool(o, "wholeClone");
-  return true;
-}
 
 // No thread for a walk (RLIMIT_NPROC, pids.max): said as a failure; the
 // facade walks in JavaScript instead.
@@ -599,12 +587,12 @@ Napi::Value NoThread(Napi::Env env, int err) {
 
 Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Path src, dest;
-  TreeOptions opts;
-  if (!ParseTreeArgs(info, "copyTree(src, dest, options, filter, progress)", &src, &dest, &opts)) return env.Undefined();
+  TreeArgs args;
+  if (!args.Parse(info, "copyTree(src, dest, options, filter, progress)")) return env.Undefined();
   auto job = std::make_shared<TreeJob>();
-  if (!job->Init(env, info[3], info[4])) return env.Undefined();  // an exception is pending
-  auto* call = new TreeCall(std::move(src), std::move(dest), std::move(opts), job);
+  // False: an exception is pending.
+  if (!job->Init(env, FunctionOrNull(info[3]), FunctionOrNull(info[4]))) return env.Undefined();
+  auto* call = new TreeCall(std::move(args), job);
   int err = 0;
   napi_value promise = call->Start(env, &err);
   if (promise == nullptr) {
@@ -747,17 +735,15 @@ class SyncTreeHooks : public TreeHooks {
 
 Napi::Value CopyTreeSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Path src, dest;
-  TreeOptions opts;
-  if (!ParseTreeArgs(info, "copyTreeSync(src, dest, options, filter, progress)", &src, &dest, &opts))
-    return env.Undefined();
-  napi_value filter = info[3].IsFunction() ? napi_value(info[3]) : nullptr;
-  napi_value progress = info[4].IsFunction() ? napi_value(info[4]) : nullptr;
+  TreeArgs args;
+  if (!args.Parse(info, "copyTreeSync(src, dest, options, filter, progress)")) return env.Undefined();
+  napi_value filter = FunctionOrNull(info[3]);
+  napi_value progress = FunctionOrNull(info[4]);
   SyncTreeHooks hooks(filter != nullptr);
   TreeResult result;
   Thread walk;
   int err = walk.Start([&] {
-    CopyTree(src, dest, opts, &hooks, &hooks.cancel, &result);
+    CopyTree(args.src, args.dest, args.opts, &hooks, &hooks.cancel, &result);
     hooks.Finish();
   });
   if (err != 0) return NoThread(env, err);
@@ -769,7 +755,10 @@ Napi::Value CopyTreeSync(const Napi::CallbackInfo& info) {
 
 // nodeErrorCode(osError): what Node reports for an OS error number (tests).
 Napi::Value NodeErrorCodeJs(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(info.Env(), "nodeErrorCode(osError)");
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    ThrowType(info.Env(), "nodeErrorCode(osError)");
+    return info.Env().Undefined();
+  }
   return Napi::Number::New(info.Env(), NodeErrorCode(info[0].As<Napi::Number>().Int32Value()));
 }
 
