@@ -1233,7 +1233,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
 }
 
 // win_errors.h spells the SDK's numbers out: hold it to them.
-#define COWCOPY_SAME_AS_SDK(ours, value, sdk) static_assert(win::ours == static_cast<uint32_t>(sdk), #sdk);
+#define COWCOPY_SAME_AS_SDK(ours, value, sdk, uv) static_assert(win::ours == static_cast<uint32_t>(sdk), #sdk);
 COWCOPY_WIN_ERRORS(COWCOPY_SAME_AS_SDK)
 #undef COWCOPY_SAME_AS_SDK
 #ifdef ERROR_BLOCK_TOO_MANY_REFERENCES

@@ -13,42 +13,42 @@
 namespace cowcopy {
 namespace win {
 
-// winerror.h values, each beside its SDK name: copy_win.cc checks them
-// against <windows.h>.
-#define COWCOPY_WIN_ERRORS(X)                                       \
-  X(kErrorInvalidFunction, 1, ERROR_INVALID_FUNCTION)               \
-  X(kErrorFileNotFound, 2, ERROR_FILE_NOT_FOUND)                    \
-  X(kErrorPathNotFound, 3, ERROR_PATH_NOT_FOUND)                    \
-  X(kErrorTooManyOpenFiles, 4, ERROR_TOO_MANY_OPEN_FILES)           \
-  X(kErrorAccessDenied, 5, ERROR_ACCESS_DENIED)                     \
-  X(kErrorInvalidHandle, 6, ERROR_INVALID_HANDLE)                   \
-  X(kErrorNotEnoughMemory, 8, ERROR_NOT_ENOUGH_MEMORY)              \
-  X(kErrorInvalidData, 13, ERROR_INVALID_DATA)                      \
-  X(kErrorOutOfMemory, 14, ERROR_OUTOFMEMORY)                       \
-  X(kErrorNotSameDevice, 17, ERROR_NOT_SAME_DEVICE)                 \
-  X(kErrorWriteProtect, 19, ERROR_WRITE_PROTECT)                    \
-  X(kErrorCrc, 23, ERROR_CRC)                                       \
-  X(kErrorGenFailure, 31, ERROR_GEN_FAILURE)                        \
-  X(kErrorSharingViolation, 32, ERROR_SHARING_VIOLATION)            \
-  X(kErrorLockViolation, 33, ERROR_LOCK_VIOLATION)                  \
-  X(kErrorHandleDiskFull, 39, ERROR_HANDLE_DISK_FULL)               \
-  X(kErrorNotSupported, 50, ERROR_NOT_SUPPORTED)                    \
-  X(kErrorFileExists, 80, ERROR_FILE_EXISTS)                        \
-  X(kErrorInvalidParameter, 87, ERROR_INVALID_PARAMETER)            \
-  X(kErrorDiskFull, 112, ERROR_DISK_FULL)                           \
-  X(kErrorInvalidName, 123, ERROR_INVALID_NAME)                     \
-  X(kErrorDirNotEmpty, 145, ERROR_DIR_NOT_EMPTY)                    \
-  X(kErrorBadPathname, 161, ERROR_BAD_PATHNAME)                     \
-  X(kErrorAlreadyExists, 183, ERROR_ALREADY_EXISTS)                 \
-  X(kErrorFilenameExcedRange, 206, ERROR_FILENAME_EXCED_RANGE)      \
-  X(kErrorDirectory, 267, ERROR_DIRECTORY)                          \
-  X(kErrorOperationAborted, 995, ERROR_OPERATION_ABORTED)           \
-  X(kErrorNoUnicodeTranslation, 1113, ERROR_NO_UNICODE_TRANSLATION) \
-  X(kErrorIoDevice, 1117, ERROR_IO_DEVICE)                          \
-  X(kErrorPrivilegeNotHeld, 1314, ERROR_PRIVILEGE_NOT_HELD)         \
-  X(kErrorCantAccessFile, 1920, ERROR_CANT_ACCESS_FILE)             \
-  X(kErrorCantResolveFilename, 1921, ERROR_CANT_RESOLVE_FILENAME)
-#define COWCOPY_DEFINE_ERROR(name, value, sdk) constexpr uint32_t name = value;
+// winerror.h values, each beside its SDK name (copy_win.cc checks them
+// against <windows.h>) and what Node reports for it (uvwin, below).
+#define COWCOPY_WIN_ERRORS(X)                                                  \
+  X(kErrorInvalidFunction, 1, ERROR_INVALID_FUNCTION, kEISDIR)                 \
+  X(kErrorFileNotFound, 2, ERROR_FILE_NOT_FOUND, kENOENT)                      \
+  X(kErrorPathNotFound, 3, ERROR_PATH_NOT_FOUND, kENOENT)                      \
+  X(kErrorTooManyOpenFiles, 4, ERROR_TOO_MANY_OPEN_FILES, kEMFILE)             \
+  X(kErrorAccessDenied, 5, ERROR_ACCESS_DENIED, kEPERM)                        \
+  X(kErrorInvalidHandle, 6, ERROR_INVALID_HANDLE, kEBADF)                      \
+  X(kErrorNotEnoughMemory, 8, ERROR_NOT_ENOUGH_MEMORY, kENOMEM)                \
+  X(kErrorInvalidData, 13, ERROR_INVALID_DATA, kEINVAL)                        \
+  X(kErrorOutOfMemory, 14, ERROR_OUTOFMEMORY, kENOMEM)                         \
+  X(kErrorNotSameDevice, 17, ERROR_NOT_SAME_DEVICE, kEXDEV)                    \
+  X(kErrorWriteProtect, 19, ERROR_WRITE_PROTECT, kEROFS)                       \
+  X(kErrorCrc, 23, ERROR_CRC, kEIO)                                            \
+  X(kErrorGenFailure, 31, ERROR_GEN_FAILURE, kEIO)                             \
+  X(kErrorSharingViolation, 32, ERROR_SHARING_VIOLATION, kEBUSY)               \
+  X(kErrorLockViolation, 33, ERROR_LOCK_VIOLATION, kEBUSY)                     \
+  X(kErrorHandleDiskFull, 39, ERROR_HANDLE_DISK_FULL, kENOSPC)                 \
+  X(kErrorNotSupported, 50, ERROR_NOT_SUPPORTED, kENOTSUP)                     \
+  X(kErrorFileExists, 80, ERROR_FILE_EXISTS, kEEXIST)                          \
+  X(kErrorInvalidParameter, 87, ERROR_INVALID_PARAMETER, kEINVAL)              \
+  X(kErrorDiskFull, 112, ERROR_DISK_FULL, kENOSPC)                             \
+  X(kErrorInvalidName, 123, ERROR_INVALID_NAME, kENOENT)                       \
+  X(kErrorDirNotEmpty, 145, ERROR_DIR_NOT_EMPTY, kENOTEMPTY)                   \
+  X(kErrorBadPathname, 161, ERROR_BAD_PATHNAME, kENOENT)                       \
+  X(kErrorAlreadyExists, 183, ERROR_ALREADY_EXISTS, kEEXIST)                   \
+  X(kErrorFilenameExcedRange, 206, ERROR_FILENAME_EXCED_RANGE, kENAMETOOLONG)  \
+  X(kErrorDirectory, 267, ERROR_DIRECTORY, kENOENT)                            \
+  X(kErrorOperationAborted, 995, ERROR_OPERATION_ABORTED, kECANCELED)          \
+  X(kErrorNoUnicodeTranslation, 1113, ERROR_NO_UNICODE_TRANSLATION, kECHARSET) \
+  X(kErrorIoDevice, 1117, ERROR_IO_DEVICE, kEIO)                               \
+  X(kErrorPrivilegeNotHeld, 1314, ERROR_PRIVILEGE_NOT_HELD, kEPERM)            \
+  X(kErrorCantAccessFile, 1920, ERROR_CANT_ACCESS_FILE, kEACCES)               \
+  X(kErrorCantResolveFilename, 1921, ERROR_CANT_RESOLVE_FILENAME, kELOOP)
+#define COWCOPY_DEFINE_ERROR(name, value, sdk, uv) constexpr uint32_t name = value;
 COWCOPY_WIN_ERRORS(COWCOPY_DEFINE_ERROR)
 #undef COWCOPY_DEFINE_ERROR
 // ReFS: a block shared too often. Not in mingw-w64 10's winerror.h.
@@ -88,33 +88,15 @@ constexpr int kUNKNOWN = -4094;
 namespace win {
 
 // What Node reports for a Win32 error (GetLastError()) a copy meets.
+#define COWCOPY_TRANSLATE(name, value, sdk, uv) case value: return uvwin::uv;
 constexpr int TranslateError(uint32_t error) {
   switch (error) {
     case 0: return 0;
-    case kErrorInvalidFunction: return uvwin::kEISDIR;
-    case kErrorFileNotFound: case kErrorPathNotFound: case kErrorInvalidName: case kErrorBadPathname:
-    case kErrorDirectory: return uvwin::kENOENT;
-    case kErrorTooManyOpenFiles: return uvwin::kEMFILE;
-    case kErrorAccessDenied: case kErrorPrivilegeNotHeld: return uvwin::kEPERM;
-    case kErrorCantAccessFile: return uvwin::kEACCES;
-    case kErrorInvalidHandle: return uvwin::kEBADF;
-    case kErrorNotEnoughMemory: case kErrorOutOfMemory: return uvwin::kENOMEM;
-    case kErrorInvalidData: case kErrorInvalidParameter: return uvwin::kEINVAL;
-    case kErrorNotSameDevice: return uvwin::kEXDEV;
-    case kErrorWriteProtect: return uvwin::kEROFS;
-    case kErrorCrc: case kErrorGenFailure: case kErrorIoDevice: return uvwin::kEIO;
-    case kErrorSharingViolation: case kErrorLockViolation: return uvwin::kEBUSY;
-    case kErrorHandleDiskFull: case kErrorDiskFull: return uvwin::kENOSPC;
-    case kErrorNotSupported: return uvwin::kENOTSUP;
-    case kErrorFileExists: case kErrorAlreadyExists: return uvwin::kEEXIST;
-    case kErrorDirNotEmpty: return uvwin::kENOTEMPTY;
-    case kErrorFilenameExcedRange: return uvwin::kENAMETOOLONG;
-    case kErrorOperationAborted: return uvwin::kECANCELED;
-    case kErrorNoUnicodeTranslation: return uvwin::kECHARSET;
-    case kErrorCantResolveFilename: return uvwin::kELOOP;
+    COWCOPY_WIN_ERRORS(COWCOPY_TRANSLATE)
     default: return uvwin::kUNKNOWN;
   }
 }
+#undef COWCOPY_TRANSLATE
 
 }  // namespace win
 }  // namespace cowcopy
