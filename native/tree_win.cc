@@ -98,13 +98,9 @@ std::wstring Below(const std::wstring& base, const Path& rel) {
 
 void FromFileTime(int64_t t, int64_t* sec, int64_t* nsec) {
   t -= kUnixEpochInFileTime;
-  int64_t s = t / 10000000, rest = t % 10000000;
-  if (rest < 0) {
-    s--;
-    rest += 10000000;
-  }
-  *sec = s;
-  *nsec = rest * 100;
+  const bool before = t % 10000000 < 0;  // divided toward zero: one second back before 1970
+  *sec = t / 10000000 - (before ? 1 : 0);
+  *nsec = (t % 10000000 + (before ? 10000000 : 0)) * 100;
 }
 
 LARGE_INTEGER ToFileTime(int64_t sec, int64_t nsec) {
@@ -221,6 +217,16 @@ DWORD RemoveEntry(const std::wstring& path) {
 }
 
 bool IsSeparator(char c) { return c == '/' || c == '\\'; }
+
+// The names between the separators of `p`, empty ones left out.
+std::vector<Path> Components(const Path& p) {
+  std::vector<Path> parts;
+  for (size_t i = 0, j = 0; i <= p.size(); i = j + 1) {
+    j = std::find_if(p.begin() + i, p.end(), IsSeparator) - p.begin();
+    if (j > i) parts.push_back(p.substr(i, j - i));
+  }
+  return parts;
+}
 
 // The root of a Windows path ("C:\", "C:", "\\server\share\", "\" or ""),
 // with '\' separators, and where the rest of the path starts.
@@ -496,32 +502,22 @@ class WinFs : public tree::Fs {
   Path Resolve(const Path& base, const Path& p) const override {
     Path root_p, root_base;
     size_t rest_p = RootOf(p, &root_p), rest_base = RootOf(base, &root_base);
-    Path root, joined;
-    if (IsAbsolute(p) && root_p.size() > 1) {
-      root = root_p;  // C:\... or \\server\share\...
-      joined = p.substr(rest_p);
-    } else if (IsAbsolute(p)) {
-      root = DriveOf(root_base);  // \... on base's drive
-      joined = p.substr(rest_p);
+    Path root = root_base, joined = p.substr(rest_p);
+    if (IsAbsolute(p)) {
+      // C:\... or \\server\share\...; \... on base's drive
+      root = root_p.size() > 1 ? root_p : DriveOf(root_base);
     } else if (!root_p.empty() && DriveOf(root_base).compare(0, 2, root_p) != 0) {
       root = root_p + "\\";  // D:rel with base elsewhere: from D:'s root
-      joined = p.substr(rest_p);
     } else {
-      root = root_base;
-      joined = base.substr(rest_base) + "\\" + p.substr(rest_p);
+      joined = base.substr(rest_base) + "\\" + joined;
     }
     std::vector<Path> parts;
-    size_t i = 0;
-    while (i <= joined.size()) {
-      size_t j = i;
-      while (j < joined.size() && !IsSeparator(joined[j])) j++;
-      Path part = joined.substr(i, j - i);
+    for (const Path& part : Components(joined)) {
       if (part == "..") {
         if (!parts.empty()) parts.pop_back();
-      } else if (!part.empty() && part != ".") {
+      } else if (part != ".") {
         parts.push_back(part);
       }
-      i = j + 1;
     }
     Path out = root;
     for (size_t k = 0; k < parts.size(); k++) out += (k == 0 ? "" : "\\") + parts[k];
@@ -540,18 +536,8 @@ class WinFs : public tree::Fs {
   // fs.cp's isSrcSubdir: every '\'-separated component of parent, in order,
   // is the same in child (exactly: Node compares case too).
   bool IsSubdir(const Path& parent, const Path& child) const override {
-    auto split = [](const Path& p) {
-      std::vector<Path> parts;
-      size_t i = 0;
-      while (i <= p.size()) {
-        size_t j = p.find('\\', i);
-        if (j == Path::npos) j = p.size();
-        if (j > i) parts.push_back(p.substr(i, j - i));
-        i = j + 1;
-      }
-      return parts;
-    };
-    std::vector<Path> a = split(Resolve(parent, ".")), b = split(Resolve(child, "."));
+    // Resolve's paths have '\' separators only.
+    std::vector<Path> a = Components(Resolve(parent, ".")), b = Components(Resolve(child, "."));
     if (a.size() > b.size()) return false;
     for (size_t i = 0; i < a.size(); i++) {
       if (a[i] != b[i]) return false;
