@@ -86,14 +86,15 @@ struct WinFile : SourceFile {
   const Stat& stat() const override { return meta; }
 };
 
-// `base` and a name or a '/'-separated relative path, as a wide path. An
-// empty result: bytes that are not UTF-8 (no Windows name has them).
-std::wstring Below(const std::wstring& base, const Path& rel) {
-  if (rel.empty()) return base;
+// `base` and a name or a '/'-separated relative path, as a wide path.
+// Returns a Win32 error: ERROR_NO_UNICODE_TRANSLATION (ECHARSET) for bytes
+// that are not UTF-8 (no Windows name has them).
+DWORD Below(const std::wstring& base, const Path& rel, std::wstring* out) {
   std::wstring wide = Widen(rel);
-  if (wide.empty()) return wide;
+  if (wide.empty() && !rel.empty()) return ERROR_NO_UNICODE_TRANSLATION;
   std::replace(wide.begin(), wide.end(), L'/', L'\\');
-  return Join(base, wide);
+  *out = rel.empty() ? base : Join(base, wide);
+  return 0;
 }
 
 void FromFileTime(int64_t t, int64_t* sec, int64_t* nsec) {
@@ -133,19 +134,15 @@ DWORD ReadLinkHandle(HANDLE h, Path* target) {
     if (names + offset + length > got) return ERROR_INVALID_DATA;
     const wchar_t* p = reinterpret_cast<const wchar_t*>(base + names + offset);
     size_t n = length / sizeof(wchar_t);
-    std::wstring out;
-    if (junction) {
-      // Only a junction to a drive path is a link (not \??\Volume{...}).
-      if (!IsNtDrivePath(p, n)) return ERROR_SYMLINK_NOT_SUPPORTED;
-      out.assign(p + 4, n - 4);
-    } else if (IsNtDrivePath(p, n)) {
-      out.assign(p + 4, n - 4);  // the \??\ CreateSymbolicLinkW adds to an absolute target
+    // Only a junction to a drive path is a link (not \??\Volume{...}).
+    if (junction && !IsNtDrivePath(p, n)) return ERROR_SYMLINK_NOT_SUPPORTED;
+    if (IsNtDrivePath(p, n)) {
+      *target = ToUtf8(p + 4, n - 4);  // the \??\ of a junction, or CreateSymbolicLinkW's of an absolute target
     } else if (n >= 8 && _wcsnicmp(p, L"\\??\\UNC\\", 8) == 0) {
-      out = L"\\" + std::wstring(p + 7, n - 7);  // \??\UNC\server\share -> \\server\share
+      *target = "\\" + ToUtf8(p + 7, n - 7);  // \??\UNC\server\share -> \\server\share
     } else {
-      out.assign(p, n);
+      *target = ToUtf8(p, n);
     }
-    *target = ToUtf8(out.data(), out.size());
     return 0;
   }
   if (data->tag == IO_REPARSE_TAG_LX_SYMLINK) {
@@ -188,17 +185,29 @@ DWORD OpenAs(const std::wstring& path, bool follow, DWORD access, DWORD share, U
   return OpenExisting(path, access, true, h, facts, share);
 }
 
-// Opens a directory of the walk: through links when `follow`, else
-// refusing one (as O_NOFOLLOW | O_DIRECTORY does).
-Status OpenDirectory(const std::wstring& path, bool follow, DWORD share, std::unique_ptr<Dir>* out,
-                     FileFacts* facts) {
-  auto dir = std::make_unique<WinDir>();
-  dir->path = path;
+// Opens `rel` below `base`, a directory (`dir`) or a file of the walk:
+// through links when `follow`, else refusing one (as O_NOFOLLOW does; a
+// file may have become a link since it was listed).
+Status OpenEntry(const std::wstring& base, const Path& rel, bool follow, bool dir, DWORD share,
+                 std::wstring* path, UniqueHandle* h, FileFacts* facts) {
+  const char* syscall = dir ? "opendir" : "open";
   bool link = false;
-  DWORD err = OpenAs(path, follow, kDirAccess, share, &dir->h, facts, &link);
-  if (err != 0) return FailWin("opendir", err);
-  if (link) return FailUv("opendir", uvwin::kELOOP);
-  if (!facts->directory()) return FailUv("opendir", uvwin::kENOTDIR);
+  DWORD err = Below(base, rel, path);
+  if (err == 0) err = OpenAs(*path, follow, dir ? kDirAccess : GENERIC_READ, share, h, facts, &link);
+  if (err != 0) return FailWin(syscall, err);
+  if (link) return FailUv(syscall, uvwin::kELOOP);
+  if (facts->directory() != dir) return FailUv(syscall, dir ? uvwin::kENOTDIR : uvwin::kEISDIR);
+  return Status();
+}
+
+// Opens a directory of the walk (O_DIRECTORY); with `st`, stats it.
+Status OpenDirectory(const std::wstring& base, const Path& rel, bool follow, DWORD share,
+                     std::unique_ptr<Dir>* out, Stat* st = nullptr) {
+  auto dir = std::make_unique<WinDir>();
+  FileFacts facts;
+  Status s = OpenEntry(base, rel, follow, true, share, &dir->path, &dir->h, &facts);
+  if (!s.ok()) return s;
+  if (st != nullptr) *st = ToStat(facts, false);
   *out = std::move(dir);
   return Status();
 }
@@ -265,7 +274,8 @@ class WinFs : public tree::Fs {
   WinFs(const Path& src, const Path& dest, bool dereference) : src_(src), dest_(dest), dereference_(dereference) {}
 
   Status OpenSourceRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
-    return OpenRoot(src_, &wsrc_, follow, kShareAll, dir, st);
+    DWORD err = ToWidePath(src_, &wsrc_);
+    return err != 0 ? FailWin("opendir", err) : OpenDirectory(wsrc_, "", follow, kShareAll, dir, st);
   }
 
   Status MakeDestRoot() override {
@@ -275,7 +285,8 @@ class WinFs : public tree::Fs {
   }
 
   Status OpenDestRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
-    return OpenRoot(dest_, &wdest_, follow, kDestShare, dir, st);
+    DWORD err = ToWidePath(dest_, &wdest_);
+    return err != 0 ? FailWin("opendir", err) : OpenDirectory(wdest_, "", follow, kDestShare, dir, st);
   }
 
   // Windows modes are one attribute: nothing is made "exact".
@@ -287,17 +298,11 @@ class WinFs : public tree::Fs {
   Status RemoveDestRoot() override { return Status(); }
 
   Status OpenSource(const Path& rel, std::unique_ptr<Dir>* dir) override {
-    std::wstring path = Below(wsrc_, rel);
-    if (path.empty()) return FailUv("opendir", uvwin::kECHARSET);
-    FileFacts facts;
-    return OpenDirectory(path, dereference_, kShareAll, dir, &facts);
+    return OpenDirectory(wsrc_, rel, dereference_, kShareAll, dir);
   }
 
   Status OpenDest(const Path& rel, std::unique_ptr<Dir>* dir) override {
-    std::wstring path = Below(wdest_, rel);
-    if (path.empty()) return FailUv("opendir", uvwin::kECHARSET);
-    FileFacts facts;
-    return OpenDirectory(path, false, kDestShare, dir, &facts);
+    return OpenDirectory(wdest_, rel, false, kDestShare, dir);
   }
 
   Status List(Dir& dir, std::vector<Entry>* entries) override {
@@ -337,23 +342,23 @@ class WinFs : public tree::Fs {
   }
 
   Status StatAt(Dir& dir, const Path& name, bool follow, Stat* st) override {
-    const char* syscall = follow ? "stat" : "lstat";
-    std::wstring path = Below(Of(dir).path, name);
-    if (path.empty()) return FailUv(syscall, uvwin::kECHARSET);
+    std::wstring path;
     UniqueHandle h;
     FileFacts facts;
     bool link = false;
-    DWORD err = OpenAs(path, follow, FILE_READ_ATTRIBUTES, kShareAll, &h, &facts, &link);
-    if (err != 0) return FailWin(syscall, err);
+    DWORD err = Below(Of(dir).path, name, &path);
+    if (err == 0) err = OpenAs(path, follow, FILE_READ_ATTRIBUTES, kShareAll, &h, &facts, &link);
+    if (err != 0) return FailWin(follow ? "stat" : "lstat", err);
     *st = ToStat(facts, link);
     return Status();
   }
 
   Status MakeDir(Dir& parent, const Path& name, uint32_t, bool* final) override {
     *final = false;  // the read-only attribute comes last, in FinishDir
-    std::wstring path = Below(Of(parent).path, name);
-    if (path.empty()) return FailUv("mkdir", uvwin::kECHARSET);
-    return CreateDirectoryW(path.c_str(), nullptr) ? Status() : FailWin("mkdir", GetLastError());
+    std::wstring path;
+    DWORD err = Below(Of(parent).path, name, &path);
+    if (err == 0 && !CreateDirectoryW(path.c_str(), nullptr)) err = GetLastError();
+    return err == 0 ? Status() : FailWin("mkdir", err);
   }
 
   Status FinishDir(Dir& dir, const Stat& src, bool set_mode, bool set_times) override {
@@ -372,26 +377,25 @@ class WinFs : public tree::Fs {
       basic.LastAccessTime = ToFileTime(src.atime_sec, src.atime_nsec);
       basic.LastWriteTime = ToFileTime(src.mtime_sec, src.mtime_nsec);
     }
-    if (!SetFileInformationByHandle(h.get(), FileBasicInfo, &basic, sizeof basic))
-      return FailWin(read_only ? "chmod" : "utime", GetLastError());
-    return Status();
+    const bool set = SetFileInformationByHandle(h.get(), FileBasicInfo, &basic, sizeof basic) != 0;
+    return set ? Status() : FailWin(read_only ? "chmod" : "utime", GetLastError());
   }
 
   Status ReadLink(Dir& dir, const Path& name, Path* target) override {
-    std::wstring path = Below(Of(dir).path, name);
-    if (path.empty()) return FailUv("readlink", uvwin::kECHARSET);
+    std::wstring path;
     UniqueHandle h;
-    DWORD err = OpenExisting(path, FILE_READ_ATTRIBUTES, false, &h);
+    DWORD err = Below(Of(dir).path, name, &path);
+    if (err == 0) err = OpenExisting(path, FILE_READ_ATTRIBUTES, false, &h);
     if (err == 0) err = ReadLinkHandle(h.get(), target);
     return err == 0 ? Status() : FailWin("readlink", err);
   }
 
   // fs.symlink(target, path) with no type, as Node does it on Windows.
   Status MakeSymlink(Dir& dir, const Path& name, const Path& target) override {
-    std::wstring link = Below(Of(dir).path, name);
-    if (link.empty()) return FailUv("symlink", uvwin::kECHARSET);
+    std::wstring link, resolved;
+    DWORD err = Below(Of(dir).path, name, &link);
+    if (err != 0) return FailWin("symlink", err);
     DWORD flags = 0;
-    std::wstring resolved;
     const Path dir_utf8 = ToUtf8(Of(dir).path.c_str());
     // A directory link where the target, resolved from the link's
     // directory, is a directory now.
@@ -402,7 +406,7 @@ class WinFs : public tree::Fs {
     }
     std::wstring stored;
     if (IsAbsolute(target)) {
-      DWORD err = ToWidePath(target, &stored);
+      err = ToWidePath(target, &stored);
       if (err != 0) return FailWin("symlink", err);
     } else {
       stored = Widen(target);
@@ -411,7 +415,7 @@ class WinFs : public tree::Fs {
     }
     DWORD unprivileged = unprivileged_.load();
     if (CreateSymbolicLinkW(link.c_str(), stored.c_str(), flags | unprivileged)) return Status();
-    DWORD err = GetLastError();
+    err = GetLastError();
     if (err == ERROR_INVALID_PARAMETER && unprivileged != 0) {
       // A Windows without unprivileged symlinks (before 10 1703): ask again without.
       unprivileged_ = 0;
@@ -422,15 +426,16 @@ class WinFs : public tree::Fs {
   }
 
   Status Rename(Dir& dir, const Path& from, const Path& to) override {
-    std::wstring a = Below(Of(dir).path, from), b = Below(Of(dir).path, to);
-    if (a.empty() || b.empty()) return FailUv("rename", uvwin::kECHARSET);
-    DWORD err = ReplaceEntry(a, b);
+    std::wstring a, b;
+    DWORD err = Below(Of(dir).path, from, &a);
+    if (err == 0) err = Below(Of(dir).path, to, &b);
+    if (err == 0) err = ReplaceEntry(a, b);
     return err == 0 ? Status() : FailWin("rename", err);
   }
 
   void Remove(Dir& dir, const Path& name) override {
-    std::wstring path = Below(Of(dir).path, name);
-    if (!path.empty()) RemoveEntry(path);
+    std::wstring path;
+    if (Below(Of(dir).path, name, &path) == 0) RemoveEntry(path);
   }
 
   void RemoveLeftovers(Dir& dir) override {
@@ -445,13 +450,8 @@ class WinFs : public tree::Fs {
 
   Status OpenFile(Dir& dir, const Path& name, bool follow, std::unique_ptr<SourceFile>* file) override {
     auto f = std::make_unique<WinFile>();
-    f->path = Below(Of(dir).path, name);
-    if (f->path.empty()) return FailUv("open", uvwin::kECHARSET);
-    bool link = false;
-    DWORD err = OpenAs(f->path, follow, GENERIC_READ, kShareAll, &f->h, &f->facts, &link);
-    if (err != 0) return FailWin("open", err);
-    if (link) return FailUv("open", uvwin::kELOOP);  // became a link since it was listed
-    if (f->facts.directory()) return FailUv("open", uvwin::kEISDIR);
+    Status s = OpenEntry(Of(dir).path, name, follow, false, kShareAll, &f->path, &f->h, &f->facts);
+    if (!s.ok()) return s;
     f->meta = ToStat(f->facts, false);
     *file = std::move(f);
     return Status();
@@ -460,8 +460,9 @@ class WinFs : public tree::Fs {
   Status CopyInto(SourceFile& file, Dir& dir, const Path& name, bool, const CopyOptions& opts,
                   CopyResult* result) override {
     auto& f = static_cast<WinFile&>(file);
-    std::wstring dest = Below(Of(dir).path, name);
-    if (dest.empty()) return FailUv("open", uvwin::kECHARSET);
+    std::wstring dest;
+    DWORD err = Below(Of(dir).path, name, &dest);
+    if (err != 0) return FailWin("open", err);
     CopyOptions fresh = opts;
     fresh.overwrite = false;  // a new entry: EEXIST if anything is there
     fresh.replace = false;
@@ -469,15 +470,14 @@ class WinFs : public tree::Fs {
   }
 
   Status LinkInto(Dir& sdir, const Path& source, bool follow, Dir& dir, const Path& name) override {
-    std::wstring from = Below(Of(sdir).path, source), to = Below(Of(dir).path, name);
-    if (from.empty() || to.empty()) return FailUv("link", uvwin::kECHARSET);
-    if (follow) {
-      // link(2) with AT_SYMLINK_FOLLOW: to the file a link leads to.
-      UniqueHandle h;
-      DWORD err = OpenExisting(from, FILE_READ_ATTRIBUTES, true, &h);
-      if (err != 0) return FailWin("link", err);
-      FinalPath(h.get(), &from);
-    }
+    std::wstring from, to;
+    UniqueHandle h;
+    DWORD err = Below(Of(sdir).path, source, &from);
+    if (err == 0) err = Below(Of(dir).path, name, &to);
+    // link(2) with AT_SYMLINK_FOLLOW: to the file a link leads to.
+    if (err == 0 && follow) err = OpenExisting(from, FILE_READ_ATTRIBUTES, true, &h);
+    if (err != 0) return FailWin("link", err);
+    if (follow) FinalPath(h.get(), &from);
     return CreateHardLinkW(to.c_str(), from.c_str(), nullptr) ? Status() : FailFs("link", GetLastError());
   }
 
@@ -546,15 +546,6 @@ class WinFs : public tree::Fs {
   }
 
  private:
-  static Status OpenRoot(const Path& path, std::wstring* wide, bool follow, DWORD share, std::unique_ptr<Dir>* dir,
-                         Stat* st) {
-    DWORD err = ToWidePath(path, wide);
-    if (err != 0) return FailWin("opendir", err);
-    FileFacts facts;
-    Status s = OpenDirectory(*wide, follow, share, dir, &facts);
-    if (s.ok()) *st = ToStat(facts, false);
-    return s;
-  }
   // Destinations are not deleted or renamed while the walk writes into them.
   static constexpr DWORD kDestShare = FILE_SHARE_READ | FILE_SHARE_WRITE;
 
