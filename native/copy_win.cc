@@ -160,18 +160,18 @@ std::wstring TempSibling(const std::wstring& path, const char* tag) {
 }
 
 bool IsLeftoverTemp(const std::wstring& name) {
-  // .cowcopy-<tag>-<pid>-<n>, tag in a-z.
-  static const wchar_t kPrefix[] = L".cowcopy-";
-  if (!StartsWith(name, kPrefix)) return false;
-  size_t i = wcslen(kPrefix), tag = i;
-  while (i < name.size() && name[i] >= L'a' && name[i] <= L'z') i++;
-  if (i == tag || i >= name.size() || name[i] != L'-') return false;
-  const size_t pid_start = ++i;
-  while (i < name.size() && name[i] >= L'0' && name[i] <= L'9') i++;
-  if (i == pid_start || i - pid_start > 10 || i >= name.size() || name[i] != L'-') return false;
-  const size_t n_start = ++i;
-  while (i < name.size() && name[i] >= L'0' && name[i] <= L'9') i++;
-  if (i == n_start || i != name.size()) return false;
+  // .cowcopy-<tag>-<pid>-<n>: tag in a-z, pid (10 digits at most) and n digits.
+  static const wchar_t kPrefix[] = L".cowcopy-", kDigits[] = L"0123456789";
+  // Whether name[from, to) is one character or more, each from `set`.
+  auto only = [&name](size_t from, size_t to, const wchar_t* set) {
+    return from < to && name.find_first_not_of(set, from) >= to;
+  };
+  // Past the first and the second '-' after the prefix; 0 where one is missing (npos + 1).
+  const size_t tag = wcslen(kPrefix), pid_start = name.find(L'-', tag) + 1, n_start = name.find(L'-', pid_start) + 1;
+  if (!StartsWith(name, kPrefix) || pid_start == 0 || n_start == 0 ||
+      !only(tag, pid_start - 1, L"abcdefghijklmnopqrstuvwxyz") || !only(pid_start, n_start - 1, kDigits) ||
+      n_start - pid_start > 11 || !only(n_start, name.size(), kDigits))
+    return false;
   const unsigned long long pid = std::stoull(name.substr(pid_start, n_start - 1 - pid_start));
   if (pid == 0 || pid > 0xFFFFFFFFull || pid == GetCurrentProcessId()) return false;
   // No such process (an exited one whose handle someone holds counts as gone).
@@ -481,14 +481,10 @@ DWORD CopyThroughBuffer(HANDLE src, HANDLE dst, const char** syscall) {
   for (uint64_t offset = 0;;) {
     DWORD got = 0;
     DWORD err = ReadAt(src, offset, buffer.get(), kBufferSize, &got);
+    if (err == 0 && got == 0) return 0;
+    if (err == 0) err = WriteAllAt(dst, offset, buffer.get(), got);
     if (err != 0) {
-      *syscall = "read";
-      return err;
-    }
-    if (got == 0) return 0;
-    err = WriteAllAt(dst, offset, buffer.get(), got);
-    if (err != 0) {
-      *syscall = "write";
+      *syscall = got == 0 ? "read" : "write";  // a failed read got nothing
       return err;
     }
     offset += got;
@@ -589,8 +585,7 @@ Status CopyExtendedAttributes(HANDLE src, HANDLE dst) {
   status = set(dst, &io, eas.data(), static_cast<ULONG>(io.Information));
   if (status == kStatusEasNotSupported || status == kStatusNotImplemented || status == kStatusInvalidDeviceRequest)
     return Status();
-  if (status < 0) return FailWin("NtSetEaFile", to_dos(status));
-  return Status();
+  return status < 0 ? FailWin("NtSetEaFile", to_dos(status)) : Status();
 }
 
 // What the copy gets last, as CopyFileW gives it: the source's attributes
@@ -603,15 +598,13 @@ Status FinishAttributes(HANDLE dst, const FileFacts& src, const CopyOptions& opt
   if (opts.preserve_timestamps) basic.LastAccessTime = src.last_access_time;
   const DWORD attributes = src.attributes & kSettableAttributes;
   basic.FileAttributes = attributes != 0 ? attributes : FILE_ATTRIBUTE_NORMAL;  // NORMAL: none
-  if (!SetFileInformationByHandle(dst, FileBasicInfo, &basic, sizeof basic))
-    return FailWin("futime", GetLastError());
-  return Status();
+  const bool set = SetFileInformationByHandle(dst, FileBasicInfo, &basic, sizeof basic) != 0;
+  return set ? Status() : FailWin("futime", GetLastError());
 }
 
 // Whether every allocated cluster of the open file is shared with another
-// file: a copy Windows made by cloning (CopyFileExW does, on Windows 11 24H2
-// and Server 2025, on ReFS and Dev Drive). ReFS reference counts,
-// FSCTL_GET_RETRIEVAL_POINTERS_AND_REFCOUNT ([MS-FSCC] 2.3.33, 2.3.34).
+// file (CopyFileExW's clone: see the top of this file). ReFS reference
+// counts, FSCTL_GET_RETRIEVAL_POINTERS_AND_REFCOUNT ([MS-FSCC] 2.3.33, 2.3.34).
 bool SharesAllBlocks(HANDLE h) {
   struct ExtentAndRefcount {
     LONGLONG next_vcn;
@@ -726,19 +719,12 @@ CloneOutcome CloneRanges(const ClonePlan& plan, HANDLE src, HANDLE dst) {
 // volume, by the calls RecipeFor orders (clone_plan.h).
 CloneOutcome ApplyClone(const ClonePrep& prep, HANDLE src, bool src_sparse, uint64_t size, HANDLE dst,
                         bool dst_sparse) {
-  IntegrityInfo src_integrity, dst_integrity;
-  const IntegrityInfo* src_has = nullptr;
-  const IntegrityInfo* dst_has = nullptr;
-  if (prep.have_integrity) {
-    src_integrity = {prep.integrity.checksum_algorithm, prep.integrity.flags};
-    src_has = &src_integrity;
-    GetIntegrityBuffer now;
-    if (GetIntegrity(dst, &now)) {
-      dst_integrity = {now.checksum_algorithm, now.flags};
-      dst_has = &dst_integrity;
-    }
-  }
-  const CloneRecipe recipe = RecipeFor(src_sparse, dst_sparse, src_has, dst_has);
+  GetIntegrityBuffer now = {};
+  const bool dst_has = prep.have_integrity && GetIntegrity(dst, &now);
+  const IntegrityInfo src_integrity = {prep.integrity.checksum_algorithm, prep.integrity.flags};
+  const IntegrityInfo dst_integrity = {now.checksum_algorithm, now.flags};
+  const CloneRecipe recipe = RecipeFor(src_sparse, dst_sparse, prep.have_integrity ? &src_integrity : nullptr,
+                                       dst_has ? &dst_integrity : nullptr);
   for (int step = 0; step < recipe.count; step++) {
     const char* syscall = "ioctl";
     DWORD err = 0;
@@ -787,32 +773,19 @@ Status Finish(Destination* dest, HANDLE sh, const FileFacts& sf, const CopyOptio
   return err == 0 ? Status() : FailWin("close", err);
 }
 
-// A block clone of the open source at wdest: done (status ok or not), or
-// not possible here (`cannot`: the caller copies instead).
-struct CloneAttempt {
-  bool cannot = false;
-  Status status;
-  bool touched_existing = false;  // a pre-existing dest was changed meanwhile
-};
-
-CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const std::wstring& wdest,
-                        const CopyOptions& opts, CopyResult* result) {
-  CloneAttempt attempt;
+// A block clone of the open source at wdest: done (ok or not), or not
+// possible here (*cannot: the caller copies instead; *touched_existing: a
+// pre-existing dest was changed meanwhile).
+Status BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, const std::wstring& wdest,
+                  const CopyOptions& opts, CopyResult* result, bool* cannot, bool* touched_existing) {
   const bool forced = opts.request == Request::kReflink;
   Destination d;
-  attempt.status = d.Open(wdest, opts.overwrite);
-  if (!attempt.status.ok()) return attempt;
-  if (d.Is(sf)) {
-    attempt.status = SameFile(opts, sf, result);
-    return attempt;
-  }
-  CloneOutcome clone;
+  Status s = d.Open(wdest, opts.overwrite);
+  if (!s.ok()) return s;
+  if (d.Is(sf)) return SameFile(opts, sf, result);
   ClonePrep prep;
-  if (!d.facts().identity.SameVolume(sf.identity)) {
-    clone = {"ioctl", ERROR_NOT_SAME_DEVICE, false};
-  } else {
-    clone = PrepareClone(sh, wsrc, sf.size, &prep);
-  }
+  CloneOutcome clone = d.facts().identity.SameVolume(sf.identity) ? PrepareClone(sh, wsrc, sf.size, &prep)
+                                                                  : CloneOutcome{"ioctl", ERROR_NOT_SAME_DEVICE, false};
   if (clone.error == 0 && forced && !d.created() && d.facts().size > 0) {
     // A forced clone that fails must leave an existing dest as it was, and
     // emptying it is the first change a clone needs: prove the clone on a
@@ -824,29 +797,24 @@ CloneAttempt BlockClone(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf
   }
   if (clone.error == 0) {
     // Sparse and integrity settings can only be matched on an empty file.
-    attempt.status = d.Empty();
-    if (!attempt.status.ok()) return attempt;
+    s = d.Empty();
+    if (!s.ok()) return s;
     clone = ApplyClone(prep, sh, sf.sparse(), sf.size, d.get(), d.facts().sparse());
     if (clone.dest_changed) d.MarkTouched();
   }
   if (clone.error == 0) {
     result->strategy = Strategy::kReflink;
-    attempt.status = Finish(&d, sh, sf, opts, result);
-    return attempt;
+    return Finish(&d, sh, sf, opts, result);
   }
-  if (forced || !CloneUnsupported(clone.error)) {
-    attempt.status = forced && CloneUnsupported(clone.error)
-                         ? FailUv(clone.syscall, ForcedCloneError(clone.error))
-                         : FailFs(clone.syscall, clone.error);
-    return attempt;
-  }
+  if (forced && CloneUnsupported(clone.error)) return FailUv(clone.syscall, ForcedCloneError(clone.error));
+  if (forced || !CloneUnsupported(clone.error)) return FailFs(clone.syscall, clone.error);
   if (CloneNeverWorks(clone.error)) Cannot::Remember(sf.identity.volume, d.facts().identity.volume, Cannot::kClone);
   // Copy instead. A file we created goes (the copy makes its own); a
   // pre-existing one stays, to be overwritten, and removed if that fails.
-  attempt.cannot = true;
-  attempt.touched_existing = !d.created() && d.touched();
+  *cannot = true;
+  *touched_existing = !d.created() && d.touched();
   if (!d.created()) d.Keep();
-  return attempt;
+  return Status();
 }
 
 // The flags of the volume holding `h` (GetVolumeInformationByHandleW), asked
@@ -935,8 +903,7 @@ Status OsCopy(const std::wstring& wsrc, const std::wstring& wdest, const FileFac
   return Status();
 }
 
-// Every byte through this process, the metadata as CopyFileW gives it: a
-// copy that must have blocks of its own where CopyFileExW may clone.
+// Every byte through this process, the metadata as CopyFileW gives it.
 Status BufferCopy(HANDLE sh, const FileFacts& sf, const std::wstring& wdest, const CopyOptions& opts,
                   CopyResult* result) {
   Destination d;
@@ -1013,14 +980,11 @@ Status ReplaceByRename(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf,
   });
 }
 
-std::mutex probe_mu;
 // Per directory (its volume and file id): whether this process may write
 // there is a property of the directory, not of the volume.
 using DirKey = std::pair<uint64_t, std::string>;
-std::map<DirKey, VolumeInfo>& ProbeCache() {
-  static auto* cache = new std::map<DirKey, VolumeInfo>();
-  return *cache;
-}
+std::mutex probe_mu;
+auto* const probe_cache = new std::map<DirKey, VolumeInfo>();  // never destroyed: workers may outlive exit
 
 // Deletes a scratch file by name when it goes out of scope.
 class ScratchName {
@@ -1069,26 +1033,23 @@ Status CopyOpened(HANDLE sh, const std::wstring& wsrc, const FileFacts& sf, cons
     same_volume = dest_on.identity.SameVolume(sf.identity);
   }
   const bool may_clone = same_volume && volume_clones;
+  bool cannot_clone = false, we_touched = false;  // we_touched: a failed clone changed a pre-existing dest
 
   switch (opts.request) {
     case Request::kReflink:
       if (!same_volume) return FailUv("ioctl", uvwin::kEXDEV);
       if (!volume_clones) return FailUv("ioctl", uvwin::kENOTSUP);
-      return BlockClone(sh, wsrc, sf, wdest, opts, result).status;
+      return BlockClone(sh, wsrc, sf, wdest, opts, result, &cannot_clone, &we_touched);
     case Request::kCopy:
-      // Where CopyFileExW may clone, the bytes go through this process.
       if (may_clone || opts.no_kernel_copy) return BufferCopy(sh, sf, wdest, opts, result);
       return OsCopy(wsrc, wdest, sf, existed, before, false, false, opts, result);
-    default: {
-      bool we_touched = false;  // a failed clone changed a pre-existing dest
+    default:
       if (may_clone && !opts.no_own_clone && !Cannot::Known(sf.identity.volume, dest_on.identity.volume, Cannot::kClone)) {
-        CloneAttempt clone = BlockClone(sh, wsrc, sf, wdest, opts, result);
-        if (!clone.cannot) return clone.status;
-        we_touched = clone.touched_existing;
+        Status s = BlockClone(sh, wsrc, sf, wdest, opts, result, &cannot_clone, &we_touched);
+        if (!cannot_clone) return s;
       }
       if (opts.no_kernel_copy) return BufferCopy(sh, sf, wdest, opts, result);
       return OsCopy(wsrc, wdest, sf, existed, before, we_touched, may_clone, opts, result);
-    }
   }
 }
 
@@ -1142,12 +1103,10 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
   using namespace win;
   std::wstring wsrc, wdest;
   DWORD err = ToWidePath(src, &wsrc);
-  if (err != 0) return FailWin("open", err);
-  err = ToWidePath(dest, &wdest);
+  if (err == 0) err = ToWidePath(dest, &wdest);
   if (err != 0) return FailWin("open", err);
 
-  // Shares everything, as a read(2) open locks nobody out. Backup semantics
-  // lets a directory open, so that it is reported as EISDIR.
+  // Backup semantics lets a directory open, so that it is reported as EISDIR.
   UniqueHandle sh;
   err = OpenExisting(wsrc, GENERIC_READ, true, &sh);
   if (err != 0) return FailWin("open", err);
@@ -1177,8 +1136,8 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
                    std::string(reinterpret_cast<const char*>(facts.identity.id), sizeof facts.identity.id));
   {
     std::lock_guard<std::mutex> lock(probe_mu);
-    auto it = ProbeCache().find(key);
-    if (it != ProbeCache().end()) {
+    auto it = probe_cache->find(key);
+    if (it != probe_cache->end()) {
       *info = it->second;
       return Status();
     }
@@ -1227,7 +1186,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   }
 
   std::lock_guard<std::mutex> lock(probe_mu);
-  ProbeCache()[key] = probed;
+  (*probe_cache)[key] = probed;
   *info = probed;
   return Status();
 }
