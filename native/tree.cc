@@ -69,12 +69,90 @@ class Walk {
   Walk(Fs* fs, const TreeOptions& opts, TreeHooks* hooks, const std::atomic<bool>* cancel, TreeResult* result)
       : fs_(fs), opts_(opts), hooks_(hooks), cancel_(cancel), result_(result) {}
 
-  void Run();
+  void Run() {
+    if (opts_.whole_clone && !opts_.dest_exists) {
+      TreeResult counted;
+      bool refused = false;
+      Status cloned = fs_->CloneWhole(&counted, &refused);
+      // Made by someone else meanwhile: not ours to touch.
+      if (cloned.code == fs_->Code(EEXIST)) return RecordSystem(cloned, Path(), ErrorPaths::kBoth);
+      if (cloned.ok() && !refused) {
+        *result_ = counted;
+        return;
+      }
+      // The OS cannot clone this directory here, or the clone holds a FIFO, a
+      // socket or a device, which fs.cp refuses: what it made goes, and the
+      // walk copies file by file (and stops where fs.cp stops, with its error).
+      Status removed = fs_->RemoveDestRoot();
+      if (!removed.ok()) return RecordSystem(removed, Path(), ErrorPaths::kDestination);
+    }
+    auto root = std::make_unique<DirNode>();
+    std::unique_ptr<Dir> src_root, dest_root;
+    Status s = fs_->OpenSourceRoot(opts_.dereference, &src_root, &root->st);
+    if (!s.ok()) return RecordSystem(s, Path(), ErrorPaths::kSource);
+    if (!opts_.dest_exists) {
+      if (!(s = fs_->MakeDestRoot()).ok()) return RecordSystem(s, Path(), ErrorPaths::kDestination);
+      root->created = true;
+    }
+    // fs.cp follows a symlink at dest only with dereference (cp() has checked
+    // that it leads to a directory).
+    Stat dest_st;
+    if (!(s = fs_->OpenDestRoot(opts_.dereference, &dest_root, &dest_st)).ok())
+      return RecordSystem(s, Path(), ErrorPaths::kDestination);
+    // Every directory the walk makes below an exact one is exact: it inherits
+    // nothing. A directory that was there already is not known to be.
+    root->exact = fs_->ExactModes(*dest_root, dest_st);
+    const tree::WorkerPolicy policy = fs_->Policy(*dest_root);
+    src_root.reset();
+    dest_root.reset();
+    dirs_++;
+    root_ = root.release();
+    queue_.push_back(Task{root_, true, {}});
+
+    unsigned workers = opts_.concurrency > 0 ? opts_.concurrency : policy.workers;
+    workers = std::max(1u, std::min({workers, policy.most, kMaxWorkers}));
+    std::vector<Thread> threads(workers);
+    unsigned started = 0;
+    // As many as the OS lets this process have (RLIMIT_NPROC, a cgroup's pids.max).
+    while (started < workers && threads[started].Start([this] { Worker(); }) == 0) started++;
+    oldest_first_ = started > 1 && policy.oldest_first;
+    // Not one more thread: the walk runs here, without progress reports.
+    if (started == 0) Worker();
+
+    // This thread reports progress and watches for cancellation.
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!finished_) {
+        done_cv_.wait_for(lock, kProgressEvery);
+        if (finished_) break;
+        if (Cancelled() && result_->ok()) {
+          result_->kind = TreeErrorKind::kCancelled;
+          stop_ = true;
+          work_cv_.notify_all();
+        }
+        if (hooks_) {
+          lock.unlock();
+          hooks_->Progress(files_.load(), bytes_.load());
+          lock.lock();
+        }
+      }
+    }
+    for (Thread& t : threads) t.Join();
+    delete root_;
+    root_ = nullptr;
+    if (Cancelled() && result_->ok()) result_->kind = TreeErrorKind::kCancelled;
+
+    result_->files = files_;
+    result_->directories = dirs_;
+    result_->symlinks = symlinks_;
+    result_->bytes = bytes_;
+    result_->skipped = skipped_;
+    for (int i = 0; i < 5; i++) result_->by_strategy[i] = by_strategy_[i];
+  }
 
  private:
-  bool Stopped() const { return stop_.load(std::memory_order_relaxed) || (cancel_ && cancel_->load()); }
-  void Record(TreeErrorKind kind, const Status& status, const Path& rel, ErrorPaths paths,
-              const Path& link_src = Path(), const Path& link_dest = Path());
+  bool Cancelled() const { return cancel_ != nullptr && cancel_->load(); }
+  bool Stopped() const { return stop_.load(std::memory_order_relaxed) || Cancelled(); }
   // An OS error about one side of an entry, or both.
   void RecordSystem(const Status& status, const Path& rel, ErrorPaths paths) {
     Record(TreeErrorKind::kSystem, status, rel, paths);
@@ -85,33 +163,362 @@ class Walk {
   }
   bool Exists(const Status& s) const { return s.code == fs_->Code(EEXIST); }
 
-  void Push(Task task, std::vector<Task>* own);
-  bool Pop(Task* task);
-  void Worker();
-  void Execute(Task& task, std::vector<Task>* own);
-  void ListDir(DirNode* node, std::vector<Task>* own);
+  void Record(TreeErrorKind kind, const Status& status, const Path& rel, ErrorPaths paths,
+              const Path& link_src = Path(), const Path& link_dest = Path()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!result_->ok()) return;  // the first error is the one reported
+      // A copy stopped by the abort (CopyOptions::cancel) is the abort.
+      if (status.code == fs_->Code(ECANCELED) && Cancelled()) kind = TreeErrorKind::kCancelled;
+      result_->kind = kind;
+      result_->status = status;
+      result_->rel = rel;
+      result_->paths = paths;
+      result_->link_src = link_src;
+      result_->link_dest = link_dest;
+    }
+    stop_ = true;
+  }
+
+  void Push(Task task, std::vector<Task>* own) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queue_.size() < kQueueCapacity) {
+        queue_.push_back(std::move(task));
+        work_cv_.notify_one();
+        return;
+      }
+    }
+    own->push_back(std::move(task));
+  }
+
+  bool Pop(Task* task) {
+    std::unique_lock<std::mutex> lock(mu_);
+    work_cv_.wait(lock, [this] { return !queue_.empty() || finished_; });
+    if (queue_.empty()) return false;
+    if (oldest_first_) {
+      *task = std::move(queue_.front());
+      queue_.pop_front();
+    } else {
+      *task = std::move(queue_.back());
+      queue_.pop_back();
+    }
+    return true;
+  }
+
+  void Worker() {
+    std::vector<Task> own;  // what did not fit in the queue
+    for (;;) {
+      Task task;
+      if (!own.empty()) {
+        task = std::move(own.back());
+        own.pop_back();
+      } else if (!Pop(&task)) {
+        return;
+      }
+      Execute(task, &own);
+    }
+  }
+
+  void Execute(Task& task, std::vector<Task>* own) {
+    DirNode* node = task.node;
+    // Stopped: still accounted for, so every node is completed and freed.
+    if (Stopped()) return Done(node);
+    if (task.list) return ListDir(node, own);
+    std::unique_ptr<Dir> sdir, ddir;
+    if (OpenPair(node, &sdir, &ddir)) CopyFiles(node, *sdir, *ddir, task.files);
+    Done(node);
+  }
+
   // Opens node's source and destination directories: false when either failed (recorded).
-  bool OpenPair(DirNode* node, std::unique_ptr<Dir>* sdir, std::unique_ptr<Dir>* ddir);
-  void CopyFiles(DirNode* node, Dir& sdir, Dir& ddir, const std::vector<Entry>& files);
-  void CopyFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& entry);
-  void LinkFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& entry);
-  void CopySymlink(DirNode* node, Dir& sdir, Dir& ddir, const Entry& entry);
-  void MakeChildDir(DirNode* node, Dir& sdir, Dir& ddir, const Entry& entry, std::vector<Task>* own);
-  // An existing entry at dest (its stat in *dst): false when the caller must
-  // not write it. `src`: the source, refused when dest is the same file.
-  bool MayReplace(Dir& ddir, const Entry& e, const Path& rel, const Stat* src, Stat* dst);
-  // Makes the entry under a temporary name with `make`, then renames it over
-  // the existing one: either the old entry or the new one is there, always.
-  // `link_target`: the entry is a symlink to it (what a failure names).
-  bool ReplaceAt(Dir& ddir, const Entry& e, const Path& rel, const std::function<Status(const Path&)>& make,
-                 const Path& link_target = Path());
-  // One item of node is over; `ddir`, when open, is node's destination.
-  void Done(DirNode* node, Dir* ddir = nullptr);
-  void Complete(DirNode* node, Dir* ddir);
+  bool OpenPair(DirNode* node, std::unique_ptr<Dir>* sdir, std::unique_ptr<Dir>* ddir) {
+    Status s = fs_->OpenSource(node->rel, sdir);
+    if (!s.ok()) {
+      RecordSystem(s, node->rel, ErrorPaths::kSource);
+    } else if (!(s = fs_->OpenDest(node->rel, ddir)).ok()) {
+      RecordSystem(s, node->rel, ErrorPaths::kDestination);
+    }
+    return s.ok();
+  }
+
+  void ListDir(DirNode* node, std::vector<Task>* own) {
+    std::unique_ptr<Dir> sdir, ddir;
+    if (!OpenPair(node, &sdir, &ddir)) return Done(node);
+    // A directory that was there: what a killed copy left in it goes.
+    if (!node->created) fs_->RemoveLeftovers(*ddir);
+
+    std::vector<Entry> entries;
+    Status s = fs_->List(*sdir, &entries);
+    if (!s.ok()) return Fail(node, s, node->rel);
+
+    // The filter first: fs.cp asks it before it looks at the entry.
+    if (hooks_ && hooks_->has_filter() && !entries.empty()) {
+      std::vector<FilterEntry> asked;
+      asked.reserve(entries.size());
+      for (const Entry& e : entries) asked.push_back({e.name, e.kind == Kind::kDirectory, true});
+      if (!hooks_->Filter(node->rel, &asked)) {
+        RecordCp(Cancelled() ? TreeErrorKind::kCancelled : TreeErrorKind::kFilter, node->rel);
+        return Done(node);
+      }
+      size_t kept = 0;
+      for (size_t i = 0; i < entries.size(); i++) {
+        if (!asked[i].keep) continue;
+        if (kept != i) entries[kept] = std::move(entries[i]);  // never onto itself
+        kept++;
+      }
+      skipped_ += entries.size() - kept;
+      entries.resize(kept);
+    }
+
+    // Kinds the listing did not give, or that dereference changes.
+    for (Entry& e : entries) {
+      if (e.kind != Kind::kUnknown && !(opts_.dereference && e.kind == Kind::kSymlink)) continue;
+      Stat st;
+      if (!(s = fs_->StatAt(*sdir, e.name, opts_.dereference, &st)).ok()) return Fail(node, s, Join(node->rel, e.name));
+      e.kind = st.kind;
+    }
+
+    // Directories first, so idle workers get them while this one copies files.
+    std::vector<Entry> batch;
+    for (const Entry& e : entries) {
+      if (Stopped()) break;
+      if (e.kind == Kind::kDirectory) MakeChildDir(node, *sdir, *ddir, e, own);
+    }
+    for (Entry& e : entries) {
+      if (Stopped()) break;
+      switch (e.kind) {
+        case Kind::kDirectory:
+          break;
+        case Kind::kFile:
+          batch.push_back(std::move(e));
+          if (batch.size() == kBatch) {
+            node->pending++;
+            Push(Task{node, false, std::move(batch)}, own);
+            batch.clear();
+          }
+          break;
+        case Kind::kSymlink:
+          CopySymlink(node, *sdir, *ddir, e);
+          break;
+        default:
+          // Devices are unknownType too: reading one has no end (fs.cp would
+          // copy /dev/zero forever).
+          RecordCp(e.kind == Kind::kFifo     ? TreeErrorKind::kFifo
+                   : e.kind == Kind::kSocket ? TreeErrorKind::kSocket
+                                             : TreeErrorKind::kUnknownType,
+                   Join(node->rel, e.name));
+          break;
+      }
+    }
+    if (!Stopped()) CopyFiles(node, *sdir, *ddir, batch);
+    // Often the last item of this directory: finish it with what is open.
+    Done(node, ddir.get());
+  }
+
   // ListDir gives up on node: a source-side error, then node's item is over.
   void Fail(DirNode* node, const Status& status, const Path& rel) {
     RecordSystem(status, rel, ErrorPaths::kSource);
     Done(node);
+  }
+
+  void MakeChildDir(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e, std::vector<Task>* own) {
+    Path rel = Join(node->rel, e.name);
+    auto child = std::make_unique<DirNode>();
+    child->parent = node;
+    child->rel = rel;
+    Status s = fs_->StatAt(sdir, e.name, opts_.dereference, &child->st);
+    if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
+    if (opts_.dereference) {
+      // A symlink back to an ancestor would never end.
+      for (const DirNode* up = node; up != nullptr; up = up->parent) {
+        if (up->st.Same(child->st))
+          return Record(TreeErrorKind::kLoop, {fs_->Code(ELOOP), "cp"}, rel, ErrorPaths::kBoth);
+      }
+    }
+    // Made with its final mode where that comes out exact, lets the owner fill
+    // it and nobody else write into it meanwhile; otherwise owner-only until
+    // its contents are done, its own mode last.
+    const uint32_t mode = child->st.mode & 07777;
+    bool final = node->exact && (mode & ~01777u) == 0 && (mode & 0700) == 0700 && (mode & 0022) == 0;
+    s = fs_->MakeDir(ddir, e.name, mode, &final);
+    if (s.ok()) {
+      child->created = true;
+      child->mode_set = final;
+      child->exact = node->exact;  // nothing it could have inherited
+    } else if (Exists(s)) {
+      Stat dst;
+      if (!(s = fs_->StatAt(ddir, e.name, false, &dst)).ok()) return RecordSystem(s, rel, ErrorPaths::kDestination);
+      if (child->st.Same(dst)) return RecordCp(TreeErrorKind::kSameFile, rel);
+      // Never into a symlink planted at dest, nor over a file.
+      if (dst.kind != Kind::kDirectory) return RecordCp(TreeErrorKind::kDirToNonDir, rel);
+    } else {
+      return RecordSystem(s, rel, ErrorPaths::kDestination);
+    }
+    dirs_++;
+    node->pending++;
+    Push(Task{child.release(), true, {}}, own);
+  }
+
+  void CopyFiles(DirNode* node, Dir& sdir, Dir& ddir, const std::vector<Entry>& files) {
+    for (const Entry& e : files) {
+      if (Stopped()) return;
+      opts_.file.request == Request::kHardlink ? LinkFile(node, sdir, ddir, e) : CopyFile(node, sdir, ddir, e);
+    }
+  }
+
+  // An existing entry at dest (its stat in *dst): false when the caller must
+  // not write it. `src`: the source, refused when dest is the same file.
+  bool MayReplace(Dir& ddir, const Entry& e, const Path& rel, const Stat* src, Stat* dst) {
+    Status s = fs_->StatAt(ddir, e.name, false, dst);
+    if (!s.ok()) {
+      RecordSystem(s, rel, ErrorPaths::kDestination);
+    } else if (src != nullptr && src->Same(*dst)) {
+      RecordCp(TreeErrorKind::kSameFile, rel);
+    } else if (dst->kind == Kind::kDirectory) {
+      RecordCp(TreeErrorKind::kNonDirToDir, rel);
+    } else if (opts_.force) {
+      return true;
+    } else if (opts_.error_on_exist) {
+      RecordCp(TreeErrorKind::kExists, rel);
+    } else {
+      skipped_++;
+    }
+    return false;
+  }
+
+  // Makes the entry under a temporary name with `make`, then renames it over
+  // the existing one: either the old entry or the new one is there, always.
+  // `link_target`: the entry is a symlink to it (what a failure names).
+  bool ReplaceAt(Dir& ddir, const Entry& e, const Path& rel, const std::function<Status(const Path&)>& make,
+                 const Path& link_target = Path()) {
+    Path temp;
+    Status status{fs_->Code(EEXIST), "open"};
+    for (int attempt = 0; attempt < 16 && Exists(status); attempt++) {
+      temp = TempName("tree");
+      status = make(temp);
+    }
+    if (!status.ok()) {
+      Record(TreeErrorKind::kSystem, status, rel, link_target.empty() ? ErrorPaths::kBoth : ErrorPaths::kLinkTarget,
+             link_target);
+      return false;
+    }
+    Status renamed = fs_->Rename(ddir, temp, e.name);
+    if (!renamed.ok()) {
+      fs_->Remove(ddir, temp);
+      RecordSystem(renamed, rel, ErrorPaths::kBoth);
+      return false;
+    }
+    return true;
+  }
+
+  void CopyFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
+    Path rel = Join(node->rel, e.name);
+    std::unique_ptr<SourceFile> file;
+    Status status = fs_->OpenFile(sdir, e.name, opts_.dereference, &file);
+    // fs.cp's errors for a file come from copyFile.
+    if (!status.ok()) return RecordSystem({status.code, "copyfile"}, rel, ErrorPaths::kBoth);
+    CopyResult copied;
+    status = fs_->CopyInto(*file, ddir, e.name, node->exact, opts_.file, &copied);
+    if (Exists(status)) {
+      Stat dst;
+      bool replaced = MayReplace(ddir, e, rel, &file->stat(), &dst) && ReplaceAt(ddir, e, rel, [&](const Path& temp) {
+        Status s = fs_->CopyInto(*file, ddir, temp, false, opts_.file, &copied);
+        return s.ok() || Exists(s) ? s : Status{s.code, "copyfile"};
+      });
+      if (!replaced) return;
+    } else if (!status.ok()) {
+      return RecordSystem({status.code, "copyfile"}, rel, ErrorPaths::kBoth);
+    }
+    files_++;
+    bytes_ += copied.bytes;
+    by_strategy_[static_cast<int>(copied.strategy)]++;
+  }
+
+  void LinkFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
+    Path rel = Join(node->rel, e.name);
+    Stat src, dst;
+    Status s = fs_->StatAt(sdir, e.name, opts_.dereference, &src);
+    if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
+    s = fs_->LinkInto(sdir, e.name, opts_.dereference, ddir, e.name);
+    if (Exists(s)) {
+      bool replaced = MayReplace(ddir, e, rel, &src, &dst) && ReplaceAt(ddir, e, rel, [&](const Path& temp) {
+        return fs_->LinkInto(sdir, e.name, opts_.dereference, ddir, temp);
+      });
+      if (!replaced) return;
+    } else if (!s.ok()) {
+      return RecordSystem(s, rel, ErrorPaths::kBoth);
+    }
+    files_++;
+    bytes_ += src.size;
+    by_strategy_[static_cast<int>(Strategy::kHardlink)]++;
+  }
+
+  void CopySymlink(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
+    Path rel = Join(node->rel, e.name);
+    Path target;
+    Status s = fs_->ReadLink(sdir, e.name, &target);
+    if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
+    // What fs.cp does without verbatimSymlinks: a relative target becomes
+    // absolute, pointing into the source tree.
+    const Path link_dir = fs_->Dirname(fs_->Resolve(opts_.src_absolute, rel));
+    if (!opts_.verbatim_symlinks && !fs_->IsAbsolute(target)) target = fs_->Resolve(link_dir, target);
+    s = fs_->MakeSymlink(ddir, e.name, target);
+    if (s.ok()) {
+      symlinks_++;
+      return;
+    }
+    if (!Exists(s)) return Record(TreeErrorKind::kSystem, s, rel, ErrorPaths::kLinkTarget, target);
+    // No same-file check here. fs.cp replaces symlinks even without force; an
+    // explicit force: false means "overwrite nothing", links included.
+    Stat dst;
+    if (!MayReplace(ddir, e, rel, nullptr, &dst)) return;
+    // fs.cp: symlink() over an existing file, which is EEXIST.
+    if (dst.kind != Kind::kSymlink)
+      return Record(TreeErrorKind::kSystem, {fs_->Code(EEXIST), "symlink"}, rel, ErrorPaths::kLinkTarget, target);
+    Path existing;
+    if (!(s = fs_->ReadLink(ddir, e.name, &existing)).ok()) return RecordSystem(s, rel, ErrorPaths::kDestination);
+    const Path dest_dir = fs_->Dirname(fs_->Resolve(opts_.dest_absolute, rel));
+    const Path resolved_src = fs_->Resolve(link_dir, target);
+    const Path resolved_dest = fs_->Resolve(dest_dir, existing);
+    // fs.cp refuses even a link identical to the one there (its target is
+    // "inside itself"); replacing it with the same link harms nothing.
+    if (resolved_src != resolved_dest && fs_->IsSubdir(resolved_src, resolved_dest))
+      return RecordCp(TreeErrorKind::kLinkIntoSelf, rel, target, resolved_dest);
+    Stat followed;
+    if (fs_->StatAt(sdir, e.name, true, &followed).ok() && followed.kind == Kind::kDirectory &&
+        fs_->IsSubdir(resolved_dest, resolved_src))
+      return RecordCp(TreeErrorKind::kLinkOverSubdir, rel, target, resolved_dest);
+    bool replaced = ReplaceAt(
+        ddir, e, rel, [&](const Path& temp) { return fs_->MakeSymlink(ddir, temp, target); }, target);
+    if (replaced) symlinks_++;
+  }
+
+  // One item of node is over; `ddir`, when open, is node's destination.
+  void Done(DirNode* node, Dir* ddir = nullptr) {
+    if (node->pending.fetch_sub(1) == 1) Complete(node, ddir);
+  }
+
+  void Complete(DirNode* node, Dir* ddir) {
+    const bool set_mode = node->created && !node->mode_set;
+    if (node->created && (set_mode || opts_.file.preserve_timestamps) && !Stopped()) {
+      std::unique_ptr<Dir> reopened;
+      Status s;
+      if (ddir == nullptr) {
+        s = fs_->OpenDest(node->rel, &reopened);
+        ddir = reopened.get();
+      }
+      if (s.ok()) s = fs_->FinishDir(*ddir, node->st, set_mode, opts_.file.preserve_timestamps);
+      if (!s.ok()) RecordSystem(s, node->rel, ErrorPaths::kDestination);
+    }
+    DirNode* parent = node->parent;
+    if (parent != nullptr) {
+      delete node;
+      return Done(parent);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_ = true;
+    work_cv_.notify_all();
+    done_cv_.notify_all();
   }
 
   Fs* fs_;
@@ -132,432 +539,6 @@ class Walk {
   std::atomic<uint64_t> files_{0}, dirs_{0}, symlinks_{0}, bytes_{0}, skipped_{0};
   std::atomic<uint64_t> by_strategy_[5] = {};
 };
-
-void Walk::Record(TreeErrorKind kind, const Status& status, const Path& rel, ErrorPaths paths,
-                  const Path& link_src, const Path& link_dest) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!result_->ok()) return;  // the first error is the one reported
-    // A copy stopped by the abort (CopyOptions::cancel) is the abort.
-    if (status.code == fs_->Code(ECANCELED) && cancel_ != nullptr && cancel_->load()) kind = TreeErrorKind::kCancelled;
-    result_->kind = kind;
-    result_->status = status;
-    result_->rel = rel;
-    result_->paths = paths;
-    result_->link_src = link_src;
-    result_->link_dest = link_dest;
-  }
-  stop_ = true;
-}
-
-void Walk::Push(Task task, std::vector<Task>* own) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() < kQueueCapacity) {
-      queue_.push_back(std::move(task));
-      work_cv_.notify_one();
-      return;
-    }
-  }
-  own->push_back(std::move(task));
-}
-
-bool Walk::Pop(Task* task) {
-  std::unique_lock<std::mutex> lock(mu_);
-  work_cv_.wait(lock, [this] { return !queue_.empty() || finished_; });
-  if (queue_.empty()) return false;
-  if (oldest_first_) {
-    *task = std::move(queue_.front());
-    queue_.pop_front();
-  } else {
-    *task = std::move(queue_.back());
-    queue_.pop_back();
-  }
-  return true;
-}
-
-void Walk::Worker() {
-  std::vector<Task> own;  // what did not fit in the queue
-  for (;;) {
-    Task task;
-    if (!own.empty()) {
-      task = std::move(own.back());
-      own.pop_back();
-    } else if (!Pop(&task)) {
-      return;
-    }
-    Execute(task, &own);
-  }
-}
-
-void Walk::Execute(Task& task, std::vector<Task>* own) {
-  DirNode* node = task.node;
-  // Stopped: still accounted for, so every node is completed and freed.
-  if (Stopped()) return Done(node);
-  if (task.list) return ListDir(node, own);
-  std::unique_ptr<Dir> sdir, ddir;
-  if (OpenPair(node, &sdir, &ddir)) CopyFiles(node, *sdir, *ddir, task.files);
-  Done(node);
-}
-
-bool Walk::OpenPair(DirNode* node, std::unique_ptr<Dir>* sdir, std::unique_ptr<Dir>* ddir) {
-  Status s = fs_->OpenSource(node->rel, sdir);
-  if (!s.ok()) {
-    RecordSystem(s, node->rel, ErrorPaths::kSource);
-  } else if (!(s = fs_->OpenDest(node->rel, ddir)).ok()) {
-    RecordSystem(s, node->rel, ErrorPaths::kDestination);
-  }
-  return s.ok();
-}
-
-void Walk::ListDir(DirNode* node, std::vector<Task>* own) {
-  std::unique_ptr<Dir> sdir, ddir;
-  if (!OpenPair(node, &sdir, &ddir)) return Done(node);
-  // A directory that was there: what a killed copy left in it goes.
-  if (!node->created) fs_->RemoveLeftovers(*ddir);
-
-  std::vector<Entry> entries;
-  Status s = fs_->List(*sdir, &entries);
-  if (!s.ok()) return Fail(node, s, node->rel);
-
-  // The filter first: fs.cp asks it before it looks at the entry.
-  if (hooks_ && hooks_->has_filter() && !entries.empty()) {
-    std::vector<FilterEntry> asked;
-    asked.reserve(entries.size());
-    for (const Entry& e : entries) asked.push_back({e.name, e.kind == Kind::kDirectory, true});
-    if (!hooks_->Filter(node->rel, &asked)) {
-      bool cancelled = cancel_ != nullptr && cancel_->load();
-      RecordCp(cancelled ? TreeErrorKind::kCancelled : TreeErrorKind::kFilter, node->rel);
-      return Done(node);
-    }
-    size_t kept = 0;
-    for (size_t i = 0; i < entries.size(); i++) {
-      if (!asked[i].keep) continue;
-      if (kept != i) entries[kept] = std::move(entries[i]);  // never onto itself
-      kept++;
-    }
-    skipped_ += entries.size() - kept;
-    entries.resize(kept);
-  }
-
-  // Kinds the listing did not give, or that dereference changes.
-  for (Entry& e : entries) {
-    if (e.kind != Kind::kUnknown && !(opts_.dereference && e.kind == Kind::kSymlink)) continue;
-    Stat st;
-    if (!(s = fs_->StatAt(*sdir, e.name, opts_.dereference, &st)).ok()) return Fail(node, s, Join(node->rel, e.name));
-    e.kind = st.kind;
-  }
-
-  // Directories first, so idle workers get them while this one copies files.
-  std::vector<Entry> batch;
-  for (const Entry& e : entries) {
-    if (Stopped()) break;
-    if (e.kind == Kind::kDirectory) MakeChildDir(node, *sdir, *ddir, e, own);
-  }
-  for (Entry& e : entries) {
-    if (Stopped()) break;
-    switch (e.kind) {
-      case Kind::kDirectory:
-        break;
-      case Kind::kFile:
-        batch.push_back(std::move(e));
-        if (batch.size() == kBatch) {
-          node->pending++;
-          Push(Task{node, false, std::move(batch)}, own);
-          batch.clear();
-        }
-        break;
-      case Kind::kSymlink:
-        CopySymlink(node, *sdir, *ddir, e);
-        break;
-      default:
-        // Devices are unknownType too: reading one has no end (fs.cp would
-        // copy /dev/zero forever).
-        RecordCp(e.kind == Kind::kFifo     ? TreeErrorKind::kFifo
-                 : e.kind == Kind::kSocket ? TreeErrorKind::kSocket
-                                           : TreeErrorKind::kUnknownType,
-                 Join(node->rel, e.name));
-        break;
-    }
-  }
-  if (!Stopped()) CopyFiles(node, *sdir, *ddir, batch);
-  // Often the last item of this directory: finish it with what is open.
-  Done(node, ddir.get());
-}
-
-void Walk::MakeChildDir(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e, std::vector<Task>* own) {
-  Path rel = Join(node->rel, e.name);
-  auto child = std::make_unique<DirNode>();
-  child->parent = node;
-  child->rel = rel;
-  Status s = fs_->StatAt(sdir, e.name, opts_.dereference, &child->st);
-  if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
-  if (opts_.dereference) {
-    // A symlink back to an ancestor would never end.
-    for (const DirNode* up = node; up != nullptr; up = up->parent) {
-      if (up->st.Same(child->st)) return Record(TreeErrorKind::kLoop, {fs_->Code(ELOOP), "cp"}, rel, ErrorPaths::kBoth);
-    }
-  }
-  // Made with its final mode where that comes out exact, lets the owner fill
-  // it and nobody else write into it meanwhile; otherwise owner-only until
-  // its contents are done, its own mode last.
-  const uint32_t mode = child->st.mode & 07777;
-  bool final = node->exact && (mode & ~01777u) == 0 && (mode & 0700) == 0700 && (mode & 0022) == 0;
-  s = fs_->MakeDir(ddir, e.name, mode, &final);
-  if (s.ok()) {
-    child->created = true;
-    child->mode_set = final;
-    child->exact = node->exact;  // nothing it could have inherited
-  } else if (Exists(s)) {
-    Stat dst;
-    if (!(s = fs_->StatAt(ddir, e.name, false, &dst)).ok()) return RecordSystem(s, rel, ErrorPaths::kDestination);
-    if (child->st.Same(dst)) return RecordCp(TreeErrorKind::kSameFile, rel);
-    // Never into a symlink planted at dest, nor over a file.
-    if (dst.kind != Kind::kDirectory) return RecordCp(TreeErrorKind::kDirToNonDir, rel);
-  } else {
-    return RecordSystem(s, rel, ErrorPaths::kDestination);
-  }
-  dirs_++;
-  node->pending++;
-  Push(Task{child.release(), true, {}}, own);
-}
-
-void Walk::CopyFiles(DirNode* node, Dir& sdir, Dir& ddir, const std::vector<Entry>& files) {
-  for (const Entry& e : files) {
-    if (Stopped()) return;
-    opts_.file.request == Request::kHardlink ? LinkFile(node, sdir, ddir, e) : CopyFile(node, sdir, ddir, e);
-  }
-}
-
-bool Walk::MayReplace(Dir& ddir, const Entry& e, const Path& rel, const Stat* src, Stat* dst) {
-  Status s = fs_->StatAt(ddir, e.name, false, dst);
-  if (!s.ok()) {
-    RecordSystem(s, rel, ErrorPaths::kDestination);
-  } else if (src != nullptr && src->Same(*dst)) {
-    RecordCp(TreeErrorKind::kSameFile, rel);
-  } else if (dst->kind == Kind::kDirectory) {
-    RecordCp(TreeErrorKind::kNonDirToDir, rel);
-  } else if (opts_.force) {
-    return true;
-  } else if (opts_.error_on_exist) {
-    RecordCp(TreeErrorKind::kExists, rel);
-  } else {
-    skipped_++;
-  }
-  return false;
-}
-
-bool Walk::ReplaceAt(Dir& ddir, const Entry& e, const Path& rel, const std::function<Status(const Path&)>& make,
-                     const Path& link_target) {
-  Path temp;
-  Status status{fs_->Code(EEXIST), "open"};
-  for (int attempt = 0; attempt < 16 && Exists(status); attempt++) {
-    temp = TempName("tree");
-    status = make(temp);
-  }
-  if (!status.ok()) {
-    Record(TreeErrorKind::kSystem, status, rel, link_target.empty() ? ErrorPaths::kBoth : ErrorPaths::kLinkTarget,
-           link_target);
-    return false;
-  }
-  Status renamed = fs_->Rename(ddir, temp, e.name);
-  if (!renamed.ok()) {
-    fs_->Remove(ddir, temp);
-    RecordSystem(renamed, rel, ErrorPaths::kBoth);
-    return false;
-  }
-  return true;
-}
-
-void Walk::CopyFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
-  Path rel = Join(node->rel, e.name);
-  std::unique_ptr<SourceFile> file;
-  Status status = fs_->OpenFile(sdir, e.name, opts_.dereference, &file);
-  // fs.cp's errors for a file come from copyFile.
-  if (!status.ok()) return RecordSystem({status.code, "copyfile"}, rel, ErrorPaths::kBoth);
-  CopyResult copied;
-  status = fs_->CopyInto(*file, ddir, e.name, node->exact, opts_.file, &copied);
-  if (Exists(status)) {
-    Stat dst;
-    bool replaced = MayReplace(ddir, e, rel, &file->stat(), &dst) && ReplaceAt(ddir, e, rel, [&](const Path& temp) {
-      Status s = fs_->CopyInto(*file, ddir, temp, false, opts_.file, &copied);
-      return s.ok() || Exists(s) ? s : Status{s.code, "copyfile"};
-    });
-    if (!replaced) return;
-  } else if (!status.ok()) {
-    return RecordSystem({status.code, "copyfile"}, rel, ErrorPaths::kBoth);
-  }
-  files_++;
-  bytes_ += copied.bytes;
-  by_strategy_[static_cast<int>(copied.strategy)]++;
-}
-
-void Walk::LinkFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
-  Path rel = Join(node->rel, e.name);
-  Stat src, dst;
-  Status s = fs_->StatAt(sdir, e.name, opts_.dereference, &src);
-  if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
-  s = fs_->LinkInto(sdir, e.name, opts_.dereference, ddir, e.name);
-  if (Exists(s)) {
-    bool replaced = MayReplace(ddir, e, rel, &src, &dst) && ReplaceAt(ddir, e, rel, [&](const Path& temp) {
-      return fs_->LinkInto(sdir, e.name, opts_.dereference, ddir, temp);
-    });
-    if (!replaced) return;
-  } else if (!s.ok()) {
-    return RecordSystem(s, rel, ErrorPaths::kBoth);
-  }
-  files_++;
-  bytes_ += src.size;
-  by_strategy_[static_cast<int>(Strategy::kHardlink)]++;
-}
-
-void Walk::CopySymlink(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
-  Path rel = Join(node->rel, e.name);
-  Path target;
-  Status s = fs_->ReadLink(sdir, e.name, &target);
-  if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
-  // What fs.cp does without verbatimSymlinks: a relative target becomes
-  // absolute, pointing into the source tree.
-  const Path link_dir = fs_->Dirname(fs_->Resolve(opts_.src_absolute, rel));
-  if (!opts_.verbatim_symlinks && !fs_->IsAbsolute(target)) target = fs_->Resolve(link_dir, target);
-  s = fs_->MakeSymlink(ddir, e.name, target);
-  if (s.ok()) {
-    symlinks_++;
-    return;
-  }
-  if (!Exists(s)) return Record(TreeErrorKind::kSystem, s, rel, ErrorPaths::kLinkTarget, target);
-  // No same-file check here. fs.cp replaces symlinks even without force; an
-  // explicit force: false means "overwrite nothing", links included.
-  Stat dst;
-  if (!MayReplace(ddir, e, rel, nullptr, &dst)) return;
-  // fs.cp: symlink() over an existing file, which is EEXIST.
-  if (dst.kind != Kind::kSymlink)
-    return Record(TreeErrorKind::kSystem, {fs_->Code(EEXIST), "symlink"}, rel, ErrorPaths::kLinkTarget, target);
-  Path existing;
-  if (!(s = fs_->ReadLink(ddir, e.name, &existing)).ok()) return RecordSystem(s, rel, ErrorPaths::kDestination);
-  const Path dest_dir = fs_->Dirname(fs_->Resolve(opts_.dest_absolute, rel));
-  const Path resolved_src = fs_->Resolve(link_dir, target);
-  const Path resolved_dest = fs_->Resolve(dest_dir, existing);
-  // fs.cp refuses even a link identical to the one there (its target is
-  // "inside itself"); replacing it with the same link harms nothing.
-  if (resolved_src != resolved_dest && fs_->IsSubdir(resolved_src, resolved_dest))
-    return RecordCp(TreeErrorKind::kLinkIntoSelf, rel, target, resolved_dest);
-  Stat followed;
-  if (fs_->StatAt(sdir, e.name, true, &followed).ok() && followed.kind == Kind::kDirectory &&
-      fs_->IsSubdir(resolved_dest, resolved_src))
-    return RecordCp(TreeErrorKind::kLinkOverSubdir, rel, target, resolved_dest);
-  bool replaced = ReplaceAt(
-      ddir, e, rel, [&](const Path& temp) { return fs_->MakeSymlink(ddir, temp, target); }, target);
-  if (replaced) symlinks_++;
-}
-
-void Walk::Done(DirNode* node, Dir* ddir) {
-  if (node->pending.fetch_sub(1) == 1) Complete(node, ddir);
-}
-
-void Walk::Complete(DirNode* node, Dir* ddir) {
-  const bool set_mode = node->created && !node->mode_set;
-  if (node->created && (set_mode || opts_.file.preserve_timestamps) && !Stopped()) {
-    std::unique_ptr<Dir> reopened;
-    Status s;
-    if (ddir == nullptr) {
-      s = fs_->OpenDest(node->rel, &reopened);
-      ddir = reopened.get();
-    }
-    if (s.ok()) s = fs_->FinishDir(*ddir, node->st, set_mode, opts_.file.preserve_timestamps);
-    if (!s.ok()) RecordSystem(s, node->rel, ErrorPaths::kDestination);
-  }
-  DirNode* parent = node->parent;
-  if (parent != nullptr) {
-    delete node;
-    return Done(parent);
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  finished_ = true;
-  work_cv_.notify_all();
-  done_cv_.notify_all();
-}
-
-void Walk::Run() {
-  if (opts_.whole_clone && !opts_.dest_exists) {
-    TreeResult counted;
-    bool refused = false;
-    Status cloned = fs_->CloneWhole(&counted, &refused);
-    // Made by someone else meanwhile: not ours to touch.
-    if (cloned.code == fs_->Code(EEXIST)) return RecordSystem(cloned, Path(), ErrorPaths::kBoth);
-    if (cloned.ok() && !refused) {
-      *result_ = counted;
-      return;
-    }
-    // The OS cannot clone this directory here, or the clone holds a FIFO, a
-    // socket or a device, which fs.cp refuses: what it made goes, and the
-    // walk copies file by file (and stops where fs.cp stops, with its error).
-    Status removed = fs_->RemoveDestRoot();
-    if (!removed.ok()) return RecordSystem(removed, Path(), ErrorPaths::kDestination);
-  }
-  auto root = std::make_unique<DirNode>();
-  std::unique_ptr<Dir> src_root, dest_root;
-  Status s = fs_->OpenSourceRoot(opts_.dereference, &src_root, &root->st);
-  if (!s.ok()) return RecordSystem(s, Path(), ErrorPaths::kSource);
-  if (!opts_.dest_exists) {
-    if (!(s = fs_->MakeDestRoot()).ok()) return RecordSystem(s, Path(), ErrorPaths::kDestination);
-    root->created = true;
-  }
-  // fs.cp follows a symlink at dest only with dereference (cp() has checked
-  // that it leads to a directory).
-  Stat dest_st;
-  if (!(s = fs_->OpenDestRoot(opts_.dereference, &dest_root, &dest_st)).ok())
-    return RecordSystem(s, Path(), ErrorPaths::kDestination);
-  // Every directory the walk makes below an exact one is exact: it inherits
-  // nothing. A directory that was there already is not known to be.
-  root->exact = fs_->ExactModes(*dest_root, dest_st);
-  const tree::WorkerPolicy policy = fs_->Policy(*dest_root);
-  src_root.reset();
-  dest_root.reset();
-  dirs_++;
-  root_ = root.release();
-  queue_.push_back(Task{root_, true, {}});
-
-  unsigned workers = opts_.concurrency > 0 ? opts_.concurrency : policy.workers;
-  workers = std::max(1u, std::min({workers, policy.most, kMaxWorkers}));
-  std::vector<Thread> threads(workers);
-  unsigned started = 0;
-  // As many as the OS lets this process have (RLIMIT_NPROC, a cgroup's pids.max).
-  while (started < workers && threads[started].Start([this] { Worker(); }) == 0) started++;
-  oldest_first_ = started > 1 && policy.oldest_first;
-  // Not one more thread: the walk runs here, without progress reports.
-  if (started == 0) Worker();
-
-  // This thread reports progress and watches for cancellation.
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!finished_) {
-      done_cv_.wait_for(lock, kProgressEvery);
-      if (finished_) break;
-      if (cancel_ && cancel_->load() && result_->ok()) {
-        result_->kind = TreeErrorKind::kCancelled;
-        stop_ = true;
-        work_cv_.notify_all();
-      }
-      if (hooks_) {
-        lock.unlock();
-        hooks_->Progress(files_.load(), bytes_.load());
-        lock.lock();
-      }
-    }
-  }
-  for (Thread& t : threads) t.Join();
-  delete root_;
-  root_ = nullptr;
-  if (cancel_ && cancel_->load() && result_->ok()) result_->kind = TreeErrorKind::kCancelled;
-
-  result_->files = files_;
-  result_->directories = dirs_;
-  result_->symlinks = symlinks_;
-  result_->bytes = bytes_;
-  result_->skipped = skipped_;
-  for (int i = 0; i < 5; i++) result_->by_strategy[i] = by_strategy_[i];
-}
 
 }  // namespace
 
