@@ -106,8 +106,7 @@ class Walk {
     src_root.reset();
     dest_root.reset();
     dirs_++;
-    root_ = root.release();
-    queue_.push_back(Task{root_, true, {}});
+    queue_.push_back(Task{root.get(), true, {}});
 
     unsigned workers = opts_.concurrency > 0 ? opts_.concurrency : policy.workers;
     workers = std::max(1u, std::min({workers, policy.most, kMaxWorkers}));
@@ -138,8 +137,6 @@ class Walk {
       }
     }
     for (Thread& t : threads) t.Join();
-    delete root_;
-    root_ = nullptr;
     if (Cancelled() && result_->ok()) result_->kind = TreeErrorKind::kCancelled;
 
     result_->files = files_;
@@ -196,13 +193,8 @@ class Walk {
     std::unique_lock<std::mutex> lock(mu_);
     work_cv_.wait(lock, [this] { return !queue_.empty() || finished_; });
     if (queue_.empty()) return false;
-    if (oldest_first_) {
-      *task = std::move(queue_.front());
-      queue_.pop_front();
-    } else {
-      *task = std::move(queue_.back());
-      queue_.pop_back();
-    }
+    *task = std::move(oldest_first_ ? queue_.front() : queue_.back());
+    oldest_first_ ? queue_.pop_front() : queue_.pop_back();
     return true;
   }
 
@@ -403,12 +395,10 @@ class Walk {
       return false;
     }
     Status renamed = fs_->Rename(ddir, temp, e.name);
-    if (!renamed.ok()) {
-      fs_->Remove(ddir, temp);
-      RecordSystem(renamed, rel, ErrorPaths::kBoth);
-      return false;
-    }
-    return true;
+    if (renamed.ok()) return true;
+    fs_->Remove(ddir, temp);
+    RecordSystem(renamed, rel, ErrorPaths::kBoth);
+    return false;
   }
 
   void CopyFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
@@ -527,7 +517,6 @@ class Walk {
   const std::atomic<bool>* cancel_;
   TreeResult* result_;
 
-  DirNode* root_ = nullptr;
   bool oldest_first_ = false;
 
   std::mutex mu_;
