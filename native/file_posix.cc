@@ -20,9 +20,6 @@
 #include "thread.h"
 
 namespace cowcopy {
-namespace {
-std::atomic<unsigned> temp_counter{0};
-}  // namespace
 
 int NodeErrorCode(int os_error) { return -os_error; }
 
@@ -97,8 +94,9 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
 }
 
 Path TempName(const char* tag) {
+  static std::atomic<unsigned> counter{0};
   char name[64];
-  snprintf(name, sizeof name, ".cowcopy-%s-%d-%u", tag, static_cast<int>(getpid()), temp_counter.fetch_add(1));
+  snprintf(name, sizeof name, ".cowcopy-%s-%d-%u", tag, static_cast<int>(getpid()), counter.fetch_add(1));
   return name;
 }
 
