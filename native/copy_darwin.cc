@@ -48,17 +48,7 @@ constexpr uint32_t kCloneFlags = CLONE_NOFOLLOW | CLONE_NOOWNERCOPY;
 // two volumes (EXDEV), or the temporary name cannot be made where the
 // destination itself is writable (EACCES, EPERM: a read-only directory).
 bool CloneFallsBack(int err) {
-  return err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS || err == EINVAL ||
-         err == EXDEV || err == EACCES || err == EPERM;
-}
-// The subset that holds for the whole pair of volumes.
-bool CloneNeverWorks(int err) {
-  return err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS || err == EXDEV;
-}
-// What a forced clone reports when the volume cannot clone: EXDEV for two
-// volumes, ENOTSUP otherwise (what COPYFILE_FICLONE_FORCE reports on Linux).
-int ForcedCloneError(int err) {
-  return err == EOPNOTSUPP || err == ENOSYS || err == EINVAL ? ENOTSUP : err;
+  return (CloneNeverWorks(err) && err != ENOTTY) || err == EINVAL || err == EACCES || err == EPERM;
 }
 
 enum class CloneOutcome {
@@ -82,14 +72,10 @@ int FinishClone(int dir, const char* name, const struct stat& sst, const CopyOpt
   *syscall = "fchmodat";
   if (fchmodat(dir, name, sst.st_mode & 07777, AT_SYMLINK_NOFOLLOW) != 0) return errno;
   struct timespec times[2];
-  if (opts.preserve_timestamps) {
-    StatTimes(sst, times);
-  } else {
-    times[0].tv_sec = times[1].tv_sec = 0;
-    times[0].tv_nsec = times[1].tv_nsec = UTIME_NOW;
-  }
+  if (opts.preserve_timestamps) StatTimes(sst, times);
   *syscall = "utimensat";
-  if (utimensat(dir, name, times, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  // No times: both now.
+  if (utimensat(dir, name, opts.preserve_timestamps ? times : nullptr, AT_SYMLINK_NOFOLLOW) != 0) return errno;
   return 0;
 }
 
@@ -127,14 +113,10 @@ int ResolveTarget(const Path& dest, const struct stat& dst, Path* target, const 
 // who may read the data (kCannot, EPERM).
 CloneAttempt CloneOver(int sfd, const Path& dest, const struct stat& sst,
                        const struct stat& dst, const CopyOptions& opts) {
-  CloneAttempt attempt;
+  const char* syscall = "fclonefileat";
   Path target;
-  int err = ResolveTarget(dest, dst, &target, &attempt.syscall);
-  if (err != 0) {
-    attempt.err = err;
-    attempt.outcome = err == EAGAIN ? CloneOutcome::kCannot : CloneOutcome::kFailed;
-    return attempt;
-  }
+  int err = ResolveTarget(dest, dst, &target, &syscall);
+  if (err != 0) return {err == EAGAIN ? CloneOutcome::kCannot : CloneOutcome::kFailed, err, syscall};
   const Path dir = DirName(target);
   Path temp;
   err = EEXIST;
@@ -142,18 +124,10 @@ CloneAttempt CloneOver(int sfd, const Path& dest, const struct stat& sst,
     temp = TempIn(dir, "clone");
     err = fclonefileat(sfd, AT_FDCWD, temp.c_str(), kCloneFlags) == 0 ? 0 : errno;
   }
-  attempt.syscall = "fclonefileat";
-  if (err != 0) {
-    attempt.err = err;
-    attempt.outcome = CloneFallsBack(err) ? CloneOutcome::kCannot : CloneOutcome::kFailed;
-    return attempt;
-  }
-  auto abandon = [&](const char* syscall, int e, CloneOutcome outcome) {
+  if (err != 0) return {CloneFallsBack(err) ? CloneOutcome::kCannot : CloneOutcome::kFailed, err, "fclonefileat"};
+  auto abandon = [&](const char* failed, int e, CloneOutcome outcome) {
     unlink(temp.c_str());
-    attempt.syscall = syscall;
-    attempt.err = e;
-    attempt.outcome = outcome;
-    return attempt;
+    return CloneAttempt{outcome, e, failed};
   };
   struct stat made;
   if (lstat(temp.c_str(), &made) != 0) return abandon("lstat", errno, CloneOutcome::kFailed);
@@ -161,7 +135,6 @@ CloneAttempt CloneOver(int sfd, const Path& dest, const struct stat& sst,
   if ((made.st_uid != dst.st_uid || made.st_gid != dst.st_gid) &&
       fchownat(AT_FDCWD, temp.c_str(), dst.st_uid, dst.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
     return abandon("fchownat", errno, CloneOutcome::kCannot);
-  const char* syscall = "fchmodat";
   err = FinishClone(AT_FDCWD, temp.c_str(), sst, opts, &syscall);
   if (err != 0) return abandon(syscall, err, CloneOutcome::kFailed);
   // Last check that target is still the file we opened, then replace it.
@@ -170,23 +143,7 @@ CloneAttempt CloneOver(int sfd, const Path& dest, const struct stat& sst,
   if (!SameInode(named, dst)) return abandon("lstat", EAGAIN, CloneOutcome::kCannot);
   if (rename(temp.c_str(), target.c_str()) != 0)
     return abandon("rename", errno, CloneOutcome::kFailed);
-  attempt.outcome = CloneOutcome::kCloned;
-  attempt.err = 0;
-  attempt.bytes = static_cast<uint64_t>(made.st_size);
-  return attempt;
-}
-
-// fcopyfile with COPYFILE_DATA only. The contract copies the bytes and sets
-// mode and times itself: COPYFILE_STAT would copy times and file flags (an
-// immutable source would make dest unwritable), COPYFILE_XATTR/ACL metadata
-// fs.copyFile does not copy. fcopyfile never clones (COPYFILE_CLONE only
-// applies to copyfile(), and is not passed), so a forced copy gets blocks of
-// its own. COPYFILE_DATA_SPARSE keeps holes; with COPYFILE_DATA it falls back
-// to a full copy when the source has none or the volume cannot.
-Status KernelCopy(int sfd, int dfd) {
-  if (fcopyfile(sfd, dfd, nullptr, COPYFILE_DATA | COPYFILE_DATA_SPARSE) < 0)
-    return Fail("fcopyfile", errno != 0 ? errno : EIO);
-  return Status();
+  return {CloneOutcome::kCloned, 0, "fclonefileat", static_cast<uint64_t>(made.st_size)};
 }
 
 // read()/write() through a buffer, keeping holes: what no_kernel_copy asks
@@ -219,7 +176,17 @@ Status CopyData(int sfd, const struct stat& sst, int dfd, const CopyOptions& opt
     status = BufferCopy(sfd, sst, dfd);
     result->strategy = Strategy::kUserspace;
   } else {
-    status = KernelCopy(sfd, dfd);
+    // fcopyfile with COPYFILE_DATA only. The contract copies the bytes and
+    // sets mode and times itself: COPYFILE_STAT would copy times and file
+    // flags (an immutable source would make dest unwritable),
+    // COPYFILE_XATTR/ACL metadata fs.copyFile does not copy. fcopyfile never
+    // clones (COPYFILE_CLONE only applies to copyfile(), and is not passed),
+    // so a forced copy gets blocks of its own. COPYFILE_DATA_SPARSE keeps
+    // holes; with COPYFILE_DATA it falls back to a full copy when the source
+    // has none or the volume cannot.
+    status = fcopyfile(sfd, dfd, nullptr, COPYFILE_DATA | COPYFILE_DATA_SPARSE) < 0
+                 ? Fail("fcopyfile", errno != 0 ? errno : EIO)
+                 : Status();
     result->strategy = Strategy::kKernel;
   }
   if (!status.ok()) return status;

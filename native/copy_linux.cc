@@ -44,15 +44,9 @@ ssize_t CopyFileRange(int in_fd, loff_t* in_off, int out_fd, loff_t* out_off, si
   return syscall(SYS_copy_file_range, in_fd, in_off, out_fd, out_off, len, 0u);
 }
 
-// FICLONE errors that mean "not here", not "failed".
-bool CloneUnsupported(int err) {
-  return err == EXDEV || err == EOPNOTSUPP || err == ENOTTY ||
-         err == EINVAL || err == ENOSYS || err == EPERM;
-}
-// The subset that holds for the whole pair of filesystems.
-bool CloneNeverWorks(int err) {
-  return err == EXDEV || err == EOPNOTSUPP || err == ENOTTY || err == ENOSYS;
-}
+// FICLONE errors that mean "not here", not "failed": CloneNeverWorks's, and
+// EINVAL, EPERM that are about this one file.
+bool CloneUnsupported(int err) { return CloneNeverWorks(err) || err == EINVAL || err == EPERM; }
 // copy_file_range / sendfile errors that mean "use the next method".
 bool KernelCopyUnsupported(int err) {
   return err == EXDEV || err == EOPNOTSUPP || err == EINVAL ||
@@ -163,13 +157,6 @@ class Copier {
   const char* rw_syscall_ = "read";
   std::unique_ptr<char[]> buffer_;
 };
-
-// What a forced clone reports when the filesystem cannot clone: EXDEV for two
-// filesystems, ENOTSUP otherwise (as COPYFILE_FICLONE_FORCE does).
-int ForcedCloneError(int err) {
-  if (err == EOPNOTSUPP || err == ENOTTY || err == EINVAL || err == ENOSYS) return EOPNOTSUPP;
-  return err;
-}
 
 }  // namespace
 

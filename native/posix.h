@@ -82,6 +82,18 @@ inline Status OpenSource(int dir, const char* name, bool follow, UniqueFd* fd, s
   return Status();
 }
 
+// Clone errors that hold for the whole pair of filesystems, and may be
+// remembered: it cannot clone (ENOTSUP, EOPNOTSUPP, ENOSYS; ENOTTY for an
+// ioctl it does not know), or two of them (EXDEV).
+inline bool CloneNeverWorks(int err) {
+  return err == ENOTSUP || err == EOPNOTSUPP || err == ENOTTY || err == ENOSYS || err == EXDEV;
+}
+// What a forced clone reports when the filesystem cannot clone: EXDEV for two
+// filesystems, ENOTSUP otherwise (as COPYFILE_FICLONE_FORCE does on Linux).
+inline int ForcedCloneError(int err) {
+  return err == EOPNOTSUPP || err == ENOTTY || err == EINVAL || err == ENOSYS ? ENOTSUP : err;
+}
+
 // ---- file_posix.cc: shared by the POSIX platform files ----
 
 Path DirName(const Path& path);
@@ -89,7 +101,6 @@ Path TempIn(const Path& dir, const char* tag);
 // A temporary name (TempName's form) that a process no longer running left
 // behind (killed between making it and renaming it): safe to remove.
 bool IsLeftoverTemp(const char* name);
-
 
 // Copies the data of `sfd` into `dfd` at the same offsets: extent by extent
 // where the file has holes (SEEK_DATA/SEEK_HOLE: they stay holes, a trailing
