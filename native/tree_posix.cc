@@ -291,11 +291,8 @@ class PosixFs : public tree::Fs {
   Status FinishDir(Dir& dir, const Stat& src, bool set_mode, bool set_times) override {
     if (set_mode && fchmod(FdOf(dir), src.mode) != 0) return Fail("chmod", errno);
     if (set_times) {
-      struct timespec times[2];
-      times[0].tv_sec = src.atime_sec;
-      times[0].tv_nsec = src.atime_nsec;
-      times[1].tv_sec = src.mtime_sec;
-      times[1].tv_nsec = src.mtime_nsec;
+      const struct timespec times[2] = {{static_cast<time_t>(src.atime_sec), static_cast<long>(src.atime_nsec)},
+                                        {static_cast<time_t>(src.mtime_sec), static_cast<long>(src.mtime_nsec)}};
       if (futimens(FdOf(dir), times) != 0) return Fail("utime", errno);
     }
     return Status();
