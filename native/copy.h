@@ -111,8 +111,7 @@ int NodeErrorCode(int os_error);
 // Copies one regular file (following symlinks, as fs.copyFile does).
 // On failure the destination is removed unless it existed before and was
 // left untouched; the source is never modified.
-Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
-                   CopyResult* result);
+Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts, CopyResult* result);
 
 struct VolumeInfo {
   uint64_t fs_type = 0;    // statfs f_type (Linux); 0 where names are used
@@ -193,11 +192,7 @@ enum class ErrorPaths : int {
 constexpr const char* kErrorPathsNames[] = {"source", "destination", "both", "linkTarget"};
 
 struct TreeResult {
-  uint64_t files = 0;
-  uint64_t directories = 0;
-  uint64_t symlinks = 0;
-  uint64_t bytes = 0;
-  uint64_t skipped = 0;
+  uint64_t files = 0, directories = 0, symlinks = 0, bytes = 0, skipped = 0;
   uint64_t by_strategy[5] = {};  // indexed by Strategy
 
   // The first failure, when status or kind is set.
@@ -205,8 +200,7 @@ struct TreeResult {
   TreeErrorKind kind = TreeErrorKind::kSystem;
   Path rel;               // the entry that failed, relative to both roots
   ErrorPaths paths = ErrorPaths::kDestination;
-  Path link_src;          // for the symlink errors: the targets compared
-  Path link_dest;
+  Path link_src, link_dest;  // for the symlink errors: the targets compared
 
   bool ok() const { return status.ok() && kind == TreeErrorKind::kSystem; }
 };

@@ -2,10 +2,8 @@
 // platform that runs it: directories opened again by their path below the
 // roots, what they hold, and the entries made in them. tree_posix.cc
 // answers with directory descriptors (openat and friends, no symlink
-// followed on the way), tree_win.cc with paths below the roots.
-//
-// Every Status carries Node's error code for the platform (negative), and
-// the name of the call that failed. Relative paths (`rel`) use '/'.
+// followed on the way), tree_win.cc with paths below the roots. Relative
+// paths (`rel`) use '/'.
 #ifndef COWCOPY_TREE_H_
 #define COWCOPY_TREE_H_
 
