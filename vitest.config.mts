@@ -14,10 +14,12 @@ export default defineConfig({
     // it take turns or measure again (test/helpers/filesystems.ts).
     maxWorkers: Math.max(2, os.availableParallelism() - 1),
     globalSetup: ['test/helpers/global-setup.ts'],
-    // Caps, not targets: sized for qemu (the arm64 run) and a loaded machine
-    // with a slow disk, where a cleanup of big trees takes minutes. Tests
-    // wait for what they check with their own deadlines.
-    testTimeout: 240_000,
-    hookTimeout: 300_000,
+    // Deadlines for a hang, not measures: a test that passes in seconds alone
+    // took over 4 minutes beside two CPU-bound loops and builds, and qemu (the
+    // arm64 run) is slower still. A child process a test starts has
+    // CHILD_HANG (test/helpers/files.ts), a minute less. Tests wait for what
+    // they check with their own deadlines.
+    testTimeout: 15 * 60_000,
+    hookTimeout: 15 * 60_000,
   },
 });

@@ -630,7 +630,7 @@ describe.runIf(runsOn('xfs'))(titleOn('xfs', 'cowcopy: through the bin link of t
       stdio: 'ignore',
     });
     bin = path.join(project, 'node_modules', '.bin', 'cowcopy');
-  }, 240_000);
+  });
 
   it('node_modules/.bin/cowcopy runs by itself (shebang, executable) and prints the version', () => {
     const run = spawnSync(bin, ['--version'], { encoding: 'utf8' });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, nativeUnderTest } from './helpers/backends.js';
-import { failure, tempDir } from './helpers/files.js';
+import { CHILD_HANG, failure, tempDir } from './helpers/files.js';
 import { runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
 import { makeWritable } from './helpers/trees.js';
 
@@ -180,7 +180,7 @@ describe('a worker terminated at the worst moment', () => {
         await run(${JSON.stringify(worker(slow, '() => process.exit(0)'))});
         console.log('alive');
       })();`;
-    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: CHILD_HANG });
     expect(run.signal, run.stderr.slice(-2000)).toBe(null);
     expect(run.stderr.slice(-2000)).not.toMatch(/FATAL/);
     expect(run.stdout.trim()).toBe('alive');
@@ -216,7 +216,7 @@ describe('a worker terminated at the worst moment', () => {
         seen.push(await run(${JSON.stringify(worker(slow, 'null'))}));
         console.log(JSON.stringify(seen));
       })();`;
-    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: CHILD_HANG });
     expect(run.signal, run.stderr.slice(-2000)).toBe(null);
     expect(run.stderr.slice(-2000)).not.toMatch(/FATAL/);
     // The last worker, left alone, copies all 120 files; the others stop
@@ -252,10 +252,10 @@ describe('a worker terminated at the worst moment', () => {
         }
         console.log('alive');
       })().catch((e) => { console.error(e); process.exit(1); });`;
-    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 240_000 });
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: CHILD_HANG });
     expect(run.signal, run.stderr.slice(-2000)).toBe(null);
     expect(run.stdout.trim(), run.stderr.slice(-2000)).toBe('alive');
-  }, 300_000);
+  });
 });
 
 /** Names as bytes, any but '/' and NUL: some not UTF-8. */

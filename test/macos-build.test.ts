@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, type Api } from '../lib/api.js';
 import type { NativeBinding } from '../lib/binding.js';
 import { createNativeBackend } from '../lib/native.js';
-import { failure, randomFile, sha256, tempDir } from './helpers/files.js';
+import { CHILD_HANG, failure, randomFile, sha256, tempDir } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
 
 const run = promisify(execFile);
@@ -377,10 +377,6 @@ async function buildEmulated(): Promise<string> {
   return out;
 }
 
-// Deadlines for a hang, not measures: the build and the child's two suites
-// take about 2 minutes alone, and the child ran past 5 beside the other
-// suites on a loaded machine (two CPU-bound loops).
-const HANG = 15 * 60_000;
 let addon = '';
 let api: Api;
 beforeAll(async () => {
@@ -390,7 +386,7 @@ beforeAll(async () => {
   const binding = require(addon) as NativeBinding;
   expect(binding.platform).toBe('darwin');
   api = createApi(createNativeBackend(binding));
-}, HANG);
+});
 
 const leftovers = (dir: string) => fs.readdirSync(dir).filter((n) => n.includes('.cowcopy-'));
 
@@ -412,13 +408,14 @@ describe('copy_darwin.cc on emulated Apple calls', () => {
         cwd: root,
         encoding: 'utf8',
         env,
-        timeout: HANG,
+        // The two suites take about 2 minutes alone, over 5 on a loaded machine.
+        timeout: CHILD_HANG,
       },
     );
     const output = `${child.stdout}\n${child.stderr}`;
     expect(child.status, output.slice(-6000)).toBe(0);
     expect(output).toMatch(/Test Files\s.*2 passed/);
-  }, HANG + 60_000);
+  });
 
   describe.runIf(runsOn('xfs'))(titleOn('xfs', 'a whole directory in one clonefile, where the stand-in clones'), () => {
     let dir: string;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers/files.js';
+import { CHILD_HANG, tempDir } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
 import { describeTree, diffTrees, makeTree } from './helpers/trees.js';
 
@@ -19,7 +19,7 @@ afterAll(() => {
 });
 
 function node(args: string[], env: NodeJS.ProcessEnv = {}): { stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  const run = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: CHILD_HANG });
   expect(run.status, `${run.stdout}\n${run.stderr}`.slice(-3000)).toBe(0);
   return run;
 }

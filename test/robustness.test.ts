@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backends, nativeUnderTest } from './helpers/backends.js';
-import { randomFile, sha256, tempDir, failure, waitFor } from './helpers/files.js';
+import { CHILD_HANG, randomFile, sha256, tempDir, failure, waitFor } from './helpers/files.js';
 import { filesystems, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
 import { describeTree, diffTrees, makeWritable } from './helpers/trees.js';
 
@@ -374,8 +374,8 @@ describe('load and resources (native)', () => {
     const run = spawnSync(process.execPath, ['-e', script], {
       encoding: 'utf8',
       env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
-      // A hang is what this catches: long enough for qemu and a loaded machine.
-      timeout: 150_000,
+      // A hang is what this catches.
+      timeout: CHILD_HANG,
     });
     expect(run.signal).toBe(null);
     expect(run.stderr).toBe('');

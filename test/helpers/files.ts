@@ -4,6 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/** A child process's deadline: a hang, a minute inside the tests' own (vitest.config.mts). */
+export const CHILD_HANG = 14 * 60_000;
+
 export function tempDir(label = 'test', parent = os.tmpdir()): string {
   return fs.mkdtempSync(path.join(parent, `cowcopy-${label}-`));
 }

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CHILD_HANG } from './files.js';
 
 export type FsName = 'xfs' | 'btrfs' | 'ext4' | 'small' | 'eio';
 
@@ -107,7 +108,7 @@ export function scratchOn(name: FsName, label = 'test'): string {
  * other's files. A lock directory at its root, waited for with a deadline; a
  * lock whose process is gone is taken over.
  */
-export async function alone<T>(name: FsName, fn: () => Promise<T>, deadlineMs = 300_000): Promise<T> {
+export async function alone<T>(name: FsName, fn: () => Promise<T>, deadlineMs = CHILD_HANG): Promise<T> {
   const root = filesystems[name].root;
   if (root === null) throw new Error(`no ${name} filesystem for this test`);
   const lock = path.join(root, '.cowcopy-test-lock');
