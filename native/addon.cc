@@ -300,6 +300,16 @@ bool NamesOf(napi_env env, const std::vector<FilterEntry>& entries, napi_value* 
 
 // ---- copyTree(src, dest, options, filter, progress) -> { promise, cancel } or a failure ----
 
+// A thread-safe function (one thread, no queue limit) that has `call` call fn
+// (may be null) with `context`.
+bool MakeTsfn(napi_env env, napi_value fn, const char* name, void* context, napi_threadsafe_function_call_js call,
+              napi_threadsafe_function* out) {
+  napi_value resource_name;
+  return napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) == napi_ok &&
+         napi_create_threadsafe_function(env, fn, nullptr, resource_name, 0, 1, nullptr, nullptr, context, call,
+                                         out) == napi_ok;
+}
+
 // One answer from the JavaScript filter, waited for by a worker thread. It
 // owns its entries: a walk that is cancelled stops waiting and goes on, while
 // JavaScript may still read them and answer into them later.
@@ -321,11 +331,11 @@ struct ProgressUpdate {
 // when the environment goes away) and the two thread-safe functions.
 class TreeJob : public TreeHooks {
  public:
-  // Main thread; null where not a function. False (nothing made) when a
-  // thread-safe function cannot be.
+  // Main thread; null where not a function. False (nothing made, an
+  // exception pending) when a thread-safe function cannot be.
   bool Init(napi_env env, napi_value filter, napi_value progress) {
-    if (filter != nullptr && !MakeTsfn(env, filter, "cowcopy:filter", CallFilter, &filter_)) return false;
-    if (progress != nullptr && !MakeTsfn(env, progress, "cowcopy:progress", CallProgress, &progress_)) {
+    if (filter != nullptr && !MakeTsfn(env, filter, "cowcopy:filter", nullptr, CallFilter, &filter_)) return false;
+    if (progress != nullptr && !MakeTsfn(env, progress, "cowcopy:progress", nullptr, CallProgress, &progress_)) {
       Release();
       return false;
     }
@@ -369,14 +379,6 @@ class TreeJob : public TreeHooks {
   }
 
  private:
-  static bool MakeTsfn(napi_env env, napi_value fn, const char* name, napi_threadsafe_function_call_js call,
-                       napi_threadsafe_function* out) {
-    napi_value resource_name;
-    return napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) == napi_ok &&
-           napi_create_threadsafe_function(env, fn, nullptr, resource_name, 0, 1, nullptr, nullptr, nullptr, call,
-                                           out) == napi_ok;
-  }
-
   // With request->mu held.
   static void Settle(FilterRequest* request, bool ok) {
     request->ok = ok;
@@ -456,12 +458,9 @@ class TreeJob : public TreeHooks {
     std::shared_ptr<FilterRequest> request = std::move(*held);
     delete held;
     napi_handle_scope scope;
-    if (env == nullptr || napi_open_handle_scope(env, &scope) != napi_ok) {
-      Answer(request, false);
-      return;
-    }
-    if (!CallFilterJs(env, fn, request)) Answer(request, false);
-    napi_close_handle_scope(env, scope);
+    const bool opened = env != nullptr && napi_open_handle_scope(env, &scope) == napi_ok;
+    if (!opened || !CallFilterJs(env, fn, request)) Answer(request, false);
+    if (opened) napi_close_handle_scope(env, scope);
   }
 
   static void CallProgress(napi_env env, napi_value fn, void*, void* data) {
@@ -521,12 +520,10 @@ class TreeCall {
   // Main thread: the promise, or nullptr with *err set (nothing started;
   // the caller deletes this). err is an errno where the OS refused a thread.
   napi_value Start(napi_env env, int* err) {
-    napi_value promise = nullptr, name = nullptr;
+    napi_value promise = nullptr;
     *err = 0;
     if (napi_create_promise(env, &deferred_, &promise) != napi_ok ||
-        napi_create_string_utf8(env, "cowcopy:copyTree", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-        napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, this, Finish, &done_) !=
-            napi_ok)
+        !MakeTsfn(env, nullptr, "cowcopy:copyTree", this, Finish, &done_))
       return nullptr;
     *err = thread_.Start([this] { Run(); });
     if (*err != 0) {
@@ -590,7 +587,6 @@ Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
   TreeArgs args;
   if (!args.Parse(info, "copyTree(src, dest, options, filter, progress)")) return env.Undefined();
   auto job = std::make_shared<TreeJob>();
-  // False: an exception is pending.
   if (!job->Init(env, FunctionOrNull(info[3]), FunctionOrNull(info[4]))) return env.Undefined();
   auto* call = new TreeCall(std::move(args), job);
   int err = 0;
@@ -660,9 +656,8 @@ class SyncTreeHooks : public TreeHooks {
         lock.unlock();
         Answer answer = cancel.load() ? Answer::kFailed : Ask(env, filter, question);
         if (answer == Answer::kFailed) cancel = true;  // JavaScript cannot be called: stop everything
-        bool ok = answer == Answer::kKeep;
         lock.lock();
-        question->ok = ok;
+        question->ok = answer == Answer::kKeep;
         question->answered = true;
         cv_.notify_all();
       }
