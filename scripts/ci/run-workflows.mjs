@@ -3,7 +3,7 @@
 // writes them, before any runner does: no runner is reachable from here, so a
 // workflow is only as good as what was run of it.
 //
-//   node scripts/ci/run-workflows.mjs [--workflow ci.yml] [--job linux] [--node 20,22] [--plan]
+//   node scripts/ci/run-workflows.mjs [--workflow ci.yml] [--job linux] [--node 20,22] [--plan] [--artifacts DIR]
 //
 // Every job leg (matrix combination) of .github/workflows/*.yml is planned:
 // - Linux legs run every `run:` step with bash, in a fresh copy of the
@@ -18,8 +18,9 @@
 //   with why.
 // Uses: actions/checkout (a copy of the working tree, uncommitted changes
 // included), actions/setup-node, actions/upload-artifact and
-// download-artifact (a directory per run). GITHUB_ENV and GITHUB_PATH work as
-// on a runner. Exit status 1 when a step that ran failed.
+// download-artifact (a directory per run; --artifacts: DIR, kept after it).
+// GITHUB_ENV and GITHUB_PATH work as on a runner. Exit status 1 when a step
+// that ran failed.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,13 +40,14 @@ const BASH_DEFAULT = ['bash', '-e'];
 const BASH_EXPLICIT = ['bash', '--noprofile', '--norc', '-eo', 'pipefail'];
 
 export function parseArgs(argv) {
-  const opts = { workflows: [], jobs: [], nodes: null, plan: false };
+  const opts = { workflows: [], jobs: [], nodes: null, plan: false, artifacts: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--workflow') opts.workflows.push(argv[++i]);
     else if (a === '--job') opts.jobs.push(argv[++i]);
     else if (a === '--node') opts.nodes = argv[++i].split(',').map(Number);
     else if (a === '--plan') opts.plan = true;
+    else if (a === '--artifacts') opts.artifacts = path.resolve(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -435,11 +437,11 @@ function copyMatches(pattern, dest, cwd) {
 // ---- the run ----
 
 class Run {
-  constructor() {
+  constructor(artifacts) {
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cowcopy-workflows-'));
     fs.chmodSync(this.tmp, 0o755);
-    this.artifacts = path.join(this.tmp, 'artifacts');
-    fs.mkdirSync(this.artifacts);
+    this.artifacts = artifacts ?? path.join(this.tmp, 'artifacts');
+    fs.mkdirSync(this.artifacts, { recursive: true });
     this.wineFound = null;
     this.prefix = null;
   }
@@ -525,7 +527,7 @@ export function coveredBy(leg, legs, done) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const run = new Run();
+  const run = new Run(opts.artifacts);
   const legs = planLegs(opts, run);
   let failed = false;
   try {
