@@ -8,7 +8,7 @@ import { createApi } from '../lib/api.js';
 import { createNativeBackend } from '../lib/native.js';
 import { backends, binding } from './helpers/backends.js';
 import { fingerprint, randomFile, sha256, failure } from './helpers/files.js';
-import { extents, filesystems, alone, freeBytes, fullyShared, spaceTaken, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
+import { extents, filesystems, alone, freeBytes, fullyShared, notShared, spaceTaken, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
 
 const MB = 1024 * 1024;
 const created: string[] = [];
@@ -59,6 +59,9 @@ for (const fsName of ['xfs', 'btrfs'] as const) {
         );
         expect(copyTakes).toBeGreaterThan(30 * MB);
         expect(extents(path.join(dir, 'copy-0')).some((e) => e.flags.includes('shared'))).toBe(false);
+        // The one-filefrag check the tree tests use tells the copy from the clones around it.
+        const [clone, copy, clone0] = ['clone', 'copy-0', 'clone-0'].map((name) => path.join(dir, name));
+        expect(notShared([clone, copy, clone0])).toEqual([copy]);
         expect(sha256(path.join(dir, 'copy-0'))).toBe(before.hash);
         expect(fingerprint(src)).toEqual(before);
       });
