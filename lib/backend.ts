@@ -27,6 +27,8 @@ export interface TreeRequest {
   preserveTimestamps: boolean;
   force: boolean;
   errorOnExist: boolean;
+  /** A directory that exists at dest (below the top) is an error too: errorOnExist, no force, a Node that refuses one (cp.ts). */
+  errorOnExistingDir: boolean;
   dereference: boolean;
   verbatimSymlinks: boolean;
   /** 0: the backend's default. */

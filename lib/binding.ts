@@ -65,6 +65,7 @@ export interface NativeTreeOptions {
   noKernelCopy: boolean;
   force: boolean;
   errorOnExist: boolean;
+  errorOnExistingDir: boolean;
   dereference: boolean;
   verbatimSymlinks: boolean;
   destExists: boolean;

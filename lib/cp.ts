@@ -93,6 +93,31 @@ type TopLevel = 'sameFile' | 'subdir' | 'dirToNonDir' | 'nonDirToDir' | 'isDir';
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 /**
+ * The first release of each line whose fs.cp (async) and fs.cpSync refuse a
+ * destination directory that exists, at any level, when errorOnExist is set
+ * without force (ERR_FS_CP_EEXIST; nodejs/node#60946 for fs.cp). Earlier
+ * ones, and the lines not named below the last, merge into it; lines after
+ * the last refuse. Found by running the releases on each side of each
+ * change (docs/design.md).
+ */
+const REFUSING: Record<'async' | 'sync', Record<number, string>> = {
+  async: { 22: '22.22.1', 24: '24.13.1', 25: '25.5.0', 26: '26.0.0' },
+  sync: { 24: '24.22.1', 26: '26.10.0' },
+};
+
+/** Whether Node `version`'s fs.cp (`sync`: fs.cpSync) refuses an existing directory (REFUSING). */
+export function refusesExistingDir(version: string, sync: boolean): boolean {
+  const parts = (v: string): number[] => v.replace(/^v/, '').split('.').map(Number);
+  const [major = 0, minor = 0, patch = 0] = parts(version);
+  const firsts = REFUSING[sync ? 'sync' : 'async'];
+  if (major > Math.max(...Object.keys(REFUSING.async).map(Number))) return true;
+  const first = firsts[major];
+  if (first === undefined) return false;
+  const [, fMinor = 0, fPatch = 0] = parts(first);
+  return minor > fMinor || (minor === fMinor && patch >= fPatch);
+}
+
+/**
  * What fs.cp (and cpSync) says when its top-level checks refuse. From Node
  * 22 on, fs.cpSync makes these checks in C++ and words them there: plain
  * Errors with a code, the paths as given (a directory source with a
@@ -277,6 +302,7 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
     preserveTimestamps: opts.preserveTimestamps,
     force: opts.force,
     errorOnExist: opts.errorOnExist,
+    errorOnExistingDir: opts.errorOnExist && !opts.force && refusesExistingDir(process.versions.node, io.sync),
     dereference: opts.dereference,
     verbatimSymlinks: opts.verbatimSymlinks,
     concurrency: opts.concurrency,
@@ -299,6 +325,7 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
   };
   if (srcStat.isDirectory()) {
     if (!opts.recursive) throw topLevelError('isDir', io.sync, shownSrc, shownDest);
+    if (destStat && req.errorOnExistingDir) throw entryError('exists', shownSrc, shownDest);
     const { result, failure } = (yield io.sync ? backend.copyTreeSync(req) : backend.copyTree(req)) as TreeOutcome;
     throwIfAborted();
     if (failure) throw treeError(failure, { ...req, signal: opts.signal });

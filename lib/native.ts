@@ -79,6 +79,7 @@ function treeOptions(req: TreeRequest, test: TestFlags) {
     noKernelCopy: test.noKernelCopy ?? false,
     force: req.force,
     errorOnExist: req.errorOnExist,
+    errorOnExistingDir: req.errorOnExistingDir,
     dereference: req.dereference,
     verbatimSymlinks: req.verbatimSymlinks,
     destExists: req.destExists,

@@ -326,6 +326,7 @@ export function* walkSteps(ctx: EntryContext, req: TreeRequest): Steps<TreeOutco
       }
       if (dst.ino === srcStat.ino && dst.dev === srcStat.dev) return fail({ kind: 'sameFile', rel, paths: 'destination' });
       if (!dst.isDirectory()) return fail({ kind: 'dirToNonDir', rel, paths: 'destination' });
+      if (req.errorOnExistingDir) return fail({ kind: 'exists', rel, paths: 'destination' });
       created = false;
     }
     result.directories++;

@@ -498,6 +498,7 @@ struct TreeArgs {
     opts.file.no_kernel_copy = GetBool(o, "noKernelCopy");
     opts.force = GetBool(o, "force");
     opts.error_on_exist = GetBool(o, "errorOnExist");
+    opts.error_on_existing_dir = GetBool(o, "errorOnExistingDir");
     opts.dereference = GetBool(o, "dereference");
     opts.verbatim_symlinks = GetBool(o, "verbatimSymlinks");
     opts.dest_exists = GetBool(o, "destExists");

@@ -132,6 +132,7 @@ struct TreeOptions {
   CopyOptions file;               // request, preserve_timestamps, no_kernel_copy
   bool force = true;              // replace existing files and symlinks
   bool error_on_exist = false;    // without force: an existing entry is an error, not skipped
+  bool error_on_existing_dir = false;  // a directory there too (the Node that runs refuses one)
   bool dereference = false;       // follow symlinks in src
   bool verbatim_symlinks = true;  // false: relative targets are made absolute (fs.cp)
   bool dest_exists = false;       // dest is a directory to merge into

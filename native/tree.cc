@@ -343,6 +343,7 @@ class Walk {
       if (child->st.Same(dst)) return RecordCp(TreeErrorKind::kSameFile, rel);
       // Never into a symlink planted at dest, nor over a file.
       if (dst.kind != Kind::kDirectory) return RecordCp(TreeErrorKind::kDirToNonDir, rel);
+      if (opts_.error_on_existing_dir) return RecordCp(TreeErrorKind::kExists, rel);
     } else {
       return RecordSystem(s, rel, ErrorPaths::kDestination);
     }

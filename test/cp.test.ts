@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { refusesExistingDir } from '../lib/cp.js';
 import type { CpOptions } from '../lib/types.js';
 import { binding, treeBackends } from './helpers/backends.js';
 import { randomFile, sha256, tempDir, failure, timeResolution } from './helpers/files.js';
@@ -275,6 +276,7 @@ it('a whole-directory clone where the OS has none (Linux): nothing made, the wal
       noKernelCopy: false,
       force: true,
       errorOnExist: false,
+      errorOnExistingDir: false,
       dereference: false,
       verbatimSymlinks: true,
       destExists: false,
@@ -352,4 +354,29 @@ it('an unreadable file mid-tree: the error names it, the walk stops, nothing pre
   expect(sha256(path.join(src, 'd0', 'f0'))).toBe(sha256(path.join(src, 'd1', 'f0')));
   // Still there, still unreadable (not read here: as a user, neither can the test).
   expect(fs.statSync(path.join(src, 'd7', 'f3'))).toMatchObject({ size: 4, mode: fs.constants.S_IFREG });
+});
+
+// The releases each side of every change, as run (lib/cp.ts REFUSING); each
+// Node line's own behaviour is the tree contract's test above.
+describe('which Node refuses an existing directory with errorOnExist', () => {
+  it.each([
+    ['20.20.2', false, false],
+    ['22.22.0', false, false],
+    ['22.22.1', true, false],
+    ['22.23.5', true, false],
+    ['23.11.1', false, false],
+    ['24.13.0', false, false],
+    ['24.13.1', true, false],
+    ['24.21.0', true, false],
+    ['24.22.1', true, true],
+    ['25.4.0', false, false],
+    ['25.5.0', true, false],
+    ['25.9.0', true, false],
+    ['26.0.0', true, false],
+    ['26.9.0', true, false],
+    ['26.10.0', true, true],
+    ['v27.1.0', true, true],
+  ])('Node %s: fs.cp %s, fs.cpSync %s', (version, async, sync) => {
+    expect([refusesExistingDir(version, false), refusesExistingDir(version, true)]).toEqual([async, sync]);
+  });
 });

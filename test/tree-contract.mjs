@@ -210,6 +210,34 @@ export function treeContract(t, env) {
         assert.equal(fs.readFileSync(path.join(dest, 'a.txt'), 'utf8'), 'mine');
       });
 
+      // Node refused an existing directory here from some release of each
+      // line on (fs.cp first, fs.cpSync later); before, it merged into it.
+      // Whatever this Node does, cp() and cpSync() do the same.
+      test('errorOnExist over an existing directory, at the top or below: as this Node\'s fs.cp', async () => {
+        const options = { recursive: true, force: false, errorOnExist: true, verbatimSymlinks: true };
+        /** How a copy into `dest` went, with dest's own path left out. */
+        const outcome = async (cp, dest, extra = {}) => {
+          try {
+            await cp(src, dest, { ...options, ...extra });
+            return { merged: true };
+          } catch (err) {
+            const named = (p) => worded(p).replaceAll(dest, 'DEST');
+            return { code: err.code, path: named(err.path), message: named(err.message) };
+          }
+        };
+        const top = (cp, dest) => (fs.mkdirSync(dest), outcome(cp, dest));
+        // Below the top: the filter makes sub at dest just before it is copied.
+        const makesSub = (s, d) => (s.endsWith(`${path.sep}sub`) && fs.mkdirSync(d), true);
+        const below = (cp, dest) => outcome(cp, dest, { filter: makesSub });
+        for (const [form, run] of [['top', top], ['below', below]]) {
+          const ours = await run(api.cp, path.join(dir, form));
+          assert.deepEqual(ours, await run(nodeCp, path.join(dir, `node-${form}`)), form);
+          assert.ok(ours.merged || ours.code === 'ERR_FS_CP_EEXIST', JSON.stringify(ours));
+          // Merged: the source's tree (Node 22's fs.cpSync leaves sub/deeper at 0755).
+          if (ours.merged) assert.deepEqual(diffTrees(src, path.join(dir, form), { rootMode: false }), [], form);
+        }
+      });
+
       test('dereference: copies what links point to, directories too', async () => {
         fs.symlinkSync('sub', path.join(src, 'dir-link'), 'dir');
         before = describeTree(src);
