@@ -145,6 +145,44 @@ export async function tree(fsName, root, { rounds, files = 10000, floor = null }
   }
 }
 
+/**
+ * Copying over an existing identical copy (a workspace refreshed from its
+ * template): each candidate has a destination of its own, made once by
+ * cp -a, and copies over it every round, times kept (cp -a keeps them).
+ */
+export async function recopy(fsName, root, { rounds, files }) {
+  const dir = fs.mkdtempSync(path.join(root, 'cowcopy-bench-recopy-'));
+  try {
+    const src = path.join(dir, 'src');
+    const shape = generateWorkspace(src, { files });
+    const over = (tag) => {
+      const dest = path.join(dir, tag);
+      execFileSync('cp', ['-a', '--reflink=auto', src, dest]);
+      return dest;
+    };
+    const cpA = (dest, ...flags) => () => {
+      const res = spawnSync('cp', ['-a', '--reflink=auto', ...flags, '-T', src, dest]);
+      if (res.status !== 0) throw new Error(`cp -a failed: ${res.stderr}`);
+    };
+    const dests = { all: over('all'), older: over('older'), cp: over('cp'), cpU: over('cp-u') };
+    execFileSync('sync', ['-f', dir]);
+    const settle = () => execFileSync('sync', ['-f', dir]);
+    const candidates = [
+      { name: 'cowcopy cp()', run: () => cp(src, dests.all, { recursive: true, preserveTimestamps: true }), after: settle },
+      { name: "cowcopy cp(), update: 'older'", run: () => cp(src, dests.older, { recursive: true, preserveTimestamps: true, update: 'older' }), after: settle },
+      { name: 'cp -a --reflink=auto', run: cpA(dests.cp), after: settle },
+      { name: 'cp -a -u --reflink=auto', run: cpA(dests.cpU, '-u'), after: settle },
+    ];
+    const results = await measure(candidates, rounds);
+    const base = results[2].median;
+    const rows = [[`${shape.files} files on ${fsName}, over an identical copy`, 'median', 'vs cp -a --reflink=auto']];
+    for (const r of results) rows.push([r.name, formatMs(r.median), r === results[2] ? '' : `${(base / r.median).toFixed(2)}x as fast`]);
+    return { fsName, shape, medians: Object.fromEntries(results.map((r) => [r.name, r.median])), table: markdownTable(rows) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Peak RSS of a process that copies a tree of `files` files with cp(). */
 export function peakRss(root, files) {
   const dir = fs.mkdtempSync(path.join(root, 'cowcopy-bench-rss-'));

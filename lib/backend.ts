@@ -1,7 +1,7 @@
 // The seam between the public API (api.ts) and the two implementations of
 // the same contract: native.ts (the addon) and fallback.ts (node:fs).
 import type { BytePath, NativePath } from './paths.js';
-import type { BackendName, CloneResult, ProbeResult, StrategyRequest, TreeResult } from './types.js';
+import type { BackendName, CloneResult, ProbeResult, StrategyRequest, TreeResult, UpdateRule } from './types.js';
 
 export interface CopyRequest {
   strategy: StrategyRequest;
@@ -29,6 +29,7 @@ export interface TreeRequest {
   errorOnExist: boolean;
   /** A directory that exists at dest (below the top) is an error too: errorOnExist, no force, a Node that refuses one (cp.ts). */
   errorOnExistingDir: boolean;
+  update: UpdateRule;
   dereference: boolean;
   verbatimSymlinks: boolean;
   /** 0: the backend's default. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { ERROR_PATHS, TREE_FAILURES, type ErrorPaths, type TreeFailureKind } from './backend.js';
 import type { NativePath } from './paths.js';
-import type { Strategy, StrategyRequest, TreeResult } from './types.js';
+import { UPDATE_RULES, type Strategy, type StrategyRequest, type TreeResult, type UpdateRule } from './types.js';
 
 /** Bumped with native/addon.cc's kAbi whenever the shape below changes. */
 export const NATIVE_ABI = 4;
@@ -17,6 +17,7 @@ export const NATIVE_ABI = 4;
 export const NATIVE_NAMES = {
   strategies: ['none', 'reflink', 'hardlink', 'kernel', 'userspace'],
   requests: ['auto', 'reflink', 'hardlink', 'copy'],
+  updates: UPDATE_RULES,
   failures: TREE_FAILURES,
   paths: ERROR_PATHS,
 } as const satisfies Record<string, readonly string[]>;
@@ -66,6 +67,7 @@ export interface NativeTreeOptions {
   force: boolean;
   errorOnExist: boolean;
   errorOnExistingDir: boolean;
+  update: UpdateRule;
   dereference: boolean;
   verbatimSymlinks: boolean;
   destExists: boolean;

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { emptyResult } from './backend.js';
 import type * as Cowcopy from './index.js';
-import { STRATEGY_REQUESTS, type CloneResult, type Strategy, type StrategyRequest, type TreeResult } from './types.js';
+import { STRATEGY_REQUESTS, UPDATE_RULES, type CloneResult, type Strategy, type StrategyRequest, type TreeResult, type UpdateRule } from './types.js';
+import { updates } from './walk.js';
 
 /** Loaded by the commands that use it: --help and --version never load the addon (nor warn about it). */
 function library(): typeof Cowcopy {
@@ -40,6 +41,9 @@ Options:
   -n, --no-clobber           never overwrite: existing files are skipped (counted)
   -f, --force                accepted, as cp takes it: existing files are replaced
                              anyway (by a new file renamed over them); -n wins
+      --update WHEN          which existing files are replaced: all (default),
+                             none, or older (those older than the source)
+  -u                         --update older
       --json                 print one JSON document on stdout (results or errors)
       --progress             a live progress line on stderr, when it is a terminal
   -q, --quiet                no line per source, no progress (errors and --json
@@ -52,7 +56,7 @@ reflink, hard links, kernel copy, and the backend in use (and why, when it
 is the node:fs fallback).
 
 Exit status:
-  0    everything copied (files skipped by --no-clobber included)
+  0    everything copied (files skipped by --no-clobber or --update included)
   1    a copy failed (other sources may have been copied), or probe failed
   2    usage error: bad option or strategy, missing operand
   130  interrupted (SIGINT): a running tree copy stops, no further source is
@@ -67,6 +71,7 @@ interface CliOptions {
   strategy: StrategyRequest;
   preserveTimestamps: boolean;
   noClobber: boolean;
+  update: UpdateRule;
   json: boolean;
   progress: boolean;
   quiet: boolean;
@@ -85,6 +90,8 @@ const OPTIONS = {
   strategy: { type: 'string' },
   'preserve-timestamps': { type: 'boolean', short: 'p' },
   'no-clobber': { type: 'boolean', short: 'n' },
+  update: { type: 'string' },
+  'update-older': { type: 'boolean', short: 'u' },
   json: { type: 'boolean' },
   progress: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
@@ -115,7 +122,7 @@ function parseCommand(args: string[]): Command {
   const terminator = tokens.find((t) => t.kind === 'option-terminator')?.index ?? Infinity;
   const first = tokens.find((t) => t.kind === 'positional');
   if (first && first.kind === 'positional' && first.value === 'probe' && first.index < terminator) {
-    const copyOnly = (['recursive', 'archive', 'force', 'strategy', 'preserve-timestamps', 'no-clobber', 'progress'] as const).find(
+    const copyOnly = (['recursive', 'archive', 'force', 'strategy', 'preserve-timestamps', 'no-clobber', 'update', 'update-older', 'progress'] as const).find(
       (name) => values[name] !== undefined,
     );
     if (copyOnly) throw new UsageError(`option '--${copyOnly}' does not apply to probe`);
@@ -127,6 +134,8 @@ function parseCommand(args: string[]): Command {
   if (!STRATEGY_REQUESTS.includes(strategy as StrategyRequest)) {
     throw new UsageError(`invalid strategy '${strategy}': must be one of ${STRATEGY_REQUESTS.join(', ')}`);
   }
+  const update = (values.update as string | undefined) ?? (values['update-older'] ? 'older' : 'all');
+  if (!UPDATE_RULES.includes(update as UpdateRule)) throw new UsageError(`invalid update '${update}': must be one of ${UPDATE_RULES.join(', ')}`);
   if (positionals.length === 0) throw new UsageError('missing file operand');
   if (positionals.length === 1) throw new UsageError(`missing destination file operand after '${positionals[0]}'`);
   return {
@@ -138,6 +147,7 @@ function parseCommand(args: string[]): Command {
       strategy: strategy as StrategyRequest,
       preserveTimestamps: values['preserve-timestamps'] === true || values.archive === true,
       noClobber: values['no-clobber'] === true,
+      update: update as UpdateRule,
       json: values.json === true,
       progress: values.progress === true,
       quiet: values.quiet === true,
@@ -214,14 +224,14 @@ class ProgressLine {
 
 type SourceOutcome =
   | { source: string; destination: string; kind: 'file'; status: 'copied'; result: CloneResult; seconds: number }
-  | { source: string; destination: string; kind: 'file'; status: 'skipped'; reason: 'exists'; seconds: number }
+  | { source: string; destination: string; kind: 'file'; status: 'skipped'; reason: 'exists' | 'not older'; seconds: number }
   | { source: string; destination: string; kind: 'directory' | 'symlink'; status: 'copied'; result: TreeResult; seconds: number }
   | { source: string; destination: string; status: 'failed' | 'interrupted'; error: Record<string, unknown>; seconds: number };
 
 function describeOutcome(o: SourceOutcome): string {
   const head = `${o.source} -> ${o.destination}`;
   const time = `(${o.seconds.toFixed(2)} s)`;
-  if (o.status === 'skipped') return `${head}: skipped, exists ${time}`;
+  if (o.status === 'skipped') return `${head}: skipped, ${o.reason} ${time}`;
   if (o.status !== 'copied') return `${head}: ${o.status} ${time}`;
   if (o.kind === 'file') return `${head}: ${formatBytes(o.result.bytes)}, ${o.result.strategy} ${time}`;
   const r = o.result;
@@ -274,6 +284,7 @@ async function copyOne(source: string, destination: string, ctx: CopyContext): P
       const result = await lib.cp(source, destination, {
         recursive: true,
         force: !options.noClobber,
+        update: options.update,
         verbatimSymlinks: true,
         preserveTimestamps: options.preserveTimestamps,
         strategy: options.strategy,
@@ -283,6 +294,12 @@ async function copyOne(source: string, destination: string, ctx: CopyContext): P
       ctx.progress.finish(result.files, result.bytes);
       const kind = stat.isSymbolicLink() ? 'symlink' : 'directory';
       return { source, destination, kind, status: 'copied', result, seconds: secondsSince(start) };
+    }
+    if (options.update !== 'all' && !options.noClobber) {
+      const there = await fs.promises.lstat(destination, { bigint: true }).catch(() => null);
+      if (there && !updates(options.update, await fs.promises.stat(source, { bigint: true }), there)) {
+        return { source, destination, kind: 'file', status: 'skipped', reason: options.update === 'none' ? 'exists' : 'not older', seconds: secondsSince(start) };
+      }
     }
     try {
       const result = await lib.clone(source, destination, {

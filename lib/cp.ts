@@ -19,7 +19,7 @@ import {
 } from './errors.js';
 import { bytePath, fsPath, isSubdir, resolveBytes, shownPath, toNativePath, type BytePath } from './paths.js';
 import { asyncIo, runAsync, runSync, statOrNull, syncIo, type Io, type Steps } from './io.js';
-import { STRATEGY_REQUESTS, type CpOptions, type StrategyRequest, type TreeResult } from './types.js';
+import { STRATEGY_REQUESTS, UPDATE_RULES, type CpOptions, type StrategyRequest, type TreeResult, type UpdateRule } from './types.js';
 import { copyFileEntry, copyLinkEntry, entryContext, type EntryOutcome } from './walk.js';
 
 export const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
@@ -77,6 +77,10 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
   if (o.concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) {
     throw outOfRange('options.concurrency', 'an integer >= 1 && <= 64', concurrency);
   }
+  const update = o.update ?? 'all';
+  if (!UPDATE_RULES.includes(update as UpdateRule)) {
+    throw invalidArgValue('options.update', update, `must be one of: ${UPDATE_RULES.map((u) => `'${u}'`).join(', ')}`);
+  }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw invalidArgType('options.signal', 'an instance of AbortSignal', o.signal);
   }
@@ -84,7 +88,7 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
     throw invalidArgType('options.onProgress', 'of type function', o.onProgress);
   }
   const verbatimSymlinks = verbatimGiven ? given.verbatimSymlinks : !o.dereference;
-  return { ...o, verbatimSymlinks, mode, strategy, concurrency } as ValidCpOptions;
+  return { ...o, verbatimSymlinks, mode, strategy, concurrency, update } as ValidCpOptions;
 }
 
 type TopLevel = 'sameFile' | 'subdir' | 'dirToNonDir' | 'nonDirToDir' | 'isDir';
@@ -303,6 +307,7 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
     force: opts.force,
     errorOnExist: opts.errorOnExist,
     errorOnExistingDir: opts.errorOnExist && !opts.force && refusesExistingDir(process.versions.node, io.sync),
+    update: opts.update,
     dereference: opts.dereference,
     verbatimSymlinks: opts.verbatimSymlinks,
     concurrency: opts.concurrency,

@@ -80,6 +80,7 @@ function treeOptions(req: TreeRequest, test: TestFlags) {
     force: req.force,
     errorOnExist: req.errorOnExist,
     errorOnExistingDir: req.errorOnExistingDir,
+    update: req.update,
     dereference: req.dereference,
     verbatimSymlinks: req.verbatimSymlinks,
     destExists: req.destExists,

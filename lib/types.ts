@@ -13,6 +13,9 @@ export type Strategy =
 
 /** What the caller asks for. Anything but `'auto'` is forced: it fails rather than doing something else. */
 export type StrategyRequest = 'auto' | 'reflink' | 'hardlink' | 'copy';
+/** What cp() does with a file or symlink that exists at dest, where force lets it replace one (GNU cp's --update). */
+export type UpdateRule = 'all' | 'none' | 'older';
+export const UPDATE_RULES: readonly UpdateRule[] = ['all', 'none', 'older'];
 /** Every StrategyRequest (not exported by the package: for checks and messages). */
 export const STRATEGY_REQUESTS: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
 
@@ -55,6 +58,11 @@ export interface CpOptions {
   force?: boolean;
   /** With `force: false`, an existing destination is an error instead of being skipped. */
   errorOnExist?: boolean;
+  /**
+   * Which existing files and symlinks `force` replaces, as GNU cp's `--update`: 'all' (default),
+   * 'none' (skipped, counted), 'older' (only those whose modification time is older than the source's).
+   */
+  update?: UpdateRule;
   /** Follow symlinks in the source (copy what they point to). */
   dereference?: boolean;
   /** Give files (and the directories cp creates) the source's atime and mtime. */

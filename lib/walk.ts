@@ -13,7 +13,7 @@ import { emptyResult, type CopyBackend, type CopyRequest, type ErrorPaths, type 
 import { invalidReturnValue } from './errors.js';
 import { limiter, Parallel, quietly, type Io, type Steps } from './io.js';
 import { fsPath, isLeftoverTemp, isSubdir, resolveBytes, shownPath, tempBeside, type BytePath, type NativePath } from './paths.js';
-import type { CloneResult, Strategy } from './types.js';
+import type { CloneResult, Strategy, UpdateRule } from './types.js';
 
 /** A file's copy by the backend: a promise (async) or the result (sync), as the Io is. */
 export type CopyOne = (src: NativePath, dest: NativePath, req: CopyRequest) => CloneResult | null | Promise<CloneResult | null>;
@@ -22,7 +22,7 @@ export type CopyOne = (src: NativePath, dest: NativePath, req: CopyRequest) => C
 export interface EntryContext {
   req: Pick<
     TreeRequest,
-    'src' | 'dest' | 'srcAbsolute' | 'destAbsolute' | 'strategy' | 'preserveTimestamps' | 'force' | 'errorOnExist' | 'dereference' | 'verbatimSymlinks'
+    'src' | 'dest' | 'srcAbsolute' | 'destAbsolute' | 'strategy' | 'preserveTimestamps' | 'force' | 'errorOnExist' | 'update' | 'dereference' | 'verbatimSymlinks'
   >;
   copyOne: CopyOne;
   io: Io;
@@ -69,7 +69,7 @@ function fileRequest(ctx: EntryContext, replace: boolean): CopyRequest {
 /**
  * Whether an entry at dest may be replaced by a non-directory: not the
  * source itself, not a directory, and force given (without it: skipped,
- * or an error with errorOnExist).
+ * or an error with errorOnExist), and the update rule lets it (skipped).
  */
 function* mayReplace(ctx: EntryContext, rel: BytePath, srcStat: BigIntStats): Steps<EntryOutcome | null> {
   let dst: BigIntStats;
@@ -80,8 +80,17 @@ function* mayReplace(ctx: EntryContext, rel: BytePath, srcStat: BigIntStats): St
   }
   if (dst.ino === srcStat.ino && dst.dev === srcStat.dev) return cpFailure('sameFile', rel);
   if (dst.isDirectory()) return cpFailure('nonDirToDir', rel);
-  if (ctx.req.force) return null;
-  return ctx.req.errorOnExist ? cpFailure('exists', rel) : { skipped: true };
+  if (!ctx.req.force) return ctx.req.errorOnExist ? cpFailure('exists', rel) : { skipped: true };
+  return updates(ctx.req.update, srcStat, dst) ? null : { skipped: true };
+}
+
+/**
+ * Whether `update` lets an existing entry (dst) be replaced by src's: 'older'
+ * when dst's mtime is more than a microsecond before src's (node:fs sets
+ * times as a double, exact to a fraction of one; native/tree.cc Updates).
+ */
+export function updates(update: UpdateRule, src: BigIntStats, dst: BigIntStats): boolean {
+  return update === 'all' || (update === 'older' && dst.mtimeNs + 1000n < src.mtimeNs);
 }
 
 /** A file: copied to a new name, or over what is there by a new file renamed over it (fs.cp replaces the entry). */
@@ -139,6 +148,13 @@ export function* copyLinkEntry(ctx: EntryContext, rel: BytePath): Steps<EntryOut
   }
   if (dst.isDirectory()) return cpFailure('nonDirToDir', rel);
   if (!ctx.req.force) return ctx.req.errorOnExist ? cpFailure('exists', rel) : { skipped: true };
+  if (ctx.req.update !== 'all') {
+    try {
+      if (!updates(ctx.req.update, (yield io.lstat(fsPath(src))) as BigIntStats, dst)) return { skipped: true };
+    } catch (err) {
+      return systemFailure(err, rel, 'source');
+    }
+  }
   // fs.cp: symlink() over an existing file, which is EEXIST.
   if (!dst.isSymbolicLink()) return { failure: { kind: 'system', rel, paths: 'linkTarget', errno: -17, syscall: 'symlink', linkSrc: target } };
   let existing: BytePath;

@@ -499,6 +499,8 @@ struct TreeArgs {
     opts.force = GetBool(o, "force");
     opts.error_on_exist = GetBool(o, "errorOnExist");
     opts.error_on_existing_dir = GetBool(o, "errorOnExistingDir");
+    if (!FromName(kUpdateNames, o.Get("update").ToString().Utf8Value(), &opts.update))
+      return ThrowType(env, "copyTree: unknown update");
     opts.dereference = GetBool(o, "dereference");
     opts.verbatim_symlinks = GetBool(o, "verbatimSymlinks");
     opts.dest_exists = GetBool(o, "destExists");
@@ -772,6 +774,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Object names = Napi::Object::New(env);
   names.Set("strategies", NameList(env, kStrategyNames));
   names.Set("requests", NameList(env, kRequestNames));
+  names.Set("updates", NameList(env, kUpdateNames));
   names.Set("failures", NameList(env, kTreeErrorNames));
   names.Set("paths", NameList(env, kErrorPathsNames));
   exports.Set("names", names);

@@ -43,6 +43,9 @@ enum class Request : int {
 // lib/binding.ts has the same lists and refuses a binding that differs.
 constexpr const char* kStrategyNames[] = {"none", "reflink", "hardlink", "kernel", "userspace"};
 constexpr const char* kRequestNames[] = {"auto", "reflink", "hardlink", "copy"};
+// Which existing files and symlinks force replaces (GNU cp's --update).
+enum class Update : unsigned char { kAll, kNone, kOlder };
+constexpr const char* kUpdateNames[] = {"all", "none", "older"};
 
 struct CopyOptions {
   Request request = Request::kAuto;
@@ -133,6 +136,7 @@ struct TreeOptions {
   bool force = true;              // replace existing files and symlinks
   bool error_on_exist = false;    // without force: an existing entry is an error, not skipped
   bool error_on_existing_dir = false;  // a directory there too (the Node that runs refuses one)
+  Update update = Update::kAll;
   bool dereference = false;       // follow symlinks in src
   bool verbatim_symlinks = true;  // false: relative targets are made absolute (fs.cp)
   bool dest_exists = false;       // dest is a directory to merge into

@@ -360,8 +360,9 @@ class Walk {
   }
 
   // An existing entry at dest (its stat in *dst): false when the caller must
-  // not write it. `src`: the source, refused when dest is the same file.
-  bool MayReplace(Dir& ddir, const Entry& e, const Path& rel, const Stat* src, Stat* dst) {
+  // not write it. `src`: the source, refused when dest is the same file;
+  // `times`: the source whose mtime update 'older' compares, when not src.
+  bool MayReplace(Dir& ddir, const Entry& e, const Path& rel, const Stat* src, Stat* dst, const Stat* times = nullptr) {
     Status s = fs_->StatAt(ddir, e.name, false, dst);
     if (!s.ok()) {
       RecordSystem(s, rel, ErrorPaths::kDestination);
@@ -370,13 +371,21 @@ class Walk {
     } else if (dst->kind == Kind::kDirectory) {
       RecordCp(TreeErrorKind::kNonDirToDir, rel);
     } else if (opts_.force) {
-      return true;
+      if (Updates(times != nullptr ? times : src, *dst)) return true;
+      skipped_++;
     } else if (opts_.error_on_exist) {
       RecordCp(TreeErrorKind::kExists, rel);
     } else {
       skipped_++;
     }
     return false;
+  }
+
+  // Whether opts_.update lets the source (its stat: src) replace dst: 'older'
+  // when dst's mtime is more than a microsecond before src's (lib/walk.ts).
+  bool Updates(const Stat* src, const Stat& dst) const {
+    if (opts_.update != Update::kOlder) return opts_.update == Update::kAll;
+    return (src->mtime_sec - dst.mtime_sec) * 1000000000 + (src->mtime_nsec - dst.mtime_nsec) > 1000;
   }
 
   // Makes the entry under a temporary name with `make`, then renames it over
@@ -402,7 +411,20 @@ class Walk {
     return false;
   }
 
+  // With update: a file at dest that stays is skipped on two stats, the
+  // source never opened (what is not skipped here takes the usual path).
+  bool KeepsExisting(Dir& sdir, Dir& ddir, const Entry& e) {
+    Stat src, dst;
+    if (opts_.update == Update::kAll || !opts_.force || !fs_->StatAt(ddir, e.name, false, &dst).ok() ||
+        dst.kind == Kind::kDirectory || !fs_->StatAt(sdir, e.name, opts_.dereference, &src).ok() || src.Same(dst) ||
+        Updates(&src, dst))
+      return false;
+    skipped_++;
+    return true;
+  }
+
   void CopyFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
+    if (KeepsExisting(sdir, ddir, e)) return;
     Path rel = Join(node->rel, e.name);
     std::unique_ptr<SourceFile> file;
     Status status = fs_->OpenFile(sdir, e.name, opts_.dereference, &file);
@@ -461,8 +483,10 @@ class Walk {
     if (!Exists(s)) return Record(TreeErrorKind::kSystem, s, rel, ErrorPaths::kLinkTarget, target);
     // No same-file check here. fs.cp replaces symlinks even without force; an
     // explicit force: false means "overwrite nothing", links included.
-    Stat dst;
-    if (!MayReplace(ddir, e, rel, nullptr, &dst)) return;
+    Stat dst, link;
+    if (opts_.update == Update::kOlder && !(s = fs_->StatAt(sdir, e.name, false, &link)).ok())
+      return RecordSystem(s, rel, ErrorPaths::kSource);
+    if (!MayReplace(ddir, e, rel, nullptr, &dst, &link)) return;
     // fs.cp: symlink() over an existing file, which is EEXIST.
     if (dst.kind != Kind::kSymlink)
       return Record(TreeErrorKind::kSystem, {fs_->Code(EEXIST), "symlink"}, rel, ErrorPaths::kLinkTarget, target);

@@ -370,6 +370,30 @@ describe.runIf(runsOn('xfs'))(titleOn('xfs', 'cowcopy: copies'), () => {
     expect(fs.readFileSync(path.join(dir, 'dest'), 'utf8')).toBe('old');
   });
 
+  it('-u (--update older) replaces only an older file, in a tree too; a bad WHEN is a usage error', () => {
+    const dir = scratch('xfs');
+    fs.writeFileSync(path.join(dir, 'src'), 'new content');
+    fs.writeFileSync(path.join(dir, 'dest'), 'newer at dest');
+    fs.utimesSync(path.join(dir, 'src'), 1_000_000, 1_000_000);
+    const kept = cowcopy(['-u', 'src', 'dest'], { cwd: dir });
+    expect(kept.status).toBe(0);
+    expect(kept.stdout).toMatch(/^src -> dest: skipped, not older \(\d+\.\d\d s\)\n$/);
+    expect(fs.readFileSync(path.join(dir, 'dest'), 'utf8')).toBe('newer at dest');
+    fs.utimesSync(path.join(dir, 'dest'), 999_000, 999_000);
+    expect(cowcopy(['--update', 'older', 'src', 'dest'], { cwd: dir }).status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'dest'), 'utf8')).toBe('new content');
+
+    smallTree(path.join(dir, 'tree'));
+    fs.mkdirSync(path.join(dir, 'copy'));
+    expect(cowcopy(['-r', 'tree', 'copy'], { cwd: dir }).status).toBe(0);
+    // The copies (and the link) are newer than the source: nothing replaced.
+    const doc = parseJson<CopyJson>(cowcopy(['-ru', '--json', 'tree', 'copy'], { cwd: dir }));
+    expect(doc.results[0]!.result).toMatchObject({ files: 0, symlinks: 0, skipped: 4 });
+    const bad = cowcopy(['--update', 'newer', 'src', 'dest'], { cwd: dir });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/invalid update 'newer': must be one of all, none, older/);
+  });
+
   it('--no-clobber into an existing tree: existing files kept and counted, the rest copied', () => {
     const dir = scratch('xfs');
     smallTree(path.join(dir, 'tree'));

@@ -277,6 +277,7 @@ it('a whole-directory clone where the OS has none (Linux): nothing made, the wal
       force: true,
       errorOnExist: false,
       errorOnExistingDir: false,
+      update: 'all',
       dereference: false,
       verbatimSymlinks: true,
       destExists: false,

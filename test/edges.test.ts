@@ -167,7 +167,7 @@ describe('a worker terminated at the worst moment', () => {
     const worker = (filter: string, progress: string) => `
       const b = require(${dist('binding.js')}).loadBinding({}).binding;
       b.copyTree(${JSON.stringify(src)}, ${JSON.stringify(dir)} + '/dest-' + Math.random(), {
-        request: 'auto', preserveTimestamps: false, noKernelCopy: false, force: true, errorOnExist: false, errorOnExistingDir: false,
+        request: 'auto', preserveTimestamps: false, noKernelCopy: false, force: true, errorOnExist: false, errorOnExistingDir: false, update: 'all',
         dereference: false, verbatimSymlinks: true, destExists: false, concurrency: 1,
         srcAbsolute: Buffer.from(${JSON.stringify(src)}), destAbsolute: Buffer.from('/'), wholeClone: false,
       }, ${filter}, ${progress}).promise.then(() => setTimeout(() => {}, 1000));`;
@@ -197,7 +197,7 @@ describe('a worker terminated at the worst moment', () => {
     const worker = (filter: string, progress: string) => `
       const b = require(${dist('binding.js')}).loadBinding({}).binding;
       const r = b.copyTreeSync(${JSON.stringify(src)}, ${JSON.stringify(dir)} + '/dest-' + Math.random(), {
-        request: 'auto', preserveTimestamps: false, noKernelCopy: false, force: true, errorOnExist: false, errorOnExistingDir: false,
+        request: 'auto', preserveTimestamps: false, noKernelCopy: false, force: true, errorOnExist: false, errorOnExistingDir: false, update: 'all',
         dereference: false, verbatimSymlinks: true, destExists: false, concurrency: 1,
         srcAbsolute: Buffer.from(${JSON.stringify(src)}), destAbsolute: Buffer.from('/'), wholeClone: false,
       }, ${filter}, ${progress});
@@ -473,7 +473,7 @@ describe.each(backends)('$name backend: after a copy was killed (kill -9)', ({ n
   });
 });
 
-it('the native and TypeScript sides name strategies, requests, failures and paths alike; a binding that does not is refused', async () => {
+it('the native and TypeScript sides name strategies, requests, update rules, failures and paths alike; a binding that does not is refused', async () => {
   const { NATIVE_NAMES, loadBinding } = await import('../lib/binding.js');
   const { binding } = loadBinding({});
   expect(binding?.names).toEqual(JSON.parse(JSON.stringify(NATIVE_NAMES)));

@@ -210,6 +210,38 @@ export function treeContract(t, env) {
         assert.equal(fs.readFileSync(path.join(dest, 'a.txt'), 'utf8'), 'mine');
       });
 
+      test("update: 'older' replaces only what is older than the source, 'none' nothing that exists", async () => {
+        const dest = path.join(dir, 'dest');
+        await api.cp(src, dest, { recursive: true, preserveTimestamps: true });
+        const later = (file, seconds) => {
+          const t = fs.statSync(file).mtimeMs / 1000 + seconds;
+          fs.utimesSync(file, t, t);
+        };
+        // Newer in the source: a.txt. Newer at dest: c.txt. The same: b.txt.
+        fs.writeFileSync(path.join(src, 'a.txt'), 'ALPHA');
+        later(path.join(src, 'a.txt'), 10);
+        fs.writeFileSync(path.join(dest, 'sub', 'deeper', 'c.txt'), 'mine');
+        later(path.join(dest, 'sub', 'deeper', 'c.txt'), 20);
+        before = describeTree(src);
+        const contents = () => ['a.txt', 'sub/b.txt', 'sub/deeper/c.txt'].map((f) => fs.readFileSync(path.join(dest, f), 'utf8'));
+
+        const none = await api.cp(src, dest, { recursive: true, update: 'none' });
+        assert.deepEqual(contents(), ['alpha', 'bravo', 'mine']);
+        assert.equal(none.files, 0);
+        assert.equal(none.skipped, 3 + counts.symlinks);
+        const older = await api.cp(src, dest, { recursive: true, update: 'older' });
+        assert.deepEqual(contents(), ['ALPHA', 'bravo', 'mine']);
+        assert.equal(older.files, 1);
+        // The links at dest were made after the source's: not older.
+        assert.equal(older.skipped, 2 + counts.symlinks);
+        const all = await api.cp(src, dest, { recursive: true, update: 'all' });
+        assert.deepEqual(contents(), ['ALPHA', 'bravo', 'charlie']);
+        assert.equal(all.files, 3);
+        const bad = await failure(() => api.cp(src, dest, { recursive: true, update: 'newer' }));
+        assert.equal(bad.code, 'ERR_INVALID_ARG_VALUE');
+        assert.match(bad.message, /^The property 'options.update' must be one of: 'all', 'none', 'older'\. Received 'newer'$/);
+      });
+
       // Node refused an existing directory here from some release of each
       // line on (fs.cp first, fs.cpSync later); before, it merged into it.
       // Whatever this Node does, cp() and cpSync() do the same.
