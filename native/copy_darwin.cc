@@ -289,6 +289,9 @@ Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* na
   return status;
 }
 
+// APFS has no FIEMAP: which blocks two files share is not asked here.
+bool SharesAllData(int, int) { return false; }
+
 Status CloneDirectory(const Path& src, const Path& dest) {
   // One call for the whole hierarchy (the caller made sure nothing needs a
   // per-file decision). Apple discourages it for directories in favour of

@@ -10,14 +10,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -263,6 +266,49 @@ int LinkOpened(int sfd, const Path& src, const Path& name, const struct stat&) {
 
 Status CloneDirectory(const Path&, const Path&) {
   return Fail("clonefile", EOPNOTSUPP);  // no directory clone on Linux
+}
+
+bool SharesAllData(int sfd, int dfd) {
+  if (flistxattr(dfd, nullptr, 0) != 0) return false;
+  constexpr unsigned kBatch = 32;
+  constexpr uint32_t kUnsettled = FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_DELALLOC | FIEMAP_EXTENT_ENCODED |
+                                  FIEMAP_EXTENT_DATA_ENCRYPTED | FIEMAP_EXTENT_DATA_TAIL | FIEMAP_EXTENT_UNWRITTEN;
+  // Data kept in the metadata (btrfs's small files) is never shared: the
+  // same bytes at the same place are what a clone would give.
+  auto same_inline = [&](const struct fiemap_extent& a) {
+    char x[4096], y[4096];
+    if (a.fe_length > sizeof x) return false;
+    const ssize_t n = pread(sfd, x, a.fe_length, static_cast<off_t>(a.fe_logical));
+    return n >= 0 && pread(dfd, y, a.fe_length, static_cast<off_t>(a.fe_logical)) == n &&
+           memcmp(x, y, static_cast<size_t>(n)) == 0;
+  };
+  alignas(struct fiemap) unsigned char raw[2][sizeof(struct fiemap) + kBatch * sizeof(struct fiemap_extent)];
+  struct fiemap* maps[2] = {reinterpret_cast<struct fiemap*>(raw[0]), reinterpret_cast<struct fiemap*>(raw[1])};
+  for (uint64_t start = 0;;) {
+    for (int i = 0; i < 2; i++) {
+      memset(raw[i], 0, sizeof raw[i]);
+      maps[i]->fm_start = start;
+      maps[i]->fm_length = FIEMAP_MAX_OFFSET - start;
+      maps[i]->fm_flags = FIEMAP_FLAG_SYNC;
+      maps[i]->fm_extent_count = kBatch;
+      if (ioctl(i == 0 ? sfd : dfd, FS_IOC_FIEMAP, maps[i]) != 0) return false;
+    }
+    const unsigned n = maps[0]->fm_mapped_extents;
+    if (n != maps[1]->fm_mapped_extents) return false;
+    if (n == 0) return true;  // no data at all, or none past `start`
+    for (unsigned k = 0; k < n; k++) {
+      const struct fiemap_extent& a = maps[0]->fm_extents[k];
+      const struct fiemap_extent& b = maps[1]->fm_extents[k];
+      if (a.fe_logical != b.fe_logical || a.fe_length != b.fe_length || a.fe_flags != b.fe_flags ||
+          (a.fe_flags & kUnsettled) != 0)
+        return false;
+      const bool shared = (a.fe_flags & FIEMAP_EXTENT_SHARED) != 0 && a.fe_physical == b.fe_physical;
+      if (!(a.fe_flags & FIEMAP_EXTENT_DATA_INLINE ? same_inline(a) : shared)) return false;
+    }
+    const struct fiemap_extent& last = maps[0]->fm_extents[n - 1];
+    if (last.fe_flags & FIEMAP_EXTENT_LAST) return true;
+    start = last.fe_logical + last.fe_length;
+  }
 }
 
 namespace {

@@ -145,6 +145,13 @@ struct NewFileHint {
   mode_t umask;
 };
 
+// Whether dfd already holds sfd's data in the same blocks, as a clone of it
+// does: every extent at the same offset, shared, settled on disk (nothing
+// delayed, unwritten or encoded; data inline in the metadata the same
+// bytes), and no xattrs (a new copy has none). False wherever the OS cannot
+// tell.
+bool SharesAllData(int sfd, int dfd);
+
 // What the POSIX tree walk needs from the platform file: copy an open source
 // into `name`, a new entry of dest_dir that this call creates (never through
 // a symlink). On failure nothing is left at `name`. EEXIST when it exists.

@@ -434,10 +434,15 @@ class Walk {
     status = fs_->CopyInto(*file, ddir, e.name, node->exact, opts_.file, &copied);
     if (Exists(status)) {
       Stat dst;
-      bool replaced = MayReplace(ddir, e, rel, &file->stat(), &dst) && ReplaceAt(ddir, e, rel, [&](const Path& temp) {
-        Status s = fs_->CopyInto(*file, ddir, temp, false, opts_.file, &copied);
-        return s.ok() || Exists(s) ? s : Status{s.code, "copyfile"};
-      });
+      if (!MayReplace(ddir, e, rel, &file->stat(), &dst)) return;
+      // A clone of the source already there (a copy refreshed) stays, its
+      // data untouched; else a new file is renamed over it.
+      bool clones = opts_.file.request == Request::kAuto || opts_.file.request == Request::kReflink;
+      bool replaced = (clones && fs_->RefreshClone(*file, ddir, e.name, opts_.file, &copied)) ||
+                      ReplaceAt(ddir, e, rel, [&](const Path& temp) {
+                        Status s = fs_->CopyInto(*file, ddir, temp, false, opts_.file, &copied);
+                        return s.ok() || Exists(s) ? s : Status{s.code, "copyfile"};
+                      });
       if (!replaced) return;
     } else if (!status.ok()) {
       return RecordSystem({status.code, "copyfile"}, rel, ErrorPaths::kBoth);

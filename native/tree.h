@@ -105,6 +105,11 @@ class Fs {
   // exact mode asked.
   virtual Status CopyInto(SourceFile& file, Dir& dir, const Path& name, bool exact, const CopyOptions& opts,
                           CopyResult* result) = 0;
+  // An existing file `name` in `dir` (ours, one link) that already holds
+  // `file`'s data in the same blocks, as a clone of it does, gets only what a
+  // new copy would (the mode, the source's times or now): true when done,
+  // with what a clone would report. False where it cannot tell: replace it.
+  virtual bool RefreshClone(SourceFile&, Dir&, const Path&, const CopyOptions&, CopyResult*) { return false; }
   // A hard link `name` in `dir` to the file `source` names in `sdir`.
   virtual Status LinkInto(Dir& sdir, const Path& source, bool follow, Dir& dir, const Path& name) = 0;
 

@@ -335,6 +335,24 @@ class PosixFs : public tree::Fs {
     return CopyIntoNew(f.fd.get(), f.st, FdOf(dir), name.c_str(), opts, result, exact ? &hint_ : nullptr);
   }
 
+  bool RefreshClone(SourceFile& file, Dir& dir, const Path& name, const CopyOptions& opts,
+                    CopyResult* result) override {
+    auto& f = static_cast<FdFile&>(file);
+    UniqueFd dfd(OpenAtNoIntr(FdOf(dir), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
+    struct stat dst;
+    if (dfd.get() < 0 || fstat(dfd.get(), &dst) != 0 || !S_ISREG(dst.st_mode) || dst.st_nlink != 1 ||
+        dst.st_uid != geteuid() || dst.st_size != f.st.st_size || !SharesAllData(f.fd.get(), dfd.get()))
+      return false;
+    struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+    if (opts.preserve_timestamps) StatTimes(f.st, times);
+    const mode_t mode = f.st.st_mode & 07777;
+    if (((dst.st_mode & 07777) != mode && fchmod(dfd.get(), mode) != 0) || futimens(dfd.get(), times) != 0)
+      return false;
+    result->strategy = Strategy::kReflink;
+    result->bytes = static_cast<uint64_t>(dst.st_size);
+    return true;
+  }
+
   Status LinkInto(Dir& sdir, const Path& source, bool follow, Dir& dir, const Path& name) override {
     return linkat(FdOf(sdir), source.c_str(), FdOf(dir), name.c_str(), follow ? AT_SYMLINK_FOLLOW : 0) == 0
                ? Status()

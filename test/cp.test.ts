@@ -357,6 +357,49 @@ it('an unreadable file mid-tree: the error names it, the walk stops, nothing pre
   expect(fs.statSync(path.join(src, 'd7', 'f3'))).toMatchObject({ size: 4, mode: fs.constants.S_IFREG });
 });
 
+// Over an existing copy, where the filesystem clones (the native walk): a
+// file that is still a clone of its source keeps its inode and blocks and
+// gets only what a new copy would; anything else is replaced by a new file.
+const hasSetfattr = spawnSync('setfattr', ['--version']).status === 0;
+for (const fsName of ['xfs', 'btrfs'] as FsName[]) {
+  describe.runIf(runsOn(fsName))(titleOn(fsName, 'copying over an existing copy'), () => {
+    const { api } = treeBackends.find((b) => b.name === 'native')!;
+    it('clones of the source stay, data untouched; changed, linked or xattr-holding files are replaced', async () => {
+      const base = scratchOn(fsName, 'recopy');
+      scratches.push(base);
+      const src = path.join(base, 'src');
+      makeTree(src, 4, { maxSize: 256 * 1024, readOnly: false });
+      const dest = path.join(base, 'dest');
+      await api.cp(src, dest, { recursive: true, verbatimSymlinks: true });
+      const files = [...describeTree(src)].filter(([, e]) => e.type === 'file' && e.size! > 0).map(([rel]) => rel);
+      expect(files.length).toBeGreaterThan(5);
+      const [changed, chmodded, xattr, linked, ownBlocks] = files as [string, string, string, string, string];
+      fs.writeFileSync(path.join(src, changed), 'changed since');
+      fs.chmodSync(path.join(src, chmodded), 0o600);
+      if (hasSetfattr) expect(spawnSync('setfattr', ['-n', 'user.mine', '-v', '1', path.join(dest, xattr)]).status).toBe(0);
+      fs.linkSync(path.join(dest, linked), path.join(base, 'second-link'));
+      // The same bytes in blocks of its own: a new copy would share them.
+      fs.writeFileSync(path.join(dest, ownBlocks), fs.readFileSync(path.join(src, ownBlocks)));
+      const inode = (rel: string) => fs.statSync(path.join(dest, rel)).ino;
+      const before = new Map(files.map((rel) => [rel, inode(rel)]));
+
+      const result = await api.cp(src, dest, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      expect(diffTrees(src, dest)).toEqual([]);
+      // Times kept for every file, the ones that stayed too (the directories, merged into, keep their own).
+      const copied = describeTree(dest);
+      for (const [rel, e] of describeTree(src)) if (e.type === 'file') expect(copied.get(rel)!.mtimeNs, rel).toBe(e.mtimeNs);
+      expect(result.strategies.reflink).toBe(result.files);
+      const replaced = [changed, linked, ownBlocks, ...(hasSetfattr ? [xattr] : [])];
+      expect(files.filter((rel) => inode(rel) !== before.get(rel)).sort()).toEqual(replaced.sort());
+      expect(fs.statSync(path.join(dest, chmodded)).mode & 0o777).toBe(0o600);
+      expect(fs.readFileSync(path.join(base, 'second-link'))).toEqual(fs.readFileSync(path.join(src, linked)));
+      if (hasSetfattr) expect(spawnSync('getfattr', ['-d', path.join(dest, xattr)], { encoding: 'utf8' }).stdout).toBe('');
+      const allocated = [...describeTree(src)].filter(([, e]) => e.type === 'file' && e.allocated! > 0);
+      expect(notShared(allocated.map(([rel]) => path.join(dest, rel)))).toEqual([]);
+    });
+  });
+}
+
 // The releases each side of every change, as run (lib/cp.ts REFUSING); each
 // Node line's own behaviour is the tree contract's test above.
 describe('which Node refuses an existing directory with errorOnExist', () => {
