@@ -80,6 +80,9 @@ extern const char* const kPlatform;
 // be renamed over the one it replaces. Short, so that a name near NAME_MAX
 // still gets one.
 Path TempName(const char* tag);
+// A temporary name (TempName's form) that a process no longer running left
+// behind (killed between making it and renaming it): safe to remove.
+bool IsLeftoverTemp(const Path& name);
 
 // "Cannot" answers that hold for every file between two volumes (a clone
 // between them, a kernel copy), remembered for the life of the process, so

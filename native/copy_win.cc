@@ -159,30 +159,6 @@ std::wstring TempSibling(const std::wstring& path, const char* tag) {
   return ParentDirectory(path) + std::wstring(name.begin(), name.end());
 }
 
-bool IsLeftoverTemp(const std::wstring& name) {
-  // .cowcopy-<tag>-<pid>-<n>: tag in a-z, pid (10 digits at most) and n digits.
-  static const wchar_t kPrefix[] = L".cowcopy-", kDigits[] = L"0123456789";
-  // Whether name[from, to) is one character or more, each from `set`.
-  auto only = [&name](size_t from, size_t to, const wchar_t* set) {
-    return from < to && name.find_first_not_of(set, from) >= to;
-  };
-  // Past the first and the second '-' after the prefix; 0 where one is missing (npos + 1).
-  const size_t tag = wcslen(kPrefix), pid_start = name.find(L'-', tag) + 1, n_start = name.find(L'-', pid_start) + 1;
-  if (!StartsWith(name, kPrefix) || pid_start == 0 || n_start == 0 ||
-      !only(tag, pid_start - 1, L"abcdefghijklmnopqrstuvwxyz") || !only(pid_start, n_start - 1, kDigits) ||
-      n_start - pid_start > 11 || !only(n_start, name.size(), kDigits))
-    return false;
-  const unsigned long long pid = std::stoull(name.substr(pid_start, n_start - 1 - pid_start));
-  if (pid == 0 || pid > 0xFFFFFFFFull || pid == GetCurrentProcessId()) return false;
-  // No such process (an exited one whose handle someone holds counts as gone).
-  HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
-  if (process == nullptr) return GetLastError() == ERROR_INVALID_PARAMETER;
-  DWORD code = 0;
-  bool exited = GetExitCodeProcess(process, &code) && code != STILL_ACTIVE;
-  CloseHandle(process);
-  return exited;
-}
-
 bool FinalPath(HANDLE h, std::wstring* out) {
   DWORD n = GetFinalPathNameByHandleW(h, nullptr, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
   if (n == 0) return false;
@@ -1096,6 +1072,30 @@ Path TempName(const char* tag) {
   static std::atomic<unsigned> counter{0};
   return Path(".cowcopy-") + tag + "-" + std::to_string(GetCurrentProcessId()) + "-" +
          std::to_string(counter.fetch_add(1));
+}
+
+bool IsLeftoverTemp(const Path& name) {
+  // .cowcopy-<tag>-<pid>-<n>: tag in a-z, pid (10 digits at most) and n digits.
+  static const char kPrefix[] = ".cowcopy-", kDigits[] = "0123456789";
+  // Whether name[from, to) is one character or more, each from `set`.
+  auto only = [&name](size_t from, size_t to, const char* set) {
+    return from < to && name.find_first_not_of(set, from) >= to;
+  };
+  // Past the first and the second '-' after the prefix; 0 where one is missing (npos + 1).
+  const size_t tag = strlen(kPrefix), pid_start = name.find('-', tag) + 1, n_start = name.find('-', pid_start) + 1;
+  if (name.compare(0, tag, kPrefix) != 0 || pid_start == 0 || n_start == 0 ||
+      !only(tag, pid_start - 1, "abcdefghijklmnopqrstuvwxyz") || !only(pid_start, n_start - 1, kDigits) ||
+      n_start - pid_start > 11 || !only(n_start, name.size(), kDigits))
+    return false;
+  const unsigned long long pid = std::stoull(name.substr(pid_start, n_start - 1 - pid_start));
+  if (pid == 0 || pid > 0xFFFFFFFFull || pid == GetCurrentProcessId()) return false;
+  // No such process (an exited one whose handle someone holds counts as gone).
+  HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
+  if (process == nullptr) return GetLastError() == ERROR_INVALID_PARAMETER;
+  DWORD code = 0;
+  bool exited = GetExitCodeProcess(process, &code) && code != STILL_ACTIVE;
+  CloseHandle(process);
+  return exited;
 }
 
 Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,

@@ -102,7 +102,8 @@ Path TempName(const char* tag) {
 
 Path TempIn(const Path& dir, const char* tag) { return dir + "/" + TempName(tag); }
 
-bool IsLeftoverTemp(const char* name) {
+bool IsLeftoverTemp(const Path& path) {
+  const char* name = path.c_str();
   static const char kPrefix[] = ".cowcopy-";
   if (strncmp(name, kPrefix, sizeof kPrefix - 1) != 0) return false;
   // .cowcopy-<tag>-<pid>-<n>: the pid is the field before the last.

@@ -98,9 +98,6 @@ inline int ForcedCloneError(int err) {
 
 Path DirName(const Path& path);
 Path TempIn(const Path& dir, const char* tag);
-// A temporary name (TempName's form) that a process no longer running left
-// behind (killed between making it and renaming it): safe to remove.
-bool IsLeftoverTemp(const char* name);
 
 // Copies the data of `sfd` into `dfd` at the same offsets: extent by extent
 // where the file has holes (SEEK_DATA/SEEK_HOLE: they stay holes, a trailing

@@ -95,8 +95,6 @@ class Fs {
   virtual Status MakeSymlink(Dir& dir, const Path& name, const Path& target) = 0;
   virtual Status Rename(Dir& dir, const Path& from, const Path& to) = 0;
   virtual void Remove(Dir& dir, const Path& name) = 0;
-  // Removes the temporaries a killed copy left in `dir` (IsLeftoverTemp).
-  virtual void RemoveLeftovers(Dir& dir) = 0;
 
   // ---- files ----
   virtual Status OpenFile(Dir& dir, const Path& name, bool follow, std::unique_ptr<SourceFile>* file) = 0;
@@ -111,13 +109,17 @@ class Fs {
   // ---- codes and paths ----
   // Node's code for a POSIX errno on this platform (EEXIST, ELOOP, ECANCELED).
   virtual int Code(int posix_errno) const = 0;
-  // Link targets, resolved as Node's path.resolve does on this platform.
+  // Link targets, resolved as Node's path.resolve does on this platform (the
+  // directory of a resolved path is that path and "/.." resolved).
   virtual bool IsAbsolute(const Path& p) const = 0;
   virtual Path Resolve(const Path& base, const Path& p) const = 0;
-  virtual Path Dirname(const Path& p) const = 0;
-  // fs.cp's isSrcSubdir: every component of `parent` is the same in `child`.
-  virtual bool IsSubdir(const Path& parent, const Path& child) const = 0;
+  // What Resolve's paths are split at (path.sep; '/' too on Windows).
+  virtual const char* Separators() const = 0;
 };
+
+// The components of `p` between any of `separators`, "." left out and ".."
+// taking the one before it away (none above the first): path.normalize's.
+std::vector<Path> Normalized(const Path& p, const char* separators);
 
 // The platform's Fs for one walk of src into dest.
 std::unique_ptr<Fs> MakeFs(const Path& src, const Path& dest, bool dereference);

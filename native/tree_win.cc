@@ -225,17 +225,8 @@ DWORD RemoveEntry(const std::wstring& path) {
   return DeleteByHandle(h.get()) ? 0 : GetLastError();
 }
 
+constexpr char kSeparators[] = "/\\";
 bool IsSeparator(char c) { return c == '/' || c == '\\'; }
-
-// The names between the separators of `p`, empty ones left out.
-std::vector<Path> Components(const Path& p) {
-  std::vector<Path> parts;
-  for (size_t i = 0, j = 0; i <= p.size(); i = j + 1) {
-    j = std::find_if(p.begin() + i, p.end(), IsSeparator) - p.begin();
-    if (j > i) parts.push_back(p.substr(i, j - i));
-  }
-  return parts;
-}
 
 // The root of a Windows path ("C:\", "C:", "\\server\share\", "\" or ""),
 // with '\' separators, and where the rest of the path starts.
@@ -438,16 +429,6 @@ class WinFs : public tree::Fs {
     if (Below(Of(dir).path, name, &path) == 0) RemoveEntry(path);
   }
 
-  void RemoveLeftovers(Dir& dir) override {
-    std::vector<Entry> entries;
-    if (!List(dir, &entries).ok()) return;
-    for (const Entry& e : entries) {
-      if (e.kind == Kind::kDirectory) continue;
-      std::wstring name = Widen(e.name);
-      if (!name.empty() && IsLeftoverTemp(name)) RemoveEntry(Join(Of(dir).path, name));
-    }
-  }
-
   Status OpenFile(Dir& dir, const Path& name, bool follow, std::unique_ptr<SourceFile>* file) override {
     auto f = std::make_unique<WinFile>();
     Status s = OpenEntry(Of(dir).path, name, follow, false, kShareAll, &f->path, &f->h, &f->facts);
@@ -511,39 +492,13 @@ class WinFs : public tree::Fs {
     } else {
       joined = base.substr(rest_base) + "\\" + joined;
     }
-    std::vector<Path> parts;
-    for (const Path& part : Components(joined)) {
-      if (part == "..") {
-        if (!parts.empty()) parts.pop_back();
-      } else if (part != ".") {
-        parts.push_back(part);
-      }
-    }
+    const std::vector<Path> parts = tree::Normalized(joined, kSeparators);
     Path out = root;
     for (size_t k = 0; k < parts.size(); k++) out += (k == 0 ? "" : "\\") + parts[k];
     return out;
   }
 
-  Path Dirname(const Path& p) const override {
-    Path root;
-    size_t rest = RootOf(p, &root);
-    size_t slash = p.find_last_of("/\\");
-    if (slash == Path::npos || slash < rest) return p.substr(0, rest);
-    while (slash > rest && IsSeparator(p[slash - 1])) slash--;
-    return slash <= rest ? p.substr(0, rest) : p.substr(0, slash);
-  }
-
-  // fs.cp's isSrcSubdir: every '\'-separated component of parent, in order,
-  // is the same in child (exactly: Node compares case too).
-  bool IsSubdir(const Path& parent, const Path& child) const override {
-    // Resolve's paths have '\' separators only.
-    std::vector<Path> a = Components(Resolve(parent, ".")), b = Components(Resolve(child, "."));
-    if (a.size() > b.size()) return false;
-    for (size_t i = 0; i < a.size(); i++) {
-      if (a[i] != b[i]) return false;
-    }
-    return true;
-  }
+  const char* Separators() const override { return kSeparators; }
 
  private:
   // Destinations are not deleted or renamed while the walk writes into them.

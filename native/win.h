@@ -75,9 +75,6 @@ std::wstring ParentDirectory(const std::wstring& path);
 std::wstring Join(const std::wstring& dir, const std::wstring& name);
 // A name beside `path`: TempName's form, in path's directory.
 std::wstring TempSibling(const std::wstring& path, const char* tag);
-// Whether `name` is a temporary of TempName's form that a process no longer
-// running left behind.
-bool IsLeftoverTemp(const std::wstring& name);
 // Renames `from` over `to` as rename(2) does: whatever non-directory is at
 // `to` (a read-only file too) is replaced. Returns a Win32 error.
 DWORD ReplaceEntry(const std::wstring& from, const std::wstring& to);
