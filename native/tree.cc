@@ -420,7 +420,7 @@ class Walk {
     status = fs_->CopyInto(*file, ddir, e.name, node->exact, opts_.file, &copied);
     if (Exists(status)) {
       Stat dst;
-      bool replaced = MayReplace(ddir, e, rel, &file->stat(), &dst) && ReplaceAt(ddir, e, rel, [&](const Path& temp) {
+      bool replaced = MayReplace(ddir, e, rel, &file->stat, &dst) && ReplaceAt(ddir, e, rel, [&](const Path& temp) {
         Status s = fs_->CopyInto(*file, ddir, temp, false, opts_.file, &copied);
         return s.ok() || Exists(s) ? s : Status{s.code, "copyfile"};
       });

@@ -37,17 +37,15 @@ struct Entry {
 };
 
 // An open directory of the walk (a descriptor, or a path and a handle).
-class Dir {
- public:
+struct Dir {
   virtual ~Dir() = default;
 };
 
 // A source file, open for copying: the one the copy reads, whatever its
 // name leads to meanwhile.
-class SourceFile {
- public:
+struct SourceFile {
   virtual ~SourceFile() = default;
-  virtual const Stat& stat() const = 0;
+  Stat stat;  // as it was opened
 };
 
 // How a platform runs the walk's workers.

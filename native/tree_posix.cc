@@ -99,8 +99,6 @@ Status Opened(int fd, std::unique_ptr<Dir>* dir) {
 struct FdFile : SourceFile {
   UniqueFd fd;
   struct stat st = {};
-  Stat meta;
-  const Stat& stat() const override { return meta; }
 };
 
 Kind KindOfMode(mode_t mode) {
@@ -316,7 +314,7 @@ class PosixFs : public tree::Fs {
     auto f = std::make_unique<FdFile>();
     Status s = cowcopy::OpenSource(FdOf(dir), name.c_str(), follow, &f->fd, &f->st);
     if (!s.ok()) return s;
-    f->meta = ToStat(f->st);
+    f->stat = ToStat(f->st);
     *file = std::move(f);
     return Status();
   }

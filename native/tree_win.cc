@@ -82,8 +82,6 @@ struct WinFile : SourceFile {
   std::wstring path;
   UniqueHandle h;
   FileFacts facts;
-  Stat meta;
-  const Stat& stat() const override { return meta; }
 };
 
 // `base` and a name or a '/'-separated relative path, as a wide path.
@@ -433,7 +431,7 @@ class WinFs : public tree::Fs {
     auto f = std::make_unique<WinFile>();
     Status s = OpenEntry(Of(dir).path, name, follow, false, kShareAll, &f->path, &f->h, &f->facts);
     if (!s.ok()) return s;
-    f->meta = ToStat(f->facts, false);
+    f->stat = ToStat(f->facts, false);
     *file = std::move(f);
     return Status();
   }
