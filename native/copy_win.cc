@@ -29,7 +29,6 @@
 #include <winioctl.h>
 #include <winternl.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -1068,28 +1067,10 @@ void Thread::Join() {
 
 int NodeErrorCode(int os_error) { return win::TranslateWinError(static_cast<DWORD>(os_error)); }
 
-Path TempName(const char* tag) {
-  static std::atomic<unsigned> counter{0};
-  return Path(".cowcopy-") + tag + "-" + std::to_string(GetCurrentProcessId()) + "-" +
-         std::to_string(counter.fetch_add(1));
-}
+uint64_t ProcessId() { return GetCurrentProcessId(); }
 
-bool IsLeftoverTemp(const Path& name) {
-  // .cowcopy-<tag>-<pid>-<n>: tag in a-z, pid (10 digits at most) and n digits.
-  static const char kPrefix[] = ".cowcopy-", kDigits[] = "0123456789";
-  // Whether name[from, to) is one character or more, each from `set`.
-  auto only = [&name](size_t from, size_t to, const char* set) {
-    return from < to && name.find_first_not_of(set, from) >= to;
-  };
-  // Past the first and the second '-' after the prefix; 0 where one is missing (npos + 1).
-  const size_t tag = strlen(kPrefix), pid_start = name.find('-', tag) + 1, n_start = name.find('-', pid_start) + 1;
-  if (name.compare(0, tag, kPrefix) != 0 || pid_start == 0 || n_start == 0 ||
-      !only(tag, pid_start - 1, "abcdefghijklmnopqrstuvwxyz") || !only(pid_start, n_start - 1, kDigits) ||
-      n_start - pid_start > 11 || !only(n_start, name.size(), kDigits))
-    return false;
-  const unsigned long long pid = std::stoull(name.substr(pid_start, n_start - 1 - pid_start));
-  if (pid == 0 || pid > 0xFFFFFFFFull || pid == GetCurrentProcessId()) return false;
-  // No such process (an exited one whose handle someone holds counts as gone).
+bool ProcessEnded(uint64_t pid) {
+  // An exited process whose handle someone holds has ended too.
   HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
   if (process == nullptr) return GetLastError() == ERROR_INVALID_PARAMETER;
   DWORD code = 0;

@@ -4,15 +4,12 @@
 // destination atomically. What differs per OS is behind posix.h's hooks.
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -93,31 +90,12 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   return Status();
 }
 
-Path TempName(const char* tag) {
-  static std::atomic<unsigned> counter{0};
-  char name[64];
-  snprintf(name, sizeof name, ".cowcopy-%s-%d-%u", tag, static_cast<int>(getpid()), counter.fetch_add(1));
-  return name;
-}
-
 Path TempIn(const Path& dir, const char* tag) { return dir + "/" + TempName(tag); }
 
-bool IsLeftoverTemp(const Path& path) {
-  const char* name = path.c_str();
-  static const char kPrefix[] = ".cowcopy-";
-  if (strncmp(name, kPrefix, sizeof kPrefix - 1) != 0) return false;
-  // .cowcopy-<tag>-<pid>-<n>: the pid is the field before the last.
-  const char* last = strrchr(name, '-');
-  if (last == nullptr || last[1] == '\0' || strspn(last + 1, "0123456789") != strlen(last + 1)) return false;
-  const char* pid_end = last;
-  const char* pid_start = pid_end;
-  while (pid_start > name + sizeof kPrefix - 1 && pid_start[-1] >= '0' && pid_start[-1] <= '9') pid_start--;
-  if (pid_start == pid_end || pid_start[-1] != '-') return false;
-  long pid = strtol(pid_start, nullptr, 10);
-  if (pid <= 0 || pid == static_cast<long>(getpid())) return false;
-  // No such process (as this one sees them): nobody will rename it now.
-  return kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-}
+uint64_t ProcessId() { return static_cast<uint64_t>(getpid()); }
+
+// Only pids a pid_t holds: kill() takes a negative one as a process group.
+bool ProcessEnded(uint64_t pid) { return pid <= INT_MAX && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
 
 namespace {
 

@@ -20,10 +20,12 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -547,6 +549,29 @@ class Walk {
 };
 
 }  // namespace
+
+// copy.h's temporary names: here, where every platform with a walk shares them.
+Path TempName(const char* tag) {
+  static std::atomic<unsigned> counter{0};
+  return Path(".cowcopy-") + tag + "-" + std::to_string(ProcessId()) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+bool IsLeftoverTemp(const Path& name) {
+  // .cowcopy-<tag>-<pid>-<n>: tag in a-z, pid (10 digits at most) and n digits.
+  static const char kPrefix[] = ".cowcopy-", kDigits[] = "0123456789";
+  // Whether name[from, to) is one character or more, each from `set`.
+  auto only = [&name](size_t from, size_t to, const char* set) {
+    return from < to && name.find_first_not_of(set, from) >= to;
+  };
+  // Past the first and the second '-' after the prefix; 0 where one is missing (npos + 1).
+  const size_t tag = strlen(kPrefix), pid_start = name.find('-', tag) + 1, n_start = name.find('-', pid_start) + 1;
+  if (name.compare(0, tag, kPrefix) != 0 || pid_start == 0 || n_start == 0 ||
+      !only(tag, pid_start - 1, "abcdefghijklmnopqrstuvwxyz") || !only(pid_start, n_start - 1, kDigits) ||
+      n_start - pid_start > 11 || !only(n_start, name.size(), kDigits))
+    return false;
+  const uint64_t pid = std::stoull(name.substr(pid_start, n_start - 1 - pid_start));
+  return pid != 0 && pid <= 0xFFFFFFFFull && pid != ProcessId() && ProcessEnded(pid);
+}
 
 std::vector<Path> tree::Normalized(const Path& p, const char* separators) {
   std::vector<Path> parts;
