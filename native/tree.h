@@ -7,6 +7,7 @@
 #ifndef COWCOPY_TREE_H_
 #define COWCOPY_TREE_H_
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -67,15 +68,15 @@ class Fs {
   virtual Status OpenDestRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) = 0;
   // Whether what the walk makes in the destination root gets exactly the
   // mode asked for (then it need not be asked back, or set again).
-  virtual bool ExactModes(Dir& dest_root, const Stat& st) = 0;
-  virtual WorkerPolicy Policy(Dir& dest_root) = 0;
+  virtual bool ExactModes(Dir& /*dest_root*/, const Stat& /*st*/) { return false; }
+  virtual WorkerPolicy Policy(Dir& /*dest_root*/) { return WorkerPolicy(); }
   // One clone of the whole source tree as the destination (macOS
   // clonefile), counted into `counted`; *refused when it holds an entry
-  // fs.cp refuses (then it is removed again). Not supported: the platform's
-  // ENOTSUP, nothing made.
-  virtual Status CloneWhole(TreeResult* counted, bool* refused) = 0;
+  // fs.cp refuses (then it is removed again). Not supported (the default):
+  // the platform's ENOTSUP, nothing made.
+  virtual Status CloneWhole(TreeResult* /*counted*/, bool* /*refused*/) { return {Code(ENOTSUP), "clonefile"}; }
   // Removes what CloneWhole left at the destination.
-  virtual Status RemoveDestRoot() = 0;
+  virtual Status RemoveDestRoot() { return Status(); }
 
   // ---- directories below the roots ----
   virtual Status OpenSource(const Path& rel, std::unique_ptr<Dir>* dir) = 0;

@@ -258,6 +258,8 @@ size_t RootOf(const Path& p, Path* root) {
   return 0;
 }
 
+// Fs's defaults hold for ExactModes (Windows modes are one attribute: none
+// is "exact"), Policy, and CloneWhole (no whole-directory clone here).
 class WinFs : public tree::Fs {
  public:
   WinFs(const Path& src, const Path& dest, bool dereference) : src_(src), dest_(dest), dereference_(dereference) {}
@@ -277,14 +279,6 @@ class WinFs : public tree::Fs {
     DWORD err = ToWidePath(dest_, &wdest_);
     return err != 0 ? FailWin("opendir", err) : OpenDirectory(wdest_, "", follow, kDestShare, dir, st);
   }
-
-  // Windows modes are one attribute: nothing is made "exact".
-  bool ExactModes(Dir&, const Stat&) override { return false; }
-
-  tree::WorkerPolicy Policy(Dir&) override { return tree::WorkerPolicy(); }
-
-  Status CloneWhole(TreeResult*, bool*) override { return FailUv("clonefile", uvwin::kENOTSUP); }
-  Status RemoveDestRoot() override { return Status(); }
 
   Status OpenSource(const Path& rel, std::unique_ptr<Dir>* dir) override {
     return OpenDirectory(wsrc_, rel, dereference_, kShareAll, dir);
