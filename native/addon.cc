@@ -133,30 +133,6 @@ void SetStatus(Builder* b, const Status& status) {
   if (status.same_file) b->Bool("sameFile", true);
 }
 
-napi_value CopyResultToJs(napi_env env, const Status& status, const CopyResult& result) {
-  Builder b(env);
-  SetStatus(&b, status);
-  if (status.ok()) {
-    b.String("strategy", NameOf(kStrategyNames, result.strategy));
-    b.Number("bytes", static_cast<double>(result.bytes));
-  }
-  return b.Done();
-}
-
-napi_value VolumeToJs(napi_env env, const Status& status, const VolumeInfo& info) {
-  Builder b(env);
-  SetStatus(&b, status);
-  if (status.ok()) {
-    b.Number("fsType", static_cast<double>(info.fs_type))
-        .String("fsName", info.fs_name.c_str())
-        .Bool("reflink", info.reflink)
-        .Bool("hardlink", info.hardlink)
-        .Bool("kernelCopy", info.kernel_copy)
-        .Bool("writable", info.writable);
-  }
-  return b.Done();
-}
-
 napi_value TreeResultToJs(napi_env env, const TreeResult& r) {
   Builder b(env);
   SetStatus(&b, r.status);
@@ -249,7 +225,15 @@ struct CopyJob {
     return true;
   }
   void Work() { status = CopyOneFile(src, dest, opts, &result); }
-  napi_value ToJs(napi_env env) const { return CopyResultToJs(env, status, result); }
+  napi_value ToJs(napi_env env) const {
+    Builder b(env);
+    SetStatus(&b, status);
+    if (status.ok()) {
+      b.String("strategy", NameOf(kStrategyNames, result.strategy));
+      b.Number("bytes", static_cast<double>(result.bytes));
+    }
+    return b.Done();
+  }
 };
 
 struct ProbeJob {
@@ -263,7 +247,19 @@ struct ProbeJob {
                      sync ? "probeSync(path): path is a string or Buffer" : "probe(path): path is a string or Buffer");
   }
   void Work() { status = ProbeVolume(path, &info); }
-  napi_value ToJs(napi_env env) const { return VolumeToJs(env, status, info); }
+  napi_value ToJs(napi_env env) const {
+    Builder b(env);
+    SetStatus(&b, status);
+    if (status.ok()) {
+      b.Number("fsType", static_cast<double>(info.fs_type))
+          .String("fsName", info.fs_name.c_str())
+          .Bool("reflink", info.reflink)
+          .Bool("hardlink", info.hardlink)
+          .Bool("kernelCopy", info.kernel_copy)
+          .Bool("writable", info.writable);
+    }
+    return b.Done();
+  }
 };
 
 template <typename Job>
@@ -576,10 +572,9 @@ class TreeCall {
 // No thread for a walk (RLIMIT_NPROC, pids.max): said as a failure; the
 // facade walks in JavaScript instead.
 Napi::Value NoThread(Napi::Env env, int err) {
-  Napi::Object failure = Napi::Object::New(env);
-  failure.Set("errno", Napi::Number::New(env, NodeErrorCode(err)));
-  failure.Set("syscall", Napi::String::New(env, "pthread_create"));
-  return failure;
+  Builder failure(env);
+  SetStatus(&failure, Status{NodeErrorCode(err), "pthread_create"});
+  return Napi::Value(env, failure.Done());
 }
 
 Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
