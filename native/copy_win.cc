@@ -1037,11 +1037,6 @@ struct Thread::Impl {
   std::function<void()> fn;
 };
 
-Thread::Thread() = default;
-Thread::Thread(Thread&&) noexcept = default;
-Thread& Thread::operator=(Thread&&) noexcept = default;
-Thread::~Thread() { Join(); }
-
 int Thread::Start(std::function<void()> fn) {
   Join();
   auto impl = std::make_unique<Impl>();
