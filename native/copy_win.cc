@@ -233,6 +233,23 @@ DWORD OpenExisting(const std::wstring& path, DWORD access, bool follow, UniqueHa
   return facts != nullptr ? Inspect(h->get(), facts) : 0;
 }
 
+// The attributes FileBasicInfo can set (sparse, compressed and the like have
+// their own FSCTLs).
+constexpr DWORD kSettableAttributes = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN |
+                                      FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE |
+                                      FILE_ATTRIBUTE_TEMPORARY | FILE_ATTRIBUTE_OFFLINE |
+                                      FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
+
+void RemoveEntry(const std::wstring& path, bool follow, const FileIdentity* which) {
+  UniqueHandle h;
+  FileFacts now;
+  if (OpenExisting(path, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | DELETE, follow, &h, &now) != 0 ||
+      (which != nullptr && !now.identity.SameFile(*which)))
+    return;
+  if (now.read_only()) SetAttributes(h.get(), now.attributes & kSettableAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY});
+  DeleteByHandle(h.get());
+}
+
 namespace {
 
 // DUPLICATE_EXTENTS_DATA
@@ -272,12 +289,6 @@ static_assert(sizeof(SetIntegrityBuffer) == sizeof(FSCTL_SET_INTEGRITY_INFORMATI
               "FSCTL_SET_INTEGRITY_INFORMATION_BUFFER");
 #endif
 
-// The attributes FileBasicInfo can set (sparse, compressed and the like have
-// their own FSCTLs).
-constexpr DWORD kSettableAttributes = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN |
-                                      FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE |
-                                      FILE_ATTRIBUTE_TEMPORARY | FILE_ATTRIBUTE_OFFLINE |
-                                      FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
 constexpr DWORD kBufferSize = 1 << 20;
 
 // A hidden temporary file at `path`, new.
@@ -294,18 +305,6 @@ DWORD LookAt(const std::wstring& path, bool* exists, FileFacts* facts) {
   DWORD err = OpenExisting(path, FILE_READ_ATTRIBUTES, true, &h, facts);
   *exists = h.valid();
   return err == ERROR_FILE_NOT_FOUND && !h.valid() ? 0 : err;
-}
-
-// Removes the file at `path` if it still is `which`, a file we wrote (so
-// one that CopyFileExW made read-only may be made writable again).
-void RemoveIfSame(const std::wstring& path, const FileIdentity& which) {
-  UniqueHandle h;
-  FileFacts now;
-  if (OpenExisting(path, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | DELETE, true, &h, &now) != 0 ||
-      !now.identity.SameFile(which))
-    return;
-  if (now.read_only()) SetAttributes(h.get(), now.attributes & kSettableAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY});
-  DeleteByHandle(h.get());
 }
 
 Status SameFile(const CopyOptions& opts, const FileFacts& src, CopyResult* result) {
@@ -391,7 +390,7 @@ class Destination {
   // a failed write), what was written is removed, as on Linux.
   DWORD Commit() {
     DWORD err = h_.Close();
-    if (err != 0) RemoveIfSame(path_, facts_.identity);
+    if (err != 0) RemoveEntry(path_, true, &facts_.identity);
     return err;
   }
 
@@ -413,7 +412,7 @@ class Destination {
     const bool ours = created_ || touched_;
     const bool deleted = ours && can_delete_ && DeleteByHandle(h_.get());
     h_.Reset();
-    if (ours && !deleted) RemoveIfSame(path_, facts_.identity);
+    if (ours && !deleted) RemoveEntry(path_, true, &facts_.identity);
   }
 
   std::wstring path_;
@@ -823,7 +822,7 @@ void CleanUpFailedCopyFile(const std::wstring& wdest, bool existed, const FileFa
                      now.last_write_time.QuadPart == before.last_write_time.QuadPart &&
                      now.change_time.QuadPart == before.change_time.QuadPart;
     if (unchanged && !we_touched) return;
-    RemoveIfSame(wdest, now.identity);
+    RemoveEntry(wdest, true, &now.identity);
     return;
   }
   // It did not exist: a file there now is CopyFileExW's, unless the copy
@@ -831,7 +830,7 @@ void CleanUpFailedCopyFile(const std::wstring& wdest, bool existed, const FileFa
   if (IsExistsError(err) || err == ERROR_SHARING_VIOLATION || err == ERROR_LOCK_VIOLATION ||
       err == ERROR_ACCESS_DENIED || err == ERROR_PATH_NOT_FOUND || err == ERROR_FILE_NOT_FOUND)
     return;
-  RemoveIfSame(wdest, now.identity);
+  RemoveEntry(wdest, true, &now.identity);
 }
 
 // CopyFileExW by name: the data, streams, EAs and attributes, as
@@ -869,7 +868,7 @@ Status OsCopy(const std::wstring& wsrc, const std::wstring& wdest, const FileFac
     FileFacts copied;
     if (h.valid() && Inspect(h.get(), &copied) == 0) {
       h.Reset();
-      RemoveIfSame(wdest, copied.identity);
+      RemoveEntry(wdest, true, &copied.identity);
     }
     return s;
   }

@@ -210,19 +210,6 @@ Status OpenDirectory(const std::wstring& base, const Path& rel, bool follow, DWO
   return Status();
 }
 
-// Removes an entry this walk made (a file, a link, an empty directory),
-// read-only or not, without following it.
-DWORD RemoveEntry(const std::wstring& path) {
-  UniqueHandle h;
-  DWORD err = OpenExisting(path, DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, false, &h);
-  if (err != 0) return err;
-  FILE_BASIC_INFO basic;
-  if (GetFileInformationByHandleEx(h.get(), FileBasicInfo, &basic, sizeof basic) &&
-      (basic.FileAttributes & FILE_ATTRIBUTE_READONLY) != 0)
-    SetAttributes(h.get(), basic.FileAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY});
-  return DeleteByHandle(h.get()) ? 0 : GetLastError();
-}
-
 constexpr char kSeparators[] = "/\\";
 bool IsSeparator(char c) { return c == '/' || c == '\\'; }
 
@@ -418,7 +405,7 @@ class WinFs : public tree::Fs {
 
   void Remove(Dir& dir, const Path& name) override {
     std::wstring path;
-    if (Below(Of(dir).path, name, &path) == 0) RemoveEntry(path);
+    if (Below(Of(dir).path, name, &path) == 0) RemoveEntry(path, false);  // a link as itself
   }
 
   Status OpenFile(Dir& dir, const Path& name, bool follow, std::unique_ptr<SourceFile>* file) override {

@@ -116,6 +116,9 @@ DWORD Inspect(HANDLE h, FileFacts* facts);
 DWORD OpenExisting(const std::wstring& path, DWORD access, bool follow, UniqueHandle* h,
                    FileFacts* facts = nullptr, DWORD share = kShareAll);
 
+// Removes the entry at `path` (through a link with `follow`), read-only or
+// not; with `which`, only while it still is that file (one we wrote).
+void RemoveEntry(const std::wstring& path, bool follow, const FileIdentity* which = nullptr);
 // Deletes the open file when its last handle closes.
 inline bool DeleteByHandle(HANDLE h) {
   FILE_DISPOSITION_INFO dispose = {TRUE};
