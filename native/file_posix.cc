@@ -52,6 +52,33 @@ Path DirName(const Path& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+namespace {
+
+// ProbeVolume's work in directory `dir`: a scratch file of one block, named
+// so that a hard link to it can be tried, for the platform to clone and copy.
+Status ProbeDirectory(const Path& dir, VolumeInfo* probed) {
+  const Path name = TempIn(dir, "probe");
+  UniqueFd scratch(OpenNoIntr(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
+  // Read-only or not ours: nothing can be cloned into it by this process.
+  if (scratch.get() < 0) return ProbeCopies(dir, -1, 0, probed);
+  probed->writable = true;
+  char block[4096];
+  for (size_t i = 0; i < sizeof block; i++) block[i] = static_cast<char>(i * 31);
+  Status status;
+  if (pwrite(scratch.get(), block, sizeof block, 0) != static_cast<ssize_t>(sizeof block)) {
+    status = Fail("write", errno ? errno : EIO);
+  } else {
+    const Path linked = name + "-link";
+    probed->hardlink = link(name.c_str(), linked.c_str()) == 0;
+    if (probed->hardlink) unlink(linked.c_str());
+    status = ProbeCopies(dir, scratch.get(), sizeof block, probed);
+  }
+  unlink(name.c_str());
+  return status;
+}
+
+}  // namespace
+
 // Cached per directory (its stat), not per device: whether this process may
 // write there is a property of the directory.
 Status ProbeVolume(const Path& path, VolumeInfo* info) {

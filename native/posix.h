@@ -126,9 +126,10 @@ Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts);
 Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* dfd, const struct stat& dst,
                  bool created, bool* touched, const CopyOptions& opts, CopyResult* result);
 
-// ProbeVolume's work in directory `dir` (file_posix.cc finds the directory
-// and caches what a writable one gives).
-Status ProbeDirectory(const Path& dir, VolumeInfo* info);
+// ProbeVolume's platform half in directory `dir`: the filesystem, and
+// whether `scratch` (`size` bytes, open there; -1 where none could be made)
+// clones and copies by the kernel (file_posix.cc makes it, tries a hard link).
+Status ProbeCopies(const Path& dir, int scratch, size_t size, VolumeInfo* info);
 // The path an open file has now, or "" where the OS cannot tell.
 Path PathOfFd(int fd);
 // Makes `name` a link to the file open as sfd (opened from src), never to
