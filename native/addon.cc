@@ -294,6 +294,25 @@ bool NamesOf(napi_env env, const std::vector<FilterEntry>& entries, napi_value* 
   return true;
 }
 
+// The filter's answer, one boolean per entry, into *keep (sized to the
+// entries); false when it is not that, or a call fails (a getter's
+// JavaScript may end the environment).
+bool ReadKeep(napi_env env, napi_value answer, std::vector<bool>* keep) {
+  bool is_array = false;
+  uint32_t given = 0;
+  if (napi_is_array(env, answer, &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, answer, &given) != napi_ok || given != keep->size())
+    return false;
+  for (uint32_t i = 0; i < given; i++) {
+    napi_value element;
+    bool value = false;
+    if (napi_get_element(env, answer, i, &element) != napi_ok || napi_get_value_bool(env, element, &value) != napi_ok)
+      return false;
+    (*keep)[i] = value;
+  }
+  return true;
+}
+
 // ---- copyTree(src, dest, options, filter, progress) -> { promise, cancel } or a failure ----
 
 // A thread-safe function (one thread, no queue limit) that has `call` call fn
@@ -396,33 +415,15 @@ class TreeJob : public TreeHooks {
     void* data = nullptr;
     if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || data == nullptr) return nullptr;
     const std::shared_ptr<FilterRequest>& request = *static_cast<std::shared_ptr<FilterRequest>*>(data);
-    bool ok = argc >= 2 && Truthy(env, argv[0]);
-    bool is_array = false;
-    uint32_t given = 0;
-    std::vector<bool> keep;
-    if (ok) {
-      ok = napi_is_array(env, argv[1], &is_array) == napi_ok && is_array &&
-           napi_get_array_length(env, argv[1], &given) == napi_ok;
-    }
-    if (ok) {
-      keep.assign(request->entries.size(), true);
-      for (uint32_t i = 0; ok && i < keep.size() && i < given; i++) {
-        napi_value element;
-        ok = napi_get_element(env, argv[1], i, &element) == napi_ok;
-        if (ok) keep[i] = Truthy(env, element);
-      }
-    }
+    bool said = false;
+    std::vector<bool> keep(request->entries.size());
+    const bool ok = argc >= 2 && napi_get_value_bool(env, argv[0], &said) == napi_ok && said &&
+                    ReadKeep(env, argv[1], &keep);
     std::lock_guard<std::mutex> lock(request->mu);
     if (request->answered) return nullptr;
     for (size_t i = 0; ok && i < keep.size(); i++) request->entries[i].keep = keep[i];
     Settle(request.get(), ok);
     return nullptr;
-  }
-
-  static bool Truthy(napi_env env, napi_value v) {
-    napi_value b;
-    bool out = false;
-    return napi_coerce_to_bool(env, v, &b) == napi_ok && napi_get_value_bool(env, b, &out) == napi_ok && out;
   }
 
   // filter(rel, names, done) on the main thread: the directory and its
@@ -689,16 +690,9 @@ class SyncTreeHooks : public TreeHooks {
       called = napi_get_undefined(env, &undefined) == napi_ok &&
                napi_call_function(env, undefined, filter, 2, argv, &answer) == napi_ok;
     }
-    bool is_array = false;
-    uint32_t given = 0;
-    bool ok = called && napi_is_array(env, answer, &is_array) == napi_ok && is_array &&
-         napi_get_array_length(env, answer, &given) == napi_ok && given == entries.size();
-    for (uint32_t i = 0; ok && i < given; i++) {
-      napi_value element;
-      bool keep = false;
-      ok = napi_get_element(env, answer, i, &element) == napi_ok && napi_get_value_bool(env, element, &keep) == napi_ok;
-      if (ok) entries[i].keep = keep;
-    }
+    std::vector<bool> keep(entries.size());
+    const bool ok = called && ReadKeep(env, answer, &keep);
+    for (size_t i = 0; ok && i < keep.size(); i++) entries[i].keep = keep[i];
     napi_close_handle_scope(env, scope);
     return ok ? Answer::kKeep : called ? Answer::kStop : Answer::kFailed;
   }
