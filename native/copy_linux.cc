@@ -62,10 +62,8 @@ class Copier {
       : sfd_(sfd), dfd_(dfd), sdev_(sdev), ddev_(ddev), cancel_(opts.cancel) {
     if (opts.no_kernel_copy) {
       level_ = kReadWrite;
-    } else if (opts.request == Request::kCopy) {
+    } else if (opts.request == Request::kCopy || Cannot::Known(sdev, ddev, Cannot::kCopyRange)) {
       // copy_file_range may reflink on xfs/btrfs; a forced copy must not.
-      level_ = kSendfile;
-    } else if (Cannot::Known(sdev, ddev, Cannot::kCopyRange)) {
       level_ = kSendfile;
     }
     if (level_ == kSendfile && Cannot::Known(sdev, ddev, Cannot::kSendfile))
