@@ -83,6 +83,19 @@ template <typename Fn>
 Fn Export(HMODULE module, const char* name) {
   return module == nullptr ? nullptr : reinterpret_cast<Fn>(reinterpret_cast<void*>(GetProcAddress(module, name)));
 }
+
+// The directory holding `path`, with a trailing backslash.
+std::wstring ParentDirectory(const std::wstring& path) {
+  size_t slash = path.find_last_of(L'\\');
+  if (slash == std::wstring::npos) return path;
+  return path.substr(0, slash + 1);
+}
+
+// A name beside `path`: TempName's form, in path's directory.
+std::wstring TempSibling(const std::wstring& path, const char* tag) {
+  const Path name = TempName(tag);  // ASCII
+  return ParentDirectory(path) + std::wstring(name.begin(), name.end());
+}
 }  // namespace
 
 // libuv's translation in the node.exe that loaded this addon (it exports
@@ -142,20 +155,9 @@ std::string ToUtf8(const wchar_t* text, size_t length) {
   return out;
 }
 
-std::wstring ParentDirectory(const std::wstring& path) {
-  size_t slash = path.find_last_of(L'\\');
-  if (slash == std::wstring::npos) return path;
-  return path.substr(0, slash + 1);
-}
-
 std::wstring Join(const std::wstring& dir, const std::wstring& name) {
   if (!dir.empty() && dir.back() == L'\\') return dir + name;
   return dir + L"\\" + name;
-}
-
-std::wstring TempSibling(const std::wstring& path, const char* tag) {
-  const Path name = TempName(tag);  // ASCII
-  return ParentDirectory(path) + std::wstring(name.begin(), name.end());
 }
 
 bool FinalPath(HANDLE h, std::wstring* out) {
@@ -1118,9 +1120,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
     }
   }
   wchar_t fs_name[MAX_PATH + 1] = {};
-  DWORD volume_flags = 0;
-  if (!GetVolumeInformationByHandleW(h.get(), nullptr, 0, nullptr, nullptr, &volume_flags, fs_name,
-                                     MAX_PATH + 1))
+  if (!GetVolumeInformationByHandleW(h.get(), nullptr, 0, nullptr, nullptr, nullptr, fs_name, MAX_PATH + 1))
     return FailWin("statfs", GetLastError());
   h.Reset();
   VolumeInfo probed;

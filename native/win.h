@@ -70,11 +70,7 @@ DWORD ToWidePath(const Path& path, std::wstring* out);
 std::wstring Widen(const Path& utf8);
 // UTF-16 -> UTF-8 (`length` characters, or up to the NUL).
 std::string ToUtf8(const wchar_t* text, size_t length = std::wstring::npos);
-// The directory holding `path`, with a trailing backslash.
-std::wstring ParentDirectory(const std::wstring& path);
 std::wstring Join(const std::wstring& dir, const std::wstring& name);
-// A name beside `path`: TempName's form, in path's directory.
-std::wstring TempSibling(const std::wstring& path, const char* tag);
 // Renames `from` over `to` as rename(2) does: whatever non-directory is at
 // `to` (a read-only file too) is replaced. Returns a Win32 error.
 DWORD ReplaceEntry(const std::wstring& from, const std::wstring& to);
