@@ -249,22 +249,21 @@ size_t RootOf(const Path& p, Path* root) {
 // is "exact"), Policy, and CloneWhole (no whole-directory clone here).
 class WinFs : public tree::Fs {
  public:
-  WinFs(const Path& src, const Path& dest, bool dereference) : src_(src), dest_(dest), dereference_(dereference) {}
+  // The roots as \\?\ paths, once: a failure is reported by the first call that needs one.
+  WinFs(const Path& src, const Path& dest, bool dereference)
+      : src_error_(ToWidePath(src, &wsrc_)), dest_error_(ToWidePath(dest, &wdest_)), dereference_(dereference) {}
 
   Status OpenSourceRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
-    DWORD err = ToWidePath(src_, &wsrc_);
-    return err != 0 ? FailWin("opendir", err) : OpenDirectory(wsrc_, "", follow, kShareAll, dir, st);
+    return src_error_ != 0 ? FailWin("opendir", src_error_) : OpenDirectory(wsrc_, "", follow, kShareAll, dir, st);
   }
 
   Status MakeDestRoot() override {
-    DWORD err = ToWidePath(dest_, &wdest_);
-    if (err != 0) return FailWin("mkdir", err);
+    if (dest_error_ != 0) return FailWin("mkdir", dest_error_);
     return CreateDirectoryW(wdest_.c_str(), nullptr) ? Status() : FailWin("mkdir", GetLastError());
   }
 
   Status OpenDestRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
-    DWORD err = ToWidePath(dest_, &wdest_);
-    return err != 0 ? FailWin("opendir", err) : OpenDirectory(wdest_, "", follow, kDestShare, dir, st);
+    return dest_error_ != 0 ? FailWin("opendir", dest_error_) : OpenDirectory(wdest_, "", follow, kDestShare, dir, st);
   }
 
   Status OpenSource(const Path& rel, std::unique_ptr<Dir>* dir) override {
@@ -491,9 +490,9 @@ class WinFs : public tree::Fs {
     return p;
   }
 
-  const Path src_, dest_;
+  std::wstring wsrc_, wdest_;  // before the errors: their initializers fill them
+  const DWORD src_error_, dest_error_;
   const bool dereference_;
-  std::wstring wsrc_, wdest_;
   std::atomic<DWORD> unprivileged_{SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE};
 };
 
