@@ -133,30 +133,6 @@ void SetStatus(Builder* b, const Status& status) {
   if (status.same_file) b->Bool("sameFile", true);
 }
 
-napi_value CopyResultToJs(napi_env env, const Status& status, const CopyResult& result) {
-  Builder b(env);
-  SetStatus(&b, status);
-  if (status.ok()) {
-    b.String("strategy", NameOf(kStrategyNames, result.strategy));
-    b.Number("bytes", static_cast<double>(result.bytes));
-  }
-  return b.Done();
-}
-
-napi_value VolumeToJs(napi_env env, const Status& status, const VolumeInfo& info) {
-  Builder b(env);
-  SetStatus(&b, status);
-  if (status.ok()) {
-    b.Number("fsType", static_cast<double>(info.fs_type))
-        .String("fsName", info.fs_name.c_str())
-        .Bool("reflink", info.reflink)
-        .Bool("hardlink", info.hardlink)
-        .Bool("kernelCopy", info.kernel_copy)
-        .Bool("writable", info.writable);
-  }
-  return b.Done();
-}
-
 napi_value TreeResultToJs(napi_env env, const TreeResult& r) {
   Builder b(env);
   SetStatus(&b, r.status);
@@ -249,7 +225,15 @@ struct CopyJob {
     return true;
   }
   void Work() { status = CopyOneFile(src, dest, opts, &result); }
-  napi_value ToJs(napi_env env) const { return CopyResultToJs(env, status, result); }
+  napi_value ToJs(napi_env env) const {
+    Builder b(env);
+    SetStatus(&b, status);
+    if (status.ok()) {
+      b.String("strategy", NameOf(kStrategyNames, result.strategy));
+      b.Number("bytes", static_cast<double>(result.bytes));
+    }
+    return b.Done();
+  }
 };
 
 struct ProbeJob {
@@ -263,7 +247,19 @@ struct ProbeJob {
                      sync ? "probeSync(path): path is a string or Buffer" : "probe(path): path is a string or Buffer");
   }
   void Work() { status = ProbeVolume(path, &info); }
-  napi_value ToJs(napi_env env) const { return VolumeToJs(env, status, info); }
+  napi_value ToJs(napi_env env) const {
+    Builder b(env);
+    SetStatus(&b, status);
+    if (status.ok()) {
+      b.Number("fsType", static_cast<double>(info.fs_type))
+          .String("fsName", info.fs_name.c_str())
+          .Bool("reflink", info.reflink)
+          .Bool("hardlink", info.hardlink)
+          .Bool("kernelCopy", info.kernel_copy)
+          .Bool("writable", info.writable);
+    }
+    return b.Done();
+  }
 };
 
 template <typename Job>
@@ -294,6 +290,25 @@ bool NamesOf(napi_env env, const std::vector<FilterEntry>& entries, napi_value* 
     std::memcpy(at, e.name.data(), e.name.size());
     at += e.name.size();
     *at++ = '\0';
+  }
+  return true;
+}
+
+// The filter's answer, one boolean per entry, into *keep (sized to the
+// entries); false when it is not that, or a call fails (a getter's
+// JavaScript may end the environment).
+bool ReadKeep(napi_env env, napi_value answer, std::vector<bool>* keep) {
+  bool is_array = false;
+  uint32_t given = 0;
+  if (napi_is_array(env, answer, &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, answer, &given) != napi_ok || given != keep->size())
+    return false;
+  for (uint32_t i = 0; i < given; i++) {
+    napi_value element;
+    bool value = false;
+    if (napi_get_element(env, answer, i, &element) != napi_ok || napi_get_value_bool(env, element, &value) != napi_ok)
+      return false;
+    (*keep)[i] = value;
   }
   return true;
 }
@@ -400,33 +415,15 @@ class TreeJob : public TreeHooks {
     void* data = nullptr;
     if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || data == nullptr) return nullptr;
     const std::shared_ptr<FilterRequest>& request = *static_cast<std::shared_ptr<FilterRequest>*>(data);
-    bool ok = argc >= 2 && Truthy(env, argv[0]);
-    bool is_array = false;
-    uint32_t given = 0;
-    std::vector<bool> keep;
-    if (ok) {
-      ok = napi_is_array(env, argv[1], &is_array) == napi_ok && is_array &&
-           napi_get_array_length(env, argv[1], &given) == napi_ok;
-    }
-    if (ok) {
-      keep.assign(request->entries.size(), true);
-      for (uint32_t i = 0; ok && i < keep.size() && i < given; i++) {
-        napi_value element;
-        ok = napi_get_element(env, argv[1], i, &element) == napi_ok;
-        if (ok) keep[i] = Truthy(env, element);
-      }
-    }
+    bool said = false;
+    std::vector<bool> keep(request->entries.size());
+    const bool ok = argc >= 2 && napi_get_value_bool(env, argv[0], &said) == napi_ok && said &&
+                    ReadKeep(env, argv[1], &keep);
     std::lock_guard<std::mutex> lock(request->mu);
     if (request->answered) return nullptr;
     for (size_t i = 0; ok && i < keep.size(); i++) request->entries[i].keep = keep[i];
     Settle(request.get(), ok);
     return nullptr;
-  }
-
-  static bool Truthy(napi_env env, napi_value v) {
-    napi_value b;
-    bool out = false;
-    return napi_coerce_to_bool(env, v, &b) == napi_ok && napi_get_value_bool(env, b, &out) == napi_ok && out;
   }
 
   // filter(rel, names, done) on the main thread: the directory and its
@@ -579,10 +576,9 @@ class TreeCall {
 // No thread for a walk (RLIMIT_NPROC, pids.max): said as a failure; the
 // facade walks in JavaScript instead.
 Napi::Value NoThread(Napi::Env env, int err) {
-  Napi::Object failure = Napi::Object::New(env);
-  failure.Set("errno", Napi::Number::New(env, NodeErrorCode(err)));
-  failure.Set("syscall", Napi::String::New(env, "pthread_create"));
-  return failure;
+  Builder failure(env);
+  SetStatus(&failure, Status{NodeErrorCode(err), "pthread_create"});
+  return Napi::Value(env, failure.Done());
 }
 
 Napi::Value CopyTreeAsync(const Napi::CallbackInfo& info) {
@@ -697,16 +693,9 @@ class SyncTreeHooks : public TreeHooks {
       called = napi_get_undefined(env, &undefined) == napi_ok &&
                napi_call_function(env, undefined, filter, 2, argv, &answer) == napi_ok;
     }
-    bool is_array = false;
-    uint32_t given = 0;
-    bool ok = called && napi_is_array(env, answer, &is_array) == napi_ok && is_array &&
-         napi_get_array_length(env, answer, &given) == napi_ok && given == entries.size();
-    for (uint32_t i = 0; ok && i < given; i++) {
-      napi_value element;
-      bool keep = false;
-      ok = napi_get_element(env, answer, i, &element) == napi_ok && napi_get_value_bool(env, element, &keep) == napi_ok;
-      if (ok) entries[i].keep = keep;
-    }
+    std::vector<bool> keep(entries.size());
+    const bool ok = called && ReadKeep(env, answer, &keep);
+    for (size_t i = 0; ok && i < keep.size(); i++) entries[i].keep = keep[i];
     napi_close_handle_scope(env, scope);
     return ok ? Answer::kKeep : called ? Answer::kStop : Answer::kFailed;
   }

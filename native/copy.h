@@ -81,8 +81,15 @@ extern const char* const kPlatform;
 
 // ".cowcopy-<tag>-<pid>-<n>": a temporary name for an entry being made, to
 // be renamed over the one it replaces. Short, so that a name near NAME_MAX
-// still gets one.
+// still gets one. Both in tree.cc, lib/paths.ts's form.
 Path TempName(const char* tag);
+// A temporary name (TempName's form) that a process no longer running left
+// behind (killed between making it and renaming it): safe to remove.
+bool IsLeftoverTemp(const Path& name);
+// What the two ask the OS: this process's id, and whether process `pid`
+// has ended (no such process, as this one sees them).
+uint64_t ProcessId();
+bool ProcessEnded(uint64_t pid);
 
 // "Cannot" answers that hold for every file between two volumes (a clone
 // between them, a kernel copy), remembered for the life of the process, so

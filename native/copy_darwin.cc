@@ -324,48 +324,27 @@ int AdvertisesClones(const char* mount_point) {
 
 }  // namespace
 
-Status ProbeDirectory(const Path& dir, VolumeInfo* probed) {
+Status ProbeCopies(const Path& dir, int scratch, size_t, VolumeInfo* probed) {
   struct statfs sfs;
   if (statfs(dir.c_str(), &sfs) != 0) return Fail("statfs", errno);
   // fs_type stays 0: f_type numbers are not stable on macOS, the name is.
   probed->fs_name.assign(sfs.f_fstypename, strnlen(sfs.f_fstypename, sizeof sfs.f_fstypename));
-  const int advertised = AdvertisesClones(sfs.f_mntonname);
-
-  // Scratch files are named (no O_TMPFILE here) and unlinked at once.
-  const Path a_name = TempIn(dir, "probe");
-  UniqueFd a(OpenNoIntr(a_name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
-  // Read-only or not ours: nothing can be cloned into it by this process.
-  if (a.get() < 0) return Status();
-  probed->writable = true;
-  char block[4096];
-  for (size_t i = 0; i < sizeof block; i++) block[i] = static_cast<char>(i * 31);
-  if (pwrite(a.get(), block, sizeof block, 0) != static_cast<ssize_t>(sizeof block)) {
-    int err = errno ? errno : EIO;
-    unlink(a_name.c_str());
-    return Fail("write", err);
-  }
+  if (scratch < 0) return Status();
 
   // A "yes" is not enough (network volumes relay the server's answer): try.
   // A volume that says it cannot clone is taken at its word.
-  if (advertised != 0) {
+  if (AdvertisesClones(sfs.f_mntonname) != 0) {
     const Path b_name = TempIn(dir, "probe");
-    probed->reflink = fclonefileat(a.get(), AT_FDCWD, b_name.c_str(), kCloneFlags) == 0;
+    probed->reflink = fclonefileat(scratch, AT_FDCWD, b_name.c_str(), kCloneFlags) == 0;
     if (probed->reflink) unlink(b_name.c_str());
   }
-
+  // Scratch files are named (no O_TMPFILE here) and unlinked at once.
   const Path c_name = TempIn(dir, "probe");
   UniqueFd c(OpenNoIntr(c_name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
-  int c_err = errno;
-  if (c.get() >= 0) {
-    unlink(c_name.c_str());
-    probed->kernel_copy = fcopyfile(a.get(), c.get(), nullptr, COPYFILE_DATA) == 0;
-  }
-
-  const Path linked = a_name + "-link";
-  probed->hardlink = link(a_name.c_str(), linked.c_str()) == 0;
-  if (probed->hardlink) unlink(linked.c_str());
-  unlink(a_name.c_str());
-  return c.get() < 0 ? Fail("open", c_err) : Status();
+  if (c.get() < 0) return Fail("open", errno);
+  unlink(c_name.c_str());
+  probed->kernel_copy = fcopyfile(scratch, c.get(), nullptr, COPYFILE_DATA) == 0;
+  return Status();
 }
 
 }  // namespace cowcopy

@@ -65,10 +65,8 @@ class Copier {
       : sfd_(sfd), dfd_(dfd), sdev_(sdev), ddev_(ddev), cancel_(opts.cancel) {
     if (opts.no_kernel_copy) {
       level_ = kReadWrite;
-    } else if (opts.request == Request::kCopy) {
+    } else if (opts.request == Request::kCopy || Cannot::Known(sdev, ddev, Cannot::kCopyRange)) {
       // copy_file_range may reflink on xfs/btrfs; a forced copy must not.
-      level_ = kSendfile;
-    } else if (Cannot::Known(sdev, ddev, Cannot::kCopyRange)) {
       level_ = kSendfile;
     }
     if (level_ == kSendfile && Cannot::Known(sdev, ddev, Cannot::kSendfile))
@@ -326,35 +324,18 @@ int ScratchFile(const Path& dir) {
 
 }  // namespace
 
-Status ProbeDirectory(const Path& dir, VolumeInfo* probed) {
+Status ProbeCopies(const Path& dir, int scratch, size_t size, VolumeInfo* probed) {
   struct statfs sfs;
   if (statfs(dir.c_str(), &sfs) != 0) return Fail("statfs", errno);
   probed->fs_type = static_cast<uint64_t>(sfs.f_type);
-
-  UniqueFd a(ScratchFile(dir));
-  // Read-only or not ours: nothing can be cloned into it by this process.
-  if (a.get() < 0) return Status();
-  probed->writable = true;
-  char block[4096];
-  for (size_t i = 0; i < sizeof block; i++) block[i] = static_cast<char>(i * 31);
-  if (pwrite(a.get(), block, sizeof block, 0) != static_cast<ssize_t>(sizeof block))
-    return Fail("write", errno ? errno : EIO);
+  if (scratch < 0) return Status();
   UniqueFd b(ScratchFile(dir));
   if (b.get() < 0) return Fail("open", errno);
-  probed->reflink = ioctl(b.get(), FICLONE, a.get()) == 0;
+  probed->reflink = ioctl(b.get(), FICLONE, scratch) == 0;
   UniqueFd c(ScratchFile(dir));
   if (c.get() < 0) return Fail("open", errno);
   loff_t in = 0, out = 0;
-  probed->kernel_copy = CopyFileRange(a.get(), &in, c.get(), &out, sizeof block) >= 0;
-
-  Path name = TempIn(dir, "probe");
-  UniqueFd named(OpenNoIntr(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
-  if (named.get() >= 0) {
-    Path linked = name + "-link";
-    probed->hardlink = link(name.c_str(), linked.c_str()) == 0;
-    if (probed->hardlink) unlink(linked.c_str());
-    unlink(name.c_str());
-  }
+  probed->kernel_copy = CopyFileRange(scratch, &in, c.get(), &out, size) >= 0;
   return Status();
 }
 

@@ -14,10 +14,6 @@ const bool kNativeTree = false;
 int NodeErrorCode(int os_error) { return -os_error; }
 
 struct Thread::Impl {};
-Thread::Thread() = default;
-Thread::Thread(Thread&&) noexcept = default;
-Thread& Thread::operator=(Thread&&) noexcept = default;
-Thread::~Thread() = default;
 int Thread::Start(std::function<void()>) { return ENOSYS; }
 void Thread::Join() {}
 

@@ -29,7 +29,6 @@
 #include <winioctl.h>
 #include <winternl.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -83,6 +82,19 @@ bool StartsWith(const std::wstring& text, const wchar_t* prefix) {
 template <typename Fn>
 Fn Export(HMODULE module, const char* name) {
   return module == nullptr ? nullptr : reinterpret_cast<Fn>(reinterpret_cast<void*>(GetProcAddress(module, name)));
+}
+
+// The directory holding `path`, with a trailing backslash.
+std::wstring ParentDirectory(const std::wstring& path) {
+  size_t slash = path.find_last_of(L'\\');
+  if (slash == std::wstring::npos) return path;
+  return path.substr(0, slash + 1);
+}
+
+// A name beside `path`: TempName's form, in path's directory.
+std::wstring TempSibling(const std::wstring& path, const char* tag) {
+  const Path name = TempName(tag);  // ASCII
+  return ParentDirectory(path) + std::wstring(name.begin(), name.end());
 }
 }  // namespace
 
@@ -143,44 +155,9 @@ std::string ToUtf8(const wchar_t* text, size_t length) {
   return out;
 }
 
-std::wstring ParentDirectory(const std::wstring& path) {
-  size_t slash = path.find_last_of(L'\\');
-  if (slash == std::wstring::npos) return path;
-  return path.substr(0, slash + 1);
-}
-
 std::wstring Join(const std::wstring& dir, const std::wstring& name) {
   if (!dir.empty() && dir.back() == L'\\') return dir + name;
   return dir + L"\\" + name;
-}
-
-std::wstring TempSibling(const std::wstring& path, const char* tag) {
-  const Path name = TempName(tag);  // ASCII
-  return ParentDirectory(path) + std::wstring(name.begin(), name.end());
-}
-
-bool IsLeftoverTemp(const std::wstring& name) {
-  // .cowcopy-<tag>-<pid>-<n>: tag in a-z, pid (10 digits at most) and n digits.
-  static const wchar_t kPrefix[] = L".cowcopy-", kDigits[] = L"0123456789";
-  // Whether name[from, to) is one character or more, each from `set`.
-  auto only = [&name](size_t from, size_t to, const wchar_t* set) {
-    return from < to && name.find_first_not_of(set, from) >= to;
-  };
-  // Past the first and the second '-' after the prefix; 0 where one is missing (npos + 1).
-  const size_t tag = wcslen(kPrefix), pid_start = name.find(L'-', tag) + 1, n_start = name.find(L'-', pid_start) + 1;
-  if (!StartsWith(name, kPrefix) || pid_start == 0 || n_start == 0 ||
-      !only(tag, pid_start - 1, L"abcdefghijklmnopqrstuvwxyz") || !only(pid_start, n_start - 1, kDigits) ||
-      n_start - pid_start > 11 || !only(n_start, name.size(), kDigits))
-    return false;
-  const unsigned long long pid = std::stoull(name.substr(pid_start, n_start - 1 - pid_start));
-  if (pid == 0 || pid > 0xFFFFFFFFull || pid == GetCurrentProcessId()) return false;
-  // No such process (an exited one whose handle someone holds counts as gone).
-  HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
-  if (process == nullptr) return GetLastError() == ERROR_INVALID_PARAMETER;
-  DWORD code = 0;
-  bool exited = GetExitCodeProcess(process, &code) && code != STILL_ACTIVE;
-  CloseHandle(process);
-  return exited;
 }
 
 bool FinalPath(HANDLE h, std::wstring* out) {
@@ -258,6 +235,23 @@ DWORD OpenExisting(const std::wstring& path, DWORD access, bool follow, UniqueHa
   return facts != nullptr ? Inspect(h->get(), facts) : 0;
 }
 
+// The attributes FileBasicInfo can set (sparse, compressed and the like have
+// their own FSCTLs).
+constexpr DWORD kSettableAttributes = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN |
+                                      FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE |
+                                      FILE_ATTRIBUTE_TEMPORARY | FILE_ATTRIBUTE_OFFLINE |
+                                      FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
+
+void RemoveEntry(const std::wstring& path, bool follow, const FileIdentity* which) {
+  UniqueHandle h;
+  FileFacts now;
+  if (OpenExisting(path, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | DELETE, follow, &h, &now) != 0 ||
+      (which != nullptr && !now.identity.SameFile(*which)))
+    return;
+  if (now.read_only()) SetAttributes(h.get(), now.attributes & kSettableAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY});
+  DeleteByHandle(h.get());
+}
+
 namespace {
 
 // DUPLICATE_EXTENTS_DATA
@@ -297,12 +291,6 @@ static_assert(sizeof(SetIntegrityBuffer) == sizeof(FSCTL_SET_INTEGRITY_INFORMATI
               "FSCTL_SET_INTEGRITY_INFORMATION_BUFFER");
 #endif
 
-// The attributes FileBasicInfo can set (sparse, compressed and the like have
-// their own FSCTLs).
-constexpr DWORD kSettableAttributes = FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_HIDDEN |
-                                      FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_ARCHIVE |
-                                      FILE_ATTRIBUTE_TEMPORARY | FILE_ATTRIBUTE_OFFLINE |
-                                      FILE_ATTRIBUTE_NOT_CONTENT_INDEXED;
 constexpr DWORD kBufferSize = 1 << 20;
 
 // A hidden temporary file at `path`, new.
@@ -319,18 +307,6 @@ DWORD LookAt(const std::wstring& path, bool* exists, FileFacts* facts) {
   DWORD err = OpenExisting(path, FILE_READ_ATTRIBUTES, true, &h, facts);
   *exists = h.valid();
   return err == ERROR_FILE_NOT_FOUND && !h.valid() ? 0 : err;
-}
-
-// Removes the file at `path` if it still is `which`, a file we wrote (so
-// one that CopyFileExW made read-only may be made writable again).
-void RemoveIfSame(const std::wstring& path, const FileIdentity& which) {
-  UniqueHandle h;
-  FileFacts now;
-  if (OpenExisting(path, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | DELETE, true, &h, &now) != 0 ||
-      !now.identity.SameFile(which))
-    return;
-  if (now.read_only()) SetAttributes(h.get(), now.attributes & kSettableAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY});
-  DeleteByHandle(h.get());
 }
 
 Status SameFile(const CopyOptions& opts, const FileFacts& src, CopyResult* result) {
@@ -416,7 +392,7 @@ class Destination {
   // a failed write), what was written is removed, as on Linux.
   DWORD Commit() {
     DWORD err = h_.Close();
-    if (err != 0) RemoveIfSame(path_, facts_.identity);
+    if (err != 0) RemoveEntry(path_, true, &facts_.identity);
     return err;
   }
 
@@ -438,7 +414,7 @@ class Destination {
     const bool ours = created_ || touched_;
     const bool deleted = ours && can_delete_ && DeleteByHandle(h_.get());
     h_.Reset();
-    if (ours && !deleted) RemoveIfSame(path_, facts_.identity);
+    if (ours && !deleted) RemoveEntry(path_, true, &facts_.identity);
   }
 
   std::wstring path_;
@@ -848,7 +824,7 @@ void CleanUpFailedCopyFile(const std::wstring& wdest, bool existed, const FileFa
                      now.last_write_time.QuadPart == before.last_write_time.QuadPart &&
                      now.change_time.QuadPart == before.change_time.QuadPart;
     if (unchanged && !we_touched) return;
-    RemoveIfSame(wdest, now.identity);
+    RemoveEntry(wdest, true, &now.identity);
     return;
   }
   // It did not exist: a file there now is CopyFileExW's, unless the copy
@@ -856,7 +832,7 @@ void CleanUpFailedCopyFile(const std::wstring& wdest, bool existed, const FileFa
   if (IsExistsError(err) || err == ERROR_SHARING_VIOLATION || err == ERROR_LOCK_VIOLATION ||
       err == ERROR_ACCESS_DENIED || err == ERROR_PATH_NOT_FOUND || err == ERROR_FILE_NOT_FOUND)
     return;
-  RemoveIfSame(wdest, now.identity);
+  RemoveEntry(wdest, true, &now.identity);
 }
 
 // CopyFileExW by name: the data, streams, EAs and attributes, as
@@ -894,7 +870,7 @@ Status OsCopy(const std::wstring& wsrc, const std::wstring& wdest, const FileFac
     FileFacts copied;
     if (h.valid() && Inspect(h.get(), &copied) == 0) {
       h.Reset();
-      RemoveIfSame(wdest, copied.identity);
+      RemoveEntry(wdest, true, &copied.identity);
     }
     return s;
   }
@@ -1062,11 +1038,6 @@ struct Thread::Impl {
   std::function<void()> fn;
 };
 
-Thread::Thread() = default;
-Thread::Thread(Thread&&) noexcept = default;
-Thread& Thread::operator=(Thread&&) noexcept = default;
-Thread::~Thread() { Join(); }
-
 int Thread::Start(std::function<void()> fn) {
   Join();
   auto impl = std::make_unique<Impl>();
@@ -1092,10 +1063,16 @@ void Thread::Join() {
 
 int NodeErrorCode(int os_error) { return win::TranslateWinError(static_cast<DWORD>(os_error)); }
 
-Path TempName(const char* tag) {
-  static std::atomic<unsigned> counter{0};
-  return Path(".cowcopy-") + tag + "-" + std::to_string(GetCurrentProcessId()) + "-" +
-         std::to_string(counter.fetch_add(1));
+uint64_t ProcessId() { return GetCurrentProcessId(); }
+
+bool ProcessEnded(uint64_t pid) {
+  // An exited process whose handle someone holds has ended too.
+  HANDLE process = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
+  if (process == nullptr) return GetLastError() == ERROR_INVALID_PARAMETER;
+  DWORD code = 0;
+  bool exited = GetExitCodeProcess(process, &code) && code != STILL_ACTIVE;
+  CloseHandle(process);
+  return exited;
 }
 
 Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
@@ -1143,9 +1120,7 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
     }
   }
   wchar_t fs_name[MAX_PATH + 1] = {};
-  DWORD volume_flags = 0;
-  if (!GetVolumeInformationByHandleW(h.get(), nullptr, 0, nullptr, nullptr, &volume_flags, fs_name,
-                                     MAX_PATH + 1))
+  if (!GetVolumeInformationByHandleW(h.get(), nullptr, 0, nullptr, nullptr, nullptr, fs_name, MAX_PATH + 1))
     return FailWin("statfs", GetLastError());
   h.Reset();
   VolumeInfo probed;

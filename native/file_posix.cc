@@ -4,15 +4,12 @@
 // destination atomically. What differs per OS is behind posix.h's hooks.
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -27,11 +24,6 @@ struct Thread::Impl {
   pthread_t id;
   std::function<void()> fn;
 };
-
-Thread::Thread() = default;
-Thread::Thread(Thread&&) noexcept = default;
-Thread& Thread::operator=(Thread&&) noexcept = default;
-Thread::~Thread() { Join(); }
 
 int Thread::Start(std::function<void()> fn) {
   Join();
@@ -59,6 +51,33 @@ Path DirName(const Path& path) {
   if (slash == Path::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
 }
+
+namespace {
+
+// ProbeVolume's work in directory `dir`: a scratch file of one block, named
+// so that a hard link to it can be tried, for the platform to clone and copy.
+Status ProbeDirectory(const Path& dir, VolumeInfo* probed) {
+  const Path name = TempIn(dir, "probe");
+  UniqueFd scratch(OpenNoIntr(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
+  // Read-only or not ours: nothing can be cloned into it by this process.
+  if (scratch.get() < 0) return ProbeCopies(dir, -1, 0, probed);
+  probed->writable = true;
+  char block[4096];
+  for (size_t i = 0; i < sizeof block; i++) block[i] = static_cast<char>(i * 31);
+  Status status;
+  if (pwrite(scratch.get(), block, sizeof block, 0) != static_cast<ssize_t>(sizeof block)) {
+    status = Fail("write", errno ? errno : EIO);
+  } else {
+    const Path linked = name + "-link";
+    probed->hardlink = link(name.c_str(), linked.c_str()) == 0;
+    if (probed->hardlink) unlink(linked.c_str());
+    status = ProbeCopies(dir, scratch.get(), sizeof block, probed);
+  }
+  unlink(name.c_str());
+  return status;
+}
+
+}  // namespace
 
 // Cached per directory (its stat), not per device: whether this process may
 // write there is a property of the directory.
@@ -93,30 +112,12 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   return Status();
 }
 
-Path TempName(const char* tag) {
-  static std::atomic<unsigned> counter{0};
-  char name[64];
-  snprintf(name, sizeof name, ".cowcopy-%s-%d-%u", tag, static_cast<int>(getpid()), counter.fetch_add(1));
-  return name;
-}
-
 Path TempIn(const Path& dir, const char* tag) { return dir + "/" + TempName(tag); }
 
-bool IsLeftoverTemp(const char* name) {
-  static const char kPrefix[] = ".cowcopy-";
-  if (strncmp(name, kPrefix, sizeof kPrefix - 1) != 0) return false;
-  // .cowcopy-<tag>-<pid>-<n>: the pid is the field before the last.
-  const char* last = strrchr(name, '-');
-  if (last == nullptr || last[1] == '\0' || strspn(last + 1, "0123456789") != strlen(last + 1)) return false;
-  const char* pid_end = last;
-  const char* pid_start = pid_end;
-  while (pid_start > name + sizeof kPrefix - 1 && pid_start[-1] >= '0' && pid_start[-1] <= '9') pid_start--;
-  if (pid_start == pid_end || pid_start[-1] != '-') return false;
-  long pid = strtol(pid_start, nullptr, 10);
-  if (pid <= 0 || pid == static_cast<long>(getpid())) return false;
-  // No such process (as this one sees them): nobody will rename it now.
-  return kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-}
+uint64_t ProcessId() { return static_cast<uint64_t>(getpid()); }
+
+// Only pids a pid_t holds: kill() takes a negative one as a process group.
+bool ProcessEnded(uint64_t pid) { return pid <= INT_MAX && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
 
 namespace {
 

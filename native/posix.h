@@ -98,9 +98,6 @@ inline int ForcedCloneError(int err) {
 
 Path DirName(const Path& path);
 Path TempIn(const Path& dir, const char* tag);
-// A temporary name (TempName's form) that a process no longer running left
-// behind (killed between making it and renaming it): safe to remove.
-bool IsLeftoverTemp(const char* name);
 
 // Copies the data of `sfd` into `dfd` at the same offsets: extent by extent
 // where the file has holes (SEEK_DATA/SEEK_HOLE: they stay holes, a trailing
@@ -129,9 +126,10 @@ Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts);
 Status WriteInto(int sfd, const struct stat& sst, const Path& dest, UniqueFd* dfd, const struct stat& dst,
                  bool created, bool* touched, const CopyOptions& opts, CopyResult* result);
 
-// ProbeVolume's work in directory `dir` (file_posix.cc finds the directory
-// and caches what a writable one gives).
-Status ProbeDirectory(const Path& dir, VolumeInfo* info);
+// ProbeVolume's platform half in directory `dir`: the filesystem, and
+// whether `scratch` (`size` bytes, open there; -1 where none could be made)
+// clones and copies by the kernel (file_posix.cc makes it, tries a hard link).
+Status ProbeCopies(const Path& dir, int scratch, size_t size, VolumeInfo* info);
 // The path an open file has now, or "" where the OS cannot tell.
 Path PathOfFd(int fd);
 // Makes `name` a link to the file open as sfd (opened from src), never to

@@ -13,12 +13,12 @@ namespace cowcopy {
 
 class Thread {
  public:
-  Thread();
-  Thread(Thread&&) noexcept;
-  Thread& operator=(Thread&&) noexcept;
+  Thread() = default;
+  Thread(Thread&&) noexcept = default;
+  Thread& operator=(Thread&&) noexcept = default;
   Thread(const Thread&) = delete;
   Thread& operator=(const Thread&) = delete;
-  ~Thread();  // joins a thread still running
+  ~Thread() { Join(); }  // joins a thread still running
 
   // Runs fn on a new thread: 0, or the errno the OS gave (EAGAIN).
   int Start(std::function<void()> fn);
@@ -27,7 +27,9 @@ class Thread {
   struct Impl;
 
  private:
-  std::unique_ptr<Impl> impl_;
+  // Owned alone; a shared_ptr takes its deleter where Impl is complete, so
+  // the members above need no definitions in each platform file.
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace cowcopy

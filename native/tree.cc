@@ -20,10 +20,12 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -237,7 +239,7 @@ class Walk {
     std::unique_ptr<Dir> sdir, ddir;
     if (!OpenPair(node, &sdir, &ddir)) return Done(node);
     // A directory that was there: what a killed copy left in it goes.
-    if (!node->created) fs_->RemoveLeftovers(*ddir);
+    if (!node->created) RemoveLeftovers(*ddir);
 
     std::vector<Entry> entries;
     Status s = fs_->List(*sdir, &entries);
@@ -305,6 +307,15 @@ class Walk {
     if (!Stopped()) CopyFiles(node, *sdir, *ddir, batch);
     // Often the last item of this directory: finish it with what is open.
     Done(node, ddir.get());
+  }
+
+  // The temporaries of a killed copy (IsLeftoverTemp) in a destination directory.
+  void RemoveLeftovers(Dir& ddir) {
+    std::vector<Entry> entries;
+    if (!fs_->List(ddir, &entries).ok()) return;
+    for (const Entry& e : entries) {
+      if (e.kind != Kind::kDirectory && IsLeftoverTemp(e.name)) fs_->Remove(ddir, e.name);
+    }
   }
 
   // ListDir gives up on node: a source-side error, then node's item is over.
@@ -434,7 +445,7 @@ class Walk {
     status = fs_->CopyInto(*file, ddir, e.name, node->exact, opts_.file, &copied);
     if (Exists(status)) {
       Stat dst;
-      if (!MayReplace(ddir, e, rel, &file->stat(), &dst)) return;
+      if (!MayReplace(ddir, e, rel, &file->stat, &dst)) return;
       // A clone of the source already there (a copy refreshed) stays, its
       // data untouched; else a new file is renamed over it.
       bool clones = opts_.file.request == Request::kAuto || opts_.file.request == Request::kReflink;
@@ -478,7 +489,7 @@ class Walk {
     if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
     // What fs.cp does without verbatimSymlinks: a relative target becomes
     // absolute, pointing into the source tree.
-    const Path link_dir = fs_->Dirname(fs_->Resolve(opts_.src_absolute, rel));
+    const Path link_dir = fs_->Resolve(opts_.src_absolute, rel + "/..");
     if (!opts_.verbatim_symlinks && !fs_->IsAbsolute(target)) target = fs_->Resolve(link_dir, target);
     s = fs_->MakeSymlink(ddir, e.name, target);
     if (s.ok()) {
@@ -497,20 +508,28 @@ class Walk {
       return Record(TreeErrorKind::kSystem, {fs_->Code(EEXIST), "symlink"}, rel, ErrorPaths::kLinkTarget, target);
     Path existing;
     if (!(s = fs_->ReadLink(ddir, e.name, &existing)).ok()) return RecordSystem(s, rel, ErrorPaths::kDestination);
-    const Path dest_dir = fs_->Dirname(fs_->Resolve(opts_.dest_absolute, rel));
+    const Path dest_dir = fs_->Resolve(opts_.dest_absolute, rel + "/..");
     const Path resolved_src = fs_->Resolve(link_dir, target);
     const Path resolved_dest = fs_->Resolve(dest_dir, existing);
     // fs.cp refuses even a link identical to the one there (its target is
     // "inside itself"); replacing it with the same link harms nothing.
-    if (resolved_src != resolved_dest && fs_->IsSubdir(resolved_src, resolved_dest))
+    if (resolved_src != resolved_dest && IsSubdir(resolved_src, resolved_dest))
       return RecordCp(TreeErrorKind::kLinkIntoSelf, rel, target, resolved_dest);
     Stat followed;
     if (fs_->StatAt(sdir, e.name, true, &followed).ok() && followed.kind == Kind::kDirectory &&
-        fs_->IsSubdir(resolved_dest, resolved_src))
+        IsSubdir(resolved_dest, resolved_src))
       return RecordCp(TreeErrorKind::kLinkOverSubdir, rel, target, resolved_dest);
     bool replaced = ReplaceAt(
         ddir, e, rel, [&](const Path& temp) { return fs_->MakeSymlink(ddir, temp, target); }, target);
     if (replaced) symlinks_++;
+  }
+
+  // fs.cp's isSrcSubdir, for paths Resolve gave: every component of `parent`
+  // is the same in `child` (case too, as Node compares).
+  bool IsSubdir(const Path& parent, const Path& child) const {
+    const std::vector<Path> a = tree::Normalized(parent, fs_->Separators());
+    const std::vector<Path> b = tree::Normalized(child, fs_->Separators());
+    return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
   }
 
   // One item of node is over; `ddir`, when open, is node's destination.
@@ -560,6 +579,43 @@ class Walk {
 };
 
 }  // namespace
+
+// copy.h's temporary names: here, where every platform with a walk shares them.
+Path TempName(const char* tag) {
+  static std::atomic<unsigned> counter{0};
+  return Path(".cowcopy-") + tag + "-" + std::to_string(ProcessId()) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+bool IsLeftoverTemp(const Path& name) {
+  // .cowcopy-<tag>-<pid>-<n>: tag in a-z, pid (10 digits at most) and n digits.
+  static const char kPrefix[] = ".cowcopy-", kDigits[] = "0123456789";
+  // Whether name[from, to) is one character or more, each from `set`.
+  auto only = [&name](size_t from, size_t to, const char* set) {
+    return from < to && name.find_first_not_of(set, from) >= to;
+  };
+  // Past the first and the second '-' after the prefix; 0 where one is missing (npos + 1).
+  const size_t tag = strlen(kPrefix), pid_start = name.find('-', tag) + 1, n_start = name.find('-', pid_start) + 1;
+  if (name.compare(0, tag, kPrefix) != 0 || pid_start == 0 || n_start == 0 ||
+      !only(tag, pid_start - 1, "abcdefghijklmnopqrstuvwxyz") || !only(pid_start, n_start - 1, kDigits) ||
+      n_start - pid_start > 11 || !only(n_start, name.size(), kDigits))
+    return false;
+  const uint64_t pid = std::stoull(name.substr(pid_start, n_start - 1 - pid_start));
+  return pid != 0 && pid <= 0xFFFFFFFFull && pid != ProcessId() && ProcessEnded(pid);
+}
+
+std::vector<Path> tree::Normalized(const Path& p, const char* separators) {
+  std::vector<Path> parts;
+  for (size_t i = 0, j = 0; i <= p.size(); i = j + 1) {
+    j = std::min(p.find_first_of(separators, i), p.size());
+    Path part = p.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(std::move(part));
+    }
+  }
+  return parts;
+}
 
 void CopyTree(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
               const std::atomic<bool>* cancel, TreeResult* result) {

@@ -7,6 +7,7 @@
 #ifndef COWCOPY_TREE_H_
 #define COWCOPY_TREE_H_
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -37,17 +38,15 @@ struct Entry {
 };
 
 // An open directory of the walk (a descriptor, or a path and a handle).
-class Dir {
- public:
+struct Dir {
   virtual ~Dir() = default;
 };
 
 // A source file, open for copying: the one the copy reads, whatever its
 // name leads to meanwhile.
-class SourceFile {
- public:
+struct SourceFile {
   virtual ~SourceFile() = default;
-  virtual const Stat& stat() const = 0;
+  Stat stat;  // as it was opened
 };
 
 // How a platform runs the walk's workers.
@@ -69,15 +68,15 @@ class Fs {
   virtual Status OpenDestRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) = 0;
   // Whether what the walk makes in the destination root gets exactly the
   // mode asked for (then it need not be asked back, or set again).
-  virtual bool ExactModes(Dir& dest_root, const Stat& st) = 0;
-  virtual WorkerPolicy Policy(Dir& dest_root) = 0;
+  virtual bool ExactModes(Dir& /*dest_root*/, const Stat& /*st*/) { return false; }
+  virtual WorkerPolicy Policy(Dir& /*dest_root*/) { return WorkerPolicy(); }
   // One clone of the whole source tree as the destination (macOS
   // clonefile), counted into `counted`; *refused when it holds an entry
-  // fs.cp refuses (then it is removed again). Not supported: the platform's
-  // ENOTSUP, nothing made.
-  virtual Status CloneWhole(TreeResult* counted, bool* refused) = 0;
+  // fs.cp refuses (then it is removed again). Not supported (the default):
+  // the platform's ENOTSUP, nothing made.
+  virtual Status CloneWhole(TreeResult* /*counted*/, bool* /*refused*/) { return {Code(ENOTSUP), "clonefile"}; }
   // Removes what CloneWhole left at the destination.
-  virtual Status RemoveDestRoot() = 0;
+  virtual Status RemoveDestRoot() { return Status(); }
 
   // ---- directories below the roots ----
   virtual Status OpenSource(const Path& rel, std::unique_ptr<Dir>* dir) = 0;
@@ -95,8 +94,6 @@ class Fs {
   virtual Status MakeSymlink(Dir& dir, const Path& name, const Path& target) = 0;
   virtual Status Rename(Dir& dir, const Path& from, const Path& to) = 0;
   virtual void Remove(Dir& dir, const Path& name) = 0;
-  // Removes the temporaries a killed copy left in `dir` (IsLeftoverTemp).
-  virtual void RemoveLeftovers(Dir& dir) = 0;
 
   // ---- files ----
   virtual Status OpenFile(Dir& dir, const Path& name, bool follow, std::unique_ptr<SourceFile>* file) = 0;
@@ -116,13 +113,17 @@ class Fs {
   // ---- codes and paths ----
   // Node's code for a POSIX errno on this platform (EEXIST, ELOOP, ECANCELED).
   virtual int Code(int posix_errno) const = 0;
-  // Link targets, resolved as Node's path.resolve does on this platform.
+  // Link targets, resolved as Node's path.resolve does on this platform (the
+  // directory of a resolved path is that path and "/.." resolved).
   virtual bool IsAbsolute(const Path& p) const = 0;
   virtual Path Resolve(const Path& base, const Path& p) const = 0;
-  virtual Path Dirname(const Path& p) const = 0;
-  // fs.cp's isSrcSubdir: every component of `parent` is the same in `child`.
-  virtual bool IsSubdir(const Path& parent, const Path& child) const = 0;
+  // What Resolve's paths are split at (path.sep; '/' too on Windows).
+  virtual const char* Separators() const = 0;
 };
+
+// The components of `p` between any of `separators`, "." left out and ".."
+// taking the one before it away (none above the first): path.normalize's.
+std::vector<Path> Normalized(const Path& p, const char* separators);
 
 // The platform's Fs for one walk of src into dest.
 std::unique_ptr<Fs> MakeFs(const Path& src, const Path& dest, bool dereference);

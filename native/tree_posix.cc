@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,8 +98,6 @@ Status Opened(int fd, std::unique_ptr<Dir>* dir) {
 struct FdFile : SourceFile {
   UniqueFd fd;
   struct stat st = {};
-  Stat meta;
-  const Stat& stat() const override { return meta; }
 };
 
 Kind KindOfMode(mode_t mode) {
@@ -312,19 +309,11 @@ class PosixFs : public tree::Fs {
 
   void Remove(Dir& dir, const Path& name) override { unlinkat(FdOf(dir), name.c_str(), 0); }
 
-  void RemoveLeftovers(Dir& dir) override {
-    std::vector<Entry> entries;
-    if (!ListEntries(FdOf(dir), &entries)) return;
-    for (const Entry& e : entries) {
-      if (e.kind != Kind::kDirectory && IsLeftoverTemp(e.name.c_str())) unlinkat(FdOf(dir), e.name.c_str(), 0);
-    }
-  }
-
   Status OpenFile(Dir& dir, const Path& name, bool follow, std::unique_ptr<SourceFile>* file) override {
     auto f = std::make_unique<FdFile>();
     Status s = cowcopy::OpenSource(FdOf(dir), name.c_str(), follow, &f->fd, &f->st);
     if (!s.ok()) return s;
-    f->meta = ToStat(f->st);
+    f->stat = ToStat(f->st);
     *file = std::move(f);
     return Status();
   }
@@ -365,32 +354,12 @@ class PosixFs : public tree::Fs {
 
   // path.resolve(base, p) for POSIX: absolute, normalized ("." and ".." gone).
   Path Resolve(const Path& base, const Path& p) const override {
-    Path joined = IsAbsolute(p) ? p : base + "/" + p;
-    std::vector<Path> parts;
-    size_t i = 0;
-    while (i <= joined.size()) {
-      size_t j = joined.find('/', i);
-      if (j == Path::npos) j = joined.size();
-      Path part = joined.substr(i, j - i);
-      if (part == "..") {
-        if (!parts.empty()) parts.pop_back();
-      } else if (!part.empty() && part != ".") {
-        parts.push_back(part);
-      }
-      i = j + 1;
-    }
     Path out;
-    for (const Path& part : parts) out += "/" + part;
+    for (const Path& part : tree::Normalized(IsAbsolute(p) ? p : base + "/" + p, "/")) out += "/" + part;
     return out.empty() ? "/" : out;
   }
 
-  Path Dirname(const Path& p) const override { return DirName(p); }
-
-  bool IsSubdir(const Path& parent, const Path& child) const override {
-    Path a = Resolve("/", parent), b = Resolve("/", child);
-    if (a == "/") return true;
-    return b == a || (b.size() > a.size() && b.compare(0, a.size(), a) == 0 && b[a.size()] == '/');
-  }
+  const char* Separators() const override { return "/"; }
 
  private:
   // Opens a root (through a symlink with `follow` only) into *root; the walk gets a duplicate.

@@ -82,8 +82,6 @@ struct WinFile : SourceFile {
   std::wstring path;
   UniqueHandle h;
   FileFacts facts;
-  Stat meta;
-  const Stat& stat() const override { return meta; }
 };
 
 // `base` and a name or a '/'-separated relative path, as a wide path.
@@ -212,30 +210,8 @@ Status OpenDirectory(const std::wstring& base, const Path& rel, bool follow, DWO
   return Status();
 }
 
-// Removes an entry this walk made (a file, a link, an empty directory),
-// read-only or not, without following it.
-DWORD RemoveEntry(const std::wstring& path) {
-  UniqueHandle h;
-  DWORD err = OpenExisting(path, DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, false, &h);
-  if (err != 0) return err;
-  FILE_BASIC_INFO basic;
-  if (GetFileInformationByHandleEx(h.get(), FileBasicInfo, &basic, sizeof basic) &&
-      (basic.FileAttributes & FILE_ATTRIBUTE_READONLY) != 0)
-    SetAttributes(h.get(), basic.FileAttributes & ~DWORD{FILE_ATTRIBUTE_READONLY});
-  return DeleteByHandle(h.get()) ? 0 : GetLastError();
-}
-
+constexpr char kSeparators[] = "/\\";
 bool IsSeparator(char c) { return c == '/' || c == '\\'; }
-
-// The names between the separators of `p`, empty ones left out.
-std::vector<Path> Components(const Path& p) {
-  std::vector<Path> parts;
-  for (size_t i = 0, j = 0; i <= p.size(); i = j + 1) {
-    j = std::find_if(p.begin() + i, p.end(), IsSeparator) - p.begin();
-    if (j > i) parts.push_back(p.substr(i, j - i));
-  }
-  return parts;
-}
 
 // The root of a Windows path ("C:\", "C:", "\\server\share\", "\" or ""),
 // with '\' separators, and where the rest of the path starts.
@@ -269,33 +245,26 @@ size_t RootOf(const Path& p, Path* root) {
   return 0;
 }
 
+// Fs's defaults hold for ExactModes (Windows modes are one attribute: none
+// is "exact"), Policy, and CloneWhole (no whole-directory clone here).
 class WinFs : public tree::Fs {
  public:
-  WinFs(const Path& src, const Path& dest, bool dereference) : src_(src), dest_(dest), dereference_(dereference) {}
+  // The roots as \\?\ paths, once: a failure is reported by the first call that needs one.
+  WinFs(const Path& src, const Path& dest, bool dereference)
+      : src_error_(ToWidePath(src, &wsrc_)), dest_error_(ToWidePath(dest, &wdest_)), dereference_(dereference) {}
 
   Status OpenSourceRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
-    DWORD err = ToWidePath(src_, &wsrc_);
-    return err != 0 ? FailWin("opendir", err) : OpenDirectory(wsrc_, "", follow, kShareAll, dir, st);
+    return src_error_ != 0 ? FailWin("opendir", src_error_) : OpenDirectory(wsrc_, "", follow, kShareAll, dir, st);
   }
 
   Status MakeDestRoot() override {
-    DWORD err = ToWidePath(dest_, &wdest_);
-    if (err != 0) return FailWin("mkdir", err);
+    if (dest_error_ != 0) return FailWin("mkdir", dest_error_);
     return CreateDirectoryW(wdest_.c_str(), nullptr) ? Status() : FailWin("mkdir", GetLastError());
   }
 
   Status OpenDestRoot(bool follow, std::unique_ptr<Dir>* dir, Stat* st) override {
-    DWORD err = ToWidePath(dest_, &wdest_);
-    return err != 0 ? FailWin("opendir", err) : OpenDirectory(wdest_, "", follow, kDestShare, dir, st);
+    return dest_error_ != 0 ? FailWin("opendir", dest_error_) : OpenDirectory(wdest_, "", follow, kDestShare, dir, st);
   }
-
-  // Windows modes are one attribute: nothing is made "exact".
-  bool ExactModes(Dir&, const Stat&) override { return false; }
-
-  tree::WorkerPolicy Policy(Dir&) override { return tree::WorkerPolicy(); }
-
-  Status CloneWhole(TreeResult*, bool*) override { return FailUv("clonefile", uvwin::kENOTSUP); }
-  Status RemoveDestRoot() override { return Status(); }
 
   Status OpenSource(const Path& rel, std::unique_ptr<Dir>* dir) override {
     return OpenDirectory(wsrc_, rel, dereference_, kShareAll, dir);
@@ -435,24 +404,14 @@ class WinFs : public tree::Fs {
 
   void Remove(Dir& dir, const Path& name) override {
     std::wstring path;
-    if (Below(Of(dir).path, name, &path) == 0) RemoveEntry(path);
-  }
-
-  void RemoveLeftovers(Dir& dir) override {
-    std::vector<Entry> entries;
-    if (!List(dir, &entries).ok()) return;
-    for (const Entry& e : entries) {
-      if (e.kind == Kind::kDirectory) continue;
-      std::wstring name = Widen(e.name);
-      if (!name.empty() && IsLeftoverTemp(name)) RemoveEntry(Join(Of(dir).path, name));
-    }
+    if (Below(Of(dir).path, name, &path) == 0) RemoveEntry(path, false);  // a link as itself
   }
 
   Status OpenFile(Dir& dir, const Path& name, bool follow, std::unique_ptr<SourceFile>* file) override {
     auto f = std::make_unique<WinFile>();
     Status s = OpenEntry(Of(dir).path, name, follow, false, kShareAll, &f->path, &f->h, &f->facts);
     if (!s.ok()) return s;
-    f->meta = ToStat(f->facts, false);
+    f->stat = ToStat(f->facts, false);
     *file = std::move(f);
     return Status();
   }
@@ -511,39 +470,13 @@ class WinFs : public tree::Fs {
     } else {
       joined = base.substr(rest_base) + "\\" + joined;
     }
-    std::vector<Path> parts;
-    for (const Path& part : Components(joined)) {
-      if (part == "..") {
-        if (!parts.empty()) parts.pop_back();
-      } else if (part != ".") {
-        parts.push_back(part);
-      }
-    }
+    const std::vector<Path> parts = tree::Normalized(joined, kSeparators);
     Path out = root;
     for (size_t k = 0; k < parts.size(); k++) out += (k == 0 ? "" : "\\") + parts[k];
     return out;
   }
 
-  Path Dirname(const Path& p) const override {
-    Path root;
-    size_t rest = RootOf(p, &root);
-    size_t slash = p.find_last_of("/\\");
-    if (slash == Path::npos || slash < rest) return p.substr(0, rest);
-    while (slash > rest && IsSeparator(p[slash - 1])) slash--;
-    return slash <= rest ? p.substr(0, rest) : p.substr(0, slash);
-  }
-
-  // fs.cp's isSrcSubdir: every '\'-separated component of parent, in order,
-  // is the same in child (exactly: Node compares case too).
-  bool IsSubdir(const Path& parent, const Path& child) const override {
-    // Resolve's paths have '\' separators only.
-    std::vector<Path> a = Components(Resolve(parent, ".")), b = Components(Resolve(child, "."));
-    if (a.size() > b.size()) return false;
-    for (size_t i = 0; i < a.size(); i++) {
-      if (a[i] != b[i]) return false;
-    }
-    return true;
-  }
+  const char* Separators() const override { return kSeparators; }
 
  private:
   // Destinations are not deleted or renamed while the walk writes into them.
@@ -557,9 +490,9 @@ class WinFs : public tree::Fs {
     return p;
   }
 
-  const Path src_, dest_;
+  std::wstring wsrc_, wdest_;  // before the errors: their initializers fill them
+  const DWORD src_error_, dest_error_;
   const bool dereference_;
-  std::wstring wsrc_, wdest_;
   std::atomic<DWORD> unprivileged_{SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE};
 };
 

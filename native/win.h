@@ -70,14 +70,7 @@ DWORD ToWidePath(const Path& path, std::wstring* out);
 std::wstring Widen(const Path& utf8);
 // UTF-16 -> UTF-8 (`length` characters, or up to the NUL).
 std::string ToUtf8(const wchar_t* text, size_t length = std::wstring::npos);
-// The directory holding `path`, with a trailing backslash.
-std::wstring ParentDirectory(const std::wstring& path);
 std::wstring Join(const std::wstring& dir, const std::wstring& name);
-// A name beside `path`: TempName's form, in path's directory.
-std::wstring TempSibling(const std::wstring& path, const char* tag);
-// Whether `name` is a temporary of TempName's form that a process no longer
-// running left behind.
-bool IsLeftoverTemp(const std::wstring& name);
 // Renames `from` over `to` as rename(2) does: whatever non-directory is at
 // `to` (a read-only file too) is replaced. Returns a Win32 error.
 DWORD ReplaceEntry(const std::wstring& from, const std::wstring& to);
@@ -119,6 +112,9 @@ DWORD Inspect(HANDLE h, FileFacts* facts);
 DWORD OpenExisting(const std::wstring& path, DWORD access, bool follow, UniqueHandle* h,
                    FileFacts* facts = nullptr, DWORD share = kShareAll);
 
+// Removes the entry at `path` (through a link with `follow`), read-only or
+// not; with `which`, only while it still is that file (one we wrote).
+void RemoveEntry(const std::wstring& path, bool follow, const FileIdentity* which = nullptr);
 // Deletes the open file when its last handle closes.
 inline bool DeleteByHandle(HANDLE h) {
   FILE_DISPOSITION_INFO dispose = {TRUE};
