@@ -399,6 +399,33 @@ for (const fsName of ['xfs', 'btrfs'] as FsName[]) {
       const allocated = [...describeTree(src)].filter(([, e]) => e.type === 'file' && e.allocated! > 0);
       expect(notShared(allocated.map(([rel]) => path.join(dest, rel)))).toEqual([]);
     });
+
+    it('stopped midway, every file at dest is its old copy or its new one, and nothing else is there', async () => {
+      const base = scratchOn(fsName, 'recopy-abort');
+      scratches.push(base);
+      const src = path.join(base, 'src');
+      const files: string[] = [];
+      for (let d = 0; d < 8; d++) {
+        fs.mkdirSync(path.join(src, `d${d}`), { recursive: true });
+        for (let f = 0; f < 40; f++) files.push(path.join(`d${d}`, `f${f}`));
+      }
+      files.forEach((rel, i) => randomFile(path.join(src, rel), 4096 + 997 * i));
+      const dest = path.join(base, 'dest');
+      await api.cp(src, dest, { recursive: true });
+      // Every other file changes in the source (replaced), the rest are still clones (kept).
+      const old = new Map(files.map((rel) => [rel, sha256(path.join(dest, rel))]));
+      files.forEach((rel, i) => i % 2 === 0 && randomFile(path.join(src, rel), 4096 + 997 * i));
+      const fresh = new Map(files.map((rel) => [rel, sha256(path.join(src, rel))]));
+      // Stopped from the filter, a third of the way: before the walk can be done.
+      const stop = new AbortController();
+      let asked = 0;
+      const filter = () => (++asked === 110 && stop.abort(), true);
+      const err = await failure(() => api.cp(src, dest, { recursive: true, signal: stop.signal, filter }));
+      expect(err.name).toBe('AbortError');
+      const neither = files.filter((rel) => ![old.get(rel), fresh.get(rel)].includes(sha256(path.join(dest, rel))));
+      expect(neither).toEqual([]);
+      for (let d = 0; d < 8; d++) expect(fs.readdirSync(path.join(dest, `d${d}`)).sort()).toEqual(fs.readdirSync(path.join(src, `d${d}`)).sort());
+    });
   });
 }
 
