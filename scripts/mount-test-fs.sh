@@ -91,8 +91,18 @@ setup_eio() {
   logical=$(filefrag -v -b1 "$dir/tree/d5/f5" | awk '$1 == "0:" { sub(/\.\./, "", $4); print $4 }')
   umount "$dir"
   physical=$(btrfs-map-logical -l "$logical" "$image" | awk '/physical/ { print $6; exit }')
-  dd if=/dev/urandom of="$image" bs=4096 seek=$((physical / 4096)) count=1 conv=notrunc status=none
+  dd if=/dev/urandom of="$image" bs=4096 seek=$((physical / 4096)) count=1 conv=notrunc,fsync status=none
+  # The loop device btrfs wrote through can outlive the umount, its cache
+  # still holding f5's good block; a mount that reused it would read no
+  # error. Detach it, and make sure the new mount reads the bad block.
+  local dev tries=0
+  for dev in $(losetup -n -O NAME -j "$image"); do losetup -d "$dev" 2>/dev/null; done
+  while [ -n "$(losetup -j "$image")" ] && [ $((tries += 1)) -le 100 ]; do sleep 0.1; done
   mount -o loop,ro "$image" "$dir"
+  if cat "$dir/tree/d5/f5" >/dev/null 2>&1; then
+    echo "mount-test-fs: $dir/tree/d5/f5 reads without an error" >&2
+    exit 1
+  fi
   say "mounted $image on $dir (read-only; tree/d5/f5 reads fail)"
 }
 
