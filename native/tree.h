@@ -102,7 +102,7 @@ class Fs {
   // exact mode asked.
   virtual Status CopyInto(SourceFile& file, Dir& dir, const Path& name, bool exact, const CopyOptions& opts,
                           CopyResult* result) = 0;
-  // An existing file `name` in `dir` (ours, one link) that already holds
+  // An existing file `name` in `dir` (our user and group, one link) that already holds
   // `file`'s data in the same blocks, as a clone of it does, gets only what a
   // new copy would (the mode, the source's times or now): true when done,
   // with what a clone would report. False where it cannot tell: replace it.

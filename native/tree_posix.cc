@@ -330,7 +330,8 @@ class PosixFs : public tree::Fs {
     UniqueFd dfd(OpenAtNoIntr(FdOf(dir), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
     struct stat dst;
     if (dfd.get() < 0 || fstat(dfd.get(), &dst) != 0 || !S_ISREG(dst.st_mode) || dst.st_nlink != 1 ||
-        dst.st_uid != geteuid() || dst.st_size != f.st.st_size || !SharesAllData(f.fd.get(), dfd.get()))
+        dst.st_uid != geteuid() || dst.st_gid != getegid() || dst.st_size != f.st.st_size ||
+        !SharesAllData(f.fd.get(), dfd.get()))
       return false;
     struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
     if (opts.preserve_timestamps) StatTimes(f.st, times);
