@@ -1,7 +1,7 @@
 // The seam between the public API (api.ts) and the two implementations of
 // the same contract: native.ts (the addon) and fallback.ts (node:fs).
 import type { BytePath, NativePath } from './paths.js';
-import type { BackendName, CloneResult, ProbeResult, StrategyRequest, TreeResult, UpdateRule } from './types.js';
+import type { BackendName, CloneResult, PreserveAttribute, ProbeResult, SpecialRule, StrategyRequest, TreeResult, UpdateRule } from './types.js';
 
 export interface CopyRequest {
   strategy: StrategyRequest;
@@ -30,6 +30,9 @@ export interface TreeRequest {
   /** A directory that exists at dest (below the top) is an error too: errorOnExist, no force, a Node that refuses one (cp.ts). */
   errorOnExistingDir: boolean;
   update: UpdateRule;
+  /** Each preserve name, true when asked (timestamps also sets preserveTimestamps). */
+  preserve: Record<PreserveAttribute, boolean>;
+  special: SpecialRule;
   dereference: boolean;
   verbatimSymlinks: boolean;
   /** 0: the backend's default. */
@@ -56,6 +59,8 @@ export const TREE_FAILURES = [
   'cancelled',
   'filter',
   'loop',
+  /** What this walk cannot do (the node:fs fallback: xattrs, mknod); errno says why. */
+  'unsupported',
 ] as const;
 export type TreeFailureKind = (typeof TREE_FAILURES)[number];
 
@@ -102,6 +107,7 @@ export function emptyResult(): TreeResult {
     symlinks: 0,
     bytes: 0,
     skipped: 0,
+    specials: 0,
     strategies: { reflink: 0, hardlink: 0, kernel: 0, userspace: 0 },
   };
 }

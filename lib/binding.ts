@@ -4,10 +4,10 @@ import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { ERROR_PATHS, TREE_FAILURES, type ErrorPaths, type TreeFailureKind } from './backend.js';
 import type { NativePath } from './paths.js';
-import { UPDATE_RULES, type Strategy, type StrategyRequest, type TreeResult, type UpdateRule } from './types.js';
+import { PRESERVE_ATTRIBUTES, SPECIAL_RULES, UPDATE_RULES, type PreserveAttribute, type SpecialRule, type Strategy, type StrategyRequest, type TreeResult, type UpdateRule } from './types.js';
 
 /** Bumped with native/addon.cc's kAbi whenever the shape below changes. */
-export const NATIVE_ABI = 4;
+export const NATIVE_ABI = 5;
 
 /**
  * The names native/copy.h gives its enums, in their order: a binding that
@@ -18,6 +18,8 @@ export const NATIVE_NAMES = {
   strategies: ['none', 'reflink', 'hardlink', 'kernel', 'userspace'],
   requests: ['auto', 'reflink', 'hardlink', 'copy'],
   updates: UPDATE_RULES,
+  preserve: PRESERVE_ATTRIBUTES,
+  specials: SPECIAL_RULES,
   failures: TREE_FAILURES,
   paths: ERROR_PATHS,
 } as const satisfies Record<string, readonly string[]>;
@@ -68,6 +70,9 @@ export interface NativeTreeOptions {
   errorOnExist: boolean;
   errorOnExistingDir: boolean;
   update: UpdateRule;
+  /** The preserve names asked for. */
+  preserve: PreserveAttribute[];
+  special: SpecialRule;
   dereference: boolean;
   verbatimSymlinks: boolean;
   destExists: boolean;

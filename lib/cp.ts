@@ -16,16 +16,29 @@ import {
   outOfRange,
   invalidReturnValue,
   systemError,
+  uvErrno,
 } from './errors.js';
 import { bytePath, fsPath, isSubdir, resolveBytes, shownPath, toNativePath, type BytePath } from './paths.js';
 import { asyncIo, runAsync, runSync, statOrNull, syncIo, type Io, type Steps } from './io.js';
-import { STRATEGY_REQUESTS, UPDATE_RULES, type CpOptions, type StrategyRequest, type TreeResult, type UpdateRule } from './types.js';
+import {
+  PRESERVE_ATTRIBUTES,
+  SPECIAL_RULES,
+  STRATEGY_REQUESTS,
+  UPDATE_RULES,
+  type CpOptions,
+  type PreserveAttribute,
+  type SpecialRule,
+  type StrategyRequest,
+  type TreeResult,
+  type UpdateRule,
+} from './types.js';
 import { copyFileEntry, copyLinkEntry, entryContext, type EntryOutcome } from './walk.js';
 
 export const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
 
 type MayBeAbsent = 'filter' | 'signal' | 'onProgress';
-type ValidCpOptions = Required<Omit<CpOptions, MayBeAbsent>> & Pick<CpOptions, MayBeAbsent>;
+type ValidCpOptions = Required<Omit<CpOptions, MayBeAbsent | 'preserve'>> &
+  Pick<CpOptions, MayBeAbsent> & { preserve: Record<PreserveAttribute, boolean> };
 
 const defaults = {
   dereference: false,
@@ -81,6 +94,11 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
   if (!UPDATE_RULES.includes(update as UpdateRule)) {
     throw invalidArgValue('options.update', update, `must be one of: ${UPDATE_RULES.map((u) => `'${u}'`).join(', ')}`);
   }
+  const special = o.special ?? 'error';
+  if (!SPECIAL_RULES.includes(special as SpecialRule)) {
+    throw invalidArgValue('options.special', special, `must be one of: ${SPECIAL_RULES.map((u) => `'${u}'`).join(', ')}`);
+  }
+  const preserve = validatePreserve(o.preserve);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw invalidArgType('options.signal', 'an instance of AbortSignal', o.signal);
   }
@@ -88,7 +106,21 @@ export function validateCpOptions(options: unknown): ValidCpOptions {
     throw invalidArgType('options.onProgress', 'of type function', o.onProgress);
   }
   const verbatimSymlinks = verbatimGiven ? given.verbatimSymlinks : !o.dereference;
-  return { ...o, verbatimSymlinks, mode, strategy, concurrency, update } as ValidCpOptions;
+  return { ...o, verbatimSymlinks, mode, strategy, concurrency, update, special, preserve } as ValidCpOptions;
+}
+
+/** The preserve option: a list of PRESERVE_ATTRIBUTES names (each once), or 'all'. */
+function validatePreserve(given: unknown): Record<PreserveAttribute, boolean> {
+  const names = given === 'all' ? PRESERVE_ATTRIBUTES : (given ?? []);
+  if (!Array.isArray(names)) throw invalidArgType('options.preserve', "an array or 'all'", given);
+  const preserve = Object.fromEntries(PRESERVE_ATTRIBUTES.map((name) => [name, false])) as Record<PreserveAttribute, boolean>;
+  for (const name of names as unknown[]) {
+    if (!PRESERVE_ATTRIBUTES.includes(name as PreserveAttribute)) {
+      throw invalidArgValue('options.preserve', given, `must list only: ${PRESERVE_ATTRIBUTES.map((p) => `'${p}'`).join(', ')}`);
+    }
+    preserve[name as PreserveAttribute] = true;
+  }
+  return preserve;
 }
 
 type TopLevel = 'sameFile' | 'subdir' | 'dirToNonDir' | 'nonDirToDir' | 'isDir';
@@ -145,17 +177,22 @@ function topLevelError(kind: TopLevel, sync: boolean, src: string, dest: string)
   return entryError(kind, src, dest);
 }
 
-/** fs.cp's refusal of an entry (or the top level) at src and dest, as shown. */
+/**
+ * fs.cp's refusal of an entry (or the top level) at src and dest, as shown.
+ * A special file is named by its source (fs.cp names the destination only,
+ * which does not exist), the destination beside it as err.dest.
+ */
 function entryError(kind: 'sameFile' | 'dirToNonDir' | 'nonDirToDir' | 'exists' | 'fifo' | 'socket' | 'unknownType', src: string, dest: string): Error {
   const [key, code, message] = ({
     sameFile: ['ERR_FS_CP_EINVAL', 'EINVAL', 'src and dest cannot be the same'],
     dirToNonDir: ['ERR_FS_CP_DIR_TO_NON_DIR', 'EISDIR', `cannot overwrite non-directory ${dest} with directory ${src}`],
     nonDirToDir: ['ERR_FS_CP_NON_DIR_TO_DIR', 'ENOTDIR', `cannot overwrite directory ${dest} with non-directory ${src}`],
     exists: ['ERR_FS_CP_EEXIST', 'EEXIST', `${dest} already exists`],
-    fifo: ['ERR_FS_CP_FIFO_PIPE', 'EINVAL', `cannot copy a FIFO pipe: ${dest}`],
-    socket: ['ERR_FS_CP_SOCKET', 'EINVAL', `cannot copy a socket file: ${dest}`],
-    unknownType: ['ERR_FS_CP_UNKNOWN', 'EINVAL', `cannot copy an unknown file type: ${dest}`],
+    fifo: ['ERR_FS_CP_FIFO_PIPE', 'EINVAL', `cannot copy a FIFO pipe: ${src}`],
+    socket: ['ERR_FS_CP_SOCKET', 'EINVAL', `cannot copy a socket file: ${src}`],
+    unknownType: ['ERR_FS_CP_UNKNOWN', 'EINVAL', `cannot copy an unknown file type: ${src}`],
   } as const)[kind];
+  if (kind === 'fifo' || kind === 'socket' || kind === 'unknownType') return cpError(key, code, message, src, undefined, dest);
   return cpError(key, code, message, dest);
 }
 
@@ -190,6 +227,8 @@ export function treeError(failure: TreeFailure, req: Pick<TreeRequest, 'src' | '
       return abortError(req.signal);
     case 'filter':
       return failure.error;
+    case 'unsupported':
+      return systemError(failure.errno ?? uvErrno('ENOTSUP'), failure.syscall ?? 'cp', src, dest, 'node:fs has no such call, and the native backend is not loaded');
     case 'loop':
       return systemError(failure.errno ?? -40, 'cp', src, dest, 'a symlinked directory leads back into its own ancestor');
     case 'system': {
@@ -303,11 +342,13 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
     destAbsolute: resolveBytes(dest),
     destExists: destStat !== null,
     strategy: opts.strategy,
-    preserveTimestamps: opts.preserveTimestamps,
+    preserveTimestamps: opts.preserveTimestamps || opts.preserve.timestamps,
     force: opts.force,
     errorOnExist: opts.errorOnExist,
     errorOnExistingDir: opts.errorOnExist && !opts.force && refusesExistingDir(process.versions.node, io.sync),
     update: opts.update,
+    preserve: opts.preserve,
+    special: opts.special,
     dereference: opts.dereference,
     verbatimSymlinks: opts.verbatimSymlinks,
     concurrency: opts.concurrency,
@@ -323,7 +364,9 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
       destStat === null &&
       !opts.dereference &&
       opts.verbatimSymlinks &&
-      opts.preserveTimestamps,
+      (opts.preserveTimestamps || opts.preserve.timestamps) &&
+      !opts.preserve.links &&
+      !opts.preserve.ownership,
     filter: opts.filter,
     signal,
     onProgress: opts.onProgress && report,

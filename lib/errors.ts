@@ -144,10 +144,11 @@ export function outOfRange(name: string, range: string, actual: unknown): RangeE
 /** The ERR_FS_CP_* errors of fs.cp: a SystemError with `info`, `errno` (positive), `syscall` and `path`. */
 export interface CpSystemError extends Error {
   code: string;
-  info: { message: string; path: string; syscall: string; errno: number; code: string };
+  info: { message: string; path: string; syscall: string; errno: number; code: string; dest?: string };
   errno: number;
   syscall: string;
   path: string;
+  dest?: string;
 }
 
 const CP_PREFIX: Record<string, string> = {
@@ -169,9 +170,10 @@ export function cpError(
   message: string,
   path: string,
   errno: number = os.constants.errno[code],
+  dest?: string,
 ): CpSystemError {
-  const info = { message, path, syscall: 'cp', errno, code };
-  const err = new Error(`${CP_PREFIX[key]}: cp returned ${code} (${message}) ${path}`) as CpSystemError;
+  const info = { message, path, syscall: 'cp', errno, code, ...(dest === undefined ? {} : { dest }) };
+  const err = new Error(`${CP_PREFIX[key]}: cp returned ${code} (${message}) ${path}${dest === undefined ? '' : ` => ${dest}`}`) as CpSystemError;
   err.code = key;
   Object.defineProperties(err, {
     name: { value: 'SystemError', enumerable: false, writable: true, configurable: true },
@@ -179,6 +181,7 @@ export function cpError(
     errno: { get: () => info.errno, enumerable: true, configurable: true },
     syscall: { get: () => info.syscall, enumerable: true, configurable: true },
     path: { get: () => info.path, enumerable: true, configurable: true },
+    ...(dest === undefined ? {} : { dest: { get: () => info.dest, enumerable: true, configurable: true } }),
     toString: toStringWithCode(key),
   });
   return err;

@@ -17,7 +17,7 @@ import {
 import { errorCode, invalidReturnValue, systemError } from './errors.js';
 import { filesystemName } from './filesystems.js';
 import { fsPath, type NativePath } from './paths.js';
-import type { CloneResult, ProbeResult, TreeResult } from './types.js';
+import { PRESERVE_ATTRIBUTES, type CloneResult, type ProbeResult, type TreeResult } from './types.js';
 import { asyncIo, runAsync, runSync, syncIo } from './io.js';
 import { entryContext, filterArguments, walkSteps } from './walk.js';
 
@@ -68,6 +68,7 @@ function treeResult(r: NativeTreeResult): TreeResult {
     symlinks: r.symlinks,
     bytes: r.bytes,
     skipped: r.skipped,
+    specials: r.specials,
     strategies: { ...r.strategies },
   };
 }
@@ -81,6 +82,8 @@ function treeOptions(req: TreeRequest, test: TestFlags) {
     errorOnExist: req.errorOnExist,
     errorOnExistingDir: req.errorOnExistingDir,
     update: req.update,
+    preserve: PRESERVE_ATTRIBUTES.filter((name) => req.preserve[name]),
+    special: req.special,
     dereference: req.dereference,
     verbatimSymlinks: req.verbatimSymlinks,
     destExists: req.destExists,

@@ -16,6 +16,20 @@ export type StrategyRequest = 'auto' | 'reflink' | 'hardlink' | 'copy';
 /** What cp() does with a file or symlink that exists at dest, where force lets it replace one (GNU cp's --update). */
 export type UpdateRule = 'all' | 'none' | 'older';
 export const UPDATE_RULES: readonly UpdateRule[] = ['all', 'none', 'older'];
+/**
+ * What cp() keeps of each entry beyond fs.cp's copy when asked, by GNU cp's
+ * `--preserve` names: 'links' (entries sharing an inode in the source share
+ * one in the destination), 'xattr' (extended attributes, POSIX ACLs and file
+ * capabilities among them), 'timestamps' (atime and mtime of every entry,
+ * symlinks and directories that were there included), 'mode' (directories
+ * that were there get the source's mode too: files always do), 'ownership'
+ * (owner and group: as root; otherwise what the OS lets this user give).
+ */
+export type PreserveAttribute = 'links' | 'xattr' | 'timestamps' | 'mode' | 'ownership';
+export const PRESERVE_ATTRIBUTES: readonly PreserveAttribute[] = ['links', 'xattr', 'timestamps', 'mode', 'ownership'];
+/** What cp() does with a FIFO, a socket or a device in the source: fs.cp's error (default), skip it (counted), or make it again (devices as root only). */
+export type SpecialRule = 'error' | 'skip' | 'recreate';
+export const SPECIAL_RULES: readonly SpecialRule[] = ['error', 'skip', 'recreate'];
 /** Every StrategyRequest (not exported by the package: for checks and messages). */
 export const STRATEGY_REQUESTS: readonly StrategyRequest[] = ['auto', 'reflink', 'hardlink', 'copy'];
 
@@ -65,6 +79,13 @@ export interface CpOptions {
   update?: UpdateRule;
   /** Follow symlinks in the source (copy what they point to). */
   dereference?: boolean;
+  /**
+   * Keep more of each entry than fs.cp does (default none: fs.cp's copy): a
+   * list of PreserveAttribute names, or 'all' (what `cp -a` keeps).
+   */
+  preserve?: readonly PreserveAttribute[] | 'all';
+  /** FIFOs, sockets and devices in the tree: 'error' (default, as fs.cp), 'skip' (counted in `skipped`), 'recreate' (as `cp -a`; devices as root only). */
+  special?: SpecialRule;
   /** Give files (and the directories cp creates) the source's atime and mtime. */
   preserveTimestamps?: boolean;
   /**
@@ -102,8 +123,10 @@ export interface TreeResult {
   directories: number;
   symlinks: number;
   bytes: number;
-  /** Entries not copied: filtered out, or existing with `force: false`. */
+  /** Entries not copied: filtered out, existing with `force: false` or kept by `update`, special files with `special: 'skip'`. */
   skipped: number;
-  /** How many files took each strategy. */
+  /** FIFOs, sockets and devices made again (`special: 'recreate'`). */
+  specials: number;
+  /** How many files took each strategy (a file hard-linked to one copied before it, preserve 'links': 'hardlink', no bytes). */
   strategies: Record<Strategy, number>;
 }

@@ -25,7 +25,7 @@ namespace cowcopy {
 namespace {
 
 // Bumped whenever the shape below changes; lib/binding.ts checks it.
-constexpr int kAbi = 4;
+constexpr int kAbi = 5;
 
 // npm run test:asan checks that the sanitized build is the one it tests.
 #if defined(__SANITIZE_ADDRESS__)
@@ -146,7 +146,8 @@ napi_value TreeResultToJs(napi_env env, const TreeResult& r) {
       .Number("directories", static_cast<double>(r.directories))
       .Number("symlinks", static_cast<double>(r.symlinks))
       .Number("bytes", static_cast<double>(r.bytes))
-      .Number("skipped", static_cast<double>(r.skipped));
+      .Number("skipped", static_cast<double>(r.skipped))
+      .Number("specials", static_cast<double>(r.specials));
   Builder strategies(env);
   for (size_t i = 1; i < sizeof kStrategyNames / sizeof kStrategyNames[0]; i++)
     strategies.Number(kStrategyNames[i], static_cast<double>(r.by_strategy[i]));
@@ -498,6 +499,17 @@ struct TreeArgs {
     opts.error_on_existing_dir = GetBool(o, "errorOnExistingDir");
     if (!FromName(kUpdateNames, o.Get("update").ToString().Utf8Value(), &opts.update))
       return ThrowType(env, "copyTree: unknown update");
+    if (!FromName(kSpecialNames, o.Get("special").ToString().Utf8Value(), &opts.special))
+      return ThrowType(env, "copyTree: unknown special");
+    Napi::Value preserve = o.Get("preserve");
+    if (!preserve.IsArray()) return ThrowType(env, "copyTree: options.preserve");
+    Napi::Array names = preserve.As<Napi::Array>();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      unsigned bit;
+      if (!FromName(kPreserveNames, names.Get(i).ToString().Utf8Value(), &bit))
+        return ThrowType(env, "copyTree: unknown preserve");
+      opts.preserve |= 1u << bit;
+    }
     opts.dereference = GetBool(o, "dereference");
     opts.verbatim_symlinks = GetBool(o, "verbatimSymlinks");
     opts.dest_exists = GetBool(o, "destExists");
@@ -764,6 +776,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   names.Set("strategies", NameList(env, kStrategyNames));
   names.Set("requests", NameList(env, kRequestNames));
   names.Set("updates", NameList(env, kUpdateNames));
+  names.Set("preserve", NameList(env, kPreserveNames));
+  names.Set("specials", NameList(env, kSpecialNames));
   names.Set("failures", NameList(env, kTreeErrorNames));
   names.Set("paths", NameList(env, kErrorPathsNames));
   exports.Set("names", names);

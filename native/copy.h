@@ -46,6 +46,13 @@ constexpr const char* kRequestNames[] = {"auto", "reflink", "hardlink", "copy"};
 // Which existing files and symlinks force replaces (GNU cp's --update).
 enum class Update : unsigned char { kAll, kNone, kOlder };
 constexpr const char* kUpdateNames[] = {"all", "none", "older"};
+// What a walk keeps beyond fs.cp's copy (cp()'s preserve), as bits of
+// TreeOptions::preserve, in kPreserveNames' order.
+enum Preserve : unsigned { kLinks = 1, kXattr = 2, kTimestamps = 4, kMode = 8, kOwnership = 16 };
+constexpr const char* kPreserveNames[] = {"links", "xattr", "timestamps", "mode", "ownership"};
+// FIFOs, sockets and devices in a tree: fs.cp's error, skipped, or made again.
+enum class Special : unsigned char { kError, kSkip, kRecreate };
+constexpr const char* kSpecialNames[] = {"error", "skip", "recreate"};
 
 struct CopyOptions {
   Request request = Request::kAuto;
@@ -144,6 +151,8 @@ struct TreeOptions {
   bool error_on_exist = false;    // without force: an existing entry is an error, not skipped
   bool error_on_existing_dir = false;  // a directory there too (the Node that runs refuses one)
   Update update = Update::kAll;
+  unsigned preserve = 0;          // Preserve bits
+  Special special = Special::kError;
   bool dereference = false;       // follow symlinks in src
   bool verbatim_symlinks = true;  // false: relative targets are made absolute (fs.cp)
   bool dest_exists = false;       // dest is a directory to merge into
@@ -189,10 +198,11 @@ enum class TreeErrorKind : int {
   kCancelled = 10,    // the AbortSignal fired
   kFilter = 11,       // the filter threw; JavaScript holds the error
   kLoop = 12,         // dereference: a directory leads back to an ancestor
+  kUnsupported = 13,  // (the node:fs fallback's: never recorded here)
 };
 constexpr const char* kTreeErrorNames[] = {
     "system", "sameFile",     "dirToNonDir",    "nonDirToDir", "exists", "fifo", "socket",
-    "unknownType", "linkIntoSelf", "linkOverSubdir", "cancelled", "filter", "loop"};
+    "unknownType", "linkIntoSelf", "linkOverSubdir", "cancelled", "filter", "loop", "unsupported"};
 
 // Which paths a system error names (decided where it is recorded).
 enum class ErrorPaths : int {
@@ -204,7 +214,7 @@ enum class ErrorPaths : int {
 constexpr const char* kErrorPathsNames[] = {"source", "destination", "both", "linkTarget"};
 
 struct TreeResult {
-  uint64_t files = 0, directories = 0, symlinks = 0, bytes = 0, skipped = 0;
+  uint64_t files = 0, directories = 0, symlinks = 0, bytes = 0, skipped = 0, specials = 0;
   uint64_t by_strategy[5] = {};  // indexed by Strategy
 
   // The first failure, when status or kind is set.

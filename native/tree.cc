@@ -146,6 +146,7 @@ class Walk {
     result_->symlinks = symlinks_;
     result_->bytes = bytes_;
     result_->skipped = skipped_;
+    result_->specials = specials_;
     for (int i = 0; i < 5; i++) result_->by_strategy[i] = by_strategy_[i];
   }
 
@@ -574,7 +575,7 @@ class Walk {
   bool finished_ = false;
   std::atomic<bool> stop_{false};
 
-  std::atomic<uint64_t> files_{0}, dirs_{0}, symlinks_{0}, bytes_{0}, skipped_{0};
+  std::atomic<uint64_t> files_{0}, dirs_{0}, symlinks_{0}, bytes_{0}, skipped_{0}, specials_{0};
   std::atomic<uint64_t> by_strategy_[5] = {};
 };
 

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { refusesExistingDir } from '../lib/cp.js';
@@ -144,7 +145,10 @@ describe.each(treeBackends)('$name backend', ({ name, api }) => {
     spawnSync('mkfifo', [path.join(src, 'sub', 'fifo')]);
     const fifo = await failure(() => api.cp(src, path.join(dir, 'f'), { recursive: true }));
     expect(fifo.code).toBe('ERR_FS_CP_FIFO_PIPE');
-    expect(fifo.message).toBe(`Cannot copy a FIFO pipe: cp returned EINVAL (cannot copy a FIFO pipe: ${path.join(dir, 'f', 'sub', 'fifo')}) ${path.join(dir, 'f', 'sub', 'fifo')}`);
+    // Named by its source (fs.cp names only the destination, which is never made), the destination as err.dest.
+    const [srcFifo, destFifo] = [path.join(src, 'sub', 'fifo'), path.join(dir, 'f', 'sub', 'fifo')];
+    expect(fifo.message).toBe(`Cannot copy a FIFO pipe: cp returned EINVAL (cannot copy a FIFO pipe: ${srcFifo}) ${srcFifo} => ${destFifo}`);
+    expect(fifo).toMatchObject({ path: srcFifo, dest: destFifo, syscall: 'cp', errno: os.constants.errno.EINVAL });
     fs.rmSync(path.join(src, 'sub', 'fifo'));
 
     const server = net.createServer().listen(path.join(src, 'sock'));
@@ -278,6 +282,8 @@ it('a whole-directory clone where the OS has none (Linux): nothing made, the wal
       errorOnExist: false,
       errorOnExistingDir: false,
       update: 'all',
+      preserve: [],
+      special: 'error',
       dereference: false,
       verbatimSymlinks: true,
       destExists: false,

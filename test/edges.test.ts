@@ -167,7 +167,7 @@ describe('a worker terminated at the worst moment', () => {
     const worker = (filter: string, progress: string) => `
       const b = require(${dist('binding.js')}).loadBinding({}).binding;
       b.copyTree(${JSON.stringify(src)}, ${JSON.stringify(dir)} + '/dest-' + Math.random(), {
-        request: 'auto', preserveTimestamps: false, noKernelCopy: false, force: true, errorOnExist: false, errorOnExistingDir: false, update: 'all',
+        request: 'auto', preserveTimestamps: false, noKernelCopy: false, force: true, errorOnExist: false, errorOnExistingDir: false, update: 'all', preserve: [], special: 'error',
         dereference: false, verbatimSymlinks: true, destExists: false, concurrency: 1,
         srcAbsolute: Buffer.from(${JSON.stringify(src)}), destAbsolute: Buffer.from('/'), wholeClone: false,
       }, ${filter}, ${progress}).promise.then(() => setTimeout(() => {}, 1000));`;
@@ -197,7 +197,7 @@ describe('a worker terminated at the worst moment', () => {
     const worker = (filter: string, progress: string) => `
       const b = require(${dist('binding.js')}).loadBinding({}).binding;
       const r = b.copyTreeSync(${JSON.stringify(src)}, ${JSON.stringify(dir)} + '/dest-' + Math.random(), {
-        request: 'auto', preserveTimestamps: false, noKernelCopy: false, force: true, errorOnExist: false, errorOnExistingDir: false, update: 'all',
+        request: 'auto', preserveTimestamps: false, noKernelCopy: false, force: true, errorOnExist: false, errorOnExistingDir: false, update: 'all', preserve: [], special: 'error',
         dereference: false, verbatimSymlinks: true, destExists: false, concurrency: 1,
         srcAbsolute: Buffer.from(${JSON.stringify(src)}), destAbsolute: Buffer.from('/'), wholeClone: false,
       }, ${filter}, ${progress});
