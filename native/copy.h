@@ -58,6 +58,8 @@ struct CopyOptions {
   Request request = Request::kAuto;
   bool overwrite = true;             // false: COPYFILE_EXCL
   bool preserve_timestamps = false;  // atime and mtime, nanoseconds
+  bool preserve_ownership = false;   // owner and group (KeepOwner's rule)
+  bool preserve_xattr = false;       // extended attributes (CopyXattrs)
   bool same_file_ok = false;         // copyFile: a no-op; clone: an error
   bool no_kernel_copy = false;       // tests: exercise the read/write loop
   bool no_own_clone = false;         // tests: leave any clone to the OS copy (Windows)

@@ -193,7 +193,7 @@ Status CopyData(int sfd, const struct stat& sst, int dfd, const CopyOptions& opt
   struct stat now;
   if (fstat(dfd, &now) != 0) return Fail("fstat", errno);
   result->bytes = static_cast<uint64_t>(now.st_size);
-  return FinishMetadata(dfd, sst, opts);
+  return FinishMetadata(sfd, dfd, sst, opts);
 }
 
 }  // namespace

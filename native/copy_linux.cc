@@ -215,7 +215,7 @@ Status WriteInto(int sfd, const struct stat& sst, const Path&, UniqueFd* fd, con
     result->bytes = static_cast<uint64_t>(now.st_size);
   }
 
-  return FinishMetadata(dfd, sst, opts);
+  return FinishMetadata(sfd, dfd, sst, opts);
 }
 
 Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* name,

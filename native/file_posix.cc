@@ -7,11 +7,14 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "posix.h"
 #include "thread.h"
@@ -197,8 +200,80 @@ Status ReplaceByRename(int sfd, const struct stat& sst, const Path& dest, const 
 
 }  // namespace
 
-Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts) {
-  // Writing as non-root clears setuid/setgid: set them again at the end.
+namespace {
+
+// The xattr calls on open files, macOS's with their position and options,
+// and the error for a name that is not there.
+#if defined(__APPLE__)
+constexpr int kNoAttr = ENOATTR;
+ssize_t ListXattrs(int fd, char* names, size_t size) { return flistxattr(fd, names, size, 0); }
+ssize_t GetXattr(int fd, const char* name, void* value, size_t size) { return fgetxattr(fd, name, value, size, 0, 0); }
+int SetXattr(int fd, const char* name, const void* value, size_t size) { return fsetxattr(fd, name, value, size, 0, 0); }
+#else
+constexpr int kNoAttr = ENODATA;
+ssize_t ListXattrs(int fd, char* names, size_t size) { return flistxattr(fd, names, size); }
+ssize_t GetXattr(int fd, const char* name, void* value, size_t size) { return fgetxattr(fd, name, value, size); }
+int SetXattr(int fd, const char* name, const void* value, size_t size) { return fsetxattr(fd, name, value, size, 0); }
+#endif
+
+// One xattr call's answer into *buf, asking for the size first and again
+// while it grows meanwhile (ERANGE): its length, or -1 with errno.
+ssize_t ReadGrowing(std::vector<char>* buf, const std::function<ssize_t(char*, size_t)>& call) {
+  for (;;) {
+    ssize_t n = call(nullptr, 0);
+    if (n <= 0) return n;
+    buf->resize(static_cast<size_t>(n));
+    n = call(buf->data(), buf->size());
+    if (n >= 0 || errno != ERANGE) return n;
+  }
+}
+
+bool NotSupported(int err) { return err == ENOTSUP || err == EOPNOTSUPP; }
+
+}  // namespace
+
+bool HasXattrs(int fd) {
+  const ssize_t n = ListXattrs(fd, nullptr, 0);
+  return n != 0 && !(n < 0 && NotSupported(errno));
+}
+
+Status CopyXattrs(int sfd, int dfd) {
+  std::vector<char> names, value;
+  const ssize_t listed = ReadGrowing(&names, [sfd](char* b, size_t n) { return ListXattrs(sfd, b, n); });
+  if (listed < 0) return NotSupported(errno) ? Status() : Fail("flistxattr", errno);
+  for (size_t at = 0; at < static_cast<size_t>(listed); at += strlen(&names[at]) + 1) {
+    const char* name = &names[at];
+    // The security context is the destination's own (cp --preserve=context).
+    if (strcmp(name, "security.selinux") == 0) continue;
+    const ssize_t size = ReadGrowing(&value, [sfd, name](char* b, size_t n) { return GetXattr(sfd, name, b, n); });
+    if (size < 0) {
+      if (errno == kNoAttr) continue;  // removed since it was listed
+      return Fail("fgetxattr", errno);
+    }
+    if (SetXattr(dfd, name, value.data(), static_cast<size_t>(size)) == 0) continue;
+    const bool privileged = strncmp(name, "security.", 9) == 0 || strncmp(name, "trusted.", 8) == 0;
+    if (errno == EPERM && privileged && geteuid() != 0) continue;
+    return Fail("fsetxattr", errno);
+  }
+  return Status();
+}
+
+Status KeepOwner(const char* syscall, const std::function<int(uid_t, gid_t)>& chown, uid_t uid, gid_t gid) {
+  if (chown(uid, gid) == 0) return Status();
+  const int err = errno;
+  if (geteuid() == 0 || (err != EPERM && err != EINVAL)) return Fail(syscall, err);
+  chown(static_cast<uid_t>(-1), gid);  // a group this user is in; refused: the one it was made with
+  return Status();
+}
+
+Status FinishMetadata(int sfd, int dfd, const struct stat& sst, const CopyOptions& opts) {
+  // The owner before the xattrs: a chown drops security.capability.
+  Status s;
+  if (opts.preserve_ownership &&
+      !(s = KeepOwner("fchown", [dfd](uid_t u, gid_t g) { return fchown(dfd, u, g); }, sst.st_uid, sst.st_gid)).ok())
+    return s;
+  if (opts.preserve_xattr && !(s = CopyXattrs(sfd, dfd)).ok()) return s;
+  // Writing as non-root, or a chown, clears setuid/setgid: set them again at the end.
   const mode_t mode = sst.st_mode & 07777;
   if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
   if (opts.preserve_timestamps) {

@@ -112,9 +112,14 @@ Status CopyByExtents(int sfd, int dfd, const struct stat& sst, const RangeCopy& 
 // the bytes copied, 0 at the end, or -errno with *syscall set.
 ssize_t ReadWriteAt(int sfd, int dfd, off_t pos, char* buffer, size_t want, const char** syscall);
 
-// After the data: setuid/setgid again (a write clears them), and the
-// source's times when asked.
-Status FinishMetadata(int dfd, const struct stat& sst, const CopyOptions& opts);
+// After the data: the owner and the xattrs when asked, setuid/setgid again
+// (a write or a chown clears them), and the source's times when asked.
+Status FinishMetadata(int sfd, int dfd, const struct stat& sst, const CopyOptions& opts);
+
+// preserve 'ownership' by `chown` (fchown, fchownat, ...): as root a refusal
+// is an error; any other user gives away nothing, so then the group alone is
+// tried, and a refusal of that is kept quiet (GNU cp's rule).
+Status KeepOwner(const char* syscall, const std::function<int(uid_t, gid_t)>& chown, uid_t uid, gid_t gid);
 
 // ---- hooks each POSIX platform file implements ----
 
@@ -149,6 +154,16 @@ struct NewFileHint {
 // bytes), and no xattrs (a new copy has none). False wherever the OS cannot
 // tell.
 bool SharesAllData(int sfd, int dfd);
+
+// preserve 'xattr': every extended attribute of sfd onto dfd (POSIX ACLs
+// and file capabilities are ones on Linux), but security.selinux; where the
+// OS refuses this user a security. or trusted. one, it is left out.
+Status CopyXattrs(int sfd, int dfd);
+// Whether the open file has extended attributes (or the OS cannot say).
+bool HasXattrs(int fd);
+
+// mknodat where the OS has it: 0, or an errno.
+int MakeNode(int dir, const char* name, mode_t mode, dev_t rdev);
 
 // What the POSIX tree walk needs from the platform file: copy an open source
 // into `name`, a new entry of dest_dir that this call creates (never through

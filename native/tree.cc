@@ -23,9 +23,11 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -64,6 +66,83 @@ struct Task {
   DirNode* node = nullptr;
   bool list = true;  // list `node`; else copy `files` of `node`
   std::vector<Entry> files;
+};
+
+// preserve 'links': the source files met with more than one link, by
+// identity, and where the first of each went. The first to join a group
+// copies it; the others wait for that copy to end, then link to it (or,
+// when it was not copied, copy on their own). A first copy waits for
+// nothing, so no worker waits on another in a cycle.
+class LinkGroups {
+  enum class State { kCopying, kCopied, kNotCopied };
+
+ public:
+  struct First {
+    Path dir, name;  // its destination: its directory (rel) and its name
+    bool copied = false;
+  };
+
+  struct Group {
+    First first;
+    State state = State::kCopying;
+  };
+
+  // Held by the first of a group while it copies it: settles the group, as
+  // copied (Copied()) or, when let go before, as not.
+  class Claim {
+   public:
+    Claim() = default;
+    Claim(LinkGroups* groups, Group* group) : groups_(groups), group_(group) {}
+    Claim(Claim&& o) noexcept : groups_(o.groups_), group_(o.group_) { o.group_ = nullptr; }
+    Claim& operator=(Claim&& o) noexcept {
+      Settle(false);
+      groups_ = o.groups_;
+      group_ = o.group_;
+      o.group_ = nullptr;
+      return *this;
+    }
+    ~Claim() { Settle(false); }
+    bool owner() const { return group_ != nullptr; }
+    void Copied() { Settle(true); }
+
+   private:
+    void Settle(bool copied) {
+      if (group_ != nullptr) groups_->Settle(group_, copied);
+      group_ = nullptr;
+    }
+    LinkGroups* groups_ = nullptr;
+    Group* group_ = nullptr;
+  };
+
+  // The file `st` at `name` in `dir`: the claim of its group's first, or
+  // (waiting for that copy to end) an empty claim and the first in *first.
+  Claim Join(const Stat& st, const Path& dir, const Path& name, First* first) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto inserted = groups_.try_emplace(std::make_tuple(st.dev, st.ino, st.ino_high));
+    Group& group = inserted.first->second;
+    if (inserted.second) {
+      group.first.dir = dir;
+      group.first.name = name;
+      return Claim(this, &group);
+    }
+    cv_.wait(lock, [&group] { return group.state != State::kCopying; });
+    *first = group.first;
+    return Claim();
+  }
+
+ private:
+  void Settle(Group* group, bool copied) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      group->state = copied ? State::kCopied : State::kNotCopied;
+      group->first.copied = copied;
+    }
+    cv_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::tuple<uint64_t, uint64_t, uint64_t>, Group> groups_;  // by dev, ino, ino_high
 };
 
 class Walk {
@@ -296,12 +375,18 @@ class Walk {
           CopySymlink(node, *sdir, *ddir, e);
           break;
         default:
-          // Devices are unknownType too: reading one has no end (fs.cp would
-          // copy /dev/zero forever).
-          RecordCp(e.kind == Kind::kFifo     ? TreeErrorKind::kFifo
-                   : e.kind == Kind::kSocket ? TreeErrorKind::kSocket
-                                             : TreeErrorKind::kUnknownType,
-                   Join(node->rel, e.name));
+          if (opts_.special == Special::kSkip) {
+            skipped_++;
+          } else if (opts_.special == Special::kRecreate) {
+            CopySpecial(node, *sdir, *ddir, e);
+          } else {
+            // Devices are unknownType too: reading one has no end (fs.cp would
+            // copy /dev/zero forever).
+            RecordCp(e.kind == Kind::kFifo     ? TreeErrorKind::kFifo
+                     : e.kind == Kind::kSocket ? TreeErrorKind::kSocket
+                                               : TreeErrorKind::kUnknownType,
+                     Join(node->rel, e.name));
+          }
           break;
       }
     }
@@ -442,6 +527,13 @@ class Walk {
     Status status = fs_->OpenFile(sdir, e.name, opts_.dereference, &file);
     // fs.cp's errors for a file come from copyFile.
     if (!status.ok()) return RecordSystem({status.code, "copyfile"}, rel, ErrorPaths::kBoth);
+    // preserve 'links': the first of a group is copied, the others linked to it.
+    LinkGroups::Claim claim;
+    if ((opts_.preserve & kLinks) != 0 && file->stat.nlink > 1) {
+      LinkGroups::First first;
+      claim = links_.Join(file->stat, node->rel, e.name, &first);
+      if (!claim.owner() && first.copied) return LinkToFirst(ddir, e, rel, file->stat, first);
+    }
     CopyResult copied;
     status = fs_->CopyInto(*file, ddir, e.name, node->exact, opts_.file, &copied);
     if (Exists(status)) {
@@ -459,9 +551,59 @@ class Walk {
     } else if (!status.ok()) {
       return RecordSystem({status.code, "copyfile"}, rel, ErrorPaths::kBoth);
     }
+    claim.Copied();
     files_++;
     bytes_ += copied.bytes;
     by_strategy_[static_cast<int>(copied.strategy)]++;
+  }
+
+  // A file of a link group whose first file was copied to `first`: a link to
+  // that copy (one there already stays), counted with no bytes of its own.
+  void LinkToFirst(Dir& ddir, const Entry& e, const Path& rel, const Stat& src, const LinkGroups::First& first) {
+    std::unique_ptr<Dir> first_dir;
+    Status s = fs_->OpenDest(first.dir, &first_dir);
+    if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kDestination);
+    s = fs_->LinkInto(*first_dir, first.name, false, ddir, e.name);
+    if (Exists(s)) {
+      Stat dst, copy;
+      const bool linked = fs_->StatAt(ddir, e.name, false, &dst).ok() &&
+                          fs_->StatAt(*first_dir, first.name, false, &copy).ok() && dst.Same(copy);
+      if (!linked && !(MayReplace(ddir, e, rel, &src, &dst) && ReplaceAt(ddir, e, rel, [&](const Path& temp) {
+                         return fs_->LinkInto(*first_dir, first.name, false, ddir, temp);
+                       })))
+        return;
+    } else if (!s.ok()) {
+      return RecordSystem(s, rel, ErrorPaths::kBoth);
+    }
+    files_++;
+    by_strategy_[static_cast<int>(Strategy::kHardlink)]++;
+  }
+
+  // A FIFO, socket or device made again (special: 'recreate'), or what is
+  // there replaced by one; then its owner and times as preserve asks.
+  void CopySpecial(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
+    Path rel = Join(node->rel, e.name);
+    Stat src, dst;
+    Status s = fs_->StatAt(sdir, e.name, opts_.dereference, &src);
+    if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
+    auto make = [&](const Path& name) {
+      Status made = fs_->MakeSpecial(ddir, name, src);
+      if (made.ok() && !(made = SetEntry(ddir, name, src)).ok()) fs_->Remove(ddir, name);
+      return made;
+    };
+    s = make(e.name);
+    if (Exists(s)) {
+      if (!MayReplace(ddir, e, rel, &src, &dst) || !ReplaceAt(ddir, e, rel, make)) return;
+    } else if (!s.ok()) {
+      return RecordSystem(s, rel, ErrorPaths::kBoth);
+    }
+    specials_++;
+  }
+
+  // What preserve asks of an entry that is not opened (a symlink, a special file).
+  Status SetEntry(Dir& dir, const Path& name, const Stat& src) {
+    const bool times = (opts_.preserve & kTimestamps) != 0, owner = (opts_.preserve & kOwnership) != 0;
+    return times || owner ? fs_->SetEntry(dir, name, src, times, owner) : Status();
   }
 
   void LinkFile(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
@@ -492,7 +634,17 @@ class Walk {
     // absolute, pointing into the source tree.
     const Path link_dir = fs_->Resolve(opts_.src_absolute, rel + "/..");
     if (!opts_.verbatim_symlinks && !fs_->IsAbsolute(target)) target = fs_->Resolve(link_dir, target);
-    s = fs_->MakeSymlink(ddir, e.name, target);
+    // The link itself: its times for update 'older', its times and owner to keep.
+    Stat dst, link;
+    if ((opts_.update == Update::kOlder || (opts_.preserve & (kTimestamps | kOwnership)) != 0) &&
+        !(s = fs_->StatAt(sdir, e.name, false, &link)).ok())
+      return RecordSystem(s, rel, ErrorPaths::kSource);
+    auto make = [&](const Path& name) {
+      Status made = fs_->MakeSymlink(ddir, name, target);
+      if (made.ok() && !(made = SetEntry(ddir, name, link)).ok()) fs_->Remove(ddir, name);
+      return made;
+    };
+    s = make(e.name);
     if (s.ok()) {
       symlinks_++;
       return;
@@ -500,9 +652,6 @@ class Walk {
     if (!Exists(s)) return Record(TreeErrorKind::kSystem, s, rel, ErrorPaths::kLinkTarget, target);
     // No same-file check here. fs.cp replaces symlinks even without force; an
     // explicit force: false means "overwrite nothing", links included.
-    Stat dst, link;
-    if (opts_.update == Update::kOlder && !(s = fs_->StatAt(sdir, e.name, false, &link)).ok())
-      return RecordSystem(s, rel, ErrorPaths::kSource);
     if (!MayReplace(ddir, e, rel, nullptr, &dst, &link)) return;
     // fs.cp: symlink() over an existing file, which is EEXIST.
     if (dst.kind != Kind::kSymlink)
@@ -520,9 +669,7 @@ class Walk {
     if (fs_->StatAt(sdir, e.name, true, &followed).ok() && followed.kind == Kind::kDirectory &&
         IsSubdir(resolved_dest, resolved_src))
       return RecordCp(TreeErrorKind::kLinkOverSubdir, rel, target, resolved_dest);
-    bool replaced = ReplaceAt(
-        ddir, e, rel, [&](const Path& temp) { return fs_->MakeSymlink(ddir, temp, target); }, target);
-    if (replaced) symlinks_++;
+    if (ReplaceAt(ddir, e, rel, make, target)) symlinks_++;
   }
 
   // fs.cp's isSrcSubdir, for paths Resolve gave: every component of `parent`
@@ -539,15 +686,22 @@ class Walk {
   }
 
   void Complete(DirNode* node, Dir* ddir) {
-    const bool set_mode = node->created && !node->mode_set;
-    if (node->created && (set_mode || opts_.file.preserve_timestamps) && !Stopped()) {
-      std::unique_ptr<Dir> reopened;
+    // A directory made here gets its mode and, asked, its times; preserve asks
+    // more, of one that was there too.
+    tree::Finish what;
+    what.mode = node->created ? !node->mode_set : (opts_.preserve & kMode) != 0;
+    what.times = node->created ? opts_.file.preserve_timestamps : (opts_.preserve & kTimestamps) != 0;
+    what.owner = (opts_.preserve & kOwnership) != 0;
+    const bool xattrs = (opts_.preserve & kXattr) != 0;
+    if ((what.mode || what.times || what.owner || xattrs) && !Stopped()) {
+      std::unique_ptr<Dir> reopened, source;
       Status s;
       if (ddir == nullptr) {
         s = fs_->OpenDest(node->rel, &reopened);
         ddir = reopened.get();
       }
-      if (s.ok()) s = fs_->FinishDir(*ddir, node->st, set_mode, opts_.file.preserve_timestamps);
+      if (s.ok() && xattrs && (s = fs_->OpenSource(node->rel, &source)).ok()) what.xattrs_from = source.get();
+      if (s.ok()) s = fs_->FinishDir(*ddir, node->st, what);
       if (!s.ok()) RecordSystem(s, node->rel, ErrorPaths::kDestination);
     }
     DirNode* parent = node->parent;
@@ -576,6 +730,7 @@ class Walk {
   std::atomic<bool> stop_{false};
 
   std::atomic<uint64_t> files_{0}, dirs_{0}, symlinks_{0}, bytes_{0}, skipped_{0}, specials_{0};
+  LinkGroups links_;
   std::atomic<uint64_t> by_strategy_[5] = {};
 };
 
@@ -621,9 +776,12 @@ std::vector<Path> tree::Normalized(const Path& p, const char* separators) {
 void CopyTree(const Path& src, const Path& dest, const TreeOptions& opts, TreeHooks* hooks,
               const std::atomic<bool>* cancel, TreeResult* result) {
   std::unique_ptr<tree::Fs> fs = tree::MakeFs(src, dest, opts.dereference);
-  TreeOptions with_cancel = opts;
-  with_cancel.file.cancel = cancel;
-  Walk walk(fs.get(), with_cancel, hooks, cancel, result);
+  TreeOptions walk_opts = opts;
+  walk_opts.file.cancel = cancel;
+  // What preserve asks of each file, its copy gives it (FinishMetadata).
+  walk_opts.file.preserve_ownership = (opts.preserve & kOwnership) != 0;
+  walk_opts.file.preserve_xattr = (opts.preserve & kXattr) != 0;
+  Walk walk(fs.get(), walk_opts, hooks, cancel, result);
   walk.Run();
 }
 

@@ -25,6 +25,9 @@ struct Stat {
   // Which file it is (ReFS file ids have 128 bits: ino and ino_high).
   uint64_t dev = 0, ino = 0, ino_high = 0;
   uint32_t mode = 0;  // permission bits, 07777
+  uint32_t uid = 0, gid = 0;
+  uint64_t nlink = 1, rdev = 0;
+  uint32_t format = 0;  // the type bits as the OS gives them (POSIX S_IFMT): what MakeSpecial makes
   uint64_t size = 0;
   // Access and modification times, for the destination's when asked.
   int64_t atime_sec = 0, atime_nsec = 0, mtime_sec = 0, mtime_nsec = 0;
@@ -47,6 +50,14 @@ struct Dir {
 struct SourceFile {
   virtual ~SourceFile() = default;
   Stat stat;  // as it was opened
+};
+
+// What FinishDir gives a directory whose contents are done.
+struct Finish {
+  bool mode = false;               // the source's mode (unless made with it)
+  bool times = false;              // the source's atime and mtime
+  bool owner = false;              // the source's owner and group (KeepOwner's rule)
+  Dir* xattrs_from = nullptr;      // the source directory, whose xattrs it gets
 };
 
 // How a platform runs the walk's workers.
@@ -87,11 +98,21 @@ class Fs {
   // can write into it meanwhile) and the platform can give it so, else
   // owner-only until filled; *final says which.
   virtual Status MakeDir(Dir& parent, const Path& name, uint32_t mode, bool* final) = 0;
-  // A directory whose contents are done: its mode (unless made with it) and
-  // the source's times when asked.
-  virtual Status FinishDir(Dir& dir, const Stat& src, bool set_mode, bool set_times) = 0;
+  // A directory whose contents are done: what `what` asks of the source's.
+  virtual Status FinishDir(Dir& dir, const Stat& src, const Finish& what) = 0;
   virtual Status ReadLink(Dir& dir, const Path& name, Path* target) = 0;
   virtual Status MakeSymlink(Dir& dir, const Path& name, const Path& target) = 0;
+  // The source's times and owner for an entry not opened (a symlink, a
+  // special file), as asked. Where the platform has neither: nothing done
+  // when nothing is asked, else its ENOTSUP.
+  virtual Status SetEntry(Dir& /*dir*/, const Path& /*name*/, const Stat& /*src*/, bool times, bool owner) {
+    return times || owner ? Status{Code(ENOTSUP), "utime"} : Status();
+  }
+  // A FIFO, socket or device like `src` (its mode exactly). Not supported
+  // (the default): the platform's ENOTSUP.
+  virtual Status MakeSpecial(Dir& /*dir*/, const Path& /*name*/, const Stat& /*src*/) {
+    return {Code(ENOTSUP), "mknod"};
+  }
   virtual Status Rename(Dir& dir, const Path& from, const Path& to) = 0;
   virtual void Remove(Dir& dir, const Path& name) = 0;
 

@@ -1,6 +1,9 @@
 // The macOS side of the tree walk (posix.h's hooks): readdir, a component
 // walk beneath a root, modes always asked back (ACL inheritance is not
 // foreseeable), one worker per core.
+#include <errno.h>
+#include <sys/stat.h>
+
 #include "posix.h"
 
 namespace cowcopy {
@@ -12,5 +15,10 @@ int OpenBeneath(int root, const Path& rel) { return OpenBeneathByComponents(root
 bool ExactModes(int, const struct stat&, mode_t*) { return false; }
 
 bool SingleWorker(int) { return false; }
+
+int MakeNode(int dir, const char* name, mode_t mode, dev_t rdev) {
+  if (__builtin_available(macOS 13.0, *)) return mknodat(dir, name, mode, rdev) == 0 ? 0 : errno;
+  return ENOTSUP;  // no mknodat before macOS 13
+}
 
 }  // namespace cowcopy

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -115,6 +116,11 @@ Stat ToStat(const struct stat& st) {
   out.dev = static_cast<uint64_t>(st.st_dev);
   out.ino = static_cast<uint64_t>(st.st_ino);
   out.mode = st.st_mode & 07777;
+  out.uid = st.st_uid;
+  out.gid = st.st_gid;
+  out.nlink = static_cast<uint64_t>(st.st_nlink);
+  out.rdev = static_cast<uint64_t>(st.st_rdev);
+  out.format = st.st_mode & S_IFMT;
   out.size = static_cast<uint64_t>(st.st_size);
   struct timespec times[2];
   StatTimes(st, times);
@@ -123,6 +129,12 @@ Stat ToStat(const struct stat& st) {
   out.mtime_sec = times[1].tv_sec;
   out.mtime_nsec = times[1].tv_nsec;
   return out;
+}
+
+// A Stat's atime and mtime, as futimens and utimensat take them.
+std::array<struct timespec, 2> Times(const Stat& st) {
+  return {{{static_cast<time_t>(st.atime_sec), static_cast<long>(st.atime_nsec)},
+           {static_cast<time_t>(st.mtime_sec), static_cast<long>(st.mtime_nsec)}}};
 }
 
 bool ReadLinkAt(int dir, const char* name, Path* target) {
@@ -285,12 +297,38 @@ class PosixFs : public tree::Fs {
     return mkdirat(FdOf(parent), name.c_str(), *final ? mode : 0700) == 0 ? Status() : Fail("mkdir", errno);
   }
 
-  Status FinishDir(Dir& dir, const Stat& src, bool set_mode, bool set_times) override {
-    if (set_mode && fchmod(FdOf(dir), src.mode) != 0) return Fail("chmod", errno);
-    if (set_times) {
-      const struct timespec times[2] = {{static_cast<time_t>(src.atime_sec), static_cast<long>(src.atime_nsec)},
-                                        {static_cast<time_t>(src.mtime_sec), static_cast<long>(src.mtime_nsec)}};
-      if (futimens(FdOf(dir), times) != 0) return Fail("utime", errno);
+  Status FinishDir(Dir& dir, const Stat& src, const tree::Finish& what) override {
+    const int fd = FdOf(dir);
+    Status s;
+    if (what.owner && !(s = KeepOwner("chown", [fd](uid_t u, gid_t g) { return fchown(fd, u, g); }, src.uid, src.gid)).ok())
+      return s;
+    if (what.xattrs_from != nullptr && !(s = CopyXattrs(FdOf(*what.xattrs_from), fd)).ok()) return s;
+    if (what.mode && fchmod(fd, src.mode) != 0) return Fail("chmod", errno);
+    if (what.times && futimens(fd, Times(src).data()) != 0) return Fail("utime", errno);
+    return Status();
+  }
+
+  Status SetEntry(Dir& dir, const Path& name, const Stat& src, bool times, bool owner) override {
+    const int fd = FdOf(dir);
+    const char* at = name.c_str();
+    Status s;
+    if (owner &&
+        !(s = KeepOwner("lchown", [fd, at](uid_t u, gid_t g) { return fchownat(fd, at, u, g, AT_SYMLINK_NOFOLLOW); },
+                        src.uid, src.gid))
+             .ok())
+      return s;
+    if (times && utimensat(fd, at, Times(src).data(), AT_SYMLINK_NOFOLLOW) != 0) return Fail("utime", errno);
+    return Status();
+  }
+
+  Status MakeSpecial(Dir& dir, const Path& name, const Stat& src) override {
+    int err = MakeNode(FdOf(dir), name.c_str(), static_cast<mode_t>(src.format | src.mode), static_cast<dev_t>(src.rdev));
+    if (err != 0) return Fail("mknod", err);
+    // The exact mode (mknod applied the umask); the node was just made here.
+    if (fchmodat(FdOf(dir), name.c_str(), src.mode, 0) != 0) {
+      err = errno;
+      unlinkat(FdOf(dir), name.c_str(), 0);
+      return Fail("chmod", err);
     }
     return Status();
   }
@@ -329,9 +367,12 @@ class PosixFs : public tree::Fs {
     auto& f = static_cast<FdFile&>(file);
     UniqueFd dfd(OpenAtNoIntr(FdOf(dir), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
     struct stat dst;
+    // What a new copy would have: this user's owner and group (or, preserved,
+    // the source's, when they are this user's too), no xattrs (or none to copy).
     if (dfd.get() < 0 || fstat(dfd.get(), &dst) != 0 || !S_ISREG(dst.st_mode) || dst.st_nlink != 1 ||
         dst.st_uid != geteuid() || dst.st_gid != getegid() || dst.st_size != f.st.st_size ||
-        !SharesAllData(f.fd.get(), dfd.get()))
+        (opts.preserve_ownership && (f.st.st_uid != dst.st_uid || f.st.st_gid != dst.st_gid)) ||
+        (opts.preserve_xattr && HasXattrs(f.fd.get())) || !SharesAllData(f.fd.get(), dfd.get()))
       return false;
     struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
     if (opts.preserve_timestamps) StatTimes(f.st, times);

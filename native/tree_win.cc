@@ -161,6 +161,7 @@ Stat ToStat(const FileFacts& f, bool link) {
   std::memcpy(&st.ino, f.identity.id, sizeof st.ino);
   std::memcpy(&st.ino_high, f.identity.id + sizeof st.ino, sizeof st.ino_high);
   st.mode = f.read_only() ? 0444 : 0666;
+  st.nlink = f.links;
   st.size = f.directory() ? 0 : f.size;
   FromFileTime(f.last_access_time.QuadPart, &st.atime_sec, &st.atime_nsec);
   FromFileTime(f.last_write_time.QuadPart, &st.mtime_sec, &st.mtime_nsec);
@@ -330,15 +331,29 @@ class WinFs : public tree::Fs {
     return err == 0 ? Status() : FailWin("mkdir", err);
   }
 
-  Status FinishDir(Dir& dir, const Stat& src, bool set_mode, bool set_times) override {
+  // Owners and xattrs: Windows has no POSIX owner, and what a copy of a file
+  // carries of streams and EAs it carries already (CopyFileExW).
+  Status FinishDir(Dir& dir, const Stat& src, const tree::Finish& what) override {
     // chmod as libuv does it: without the owner's write bit, read-only. A
     // directory this walk made is not read-only: only that is set.
-    const bool read_only = set_mode && (src.mode & 0200) == 0;
-    if (!read_only && !set_times) return Status();
+    const bool read_only = what.mode && (src.mode & 0200) == 0;
+    if (!read_only && !what.times) return Status();
+    return SetBasic(Of(dir).path, src, read_only, what.times);
+  }
+
+  Status SetEntry(Dir& dir, const Path& name, const Stat& src, bool times, bool) override {
+    std::wstring path;
+    if (!times) return Status();
+    DWORD err = Below(Of(dir).path, name, &path);
+    return err == 0 ? SetBasic(path, src, false, true) : FailWin("utime", err);
+  }
+
+  // The source's times (`set_times`) and the read-only attribute (`read_only`)
+  // on `path` itself, never what it links to.
+  static Status SetBasic(const std::wstring& path, const Stat& src, bool read_only, bool set_times) {
     UniqueHandle h;
     FileFacts now;
-    DWORD err = OpenExisting(Of(dir).path, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, false, &h,
-                             read_only ? &now : nullptr);
+    DWORD err = OpenExisting(path, FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, false, &h, read_only ? &now : nullptr);
     if (err != 0) return FailWin(read_only ? "chmod" : "utime", err);
     FILE_BASIC_INFO basic = {};  // zero: "leave as it is"
     if (read_only) basic.FileAttributes = now.attributes | FILE_ATTRIBUTE_READONLY;
