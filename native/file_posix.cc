@@ -9,8 +9,17 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
+#if defined(__APPLE__) && !__has_include(<sys/xattr.h>)
+// The macOS cross build's headers (zig's) lack it; Apple's SDK has these.
+extern "C" {
+ssize_t flistxattr(int fd, char* names, size_t size, int options);
+ssize_t fgetxattr(int fd, const char* name, void* value, size_t size, uint32_t position, int options);
+int fsetxattr(int fd, const char* name, const void* value, size_t size, uint32_t position, int options);
+}
+#else
+#include <sys/xattr.h>
+#endif
 
 #include <map>
 #include <mutex>
