@@ -289,6 +289,16 @@ Status CopyIntoNew(int sfd, const struct stat& sst, int dest_dir, const char* na
   return status;
 }
 
+int MakeNode(int dir, const char* name, mode_t mode, dev_t rdev) {
+  // mknodat came with macOS 13: by the directory's path (a directory this
+  // walk is filling, owner-only meanwhile).
+  char at[MAXPATHLEN];
+  if (fcntl(dir, F_GETPATH, at) != 0) return errno;
+  const Path path = Path(at) + "/" + name;
+  const int made = S_ISFIFO(mode) ? mkfifo(path.c_str(), mode & 07777) : mknod(path.c_str(), mode, rdev);
+  return made == 0 ? 0 : errno;
+}
+
 // APFS has no FIEMAP: which blocks two files share is not asked here.
 bool SharesAllData(int, int) { return false; }
 

@@ -266,6 +266,10 @@ Status CloneDirectory(const Path&, const Path&) {
   return Fail("clonefile", EOPNOTSUPP);  // no directory clone on Linux
 }
 
+int MakeNode(int dir, const char* name, mode_t mode, dev_t rdev) {
+  return mknodat(dir, name, mode, rdev) == 0 ? 0 : errno;
+}
+
 bool SharesAllData(int sfd, int dfd) {
   if (flistxattr(dfd, nullptr, 0) != 0) return false;
   constexpr unsigned kBatch = 32;

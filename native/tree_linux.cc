@@ -112,8 +112,4 @@ bool ExactModes(int dir, const struct stat& st, mode_t* umask) {
 // first (depth first) measured faster (bench/results/notebook.md).
 bool SingleWorker(int dest_dir) { return FilesystemType(dest_dir) == BTRFS_SUPER_MAGIC; }
 
-int MakeNode(int dir, const char* name, mode_t mode, dev_t rdev) {
-  return mknodat(dir, name, mode, rdev) == 0 ? 0 : errno;
-}
-
 }  // namespace cowcopy
