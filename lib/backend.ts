@@ -87,11 +87,20 @@ export interface TreeOutcome {
   failure: TreeFailure | null;
 }
 
+/** A special file made again (special: 'recreate'): src followed or not, and what of preserve applies to it. */
+export interface SpecialRequest {
+  follow: boolean;
+  preserve: PreserveAttribute[];
+}
+
 export interface CopyBackend {
   readonly name: BackendName;
   /** Null when there is nothing to report: the same file under copyFile semantics, or a plain copyFile. */
   copy(src: NativePath, dest: NativePath, req: CopyRequest): Promise<CloneResult | null>;
   copySync(src: NativePath, dest: NativePath, req: CopyRequest): CloneResult | null;
+  /** A FIFO, socket or device like src, made as a new entry at dest (native/copy.h MakeSpecialFile). */
+  makeSpecial(src: NativePath, dest: NativePath, req: SpecialRequest): Promise<void>;
+  makeSpecialSync(src: NativePath, dest: NativePath, req: SpecialRequest): void;
   probe(path: NativePath): Promise<ProbeResult>;
   probeSync(path: NativePath): ProbeResult;
   /** Copies the directory req.src into req.dest; stops at the first failure. */

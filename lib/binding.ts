@@ -118,6 +118,9 @@ export interface NativeBinding {
   readonly nativeTree: boolean;
   copyFile(src: NativePath, dest: NativePath, request: StrategyRequest, flags: NativeFlags): Promise<NativeCopied | NativeFailure>;
   copyFileSync(src: NativePath, dest: NativePath, request: StrategyRequest, flags: NativeFlags): NativeCopied | NativeFailure;
+  /** A special file like src made at dest: (src, dest, follow, preserve names). */
+  makeSpecial(src: NativePath, dest: NativePath, follow: boolean, preserve: PreserveAttribute[]): Promise<{ errno: 0 } | NativeFailure>;
+  makeSpecialSync(src: NativePath, dest: NativePath, follow: boolean, preserve: PreserveAttribute[]): { errno: 0 } | NativeFailure;
   probe(path: NativePath): Promise<NativeVolume | NativeFailure>;
   probeSync(path: NativePath): NativeVolume | NativeFailure;
   /** What Node reports (err.errno) for an OS error number; on Windows the host node.exe's own translation. */

@@ -319,6 +319,10 @@ function* isPseudoFile(io: Io, src: NativePath, st: BigIntStats | undefined): St
   return pseudo;
 }
 
+function noMknod(src: NativePath, dest: NativePath): SystemError {
+  return systemError(uvErrno('ENOTSUP'), 'mknod', src, dest, 'node:fs has no mknod, and the native backend is not loaded');
+}
+
 export const fallbackBackend: CopyBackend = {
   name: 'fallback',
   async copy(src, dest, req) {
@@ -340,6 +344,13 @@ export const fallbackBackend: CopyBackend = {
       return null;
     }
     return runSync(withPaths(copySteps(syncIo, src, dest, req), src, dest, req));
+  },
+  // node:fs has no mknod.
+  makeSpecial: async (src, dest) => {
+    throw noMknod(src, dest);
+  },
+  makeSpecialSync: (src, dest) => {
+    throw noMknod(src, dest);
   },
   probe: (target) => runAsync(probeSteps(asyncIo, target)),
   probeSync: (target) => runSync(probeSteps(syncIo, target)),

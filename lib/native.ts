@@ -49,6 +49,10 @@ function settle(result: NativeCopied | NativeFailure, src: NativePath, dest: Nat
   return result.strategy === 'none' ? null : { strategy: result.strategy, bytes: result.bytes };
 }
 
+function made(result: { errno: 0 } | NativeFailure, src: NativePath, dest: NativePath): void {
+  if (failed(result)) throw systemError(result.errno, result.syscall, src, dest);
+}
+
 function volume(result: NativeVolume | NativeFailure, target: NativePath): ProbeResult {
   if (failed(result)) throw systemError(result.errno, result.syscall, target);
   return {
@@ -203,6 +207,12 @@ export function createNativeBackend(binding: NativeBinding, test: TestFlags = {}
     },
     copySync(src, dest, req) {
       return settle(binding.copyFileSync(src, dest, req.strategy, flagsOf(req, test)), src, dest, req);
+    },
+    async makeSpecial(src, dest, req) {
+      made(await binding.makeSpecial(src, dest, req.follow, req.preserve), src, dest);
+    },
+    makeSpecialSync(src, dest, req) {
+      made(binding.makeSpecialSync(src, dest, req.follow, req.preserve), src, dest);
     },
     async probe(target) {
       return volume(await binding.probe(target), target);

@@ -157,6 +157,16 @@ napi_value TreeResultToJs(napi_env env, const TreeResult& r) {
 
 // ---- copyFile and probe: async work, completed through the C API ----
 
+// preserve's names (kPreserveNames) as Preserve bits: false with a TypeError pending for another name.
+bool ParsePreserve(Napi::Env env, const Napi::Array& names, unsigned* bits) {
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    unsigned bit;
+    if (!FromName(kPreserveNames, names.Get(i).ToString().Utf8Value(), &bit)) return ThrowType(env, "unknown preserve");
+    *bits |= 1u << bit;
+  }
+  return true;
+}
+
 // Resolves `deferred` with what `answer()` builds, in a handle scope of its
 // own; nothing when a call fails (the environment is going away).
 template <typename Answer>
@@ -233,6 +243,27 @@ struct CopyJob {
       b.String("strategy", NameOf(kStrategyNames, result.strategy));
       b.Number("bytes", static_cast<double>(result.bytes));
     }
+    return b.Done();
+  }
+};
+
+// (src, dest, follow, preserve names): a special file made again.
+struct SpecialJob {
+  static constexpr const char* kName = "cowcopy:makeSpecial";
+  Path src, dest;
+  bool follow = false;
+  unsigned preserve = 0;
+  Status status;
+  bool Parse(const Napi::CallbackInfo& info, bool) {
+    if (info.Length() < 4 || !ToPath(info[0], &src) || !ToPath(info[1], &dest) || !info[3].IsArray())
+      return ThrowType(info.Env(), "makeSpecial(src, dest, follow, preserve)");
+    follow = info[2].ToBoolean().Value();
+    return ParsePreserve(info.Env(), info[3].As<Napi::Array>(), &preserve);
+  }
+  void Work() { status = MakeSpecialFile(src, dest, follow, preserve); }
+  napi_value ToJs(napi_env env) const {
+    Builder b(env);
+    SetStatus(&b, status);
     return b.Done();
   }
 };
@@ -503,13 +534,7 @@ struct TreeArgs {
       return ThrowType(env, "copyTree: unknown special");
     Napi::Value preserve = o.Get("preserve");
     if (!preserve.IsArray()) return ThrowType(env, "copyTree: options.preserve");
-    Napi::Array names = preserve.As<Napi::Array>();
-    for (uint32_t i = 0; i < names.Length(); i++) {
-      unsigned bit;
-      if (!FromName(kPreserveNames, names.Get(i).ToString().Utf8Value(), &bit))
-        return ThrowType(env, "copyTree: unknown preserve");
-      opts.preserve |= 1u << bit;
-    }
+    if (!ParsePreserve(env, preserve.As<Napi::Array>(), &opts.preserve)) return false;
     opts.dereference = GetBool(o, "dereference");
     opts.verbatim_symlinks = GetBool(o, "verbatimSymlinks");
     opts.dest_exists = GetBool(o, "destExists");
@@ -785,6 +810,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> functions[] = {
       {"copyFile", RunAsync<CopyJob>}, {"copyFileSync", RunSync<CopyJob>},   {"probe", RunAsync<ProbeJob>},
       {"probeSync", RunSync<ProbeJob>}, {"copyTree", CopyTreeAsync},         {"copyTreeSync", CopyTreeSync},
+      {"makeSpecial", RunAsync<SpecialJob>}, {"makeSpecialSync", RunSync<SpecialJob>},
       {"nodeErrorCode", NodeErrorCodeJs}};
   for (const auto& [name, fn] : functions) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

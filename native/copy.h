@@ -132,6 +132,12 @@ int NodeErrorCode(int os_error);
 // left untouched; the source is never modified.
 Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts, CopyResult* result);
 
+// A FIFO, socket or device like src (followed with `follow`) made at dest,
+// a new entry: its mode exactly, and the owner and times that `preserve`
+// (Preserve bits) asks. Nothing is left at dest on failure. Where the OS has
+// no such files, ENOTSUP.
+Status MakeSpecialFile(const Path& src, const Path& dest, bool follow, unsigned preserve);
+
 struct VolumeInfo {
   uint64_t fs_type = 0;    // statfs f_type (Linux); 0 where names are used
   std::string fs_name;     // filesystem name where the OS reports one

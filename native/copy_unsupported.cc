@@ -21,6 +21,8 @@ Status CopyOneFile(const Path&, const Path&, const CopyOptions&, CopyResult*) { 
 
 Status ProbeVolume(const Path&, VolumeInfo*) { return Status{-ENOSYS, "probe"}; }
 
+Status MakeSpecialFile(const Path&, const Path&, bool, unsigned) { return Status{-ENOSYS, "mknod"}; }
+
 void CopyTree(const Path&, const Path&, const TreeOptions&, TreeHooks*, const std::atomic<bool>*, TreeResult* result) {
   result->status = Status{-ENOSYS, "cp"};
 }

@@ -1098,6 +1098,9 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
   return CopyOpened(sh.get(), wsrc, sf, wdest, opts, result);
 }
 
+// Windows has no FIFOs, sockets or devices in a directory to make again.
+Status MakeSpecialFile(const Path&, const Path&, bool, unsigned) { return FailUv("mknod", uvwin::kENOTSUP); }
+
 Status ProbeVolume(const Path& path, VolumeInfo* info) {
   using namespace win;
   std::wstring wpath;

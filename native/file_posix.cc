@@ -267,6 +267,26 @@ Status CopyXattrs(int sfd, int dfd) {
   return Status();
 }
 
+Status MakeSpecialFile(const Path& src, const Path& dest, bool follow, unsigned preserve) {
+  struct stat st;
+  if ((follow ? stat(src.c_str(), &st) : lstat(src.c_str(), &st)) != 0) return Fail(follow ? "stat" : "lstat", errno);
+  if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) return Fail("mknod", EINVAL);
+  const int err = MakeNode(AT_FDCWD, dest.c_str(), st.st_mode, st.st_rdev);
+  if (err != 0) return Fail("mknod", err);
+  const char* at = dest.c_str();
+  Status s;
+  if (fchmodat(AT_FDCWD, at, st.st_mode & 07777, 0) != 0) s = Fail("chmod", errno);
+  if (s.ok() && (preserve & kOwnership) != 0)
+    s = KeepOwner("lchown", [at](uid_t u, gid_t g) { return fchownat(AT_FDCWD, at, u, g, AT_SYMLINK_NOFOLLOW); },
+                  st.st_uid, st.st_gid);
+  struct timespec times[2];
+  StatTimes(st, times);
+  if (s.ok() && (preserve & kTimestamps) != 0 && utimensat(AT_FDCWD, at, times, AT_SYMLINK_NOFOLLOW) != 0)
+    s = Fail("utime", errno);
+  if (!s.ok()) unlink(at);  // made just now by mknod, which follows no link
+  return s;
+}
+
 Status KeepOwner(const char* syscall, const std::function<int(uid_t, gid_t)>& chown, uid_t uid, gid_t gid) {
   if (chown(uid, gid) == 0) return Status();
   const int err = errno;
