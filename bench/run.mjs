@@ -9,12 +9,13 @@ import { buildFloor } from './floor.mjs';
 import { benchFilesystems, formatMs, markdownTable } from './harness.mjs';
 import { writeResults } from './report.mjs';
 import { singleFile } from './single-file.mjs';
-import { peakRss, recopy, tree } from './tree.mjs';
+import { linkGroups, peakRss, recopy, tree } from './tree.mjs';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 5 : 31;
 const treeRounds = quick ? 2 : 7;
 const treeFiles = quick ? 2000 : 10000;
+const linkFiles = quick ? 300 : 2000;
 
 const cpus = os.cpus();
 const machine = `${cpus.length} x ${cpus[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}`;
@@ -102,6 +103,22 @@ for (const [fsName, dir] of [...filesystems].filter(([name]) => name === 'xfs' |
     console.log(`${text}\n`);
     sections.push(text);
   }
+}
+
+// Hard-link groups (a pnpm store, a git clone's objects) where nothing
+// clones: preserve: ['links'] makes one inode per group, as cp -a does,
+// where fs.cp and a plain cp() write each name's data again.
+if (filesystems.has('ext4')) {
+  const r = await linkGroups('ext4', filesystems.get('ext4'), { rounds: treeRounds, files: linkFiles });
+  const links = "cowcopy cp(), preserve: ['links']";
+  const text = `${r.table}\n\n${[
+    `preserve links: ${(r.space[links] / r.space['cowcopy cp()']).toFixed(2)}x the space of cp() without it, ${(r.space[links] / r.space['cp -a']).toFixed(2)}x cp -a's`,
+    `preserve: ['links'] ${(r.medians['cp -a'] / r.medians[links]).toFixed(2)}x as fast as cp -a`,
+  ].join('; ')}`;
+  console.log(`${text}\n`);
+  sections.push(text);
+} else {
+  console.log('No ext4 here (COWCOPY_TEST_EXT4): no hard-link table.\n');
 }
 
 if (!quick) {

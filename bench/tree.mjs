@@ -183,6 +183,131 @@ export async function recopy(fsName, root, { rounds, files }) {
   }
 }
 
+/**
+ * A tree of hard-link groups, as a pnpm store and the projects linked to it,
+ * or a local git clone's objects: `files` inodes of 64 KiB - 1 MiB
+ * (log-normal, median 96 KiB), each with `links` names in three places
+ * (store/xx/, a/pkg-n/, b/pkg-n/lib/). Sizes and data are deterministic.
+ */
+export function generateLinkGroups(root, { files, links = 3, seed = 7 }) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const pool = Buffer.alloc(1 << 20);
+  for (let i = 0; i < pool.length; i++) pool[i] = Math.floor(next() * 256);
+  const places = [
+    (i) => path.join('store', (i % 256).toString(16).padStart(2, '0'), `${i.toString(16).padStart(8, '0')}-data`),
+    (i) => path.join('a', `pkg-${i % 97}`, `file-${i}.js`),
+    (i) => path.join('b', `pkg-${i % 89}`, 'lib', `file-${i}.js`),
+  ];
+  let bytes = 0;
+  for (let i = 0; i < files; i++) {
+    const z = Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
+    const size = Math.round(Math.min(1 << 20, Math.max(64 << 10, (96 << 10) * Math.exp(0.6 * z))));
+    const names = Array.from({ length: links }, (_, k) => path.join(root, places[k % places.length](i) + (k < places.length ? '' : `-${k}`)));
+    for (const name of names) fs.mkdirSync(path.dirname(name), { recursive: true });
+    const at = Math.floor(next() * (pool.length - size + 1));
+    fs.writeFileSync(names[0], pool.subarray(at, at + size));
+    for (const name of names.slice(1)) fs.linkSync(names[0], name);
+    bytes += size;
+  }
+  return { files, links, names: files * links, bytes };
+}
+
+/** Space a tree takes, as du counts it: the blocks of each inode below (and of) dir, once. */
+export function spaceOf(dir) {
+  const seen = new Set();
+  let blocks = 0;
+  const count = (p) => {
+    const st = fs.lstatSync(p, { bigint: true });
+    const key = `${st.dev}:${st.ino}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      blocks += Number(st.blocks);
+    }
+    if (st.isDirectory()) for (const name of fs.readdirSync(p)) count(path.join(p, name));
+  };
+  count(dir);
+  return blocks * 512;
+}
+
+/**
+ * Copying a tree of hard-link groups (generateLinkGroups) on a filesystem
+ * that cannot clone (ext4): the destination's space, each inode counted once
+ * (a free-space delta would count whatever else writes to the test
+ * filesystems meanwhile), and the time, for cp() with preserve: ['links']
+ * against cp -a (which keeps links), fs.promises.cp and cp() without it
+ * (which copy each name). Refuses to start where the copies would not fit.
+ */
+export async function linkGroups(fsName, root, { rounds, files }) {
+  const dir = fs.mkdtempSync(path.join(root, 'cowcopy-bench-links-'));
+  try {
+    const src = path.join(dir, 'src');
+    const shape = generateLinkGroups(src, { files });
+    execFileSync('sync', ['-f', dir]);
+    const source = spaceOf(src);
+    // One destination at a time, the largest a copy of every name, and room to spare.
+    const needed = source * shape.links * 1.2;
+    const { bavail, bsize } = fs.statfsSync(dir);
+    if (bavail * bsize < needed) {
+      throw new Error(`${fsName} has ${Math.floor((bavail * bsize) / 2 ** 20)} MiB free; the hard-link benchmark needs ${Math.ceil(needed / 2 ** 20)} MiB`);
+    }
+    let counter = 0;
+    const dests = new Map();
+    const target = (tag, round) => {
+      const d = path.join(dir, `${tag}-${round}-${counter++}`);
+      dests.set(`${tag}-${round}`, d);
+      return d;
+    };
+    const space = {};
+    // The space is measured once (every round makes the same tree), then the copy goes, untimed, and is flushed.
+    const settle = (tag, name) => (round) => {
+      const dest = dests.get(`${tag}-${round}`);
+      execFileSync('sync', ['-f', dir]);
+      space[name] ??= spaceOf(dest);
+      fs.rmSync(dest, { recursive: true, force: true });
+      execFileSync('sync', ['-f', dir]);
+    };
+    const candidates = [
+      ["cowcopy cp(), preserve: ['links']", 'links', (dest) => cp(src, dest, { recursive: true, preserve: ['links'] })],
+      ['cp -a', 'cp', (dest) => {
+        const res = spawnSync('cp', ['-a', src, dest]);
+        if (res.status !== 0) throw new Error(`cp -a failed: ${res.stderr}`);
+      }],
+      ['fs.promises.cp', 'fs', (dest) => fs.promises.cp(src, dest, { recursive: true })],
+      ['cowcopy cp()', 'plain', (dest) => cp(src, dest, { recursive: true })],
+    ].map(([name, tag, copy]) => ({ name, run: (r) => copy(target(tag, r)), after: settle(tag, name) }));
+    const results = await measure(candidates, rounds);
+    const base = results[1].median;
+    const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    const rows = [
+      [
+        `${shape.files.toLocaleString('en')} files x ${shape.links} links (${shape.names.toLocaleString('en')} names, ${mib(source)}) on ${fsName}`,
+        'median',
+        'vs cp -a',
+        'destination space',
+        'vs the source',
+      ],
+    ];
+    for (const r of results) {
+      const vs = r === results[1] ? '' : `${(base / r.median).toFixed(2)}x as fast`;
+      rows.push([r.name, formatMs(r.median), vs, mib(space[r.name]), `${(space[r.name] / source).toFixed(2)}x`]);
+    }
+    return {
+      fsName,
+      shape,
+      source,
+      space,
+      medians: Object.fromEntries(results.map((r) => [r.name, r.median])),
+      table: markdownTable(rows),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Peak RSS of a process that copies a tree of `files` files with cp(). */
 export function peakRss(root, files) {
   const dir = fs.mkdtempSync(path.join(root, 'cowcopy-bench-rss-'));

@@ -7,7 +7,21 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { emptyResult } from './backend.js';
 import type * as Cowcopy from './index.js';
-import { STRATEGY_REQUESTS, UPDATE_RULES, type CloneResult, type Strategy, type StrategyRequest, type TreeResult, type UpdateRule } from './types.js';
+import {
+  PRESERVE_ATTRIBUTES,
+  SPECIAL_RULES,
+  STRATEGY_REQUESTS,
+  UPDATE_RULES,
+  type BackendName,
+  type CloneResult,
+  type CpOptions,
+  type PreserveAttribute,
+  type SpecialRule,
+  type Strategy,
+  type StrategyRequest,
+  type TreeResult,
+  type UpdateRule,
+} from './types.js';
 import { updates } from './walk.js';
 
 /** Loaded by the commands that use it: --help and --version never load the addon (nor warn about it). */
@@ -33,11 +47,17 @@ With several SRC, DIRECTORY must exist; each SRC goes to DIRECTORY/its name.
 
 Options:
   -r, -R, --recursive        copy directories (symlinks inside are kept as links)
-  -a, --archive              -r -p
+  -a, --archive              as cp -a: -r --preserve=all --special=recreate
       --strategy S           auto (default: reflink, else kernel copy), or a
                              forced reflink | hardlink | copy (fails rather than
                              doing something else)
-  -p, --preserve-timestamps  give copies the source's atime and mtime
+  -p                         --preserve=mode,ownership,timestamps
+      --preserve[=LIST]      keep more of each entry: a comma list of links,
+                             xattr, timestamps, mode, ownership, or all
+                             (without =LIST: mode,ownership,timestamps)
+      --preserve-timestamps  --preserve=timestamps
+      --special=RULE         FIFOs, sockets and devices: error (default),
+                             skip (counted), or recreate (devices as root)
   -n, --no-clobber           never overwrite: existing files are skipped (counted)
   -f, --force                accepted, as cp takes it: existing files are replaced
                              anyway (by a new file renamed over them); -n wins
@@ -58,18 +78,22 @@ is the node:fs fallback).
 Exit status:
   0    everything copied (files skipped by --no-clobber or --update included)
   1    a copy failed (other sources may have been copied), or probe failed
-  2    usage error: bad option or strategy, missing operand
+  2    usage error: bad option or value, missing operand
   130  interrupted (SIGINT): a running tree copy stops, no further source is
        started; what is done stays, no file is left half-written (a single
        file being cloned is finished first)
 `;
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
-interface CliOptions {
+export interface CliOptions {
   recursive: boolean;
   strategy: StrategyRequest;
-  preserveTimestamps: boolean;
+  /** In PRESERVE_ATTRIBUTES' order, each once. */
+  preserve: PreserveAttribute[];
+  /** 'xattr' named in a --preserve list: kept or failed, never left out (as GNU cp's --preserve=xattr). */
+  xattrRequired: boolean;
+  special: SpecialRule;
   noClobber: boolean;
   update: UpdateRule;
   json: boolean;
@@ -77,7 +101,7 @@ interface CliOptions {
   quiet: boolean;
 }
 
-type Command =
+export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'probe'; path: string; json: boolean }
@@ -88,7 +112,11 @@ const OPTIONS = {
   archive: { type: 'boolean', short: 'a' },
   force: { type: 'boolean', short: 'f' },
   strategy: { type: 'string' },
-  'preserve-timestamps': { type: 'boolean', short: 'p' },
+  // --preserve takes its list only after '=' (as GNU cp's optional argument): read from the tokens.
+  preserve: { type: 'boolean' },
+  'preserve-defaults': { type: 'boolean', short: 'p' },
+  'preserve-timestamps': { type: 'boolean' },
+  special: { type: 'string' },
   'no-clobber': { type: 'boolean', short: 'n' },
   update: { type: 'string' },
   'update-older': { type: 'boolean', short: 'u' },
@@ -99,13 +127,32 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'V' },
 } as const;
 
+/** Options that may take a value after '=' and also stand alone. */
+const OPTIONAL_VALUE: ReadonlySet<string> = new Set(['preserve']);
+/** Names the user never types (short flags only): messages show the flag. */
+const SHORT_ONLY: Readonly<Record<string, string>> = { 'update-older': '-u', 'preserve-defaults': '-p' };
+
+/** What bare --preserve and -p keep, as GNU cp. */
+const PRESERVE_DEFAULTS: readonly PreserveAttribute[] = ['mode', 'ownership', 'timestamps'];
+
+/** One --preserve list (`links,xattr`, `all`) as names, or a UsageError. */
+function preserveList(list: string): PreserveAttribute[] {
+  const expected = `must be a comma list of ${PRESERVE_ATTRIBUTES.join(', ')}, or all`;
+  if (list === '') throw new UsageError(`invalid preserve '': ${expected}`);
+  return list.split(',').flatMap((name) => {
+    if (name === 'all') return PRESERVE_ATTRIBUTES;
+    if (!PRESERVE_ATTRIBUTES.includes(name as PreserveAttribute)) throw new UsageError(`invalid preserve '${name}': ${expected}`);
+    return [name as PreserveAttribute];
+  });
+}
+
 /** cp's -R is -r: short flags before `--` are read with it renamed. */
 function withCapitalR(args: string[]): string[] {
   const end = args.indexOf('--');
   return args.map((arg, i) => ((end === -1 || i < end) && /^-[A-Za-z]+$/.test(arg) ? arg.replaceAll('R', 'r') : arg));
 }
 
-function parseCommand(args: string[]): Command {
+export function parseCommand(args: string[]): Command {
   // Not strict: what parseArgs would refuse is refused below, in cowcopy's words.
   const { values, positionals, tokens } = parseArgs({ args: withCapitalR(args), allowPositionals: true, strict: false, tokens: true, options: OPTIONS });
   for (const token of tokens) {
@@ -113,7 +160,7 @@ function parseCommand(args: string[]): Command {
     const known = OPTIONS[token.name as keyof typeof OPTIONS];
     if (known === undefined) throw new UsageError(`unrecognized option '${token.rawName}'`);
     if (known.type === 'string' && token.value === undefined) throw new UsageError(`option '${token.rawName}' requires an argument`);
-    if (known.type === 'boolean' && token.value !== undefined) throw new UsageError(`option '${token.rawName}' does not take an argument`);
+    if (known.type === 'boolean' && token.value !== undefined && !OPTIONAL_VALUE.has(token.name)) throw new UsageError(`option '${token.rawName}' does not take an argument`);
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
@@ -122,10 +169,26 @@ function parseCommand(args: string[]): Command {
   const terminator = tokens.find((t) => t.kind === 'option-terminator')?.index ?? Infinity;
   const first = tokens.find((t) => t.kind === 'positional');
   if (first && first.kind === 'positional' && first.value === 'probe' && first.index < terminator) {
-    const copyOnly = (['recursive', 'archive', 'force', 'strategy', 'preserve-timestamps', 'no-clobber', 'update', 'update-older', 'progress'] as const).find(
-      (name) => values[name] !== undefined,
-    );
-    if (copyOnly) throw new UsageError(`option '--${copyOnly}' does not apply to probe`);
+    const copyOnly = (
+      [
+        'recursive',
+        'archive',
+        'force',
+        'strategy',
+        'preserve',
+        'preserve-defaults',
+        'preserve-timestamps',
+        'special',
+        'no-clobber',
+        'update',
+        'update-older',
+        'progress',
+      ] as const
+    ).find((name) => values[name] !== undefined);
+    if (copyOnly) {
+      const shown = SHORT_ONLY[copyOnly] ?? `--${copyOnly}`;
+      throw new UsageError(`option '${shown}' does not apply to probe`);
+    }
     if (positionals.length > 2) throw new UsageError(`extra operand '${positionals[2]}' after probe PATH`);
     return { kind: 'probe', path: positionals[1] ?? '.', json: values.json === true };
   }
@@ -136,6 +199,21 @@ function parseCommand(args: string[]): Command {
   }
   const update = (values.update as string | undefined) ?? (values['update-older'] ? 'older' : 'all');
   if (!UPDATE_RULES.includes(update as UpdateRule)) throw new UsageError(`invalid update '${update}': must be one of ${UPDATE_RULES.join(', ')}`);
+  const archive = values.archive === true;
+  const special = (values.special as string | undefined) ?? (archive ? 'recreate' : 'error');
+  if (!SPECIAL_RULES.includes(special as SpecialRule)) throw new UsageError(`invalid special '${special}': must be one of ${SPECIAL_RULES.join(', ')}`);
+  // Every --preserve adds to the others, to -p's and to -a's (GNU cp's rule).
+  const asked = new Set<PreserveAttribute>(archive ? PRESERVE_ATTRIBUTES : []);
+  let xattrRequired = false;
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    if (token.name === 'preserve-defaults') PRESERVE_DEFAULTS.forEach((name) => asked.add(name));
+    if (token.name === 'preserve-timestamps') asked.add('timestamps');
+    if (token.name !== 'preserve') continue;
+    const names = token.value === undefined ? PRESERVE_DEFAULTS : preserveList(token.value);
+    names.forEach((name) => asked.add(name));
+    if (token.value?.split(',').includes('xattr')) xattrRequired = true;
+  }
   if (positionals.length === 0) throw new UsageError('missing file operand');
   if (positionals.length === 1) throw new UsageError(`missing destination file operand after '${positionals[0]}'`);
   return {
@@ -143,9 +221,11 @@ function parseCommand(args: string[]): Command {
     sources: positionals.slice(0, -1),
     dest: positionals[positionals.length - 1]!,
     options: {
-      recursive: values.recursive === true || values.archive === true,
+      recursive: values.recursive === true || archive,
       strategy: strategy as StrategyRequest,
-      preserveTimestamps: values['preserve-timestamps'] === true || values.archive === true,
+      preserve: PRESERVE_ATTRIBUTES.filter((name) => asked.has(name)),
+      xattrRequired,
+      special: special as SpecialRule,
       noClobber: values['no-clobber'] === true,
       update: update as UpdateRule,
       json: values.json === true,
@@ -224,8 +304,8 @@ class ProgressLine {
 
 type SourceOutcome =
   | { source: string; destination: string; kind: 'file'; status: 'copied'; result: CloneResult; seconds: number }
-  | { source: string; destination: string; kind: 'file'; status: 'skipped'; reason: 'exists' | 'not older'; seconds: number }
-  | { source: string; destination: string; kind: 'directory' | 'symlink'; status: 'copied'; result: TreeResult; seconds: number }
+  | { source: string; destination: string; kind: 'file' | 'special'; status: 'skipped'; reason: 'exists' | 'not older' | 'special file'; seconds: number }
+  | { source: string; destination: string; kind: 'directory' | 'symlink' | 'special'; status: 'copied'; result: TreeResult; seconds: number }
   | { source: string; destination: string; status: 'failed' | 'interrupted'; error: Record<string, unknown>; seconds: number };
 
 function describeOutcome(o: SourceOutcome): string {
@@ -234,9 +314,11 @@ function describeOutcome(o: SourceOutcome): string {
   if (o.status === 'skipped') return `${head}: skipped, ${o.reason} ${time}`;
   if (o.status !== 'copied') return `${head}: ${o.status} ${time}`;
   if (o.kind === 'file') return `${head}: ${formatBytes(o.result.bytes)}, ${o.result.strategy} ${time}`;
+  if (o.kind === 'special') return `${head}: special file, recreated ${time}`;
   const r = o.result;
   const parts = [plural(r.files, 'file')];
   if (r.symlinks > 0) parts.push(plural(r.symlinks, 'symlink'));
+  if (r.specials > 0) parts.push(plural(r.specials, 'special file'));
   parts.push(formatBytes(r.bytes));
   for (const name of STRATEGY_NAMES) if (r.strategies[name] > 0) parts.push(`${name} x${r.strategies[name]}`);
   if (r.skipped > 0) parts.push(`${r.skipped} skipped`);
@@ -272,6 +354,34 @@ interface CopyContext {
   progress: ProgressLine;
 }
 
+/**
+ * The cp() options a copy of the command line asks for (signal and progress
+ * aside). On the node:fs fallback, which has no xattr calls, -a and
+ * --preserve=all leave xattrs out (cp -a goes on where it cannot keep them);
+ * a list naming xattr asks for them, and fails there.
+ */
+export function cpOptions(options: CliOptions, backend: BackendName): CpOptions {
+  const preserve = backend === 'fallback' && !options.xattrRequired ? options.preserve.filter((name) => name !== 'xattr') : options.preserve;
+  return {
+    recursive: options.recursive,
+    force: !options.noClobber,
+    update: options.update,
+    verbatimSymlinks: true,
+    preserve,
+    special: options.special,
+    strategy: options.strategy,
+  };
+}
+
+/** What clone() keeps of a file: its data, mode and (asked) times; ownership and xattrs take cp(). */
+function cloneKeepsAll(options: CliOptions): boolean {
+  return !options.preserve.includes('ownership') && !options.preserve.includes('xattr');
+}
+
+function isSpecial(stat: fs.Stats): boolean {
+  return stat.isFIFO() || stat.isSocket() || stat.isCharacterDevice() || stat.isBlockDevice();
+}
+
 async function copyOne(source: string, destination: string, ctx: CopyContext): Promise<SourceOutcome> {
   const start = process.hrtime.bigint();
   const { lib, options } = ctx;
@@ -282,12 +392,7 @@ async function copyOne(source: string, destination: string, ctx: CopyContext): P
     if (stat.isDirectory() || (options.recursive && stat.isSymbolicLink())) {
       if (!options.recursive) throw new Error(`-r not specified; omitting directory '${source}'`);
       const result = await lib.cp(source, destination, {
-        recursive: true,
-        force: !options.noClobber,
-        update: options.update,
-        verbatimSymlinks: true,
-        preserveTimestamps: options.preserveTimestamps,
-        strategy: options.strategy,
+        ...cpOptions(options, lib.backend),
         signal: ctx.signal,
         onProgress: ({ files, bytes }) => ctx.progress.update(files, bytes, true),
       });
@@ -301,11 +406,29 @@ async function copyOne(source: string, destination: string, ctx: CopyContext): P
         return { source, destination, kind: 'file', status: 'skipped', reason: options.update === 'none' ? 'exists' : 'not older', seconds: secondsSince(start) };
       }
     }
+    // A symlink SRC without -r is followed: cp() is told so.
+    const one = { ...cpOptions(options, lib.backend), dereference: linkStat.isSymbolicLink(), signal: ctx.signal };
+    if (isSpecial(stat)) {
+      // A FIFO is never opened (it would block), a device never read: cp()'s special rule decides.
+      const result = await lib.cp(source, destination, one);
+      if (result.specials === 0) {
+        const reason = options.special === 'skip' ? 'special file' : 'exists';
+        return { source, destination, kind: 'special', status: 'skipped', reason, seconds: secondsSince(start) };
+      }
+      return { source, destination, kind: 'special', status: 'copied', result, seconds: secondsSince(start) };
+    }
+    if (!cloneKeepsAll(options)) {
+      const tree = await lib.cp(source, destination, one);
+      const strategy = STRATEGY_NAMES.find((name) => tree.strategies[name] > 0);
+      if (strategy === undefined) return { source, destination, kind: 'file', status: 'skipped', reason: 'exists', seconds: secondsSince(start) };
+      ctx.progress.finish(1, tree.bytes);
+      return { source, destination, kind: 'file', status: 'copied', result: { strategy, bytes: tree.bytes }, seconds: secondsSince(start) };
+    }
     try {
       const result = await lib.clone(source, destination, {
         strategy: options.strategy,
         overwrite: !options.noClobber,
-        preserveTimestamps: options.preserveTimestamps,
+        preserveTimestamps: options.preserve.includes('timestamps'),
       });
       ctx.progress.finish(1, result.bytes);
       return { source, destination, kind: 'file', status: 'copied', result, seconds: secondsSince(start) };
@@ -335,7 +458,7 @@ function addTotals(totals: TreeResult, o: SourceOutcome): void {
     totals.strategies[o.result.strategy]++;
     return;
   }
-  for (const key of ['files', 'directories', 'symlinks', 'bytes', 'skipped'] as const) totals[key] += o.result[key];
+  for (const key of ['files', 'directories', 'symlinks', 'bytes', 'skipped', 'specials'] as const) totals[key] += o.result[key];
   for (const name of STRATEGY_NAMES) totals.strategies[name] += o.result.strategies[name];
 }
 
@@ -470,17 +593,20 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-// A reader that goes away (`cowcopy ... | head`) is not an error of the copy.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-});
+// Run as the command, not when imported (the tests read parseCommand and cpOptions).
+if (require.main === module) {
+  // A reader that goes away (`cowcopy ... | head`) is not an error of the copy.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`cowcopy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = EXIT_FAILED;
-  },
-);
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`cowcopy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = EXIT_FAILED;
+    },
+  );
+}

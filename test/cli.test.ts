@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpOptions, parseCommand, UsageError, type CliOptions } from '../lib/cli.js';
 import { randomFile, sha256, tempDir } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
 
@@ -64,13 +65,14 @@ interface TreeJson {
   symlinks: number;
   bytes: number;
   skipped: number;
+  specials: number;
   strategies: Record<'reflink' | 'hardlink' | 'kernel' | 'userspace', number>;
 }
 
 interface SourceJson {
   source: string;
   destination: string;
-  kind?: 'file' | 'directory' | 'symlink';
+  kind?: 'file' | 'directory' | 'symlink' | 'special';
   status: 'copied' | 'skipped' | 'failed' | 'interrupted';
   reason?: string;
   result?: { strategy: string; bytes: number } | TreeJson;
@@ -138,6 +140,14 @@ describe('cowcopy: help, version, usage errors', () => {
       [['-x', 'src', 'dest'], "cowcopy: unrecognized option '-x'"],
       [['--bogus', 'src', 'dest'], "cowcopy: unrecognized option '--bogus'"],
       [['probe', '-r', '.'], "cowcopy: option '--recursive' does not apply to probe"],
+      [['probe', '-p', '.'], "cowcopy: option '-p' does not apply to probe"],
+      [['probe', '--special=skip', '.'], "cowcopy: option '--special' does not apply to probe"],
+      [['--preserve=links,acl', 'src', 'dest'], "cowcopy: invalid preserve 'acl': must be a comma list of links, xattr, timestamps, mode, ownership, or all"],
+      [['--preserve=', 'src', 'dest'], "cowcopy: invalid preserve '': must be a comma list of links, xattr, timestamps, mode, ownership, or all"],
+      [['--special=copy', 'src', 'dest'], "cowcopy: invalid special 'copy': must be one of error, skip, recreate"],
+      [['-a', '--special', 'dest', 'src'], "cowcopy: invalid special 'dest': must be one of error, skip, recreate"],
+      [['src', 'dest', '--special'], "cowcopy: option '--special' requires an argument"],
+      [['--preserve-timestamps=yes', 'src', 'dest'], "cowcopy: option '--preserve-timestamps' does not take an argument"],
       [['probe', 'a', 'b'], "cowcopy: extra operand 'b' after probe PATH"],
     ];
     for (const [args, message] of cases) {
@@ -149,7 +159,7 @@ describe('cowcopy: help, version, usage errors', () => {
     expect(fs.readdirSync(dir)).toEqual(['src']);
   });
 
-  it("cp's spellings: -R is -r, -a is -r -p (links kept), -f is accepted; -R after -- is a name", () => {
+  it("cp's spellings: -R is -r, -a is -r with times kept (links kept as links), -f is accepted; -R after -- is a name", () => {
     const dir = scratch('tmp', 'cli-spellings');
     const src = path.join(dir, 'src');
     smallTree(src);
@@ -187,6 +197,148 @@ describe('cowcopy: help, version, usage errors', () => {
     const run = cowcopy(['--', 'probe', 'copy'], { cwd: dir });
     expect(run.status).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'copy'), 'utf8')).toBe('a file called probe');
+  });
+});
+
+/** The copy options a command line is read into (it must be a copy). */
+function optionsOf(args: string[]): CliOptions {
+  const command = parseCommand([...args, 'src', 'dest']);
+  if (command.kind !== 'copy') throw new Error(`${args.join(' ')} is not a copy`);
+  return command.options;
+}
+
+describe("cowcopy: --preserve, -p, -a and --special, read into cp()'s options", () => {
+  const GNU_DEFAULT = ['timestamps', 'mode', 'ownership'];
+  const ALL = ['links', 'xattr', 'timestamps', 'mode', 'ownership'];
+
+  it('bare --preserve and -p are mode,ownership,timestamps (GNU cp); a list is taken as given, in one order', () => {
+    expect(optionsOf([]).preserve).toEqual([]);
+    expect(optionsOf(['--preserve']).preserve).toEqual(GNU_DEFAULT);
+    expect(optionsOf(['-p']).preserve).toEqual(GNU_DEFAULT);
+    expect(optionsOf(['--preserve=xattr,links']).preserve).toEqual(['links', 'xattr']);
+    expect(optionsOf(['--preserve=links,links']).preserve).toEqual(['links']);
+    expect(optionsOf(['--preserve=all']).preserve).toEqual(ALL);
+    expect(optionsOf(['--preserve=mode,all']).preserve).toEqual(ALL);
+    expect(optionsOf(['--preserve-timestamps']).preserve).toEqual(['timestamps']);
+    // Each adds to the others; -p combines with other short flags.
+    expect(optionsOf(['-p', '--preserve=links']).preserve).toEqual(['links', 'timestamps', 'mode', 'ownership']);
+    expect(optionsOf(['--preserve=xattr', '--preserve=links']).preserve).toEqual(['links', 'xattr']);
+    expect(optionsOf(['-rp'])).toMatchObject({ recursive: true, preserve: GNU_DEFAULT });
+  });
+
+  it('the list only after =: --preserve LIST is bare --preserve and an operand', () => {
+    const command = parseCommand(['--preserve', 'links', 'src', 'dest']);
+    expect(command).toMatchObject({ kind: 'copy', sources: ['links', 'src'], dest: 'dest', options: { preserve: GNU_DEFAULT } });
+  });
+
+  it('-a and --archive are -R --preserve=all --special=recreate; a --special given wins', () => {
+    for (const flag of ['-a', '--archive', '-aR']) {
+      expect(optionsOf([flag])).toMatchObject({ recursive: true, preserve: ALL, special: 'recreate', update: 'all', noClobber: false });
+    }
+    expect(optionsOf(['--special=error', '-a']).special).toBe('error');
+    expect(optionsOf(['-a', '--special', 'skip']).special).toBe('skip');
+    expect(optionsOf([])).toMatchObject({ recursive: false, special: 'error' });
+    expect(optionsOf(['--special=recreate'])).toMatchObject({ recursive: false, special: 'recreate', preserve: [] });
+  });
+
+  it('bad lists and rules are usage errors', () => {
+    expect(() => parseCommand(['--preserve=context', 'a', 'b'])).toThrow(UsageError);
+    expect(() => parseCommand(['--preserve=links,', 'a', 'b'])).toThrow("invalid preserve '': must be a comma list of links, xattr, timestamps, mode, ownership, or all");
+    expect(() => parseCommand(['--special=ignore', 'a', 'b'])).toThrow("invalid special 'ignore': must be one of error, skip, recreate");
+  });
+
+  it("what cp() is asked: -a is cp -a's copy (links kept as links, never followed)", () => {
+    expect(cpOptions(optionsOf(['-a']), 'native')).toEqual({
+      recursive: true,
+      force: true,
+      update: 'all',
+      verbatimSymlinks: true,
+      preserve: ALL,
+      special: 'recreate',
+      strategy: 'auto',
+    });
+    expect(cpOptions(optionsOf(['-rn', '-u', '--preserve=links', '--special=skip', '--strategy', 'copy']), 'native')).toEqual({
+      recursive: true,
+      force: false,
+      update: 'older',
+      verbatimSymlinks: true,
+      preserve: ['links'],
+      special: 'skip',
+      strategy: 'copy',
+    });
+    expect(cpOptions(optionsOf(['-r']), 'native')).toMatchObject({ preserve: [], special: 'error' });
+  });
+
+  it('on the node:fs fallback, -a and --preserve=all leave xattrs out; a list naming xattr keeps asking (and fails there)', () => {
+    const withoutXattr = ['links', 'timestamps', 'mode', 'ownership'];
+    expect(cpOptions(optionsOf(['-a']), 'fallback').preserve).toEqual(withoutXattr);
+    expect(cpOptions(optionsOf(['--preserve=all']), 'fallback').preserve).toEqual(withoutXattr);
+    expect(cpOptions(optionsOf(['-a', '--preserve=xattr']), 'fallback').preserve).toEqual(ALL);
+    expect(cpOptions(optionsOf(['--preserve=links,xattr']), 'fallback').preserve).toEqual(['links', 'xattr']);
+    expect(cpOptions(optionsOf(['-a']), 'native').preserve).toEqual(ALL);
+  });
+});
+
+describe('cowcopy: special files and faithful copies', () => {
+  it('a FIFO given as SRC is never opened: an error by default (exit 1), named by its source', () => {
+    const dir = scratch('tmp', 'cli-fifo');
+    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+    // clone() would open it and wait for a writer: the deadline catches a hang.
+    const run = spawnSync(process.execPath, [cli, '--json', 'fifo', 'copy'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(run.signal).toBeNull();
+    expect(run.status).toBe(1);
+    const doc = JSON.parse(run.stdout) as CopyJson;
+    expect(doc.results[0]).toMatchObject({ status: 'failed', error: { code: 'ERR_FS_CP_FIFO_PIPE', path: 'fifo', dest: 'copy' } });
+    expect(fs.existsSync(path.join(dir, 'copy'))).toBe(false);
+  });
+
+  // The next three check what the walks do with the options (lib/walk.ts,
+  // native/tree.cc): they fail until those honour preserve and special.
+  it('--special=skip leaves a FIFO out and counts it, in a tree and as SRC (exit 0)', () => {
+    const dir = scratch('tmp', 'cli-special-skip');
+    smallTree(path.join(dir, 'tree'));
+    execFileSync('mkfifo', [path.join(dir, 'tree', 'sub', 'fifo'), path.join(dir, 'fifo')]);
+    fs.mkdirSync(path.join(dir, 'copy'));
+    const doc = parseJson<CopyJson>(cowcopy(['-r', '--json', '--special=skip', 'tree', 'fifo', 'copy'], { cwd: dir }));
+    expect(doc.ok).toBe(true);
+    expect(doc.results[0]!.result).toMatchObject({ files: 3, symlinks: 1, skipped: 1, specials: 0 });
+    expect(doc.results[1]).toMatchObject({ kind: 'special', status: 'skipped', reason: 'special file' });
+    expect(doc.totals).toMatchObject({ files: 3, skipped: 2, specials: 0, failed: 0 });
+    expect(fs.existsSync(path.join(dir, 'copy', 'tree', 'sub', 'fifo'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'copy', 'fifo'))).toBe(false);
+  });
+
+  it('-a makes a FIFO again, its mode kept, counted in specials and in the line printed', () => {
+    const dir = scratch('tmp', 'cli-special-recreate');
+    smallTree(path.join(dir, 'tree'));
+    execFileSync('mkfifo', ['-m', '0620', path.join(dir, 'tree', 'sub', 'fifo')]);
+    const run = cowcopy(['-a', 'tree', 'copy'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^tree -> copy: 3 files, 1 symlink, 1 special file, 327\.7 kB, /);
+    const made = fs.lstatSync(path.join(dir, 'copy', 'sub', 'fifo'));
+    expect(made.isFIFO()).toBe(true);
+    expect(made.mode & 0o7777).toBe(0o620);
+    const doc = parseJson<CopyJson>(cowcopy(['-a', '--json', path.join('tree', 'sub', 'fifo'), 'lone'], { cwd: dir }));
+    expect(doc.results[0]).toMatchObject({ kind: 'special', status: 'copied', result: { specials: 1, files: 0 } });
+    expect(doc.totals).toMatchObject({ specials: 1, files: 0, failed: 0 });
+    expect(fs.lstatSync(path.join(dir, 'lone')).isFIFO()).toBe(true);
+  });
+
+  it('-a keeps hard-link groups and, as root, the owner (a single file through cp() too)', () => {
+    const dir = scratch('tmp', 'cli-archive');
+    smallTree(path.join(dir, 'tree'));
+    fs.linkSync(path.join(dir, 'tree', 'a.bin'), path.join(dir, 'tree', 'sub', 'a-again.bin'));
+    const doc = parseJson<CopyJson>(cowcopy(['-a', '--json', 'tree', 'copy'], { cwd: dir }));
+    expect(doc.results[0]!.result).toMatchObject({ files: 4, bytes: 256 * 1024 + 64 * 1024 + 1 });
+    expect((doc.results[0]!.result as TreeJson).strategies.hardlink).toBe(1);
+    expect(fs.statSync(path.join(dir, 'copy', 'sub', 'a-again.bin')).ino).toBe(fs.statSync(path.join(dir, 'copy', 'a.bin')).ino);
+    expect(fs.statSync(path.join(dir, 'copy', 'a.bin')).ino).not.toBe(fs.statSync(path.join(dir, 'tree', 'a.bin')).ino);
+    if (process.getuid?.() !== 0) return;
+    fs.chownSync(path.join(dir, 'tree', 'sub', 'c.txt'), 1234, 5678);
+    expect(cowcopy(['-p', path.join('tree', 'sub', 'c.txt'), 'owned'], { cwd: dir }).status).toBe(0);
+    expect(fs.statSync(path.join(dir, 'owned'))).toMatchObject({ uid: 1234, gid: 5678 });
+    expect(cowcopy([path.join('tree', 'sub', 'c.txt'), 'mine'], { cwd: dir }).status).toBe(0);
+    expect(fs.statSync(path.join(dir, 'mine'))).toMatchObject({ uid: 0, gid: 0 });
   });
 });
 
@@ -250,6 +402,7 @@ describe.runIf(runsOn('xfs'))(titleOn('xfs', 'cowcopy: copies'), () => {
       symlinks: 1,
       bytes: expected.bytes,
       skipped: 0,
+      specials: 0,
       strategies: { reflink: expected.files, hardlink: 0, kernel: 0, userspace: 0 },
     });
     expect(doc.totals).toMatchObject({ files: 3, directories: 2, symlinks: 1, bytes: expected.bytes, failed: 0 });
