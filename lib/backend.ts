@@ -13,6 +13,9 @@ export interface CopyRequest {
   syscall?: string;
   /** fs.cp: an existing dest is replaced by a new file (renamed over it), not written into. */
   replace?: boolean;
+  /** cp()'s preserve 'ownership' and 'xattr', for a file the addon copies alone. */
+  preserveOwnership?: boolean;
+  preserveXattr?: boolean;
 }
 
 /** A directory to copy, after cp() checked everything fs.cp checks at the top. */

@@ -54,6 +54,8 @@ export interface NativeFlags {
   preserveTimestamps: boolean;
   sameFileOk: boolean;
   replace: boolean;
+  preserveOwnership: boolean;
+  preserveXattr: boolean;
   /** Tests only: no copy_file_range/sendfile (Linux) or CopyFileExW (Windows): the read/write loop. */
   noKernelCopy: boolean;
   /** Tests only: no clone of cowcopy's own; the OS copy may make one (CopyFileExW on Windows 11 24H2). */

@@ -27,6 +27,8 @@ function flagsOf(req: CopyRequest, test: TestFlags): NativeFlags {
     preserveTimestamps: req.preserveTimestamps,
     sameFileOk: req.sameFileOk,
     replace: req.replace ?? false,
+    preserveOwnership: req.preserveOwnership ?? false,
+    preserveXattr: req.preserveXattr ?? false,
     noKernelCopy: test.noKernelCopy ?? false,
     noOwnClone: test.noOwnClone ?? false,
   };

@@ -231,6 +231,8 @@ struct CopyJob {
     opts.preserve_timestamps = GetBool(flags, "preserveTimestamps");
     opts.same_file_ok = GetBool(flags, "sameFileOk");
     opts.replace = GetBool(flags, "replace");
+    opts.preserve_ownership = GetBool(flags, "preserveOwnership");
+    opts.preserve_xattr = GetBool(flags, "preserveXattr");
     opts.no_kernel_copy = GetBool(flags, "noKernelCopy");
     opts.no_own_clone = GetBool(flags, "noOwnClone");
     return true;

@@ -69,6 +69,13 @@ struct CloneAttempt {
 // clone keeps the source's times where a copy gets new ones.
 int FinishClone(int dir, const char* name, const struct stat& sst, const CopyOptions& opts,
                 const char** syscall) {
+  // (A clone has the source's xattrs already.)
+  if (opts.preserve_ownership) {
+    Status owned = KeepOwner("fchownat", [dir, name](uid_t u, gid_t g) { return fchownat(dir, name, u, g, AT_SYMLINK_NOFOLLOW); },
+                             sst.st_uid, sst.st_gid);
+    *syscall = owned.syscall;
+    if (!owned.ok()) return -owned.code;
+  }
   *syscall = "fchmodat";
   if (fchmodat(dir, name, sst.st_mode & 07777, AT_SYMLINK_NOFOLLOW) != 0) return errno;
   struct timespec times[2];
