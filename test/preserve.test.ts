@@ -669,3 +669,38 @@ describe.runIf(runsOn('small') && runsOn('ext4'))(titleOn('small', 'preserve lin
     }
   });
 });
+
+// Not root, ownership is what the OS lets this user give (GNU cp's rule): a
+// file of another owner is copied as this user's, with no error. Run as
+// nobody, in a child (the addon's backend and the fallback, by the env).
+describe.runIf(runsOn('ext4'))(titleOn('ext4', 'preserve ownership, not root') + (asRoot ? '' : ' (skipped: needs root, to make files of another owner and run as nobody)'), () => {
+  it.skipIf(!asRoot)('a chown the OS refuses is left out, not an error', () => {
+    const base = scratchOn('ext4', 'not-root');
+    scratches.push(base);
+    fs.chmodSync(base, 0o755);
+    const src = path.join(base, 'src');
+    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'sub', 'theirs'), 'root owns this');
+    fs.chownSync(path.join(src, 'sub', 'theirs'), 0, 65534);
+    fs.symlinkSync('sub/theirs', path.join(src, 'link'));
+    fs.chmodSync(src, 0o755);
+    const out = path.join(base, 'out');
+    fs.mkdirSync(out);
+    fs.chownSync(out, 65534, 65534);
+    for (const disable of ['', '1']) {
+      const dest = path.join(out, `copy${disable}`);
+      const script = `require(${JSON.stringify(path.resolve('dist/index.js'))})
+        .cp(${JSON.stringify(src)}, ${JSON.stringify(dest)}, { recursive: true, preserve: ['ownership', 'mode', 'timestamps'] })
+        .then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ code: e.code, syscall: e.syscall, message: e.message })));`;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, COWCOPY_DISABLE_NATIVE: disable }, uid: 65534, gid: 65534 });
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout), `COWCOPY_DISABLE_NATIVE=${disable}`).toMatchObject({ files: 1, symlinks: 1, directories: 2 });
+      for (const rel of ['', 'sub', 'sub/theirs', 'link']) {
+        const st = fs.lstatSync(path.join(dest, rel));
+        // nobody's: root's uid could not be given; the group (nobody's own) could.
+        expect([st.uid, st.gid], rel).toEqual([65534, 65534]);
+      }
+      expect(fs.readFileSync(path.join(dest, 'sub', 'theirs'), 'utf8')).toBe('root owns this');
+    }
+  });
+});
