@@ -250,6 +250,7 @@ describe.runIf(runsOn('xfs'))(titleOn('xfs', 'cowcopy: copies'), () => {
       symlinks: 1,
       bytes: expected.bytes,
       skipped: 0,
+      specials: 0,
       strategies: { reflink: expected.files, hardlink: 0, kernel: 0, userspace: 0 },
     });
     expect(doc.totals).toMatchObject({ files: 3, directories: 2, symlinks: 1, bytes: expected.bytes, failed: 0 });
