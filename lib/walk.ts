@@ -485,10 +485,11 @@ export function* walkSteps(ctx: EntryContext, req: TreeRequest): Steps<TreeOutco
       }
       if (kind.isDirectory()) jobs.push({ steps: enter(childRel, [...ancestors, srcStat]), limited: false });
       else if (kind.isFile() || kind.isSymbolicLink()) {
-        const copyEntry = kind.isSymbolicLink() ? () => copyLinkEntry(ctx, childRel) : groups ? () => fileInGroup(childRel) : () => copyFileEntry(ctx, childRel);
+        const symlink = kind.isSymbolicLink();
         jobs.push({
           steps: (function* () {
-            if (!stopped()) count(yield* copyEntry());
+            if (stopped()) return;
+            count(yield* (symlink ? copyLinkEntry(ctx, childRel) : groups ? fileInGroup(childRel) : copyFileEntry(ctx, childRel)));
           })(),
           limited: true,
         });
@@ -536,9 +537,9 @@ export function* walkSteps(ctx: EntryContext, req: TreeRequest): Steps<TreeOutco
     yield* walk(rel, srcStat, created, ancestors);
   }
 
-  // Progress ticks need an event loop: the async walk only (cpSync reports at its end).
   const cannot = unsupported(req);
   if (cannot) return { result, failure: cannot };
+  // Progress ticks need an event loop: the async walk only (cpSync reports at its end).
   const timer = req.onProgress && !io.sync ? setInterval(() => req.onProgress!(result.files, result.bytes), 100) : null;
   try {
     let rootStat: BigIntStats;
