@@ -333,6 +333,27 @@ for (const fsName of ['ext4', 'xfs', 'btrfs'] as FsName[]) {
             restoreTimes(plain, plainSource);
           }
         });
+
+        // Into directories that are there (read-only ones too), over files, links and symlinks that are there.
+        it.skipIf(!asRoot)(
+          `${form}: copied again over its own copy, still what cp -a gives${asRoot ? '' : ' (skipped: needs root, to write into the read-only directories of the copy)'}`,
+          async () => {
+            const dest = path.join(base, `again-${b.name.replace(/\W+/g, '-')}-${form}`);
+            const options: CpOptions = { recursive: true, preserve: ['links', 'timestamps', 'mode', 'ownership'], concurrency: 4 };
+            try {
+              await copy(b, form, plain, dest, options);
+              restoreTimes(plain, plainSource);
+              const result = await copy(b, form, plain, dest, options);
+              expect(diffSnapshots(plainCpA, snapshotTree(dest), { timeSlackNs: slackOf(b) })).toEqual([]);
+              const want = expectedCounts(plainSource);
+              expect(result).toMatchObject({ files: want.files, directories: want.directories, symlinks: want.symlinks, skipped: 0 });
+              expect(result.strategies.hardlink).toBe(want.hardlinks);
+              expect(temporaries(dest)).toEqual([]);
+            } finally {
+              restoreTimes(plain, plainSource);
+            }
+          },
+        );
       }
     });
   });

@@ -123,7 +123,7 @@ export function diffSnapshots(a: Map<string, EntryAttributes>, b: Map<string, En
   const slack = opts.timeSlackNs ?? 0n;
   const diffs: string[] = [];
   const [groupsA, groupsB] = [inodeGroups(a), inodeGroups(b)];
-  const show = (v: unknown): string => (typeof v === 'number' && v > 7 ? `0o${v.toString(8)}` : JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? String(x) : x)));
+  const show = (f: string, v: unknown): string => (f === 'mode' && typeof v === 'number' ? `0o${v.toString(8)}` : JSON.stringify(v));
   for (const [rel, l] of a) {
     if (rel === '' && opts.root === false) continue;
     const r = b.get(rel);
@@ -133,7 +133,7 @@ export function diffSnapshots(a: Map<string, EntryAttributes>, b: Map<string, En
       continue;
     }
     for (const f of ['type', 'mode', 'uid', 'gid', 'size', 'hash', 'target', 'rdev'] as const) {
-      if (l[f] !== r[f]) diffs.push(`${name}: ${f} ${show(l[f])} != ${show(r[f])}`);
+      if (l[f] !== r[f]) diffs.push(`${name}: ${f} ${show(f, l[f])} != ${show(f, r[f])}`);
     }
     for (const f of ['atimeNs', 'mtimeNs'] as const) {
       const apart = l[f] > r[f] ? l[f] - r[f] : r[f] - l[f];
