@@ -462,6 +462,22 @@ for (const fsName of ['ext4', 'xfs', 'btrfs'] as FsName[]) {
           expect(fs.statSync(path.join(dest, 'b')).ino).not.toBe(fs.statSync(path.join(dest, 'a')).ino);
         });
 
+        it(`${form}: a linked name over another file there follows a file's rules: errorOnExist refuses, naming it`, async () => {
+          const base = fresh('link-exists');
+          const src = path.join(base, 'src');
+          fs.mkdirSync(src);
+          fs.writeFileSync(path.join(src, 'a'), 'source data');
+          fs.linkSync(path.join(src, 'a'), path.join(src, 'b'));
+          const dest = path.join(base, 'dest');
+          fs.mkdirSync(dest);
+          fs.writeFileSync(path.join(dest, 'b'), 'was there');
+          // Whichever name comes first, 'b' is refused: as a copy, or as a link.
+          const err = await failure(() => copy(b, form, src, dest, { recursive: true, preserve: ['links'], force: false, errorOnExist: true }));
+          expect(err).toMatchObject({ code: 'ERR_FS_CP_EEXIST', path: path.join(dest, 'b') });
+          expect(fs.readFileSync(path.join(dest, 'b'), 'utf8')).toBe('was there');
+          expect(temporaries(dest)).toEqual([]);
+        });
+
         it(`${form}: special 'skip' counts FIFOs, sockets${asRoot ? ' and devices' : ''} as skipped and makes none of them${asRoot ? '' : ' (devices skipped: mknod needs root)'}`, async () => {
           const base = fresh('skip');
           const src = path.join(base, 'src');
