@@ -385,6 +385,8 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
   const ctx = entryContext(backend, req, io);
   if (srcStat.isFile()) return asTreeResult(yield* copyFileEntry(ctx, ''), req);
   if (srcStat.isSymbolicLink()) return asTreeResult(yield* copyLinkEntry(ctx, ''), req);
+  // A FIFO, socket or device: skipped when asked, as in a walk.
+  if (opts.special === 'skip') return { ...emptyResult(), skipped: 1 };
   if (srcStat.isSocket()) throw entryError('socket', shownSrc, shownDest);
   if (srcStat.isFIFO()) throw entryError('fifo', shownSrc, shownDest);
   // Devices too: fs.cp would read one as a file, with no end for /dev/zero.

@@ -27,6 +27,11 @@ export interface Io {
   rename(from: NativePath, to: NativePath): Maybe<void>;
   unlink(p: NativePath): Maybe<void>;
   utimes(p: NativePath, atime: number, mtime: number): Maybe<void>;
+  /** utimes of a symlink itself. */
+  lutimes(p: NativePath, atime: number, mtime: number): Maybe<void>;
+  chown(p: NativePath, uid: number, gid: number): Maybe<void>;
+  /** chown of a symlink itself. */
+  lchown(p: NativePath, uid: number, gid: number): Maybe<void>;
   open(p: NativePath, flags: string, mode: number): Maybe<number>;
   read(fd: number, buffer: Buffer, position: number): Maybe<number>;
   write(fd: number, buffer: Buffer, length: number, position: number): Maybe<number>;
@@ -55,6 +60,9 @@ export const syncIo: Io = {
   rename: (from, to) => fs.renameSync(from, to),
   unlink: (p) => fs.unlinkSync(p),
   utimes: (p, atime, mtime) => fs.utimesSync(p, atime, mtime),
+  lutimes: (p, atime, mtime) => fs.lutimesSync(p, atime, mtime),
+  chown: (p, uid, gid) => fs.chownSync(p, uid, gid),
+  lchown: (p, uid, gid) => fs.lchownSync(p, uid, gid),
   open: (p, flags, mode) => fs.openSync(p, flags, mode),
   read: (fd, buffer, position) => fs.readSync(fd, buffer, 0, buffer.length, position),
   write: (fd, buffer, length, position) => fs.writeSync(fd, buffer, 0, length, position),
@@ -87,6 +95,9 @@ export const asyncIo: Io = {
   rename: (from, to) => fs.promises.rename(from, to),
   unlink: (p) => fs.promises.unlink(p),
   utimes: (p, atime, mtime) => fs.promises.utimes(p, atime, mtime),
+  lutimes: (p, atime, mtime) => fs.promises.lutimes(p, atime, mtime),
+  chown: (p, uid, gid) => fs.promises.chown(p, uid, gid),
+  lchown: (p, uid, gid) => fs.promises.lchown(p, uid, gid),
   open: (p, flags, mode) => callback<number>((done) => fs.open(p, flags, mode, done)),
   read: (fd, buffer, position) => callback<number>((done) => fs.read(fd, buffer, 0, buffer.length, position, done)),
   write: (fd, buffer, length, position) => callback<number>((done) => fs.write(fd, buffer, 0, length, position, done)),

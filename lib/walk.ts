@@ -10,7 +10,7 @@
 import { type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { emptyResult, type CopyBackend, type CopyRequest, type ErrorPaths, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
-import { invalidReturnValue } from './errors.js';
+import { invalidReturnValue, uvErrno } from './errors.js';
 import { limiter, Parallel, quietly, type Io, type Steps } from './io.js';
 import { fsPath, isLeftoverTemp, isSubdir, resolveBytes, shownPath, tempBeside, type BytePath, type NativePath } from './paths.js';
 import type { CloneResult, Strategy, UpdateRule } from './types.js';
@@ -22,7 +22,18 @@ export type CopyOne = (src: NativePath, dest: NativePath, req: CopyRequest) => C
 export interface EntryContext {
   req: Pick<
     TreeRequest,
-    'src' | 'dest' | 'srcAbsolute' | 'destAbsolute' | 'strategy' | 'preserveTimestamps' | 'force' | 'errorOnExist' | 'update' | 'dereference' | 'verbatimSymlinks'
+    | 'src'
+    | 'dest'
+    | 'srcAbsolute'
+    | 'destAbsolute'
+    | 'strategy'
+    | 'preserveTimestamps'
+    | 'force'
+    | 'errorOnExist'
+    | 'update'
+    | 'preserve'
+    | 'dereference'
+    | 'verbatimSymlinks'
   >;
   copyOne: CopyOne;
   io: Io;
@@ -70,13 +81,15 @@ function fileRequest(ctx: EntryContext, replace: boolean): CopyRequest {
  * Whether an entry at dest may be replaced by a non-directory: not the
  * source itself, not a directory, and force given (without it: skipped,
  * or an error with errorOnExist), and the update rule lets it (skipped).
+ * `dst`: the entry's lstat, when the caller has it.
  */
-function* mayReplace(ctx: EntryContext, rel: BytePath, srcStat: BigIntStats): Steps<EntryOutcome | null> {
-  let dst: BigIntStats;
-  try {
-    dst = (yield ctx.io.lstat(fsPath(path.join(ctx.req.dest, rel)))) as BigIntStats;
-  } catch (err) {
-    return systemFailure(err, rel, 'destination');
+function* mayReplace(ctx: EntryContext, rel: BytePath, srcStat: BigIntStats, dst?: BigIntStats): Steps<EntryOutcome | null> {
+  if (dst === undefined) {
+    try {
+      dst = (yield ctx.io.lstat(fsPath(path.join(ctx.req.dest, rel)))) as BigIntStats;
+    } catch (err) {
+      return systemFailure(err, rel, 'destination');
+    }
   }
   if (dst.ino === srcStat.ino && dst.dev === srcStat.dev) return cpFailure('sameFile', rel);
   if (dst.isDirectory()) return cpFailure('nonDirToDir', rel);
@@ -93,26 +106,108 @@ export function updates(update: UpdateRule, src: BigIntStats, dst: BigIntStats):
   return update === 'all' || (update === 'older' && dst.mtimeNs + 1000n < src.mtimeNs);
 }
 
-/** A file: copied to a new name, or over what is there by a new file renamed over it (fs.cp replaces the entry). */
-export function* copyFileEntry(ctx: EntryContext, rel: BytePath): Steps<EntryOutcome> {
-  const src = fsPath(path.join(ctx.req.src, rel));
-  const dest = fsPath(path.join(ctx.req.dest, rel));
+const isRoot = (): boolean => process.geteuid?.() === 0;
+
+/**
+ * preserve 'ownership' (GNU cp's rule): the source's owner and group given
+ * to `at` (the entry's destination, or the temporary that becomes it). As
+ * root a failure is an error; otherwise the owner and group where this user
+ * may give them, else the group alone, else (EPERM, EINVAL) nothing.
+ */
+function* setOwner(ctx: EntryContext, rel: BytePath, at: BytePath, srcStat: BigIntStats, symlink: boolean): Steps<EntryOutcome | null> {
+  const { io } = ctx;
+  const [syscall, chown] = symlink ? (['lchown', io.lchown] as const) : (['chown', io.chown] as const);
   try {
-    let copied: CloneResult | null;
+    yield chown(fsPath(at), Number(srcStat.uid), Number(srcStat.gid));
+    return null;
+  } catch (err) {
+    const code = errnoOf(err)?.code;
+    if (isRoot() || (code !== 'EPERM' && code !== 'EINVAL')) return systemFailure(err, rel, 'destination', syscall);
+  }
+  yield* quietly(() => chown(fsPath(at), -1, Number(srcStat.gid)));
+  return null;
+}
+
+/** A file: copied to a new name, or over what is there by a new file renamed over it (fs.cp replaces the entry). */
+export function* copyFileEntry(ctx: EntryContext, rel: BytePath, srcStat?: BigIntStats): Steps<EntryOutcome> {
+  const src = fsPath(path.join(ctx.req.src, rel));
+  const destPath = path.join(ctx.req.dest, rel);
+  const dest = fsPath(destPath);
+  const statSrc = function* (): Steps<BigIntStats> {
+    return srcStat ?? ((yield ctx.req.dereference ? ctx.io.stat(src) : ctx.io.lstat(src)) as BigIntStats);
+  };
+  let copied: CloneResult | null;
+  try {
     try {
       copied = (yield ctx.copyOne(src, dest, fileRequest(ctx, false))) as CloneResult | null;
     } catch (err) {
       if (errnoOf(err)?.code !== 'EEXIST') throw err;
-      const srcStat = (yield ctx.req.dereference ? ctx.io.stat(src) : ctx.io.lstat(src)) as BigIntStats;
-      const refused = yield* mayReplace(ctx, rel, srcStat);
+      const refused = yield* mayReplace(ctx, rel, yield* statSrc());
       if (refused) return refused;
       copied = (yield ctx.copyOne(src, dest, fileRequest(ctx, true))) as CloneResult | null;
     }
     if (copied === null) throw new Error('cowcopy: no result for a file copy');
-    return { copied: 'file', bytes: copied.bytes, strategy: copied.strategy };
   } catch (err) {
     return systemFailure(err, rel, 'both', 'copyfile');
   }
+  // A hard link (strategy 'hardlink') is the source itself: nothing to give it.
+  if (ctx.req.preserve.ownership && copied.strategy !== 'hardlink') {
+    // The times are the copy's already: neither chown nor chmod changes them.
+    try {
+      const st = yield* statSrc();
+      const refused = yield* setOwner(ctx, rel, destPath, st, false);
+      if (refused) return refused;
+      // chown clears setuid and setgid: given again.
+      if ((st.mode & 0o6000n) !== 0n) yield ctx.io.chmod(dest, Number(st.mode & 0o7777n));
+    } catch (err) {
+      return systemFailure(err, rel, 'destination');
+    }
+  }
+  return { copied: 'file', bytes: copied.bytes, strategy: copied.strategy };
+}
+
+/**
+ * preserve 'links': a file whose source is one already copied to
+ * `firstRel` (the same inode), made a hard link to that copy. One there
+ * already that is that copy's inode is left as it is; anything else there
+ * follows the rules a file's copy does, and is replaced by a link made
+ * beside it and renamed over it. Counted as a file, by 'hardlink', no bytes.
+ */
+export function* linkFileEntry(ctx: EntryContext, rel: BytePath, firstRel: BytePath, srcStat: BigIntStats): Steps<EntryOutcome> {
+  const { io } = ctx;
+  const first = path.join(ctx.req.dest, firstRel);
+  const dest = path.join(ctx.req.dest, rel);
+  const linked: EntryOutcome = { copied: 'file', bytes: 0, strategy: 'hardlink' };
+  try {
+    yield io.link(fsPath(first), fsPath(dest));
+    return linked;
+  } catch (err) {
+    if (errnoOf(err)?.code !== 'EEXIST') return systemFailure(err, rel, 'linkTarget', 'link', first);
+  }
+  let dst: BigIntStats;
+  let firstStat: BigIntStats;
+  try {
+    dst = (yield io.lstat(fsPath(dest))) as BigIntStats;
+    firstStat = (yield io.lstat(fsPath(first))) as BigIntStats;
+  } catch (err) {
+    return systemFailure(err, rel, 'destination');
+  }
+  if (dst.ino === firstStat.ino && dst.dev === firstStat.dev) return linked;
+  const refused = yield* mayReplace(ctx, rel, srcStat, dst);
+  if (refused) return refused;
+  const temp = tempBeside(dest, 'link');
+  try {
+    yield io.link(fsPath(first), fsPath(temp));
+  } catch (err) {
+    return systemFailure(err, rel, 'linkTarget', 'link', first);
+  }
+  try {
+    yield io.rename(fsPath(temp), fsPath(dest));
+  } catch (err) {
+    yield* quietly(() => io.unlink(fsPath(temp)));
+    return systemFailure(err, rel, 'both');
+  }
+  return linked;
 }
 
 /**
@@ -124,22 +219,44 @@ export function* copyFileEntry(ctx: EntryContext, rel: BytePath): Steps<EntryOut
  */
 export function* copyLinkEntry(ctx: EntryContext, rel: BytePath): Steps<EntryOutcome> {
   const { io } = ctx;
+  const { preserve } = ctx.req;
   const src = path.join(ctx.req.src, rel);
   const dest = path.join(ctx.req.dest, rel);
   let target: BytePath;
+  // The link's own owner and times, when asked: read before it is (readlink may touch its atime).
+  let srcStat: BigIntStats | null = null;
   try {
+    if (preserve.ownership || preserve.timestamps) srcStat = (yield io.lstat(fsPath(src))) as BigIntStats;
     target = ((yield io.readlink(fsPath(src))) as Buffer).toString('latin1');
   } catch (err) {
     return systemFailure(err, rel, 'source');
   }
+  /** The new link (at dest, or the temporary that becomes it) given the source link's owner and times. */
+  const finish = function* (at: BytePath): Steps<EntryOutcome | null> {
+    if (srcStat === null) return null;
+    if (preserve.ownership) {
+      const refused = yield* setOwner(ctx, rel, at, srcStat, true);
+      if (refused) return refused;
+    }
+    if (preserve.timestamps) {
+      try {
+        yield io.lutimes(fsPath(at), Number(srcStat.atimeNs) / 1e9, Number(srcStat.mtimeNs) / 1e9);
+      } catch (err) {
+        return systemFailure(err, rel, 'destination', 'lutimes');
+      }
+    }
+    return null;
+  };
   const linkDir = path.dirname(resolveBytes(ctx.req.srcAbsolute, rel));
   if (!ctx.req.verbatimSymlinks && !path.isAbsolute(target)) target = path.resolve(linkDir, target);
+  let made = true;
   try {
     yield io.symlink(fsPath(target), fsPath(dest));
-    return { copied: 'symlink' };
   } catch (err) {
     if (errnoOf(err)?.code !== 'EEXIST') return systemFailure(err, rel, 'linkTarget', 'symlink', target);
+    made = false;
   }
+  if (made) return (yield* finish(dest)) ?? { copied: 'symlink' };
   let dst: BigIntStats;
   try {
     dst = (yield io.lstat(fsPath(dest))) as BigIntStats;
@@ -150,7 +267,7 @@ export function* copyLinkEntry(ctx: EntryContext, rel: BytePath): Steps<EntryOut
   if (!ctx.req.force) return ctx.req.errorOnExist ? cpFailure('exists', rel) : { skipped: true };
   if (ctx.req.update !== 'all') {
     try {
-      if (!updates(ctx.req.update, (yield io.lstat(fsPath(src))) as BigIntStats, dst)) return { skipped: true };
+      if (!updates(ctx.req.update, srcStat ?? ((yield io.lstat(fsPath(src))) as BigIntStats), dst)) return { skipped: true };
     } catch (err) {
       return systemFailure(err, rel, 'source');
     }
@@ -179,6 +296,11 @@ export function* copyLinkEntry(ctx: EntryContext, rel: BytePath): Steps<EntryOut
     yield io.symlink(fsPath(target), fsPath(temp));
   } catch (err) {
     return systemFailure(err, rel, 'linkTarget', 'symlink', target);
+  }
+  const unfinished = yield* finish(temp);
+  if (unfinished) {
+    yield* quietly(() => io.unlink(fsPath(temp)));
+    return unfinished;
   }
   try {
     yield io.rename(fsPath(temp), fsPath(dest));
@@ -227,12 +349,29 @@ function* askFilter(io: Io, req: TreeRequest, rel: BytePath, names: string[]): S
 }
 
 /**
+ * preserve 'links': per source inode ("dev:ino"), the first of its names the
+ * walk met, and whether it was copied: a promise until then (the async walk
+ * runs entries at once: the others wait for it), a value in the sync walk.
+ */
+interface LinkGroup {
+  rel: BytePath;
+  copied: boolean | Promise<boolean>;
+}
+
+/** Why a walk cannot start: what node:fs has no call for (native/tree.cc copies xattrs). */
+function unsupported(req: TreeRequest): TreeFailure | null {
+  if (!req.preserve.xattr) return null;
+  return { kind: 'unsupported', rel: '', paths: 'both', errno: uvErrno('ENOTSUP'), syscall: 'getxattr' };
+}
+
+/**
  * Copies the directory req.src into req.dest, every entry by the functions
  * above; stops at the first failure. Async: up to `concurrency` (8) entries
  * at once; sync: one after the other.
  */
 export function* walkSteps(ctx: EntryContext, req: TreeRequest): Steps<TreeOutcome> {
   const { io } = ctx;
+  const { preserve } = req;
   const result = emptyResult();
   let failure: TreeFailure | null = null;
   const fail = (f: TreeFailure): void => {
@@ -254,6 +393,59 @@ export function* walkSteps(ctx: EntryContext, req: TreeRequest): Steps<TreeOutco
   };
   const limit = limiter(req.concurrency > 0 ? req.concurrency : 8);
   const follow = (p: BytePath): unknown => (req.dereference ? io.stat(fsPath(p)) : io.lstat(fsPath(p)));
+  // A forced 'hardlink' strategy links every file to its source already.
+  const groups = preserve.links && req.strategy !== 'hardlink' ? new Map<string, LinkGroup>() : null;
+
+  /** A file with preserve 'links': the first of its inode's names copied, the others linked to that copy. */
+  function* fileInGroup(rel: BytePath): Steps<EntryOutcome> {
+    let srcStat: BigIntStats;
+    try {
+      srcStat = (yield follow(path.join(req.src, rel))) as BigIntStats;
+    } catch (err) {
+      return systemFailure(err, rel, 'source');
+    }
+    if (groups === null || srcStat.nlink < 2n) return yield* copyFileEntry(ctx, rel, srcStat);
+    const key = `${srcStat.dev}:${srcStat.ino}`;
+    const group = groups.get(key);
+    if (group !== undefined) {
+      // Not copied (skipped, failed): each name is copied on its own.
+      if (!((yield group.copied) as boolean)) return stopped() ? { skipped: true } : yield* copyFileEntry(ctx, rel, srcStat);
+      return yield* linkFileEntry(ctx, rel, group.rel, srcStat);
+    }
+    let settle: (copied: boolean) => void = () => undefined;
+    const first: LinkGroup = { rel, copied: io.sync ? false : new Promise<boolean>((resolve) => (settle = resolve)) };
+    groups.set(key, first);
+    let outcome: EntryOutcome | undefined;
+    try {
+      outcome = yield* copyFileEntry(ctx, rel, srcStat);
+      return outcome;
+    } finally {
+      // Whatever happened, the others stop waiting.
+      first.copied = outcome !== undefined && 'copied' in outcome;
+      settle(first.copied);
+    }
+  }
+
+  /**
+   * A directory's own attributes, once its entries are in: one made here
+   * gets the source's mode (and times, preserveTimestamps); with preserve,
+   * one that was there too (mode, timestamps), and the owner first.
+   */
+  function* finishDir(rel: BytePath, srcStat: BigIntStats, created: boolean): Steps<void> {
+    const destDir = path.join(req.dest, rel);
+    if (preserve.ownership) {
+      const refused = yield* setOwner(ctx, rel, destDir, srcStat, false);
+      if (refused) return count(refused);
+    }
+    try {
+      if (created || preserve.mode) yield io.chmod(fsPath(destDir), Number(srcStat.mode & 0o7777n));
+      if (req.preserveTimestamps && (created || preserve.timestamps)) {
+        yield io.utimes(fsPath(destDir), Number(srcStat.atimeNs) / 1e9, Number(srcStat.mtimeNs) / 1e9);
+      }
+    } catch (err) {
+      count(systemFailure(err, rel, 'destination'));
+    }
+  }
 
   function* walk(rel: BytePath, srcStat: BigIntStats, created: boolean, ancestors: BigIntStats[]): Steps<void> {
     if (stopped()) return;
@@ -293,32 +485,28 @@ export function* walkSteps(ctx: EntryContext, req: TreeRequest): Steps<TreeOutco
       }
       if (kind.isDirectory()) jobs.push({ steps: enter(childRel, [...ancestors, srcStat]), limited: false });
       else if (kind.isFile() || kind.isSymbolicLink()) {
-        const copyEntry = kind.isFile() ? copyFileEntry : copyLinkEntry;
+        const symlink = kind.isSymbolicLink();
         jobs.push({
           steps: (function* () {
-            if (!stopped()) count(yield* copyEntry(ctx, childRel));
+            if (stopped()) return;
+            count(yield* (symlink ? copyLinkEntry(ctx, childRel) : groups ? fileInGroup(childRel) : copyFileEntry(ctx, childRel)));
           })(),
           limited: true,
         });
-      } else if (kind.isFIFO()) fail({ kind: 'fifo', rel: childRel, paths: 'destination' });
+      } else if (req.special === 'skip') result.skipped++;
+      // node:fs has no mknod.
+      else if (req.special === 'recreate') fail({ kind: 'unsupported', rel: childRel, paths: 'both', errno: uvErrno('ENOTSUP'), syscall: 'mknod' });
+      else if (kind.isFIFO()) fail({ kind: 'fifo', rel: childRel, paths: 'destination' });
       else if (kind.isSocket()) fail({ kind: 'socket', rel: childRel, paths: 'destination' });
       else fail({ kind: 'unknownType', rel: childRel, paths: 'destination' });
     }
     yield new Parallel(jobs, limit);
-    if (created && !stopped()) {
-      try {
-        yield io.chmod(fsPath(destDir), Number(srcStat.mode & 0o7777n));
-        if (req.preserveTimestamps) {
-          yield io.utimes(fsPath(destDir), Number(srcStat.atimeNs) / 1e9, Number(srcStat.mtimeNs) / 1e9);
-        }
-      } catch (err) {
-        count(systemFailure(err, rel, 'destination'));
-      }
-    }
+    if ((created || preserve.mode || preserve.timestamps || preserve.ownership) && !stopped()) yield* finishDir(rel, srcStat, created);
   }
 
   /** A subdirectory: made at dest (or merged into), then walked. */
   function* enter(rel: BytePath, ancestors: BigIntStats[]): Steps<void> {
+    if (stopped()) return;
     let srcStat: BigIntStats;
     try {
       srcStat = (yield follow(path.join(req.src, rel))) as BigIntStats;
@@ -349,6 +537,8 @@ export function* walkSteps(ctx: EntryContext, req: TreeRequest): Steps<TreeOutco
     yield* walk(rel, srcStat, created, ancestors);
   }
 
+  const cannot = unsupported(req);
+  if (cannot) return { result, failure: cannot };
   // Progress ticks need an event loop: the async walk only (cpSync reports at its end).
   const timer = req.onProgress && !io.sync ? setInterval(() => req.onProgress!(result.files, result.bytes), 100) : null;
   try {
