@@ -627,18 +627,19 @@ class Walk {
 
   void CopySymlink(DirNode* node, Dir& sdir, Dir& ddir, const Entry& e) {
     Path rel = Join(node->rel, e.name);
+    // The link itself, before readlink moves its atime: its times for update
+    // 'older', its times and owner to keep.
+    Stat dst, link;
+    Status s;
+    if ((opts_.update == Update::kOlder || (opts_.preserve & (kTimestamps | kOwnership)) != 0) &&
+        !(s = fs_->StatAt(sdir, e.name, false, &link)).ok())
+      return RecordSystem(s, rel, ErrorPaths::kSource);
     Path target;
-    Status s = fs_->ReadLink(sdir, e.name, &target);
-    if (!s.ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
+    if (!(s = fs_->ReadLink(sdir, e.name, &target)).ok()) return RecordSystem(s, rel, ErrorPaths::kSource);
     // What fs.cp does without verbatimSymlinks: a relative target becomes
     // absolute, pointing into the source tree.
     const Path link_dir = fs_->Resolve(opts_.src_absolute, rel + "/..");
     if (!opts_.verbatim_symlinks && !fs_->IsAbsolute(target)) target = fs_->Resolve(link_dir, target);
-    // The link itself: its times for update 'older', its times and owner to keep.
-    Stat dst, link;
-    if ((opts_.update == Update::kOlder || (opts_.preserve & (kTimestamps | kOwnership)) != 0) &&
-        !(s = fs_->StatAt(sdir, e.name, false, &link)).ok())
-      return RecordSystem(s, rel, ErrorPaths::kSource);
     auto make = [&](const Path& name) {
       Status made = fs_->MakeSymlink(ddir, name, target);
       if (made.ok() && !(made = SetEntry(ddir, name, link)).ok()) fs_->Remove(ddir, name);
