@@ -32,7 +32,7 @@ import {
   type TreeResult,
   type UpdateRule,
 } from './types.js';
-import { copyFileEntry, copyLinkEntry, entryContext, type EntryOutcome } from './walk.js';
+import { copyFileEntry, copyLinkEntry, copySpecialEntry, entryContext, type EntryOutcome } from './walk.js';
 
 export const COPYFILE_ALL = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE | constants.COPYFILE_FICLONE_FORCE;
 
@@ -228,7 +228,13 @@ export function treeError(failure: TreeFailure, req: Pick<TreeRequest, 'src' | '
     case 'filter':
       return failure.error;
     case 'unsupported':
-      return systemError(failure.errno ?? uvErrno('ENOTSUP'), failure.syscall ?? 'cp', src, dest, 'node:fs has no such call, and the native backend is not loaded');
+      return systemError(
+        failure.errno ?? uvErrno('ENOTSUP'),
+        failure.syscall ?? 'cp',
+        src,
+        dest,
+        `node:fs, which makes this copy, cannot ${failure.syscall === 'mknod' ? 'make special files' : 'copy extended attributes'}`,
+      );
     case 'loop':
       return systemError(failure.errno ?? -40, 'cp', src, dest, 'a symlinked directory leads back into its own ancestor');
     case 'system': {
@@ -257,6 +263,8 @@ function asTreeResult(outcome: EntryOutcome, req: Pick<TreeRequest, 'src' | 'des
     result.skipped = 1;
   } else if (outcome.copied === 'symlink') {
     result.symlinks = 1;
+  } else if (outcome.copied === 'special') {
+    result.specials = 1;
   } else {
     result.files = 1;
     result.bytes = outcome.bytes;
@@ -381,12 +389,17 @@ function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknow
     throwIfAborted();
     return result;
   }
-  // The top-level entry, by the rule every entry of a walk follows.
+  // The top-level entry, by the rule every entry of a walk follows. node:fs
+  // cannot read xattrs: the fallback refuses to copy without them.
+  if (opts.preserve.xattr && backend.name === 'fallback' && srcStat.isFile()) {
+    throw treeError({ kind: 'unsupported', rel: '', paths: 'both', errno: uvErrno('ENOTSUP'), syscall: 'getxattr' }, req);
+  }
   const ctx = entryContext(backend, req, io);
   if (srcStat.isFile()) return asTreeResult(yield* copyFileEntry(ctx, ''), req);
   if (srcStat.isSymbolicLink()) return asTreeResult(yield* copyLinkEntry(ctx, ''), req);
-  // A FIFO, socket or device: skipped when asked, as in a walk.
+  // A FIFO, socket or device: skipped or made again when asked, as in a walk.
   if (opts.special === 'skip') return { ...emptyResult(), skipped: 1 };
+  if (opts.special === 'recreate') return asTreeResult(yield* copySpecialEntry(ctx, ''), req);
   if (srcStat.isSocket()) throw entryError('socket', shownSrc, shownDest);
   if (srcStat.isFIFO()) throw entryError('fifo', shownSrc, shownDest);
   // Devices too: fs.cp would read one as a file, with no end for /dev/zero.

@@ -9,7 +9,7 @@
 // directory swapped for a symlink while it runs.
 import { type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { emptyResult, type CopyBackend, type CopyRequest, type ErrorPaths, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
+import { emptyResult, type CopyBackend, type CopyRequest, type ErrorPaths, type SpecialRequest, type TreeFailure, type TreeOutcome, type TreeRequest } from './backend.js';
 import { invalidReturnValue, uvErrno } from './errors.js';
 import { limiter, Parallel, quietly, type Io, type Steps } from './io.js';
 import { fsPath, isLeftoverTemp, isSubdir, resolveBytes, shownPath, tempBeside, type BytePath, type NativePath } from './paths.js';
@@ -36,18 +36,26 @@ export interface EntryContext {
     | 'verbatimSymlinks'
   >;
   copyOne: CopyOne;
+  /** A special file made again by the backend (special: 'recreate'). */
+  makeSpecial: (src: NativePath, dest: NativePath, req: SpecialRequest) => void | Promise<void>;
   io: Io;
 }
 
 /** What a walk copies with: `backend`, each file in the Io's form (sync or async). */
 export function entryContext(backend: CopyBackend, req: EntryContext['req'], io: Io): EntryContext {
-  return { req, io, copyOne: (src, dest, fileReq) => (io.sync ? backend.copySync(src, dest, fileReq) : backend.copy(src, dest, fileReq)) };
+  return {
+    req,
+    io,
+    copyOne: (src, dest, fileReq) => (io.sync ? backend.copySync(src, dest, fileReq) : backend.copy(src, dest, fileReq)),
+    makeSpecial: (src, dest, specialReq) => (io.sync ? backend.makeSpecialSync(src, dest, specialReq) : backend.makeSpecial(src, dest, specialReq)),
+  };
 }
 
 /** How one entry went: counted as copied or skipped, or the failure. */
 export type EntryOutcome =
   | { copied: 'file'; bytes: number; strategy: Strategy }
   | { copied: 'symlink' }
+  | { copied: 'special' }
   | { skipped: true }
   | { failure: TreeFailure };
 
@@ -72,9 +80,61 @@ function fileRequest(ctx: EntryContext, replace: boolean): CopyRequest {
     overwrite: replace,
     replace,
     preserveTimestamps: ctx.req.preserveTimestamps,
+    // The owner is the walk's to give (setOwner); xattrs only the addon's copy gives.
+    preserveXattr: ctx.req.preserve.xattr,
     sameFileOk: false,
     syscall: 'copyfile',
   };
+}
+
+/**
+ * A FIFO, socket or device made again by the backend (special: 'recreate'),
+ * with what preserve asks of its owner and times; what is there replaced by
+ * the rules a file's copy follows, by one made beside it and renamed over it.
+ */
+export function* copySpecialEntry(ctx: EntryContext, rel: BytePath): Steps<EntryOutcome> {
+  const { io } = ctx;
+  const src = fsPath(path.join(ctx.req.src, rel));
+  const dest = path.join(ctx.req.dest, rel);
+  const req: SpecialRequest = {
+    follow: ctx.req.dereference,
+    preserve: (['timestamps', 'ownership'] as const).filter((name) => ctx.req.preserve[name]),
+  };
+  // The error making one at `at` gave, or null.
+  const make = function* (at: BytePath): Steps<unknown> {
+    try {
+      yield ctx.makeSpecial(src, fsPath(at), req);
+      return null;
+    } catch (err) {
+      return err;
+    }
+  };
+  const failureOf = (err: unknown): { failure: TreeFailure } => {
+    const e = errnoOf(err);
+    // The node:fs fallback has no mknod.
+    if (e?.code === 'ENOTSUP') return { failure: { kind: 'unsupported', rel, paths: 'both', errno: e.errno, syscall: 'mknod' } };
+    return systemFailure(err, rel, 'both', 'mknod');
+  };
+  const err = yield* make(dest);
+  if (err === null) return { copied: 'special' };
+  if (errnoOf(err)?.code !== 'EEXIST') return failureOf(err);
+  try {
+    const srcStat = (yield ctx.req.dereference ? io.stat(src) : io.lstat(src)) as BigIntStats;
+    const refused = yield* mayReplace(ctx, rel, srcStat);
+    if (refused) return refused;
+  } catch (statErr) {
+    return systemFailure(statErr, rel, 'source');
+  }
+  const temp = tempBeside(dest, 'special');
+  const tempErr = yield* make(temp);
+  if (tempErr !== null) return failureOf(tempErr);
+  try {
+    yield io.rename(fsPath(temp), fsPath(dest));
+  } catch (renameErr) {
+    yield* quietly(() => io.unlink(fsPath(temp)));
+    return systemFailure(renameErr, rel, 'both');
+  }
+  return { copied: 'special' };
 }
 
 /**
@@ -385,6 +445,7 @@ export function* walkSteps(ctx: EntryContext, req: TreeRequest): Steps<TreeOutco
     if ('failure' in outcome) fail(outcome.failure);
     else if ('skipped' in outcome) result.skipped++;
     else if (outcome.copied === 'symlink') result.symlinks++;
+    else if (outcome.copied === 'special') result.specials++;
     else {
       result.files++;
       result.bytes += outcome.bytes;
@@ -494,8 +555,14 @@ export function* walkSteps(ctx: EntryContext, req: TreeRequest): Steps<TreeOutco
           limited: true,
         });
       } else if (req.special === 'skip') result.skipped++;
-      // node:fs has no mknod.
-      else if (req.special === 'recreate') fail({ kind: 'unsupported', rel: childRel, paths: 'both', errno: uvErrno('ENOTSUP'), syscall: 'mknod' });
+      else if (req.special === 'recreate') {
+        jobs.push({
+          steps: (function* () {
+            if (!stopped()) count(yield* copySpecialEntry(ctx, childRel));
+          })(),
+          limited: true,
+        });
+      }
       else if (kind.isFIFO()) fail({ kind: 'fifo', rel: childRel, paths: 'destination' });
       else if (kind.isSocket()) fail({ kind: 'socket', rel: childRel, paths: 'destination' });
       else fail({ kind: 'unknownType', rel: childRel, paths: 'destination' });

@@ -5,7 +5,7 @@
 // disk fills); symlink and merged-directory attributes; FIFOs, sockets and
 // devices skipped or made again; and what the node:fs walk cannot do
 // (xattrs, mknod) refused as 'unsupported'.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -193,6 +193,8 @@ const slackOf = (b: BackendUnderTest): bigint => (b.name === 'native' ? 0n : 100
 
 /** The walks that have no xattr or mknod calls (node:fs): everything but the native walk. */
 const jsWalk = (b: BackendUnderTest): boolean => b.name !== 'native';
+/** No mknod: node:fs's (the JavaScript walk over the addon's copies makes special files with the addon). */
+const noMknod = (b: BackendUnderTest): boolean => b.name === 'fallback';
 
 // The comparator itself, first: the same tree twice is the same, and one
 // thing broken is found, whatever it is.
@@ -500,7 +502,7 @@ for (const fsName of ['ext4', 'xfs', 'btrfs'] as FsName[]) {
           }
         });
 
-        it(`${form}: special 'recreate' makes FIFOs, sockets${asRoot ? ' and devices' : ''} again${jsWalk(b) ? ': the node:fs walk has no mknod, and says so' : ''}`, async () => {
+        it(`${form}: special 'recreate' makes FIFOs, sockets${asRoot ? ' and devices' : ''} again${noMknod(b) ? ': node:fs has no mknod, and says so' : ''}`, async () => {
           const base = fresh('recreate');
           const src = path.join(base, 'src');
           fs.mkdirSync(src);
@@ -510,7 +512,7 @@ for (const fsName of ['ext4', 'xfs', 'btrfs'] as FsName[]) {
           try {
             const dest = path.join(base, 'dest');
             const copied = copy(b, form, src, dest, { recursive: true, special: 'recreate', preserve: ['timestamps'] });
-            if (jsWalk(b)) {
+            if (noMknod(b)) {
               const err = await failure(() => copied);
               expect(err).toMatchObject({ code: 'ENOTSUP', syscall: 'mknod' });
               const name = path.basename(String(err.path));
@@ -535,6 +537,32 @@ for (const fsName of ['ext4', 'xfs', 'btrfs'] as FsName[]) {
           } finally {
             server.close();
           }
+        });
+
+        it(`${form}: a FIFO as the source itself, special 'recreate'${noMknod(b) ? ': node:fs has no mknod, and says so' : ': made, then made again over the one there'}`, async () => {
+          const base = fresh('recreate-top');
+          const fifo = path.join(base, 'fifo');
+          run('mkfifo', '-m', '0604', fifo);
+          setTimes(fifo, 1_000_000_001_000_000_001n, 1_000_000_002_000_000_002n);
+          const dest = path.join(base, 'copy');
+          const options: CpOptions = { special: 'recreate', preserve: ['timestamps'] };
+          if (noMknod(b)) {
+            const err = await failure(() => copy(b, form, fifo, dest, options));
+            expect(err).toMatchObject({ code: 'ENOTSUP', syscall: 'mknod', path: fifo, dest });
+            expect(fs.existsSync(dest)).toBe(false);
+            return;
+          }
+          for (let round = 0; round < 2; round++) {
+            const before = round === 0 ? null : fs.lstatSync(dest, { bigint: true }).ino;
+            expect(await copy(b, form, fifo, dest, options)).toMatchObject({ specials: 1, files: 0, skipped: 0 });
+            const st = fs.lstatSync(dest, { bigint: true });
+            expect(st.isFIFO()).toBe(true);
+            expect(Number(st.mode & 0o7777n)).toBe(0o604);
+            expect(st.mtimeNs).toBe(1_000_000_002_000_000_002n);
+            // The second time, a new one renamed over the first.
+            if (before !== null) expect(st.ino).not.toBe(before);
+          }
+          expect(fs.readdirSync(base).sort()).toEqual(['copy', 'fifo']);
         });
 
         it(`${form}: a FIFO, socket or device (special 'error') is an error naming its source and its destination`, async () => {
@@ -656,6 +684,25 @@ for (const fsName of ['ext4', 'xfs', 'btrfs'] as FsName[]) {
           const err = await failure(() => copied);
           expect(err).toMatchObject({ code: 'ENOTSUP', syscall: 'getxattr', path: src, dest });
           expect(fs.existsSync(dest)).toBe(false);
+        }
+      });
+
+      it('a file as the source itself, preserve xattr: the addon copies them' + (noMknod(b) ? '; node:fs cannot, and says so' : ''), async () => {
+        const base = fresh('xattr-top');
+        const file = path.join(base, 'f');
+        fs.writeFileSync(file, 'x');
+        run('setfattr', '-n', 'user.cowcopy', '-v', 'kept', file);
+        for (const form of FORMS) {
+          const dest = path.join(base, `copy-${form}`);
+          const copied = copy(b, form, file, dest, { preserve: ['xattr'] });
+          if (noMknod(b)) {
+            const err = await failure(() => copied);
+            expect(err).toMatchObject({ code: 'ENOTSUP', syscall: 'getxattr', path: file, dest });
+            expect(fs.existsSync(dest)).toBe(false);
+            continue;
+          }
+          expect(await copied).toMatchObject({ files: 1 });
+          expect(execFileSync('getfattr', ['--only-values', '-n', 'user.cowcopy', dest], { encoding: 'utf8' })).toBe('kept');
         }
       });
     });
