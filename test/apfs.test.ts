@@ -172,4 +172,29 @@ describe.runIf(onMac)('APFS clones (macOS)', () => {
     }
     expect((await api.probe(hfs)).reflink).toBe(false);
   });
+
+  it("preserve 'all' and special 'recreate': links, xattrs (of a clone and of a copy), a FIFO, a symlink's times", async () => {
+    const dir = scratch(apfs, 'apfs-preserve');
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'a.bin'), 'a');
+    fs.linkSync(path.join(src, 'a.bin'), path.join(src, 'sub', 'a-link'));
+    execFileSync('xattr', ['-w', 'org.cowcopy.file', 'kept', path.join(src, 'a.bin')]);
+    execFileSync('xattr', ['-w', 'org.cowcopy.dir', 'kept', path.join(src, 'sub')]);
+    execFileSync('mkfifo', [path.join(src, 'sub', 'fifo')]);
+    fs.symlinkSync('../a.bin', path.join(src, 'sub', 'link'));
+    execFileSync('touch', ['-h', '-d', '2003-04-05T06:07:08.123456789Z', path.join(src, 'sub', 'link')]);
+    const xattr = (file: string, name: string) => execFileSync('xattr', ['-p', name, file], { encoding: 'utf8' }).trim();
+    for (const strategy of ['auto', 'copy'] as const) {
+      const dest = path.join(dir, `dest-${strategy}`);
+      const result = await api.cp(src, dest, { recursive: true, preserve: 'all', special: 'recreate', strategy });
+      expect(result).toMatchObject({ files: 2, symlinks: 1, specials: 1, strategies: { hardlink: 1 } });
+      expect(fs.statSync(path.join(dest, 'sub', 'a-link')).ino).toBe(fs.statSync(path.join(dest, 'a.bin')).ino);
+      expect(xattr(path.join(dest, 'a.bin'), 'org.cowcopy.file')).toBe('kept');
+      expect(xattr(path.join(dest, 'sub'), 'org.cowcopy.dir')).toBe('kept');
+      expect(fs.lstatSync(path.join(dest, 'sub', 'fifo')).isFIFO()).toBe(true);
+      const [a, b] = [src, dest].map((root) => fs.lstatSync(path.join(root, 'sub', 'link'), { bigint: true }));
+      expect(b.mtimeNs).toBe(a.mtimeNs);
+    }
+  });
 });
