@@ -2,8 +2,8 @@
 // operation a generator over io.ts's Io.
 //
 // What node:fs cannot do, and so the fallback does not: keep holes in sparse
-// files, nanosecond timestamps (utimes takes a double: sub-microsecond
-// precision), a user-space copy in the kernel.
+// files, nanosecond timestamps (utimes takes a double, and libuv keeps
+// microseconds), a user-space copy in the kernel.
 import fs, { constants, type BigIntStats, type StatsFs } from 'node:fs';
 import { asyncIo, quietly, runAsync, runSync, statOrNull, syncIo, type Io, type Steps } from './io.js';
 import path from 'node:path';

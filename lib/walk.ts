@@ -159,11 +159,13 @@ function* mayReplace(ctx: EntryContext, rel: BytePath, srcStat: BigIntStats, dst
 
 /**
  * Whether `update` lets an existing entry (dst) be replaced by src's: 'older'
- * when dst's mtime is more than a microsecond before src's (node:fs sets
- * times as a double, exact to a fraction of one; native/tree.cc Updates).
+ * when dst's mtime is more than 2 µs before src's: node:fs sets times as a
+ * double (a few hundred ns off) and libuv cuts them to the microsecond, so a
+ * copy made by the fallback can be up to 1.3 µs behind its source
+ * (native/tree.cc Updates).
  */
 export function updates(update: UpdateRule, src: BigIntStats, dst: BigIntStats): boolean {
-  return update === 'all' || (update === 'older' && dst.mtimeNs + 1000n < src.mtimeNs);
+  return update === 'all' || (update === 'older' && dst.mtimeNs + 2000n < src.mtimeNs);
 }
 
 const isRoot = (): boolean => process.geteuid?.() === 0;

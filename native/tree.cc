@@ -479,10 +479,10 @@ class Walk {
   }
 
   // Whether opts_.update lets the source (its stat: src) replace dst: 'older'
-  // when dst's mtime is more than a microsecond before src's (lib/walk.ts).
+  // when dst's mtime is more than 2 µs before src's (lib/walk.ts says why).
   bool Updates(const Stat* src, const Stat& dst) const {
     if (opts_.update != Update::kOlder) return opts_.update == Update::kAll;
-    return (src->mtime_sec - dst.mtime_sec) * 1000000000 + (src->mtime_nsec - dst.mtime_nsec) > 1000;
+    return (src->mtime_sec - dst.mtime_sec) * 1000000000 + (src->mtime_nsec - dst.mtime_nsec) > 2000;
   }
 
   // Makes the entry under a temporary name with `make`, then renames it over

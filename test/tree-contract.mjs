@@ -302,6 +302,21 @@ export function treeContract(t, env) {
         assert.equal(fs.statSync(path.join(ours, 'sub')).mtime.toISOString(), kept.toISOString());
       });
 
+      test("preserve links and timestamps: a link group stays one file, counted once; merged directories and symlinks get the source's times", async () => {
+        fs.linkSync(path.join(src, 'a.txt'), path.join(src, 'sub', 'a-link.txt'));
+        fs.utimesSync(path.join(src, 'sub'), new Date('2001-01-01T00:00:00Z'), new Date('2002-02-02T00:00:00Z'));
+        if (!links) fs.lutimesSync(path.join(src, 'sub', 'rel-link'), new Date('2003-03-03T00:00:00Z'), new Date('2004-04-04T00:00:00Z'));
+        before = describeTree(src);
+        const dest = path.join(dir, 'kept');
+        fs.mkdirSync(path.join(dest, 'sub'), { recursive: true });
+        const result = await api.cp(src, dest, { recursive: true, preserve: ['links', 'timestamps'] });
+        assert.deepEqual([result.files, result.bytes, result.strategies.hardlink], [4, 17, 1]);
+        assert.equal(fs.statSync(path.join(dest, 'sub', 'a-link.txt')).ino, fs.statSync(path.join(dest, 'a.txt')).ino);
+        // 'sub' was there already: fs.cp (and preserveTimestamps) leave its times alone.
+        assert.equal(fs.statSync(path.join(dest, 'sub')).mtime.toISOString(), '2002-02-02T00:00:00.000Z');
+        if (!links) assert.equal(fs.lstatSync(path.join(dest, 'sub', 'rel-link')).mtime.toISOString(), '2004-04-04T00:00:00.000Z');
+      });
+
       test('filter: sync, async, per entry, with fs.cp paths; a throw rejects the copy', async () => {
         const seen = [];
         const dest = path.join(dir, 'filtered');
