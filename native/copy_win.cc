@@ -1099,7 +1099,7 @@ Status CopyOneFile(const Path& src, const Path& dest, const CopyOptions& opts,
 }
 
 // Windows has no FIFOs, sockets or devices in a directory to make again.
-Status MakeSpecialFile(const Path&, const Path&, bool, unsigned) { return FailUv("mknod", uvwin::kENOTSUP); }
+Status MakeSpecialFile(const Path&, const Path&, bool, unsigned) { return win::FailUv("mknod", uvwin::kENOTSUP); }
 
 Status ProbeVolume(const Path& path, VolumeInfo* info) {
   using namespace win;
