@@ -46,6 +46,20 @@ function pnpmReflink(dir) {
   }
 }
 
+/** A new destination in `dir` for each candidate (its tag) and round: target() names it, made() says which it was. */
+function destinations(dir) {
+  let counter = 0;
+  const dests = new Map();
+  return {
+    target: (tag, round) => {
+      const d = path.join(dir, `${tag}-${round}-${counter++}`);
+      dests.set(`${tag}-${round}`, d);
+      return d;
+    },
+    made: (tag, round) => dests.get(`${tag}-${round}`),
+  };
+}
+
 /** `floor`: the binary from buildFloor(), or null. */
 export async function tree(fsName, root, { rounds, files = 10000, floor = null }) {
   const dir = fs.mkdtempSync(path.join(root, 'cowcopy-bench-tree-'));
@@ -53,17 +67,11 @@ export async function tree(fsName, root, { rounds, files = 10000, floor = null }
     const src = path.join(dir, 'src');
     const shape = generateWorkspace(src, { files });
     execFileSync('sync', ['-f', dir]);
-    let counter = 0;
-    const dests = new Map();
-    const target = (tag, round) => {
-      const d = path.join(dir, `${tag}-${round}-${counter++}`);
-      dests.set(`${tag}-${round}`, d);
-      return d;
-    };
+    const { target, made } = destinations(dir);
     // Removing a copy, and the filesystem's own work that follows, is not
     // timed and must not spill into the next run: remove, then flush.
     const settle = (tag) => (round) => {
-      fs.rmSync(dests.get(`${tag}-${round}`), { recursive: true, force: true });
+      fs.rmSync(made(tag, round), { recursive: true, force: true });
       execFileSync('sync', ['-f', dir]);
     };
     let strategies = '';
@@ -254,17 +262,11 @@ export async function linkGroups(fsName, root, { rounds, files }) {
     if (bavail * bsize < needed) {
       throw new Error(`${fsName} has ${Math.floor((bavail * bsize) / 2 ** 20)} MiB free; the hard-link benchmark needs ${Math.ceil(needed / 2 ** 20)} MiB`);
     }
-    let counter = 0;
-    const dests = new Map();
-    const target = (tag, round) => {
-      const d = path.join(dir, `${tag}-${round}-${counter++}`);
-      dests.set(`${tag}-${round}`, d);
-      return d;
-    };
+    const { target, made } = destinations(dir);
     const space = {};
     // The space is measured once (every round makes the same tree), then the copy goes, untimed, and is flushed.
     const settle = (tag, name) => (round) => {
-      const dest = dests.get(`${tag}-${round}`);
+      const dest = made(tag, round);
       execFileSync('sync', ['-f', dir]);
       space[name] ??= spaceOf(dest);
       fs.rmSync(dest, { recursive: true, force: true });

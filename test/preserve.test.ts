@@ -192,6 +192,18 @@ function copy(b: BackendUnderTest, form: Form, src: string, dest: string, option
 const slackOf = (b: BackendUnderTest): bigint => (b.name === 'native' ? 0n : 1000n);
 
 /** The walks that have no xattr or mknod calls (node:fs): everything but the native walk. */
+/** In base: src with 'a' and 'b', two names of one file ('source data'), and dest holding a file of its own ('was there') as `there`. */
+function linkedPair(base: string, there: 'a' | 'b'): { src: string; dest: string } {
+  const src = path.join(base, 'src');
+  const dest = path.join(base, 'dest');
+  fs.mkdirSync(src);
+  fs.mkdirSync(dest);
+  fs.writeFileSync(path.join(src, 'a'), 'source data');
+  fs.linkSync(path.join(src, 'a'), path.join(src, 'b'));
+  fs.writeFileSync(path.join(dest, there), 'was there');
+  return { src, dest };
+}
+
 const jsWalk = (b: BackendUnderTest): boolean => b.name !== 'native';
 /** No mknod: node:fs's (the JavaScript walk over the addon's copies makes special files with the addon). */
 const noMknod = (b: BackendUnderTest): boolean => b.name === 'fallback';
@@ -447,14 +459,7 @@ for (const fsName of ['ext4', 'xfs', 'btrfs'] as FsName[]) {
         });
 
         it(`${form}: a group's first name not copied (force: false): the others are copied on their own`, async () => {
-          const base = fresh('first-kept');
-          const src = path.join(base, 'src');
-          fs.mkdirSync(src);
-          fs.writeFileSync(path.join(src, 'a'), 'source data');
-          fs.linkSync(path.join(src, 'a'), path.join(src, 'b'));
-          const dest = path.join(base, 'dest');
-          fs.mkdirSync(dest);
-          fs.writeFileSync(path.join(dest, 'a'), 'was there');
+          const { src, dest } = linkedPair(fresh('first-kept'), 'a');
           // Whichever name the walk meets first (readdir's order), 'a' stays and 'b' is a copy of its own.
           const result = await copy(b, form, src, dest, { recursive: true, preserve: ['links'], force: false });
           expect(result).toMatchObject({ files: 1, skipped: 1 });
@@ -465,14 +470,7 @@ for (const fsName of ['ext4', 'xfs', 'btrfs'] as FsName[]) {
         });
 
         it(`${form}: a linked name over another file there follows a file's rules: errorOnExist refuses, naming it`, async () => {
-          const base = fresh('link-exists');
-          const src = path.join(base, 'src');
-          fs.mkdirSync(src);
-          fs.writeFileSync(path.join(src, 'a'), 'source data');
-          fs.linkSync(path.join(src, 'a'), path.join(src, 'b'));
-          const dest = path.join(base, 'dest');
-          fs.mkdirSync(dest);
-          fs.writeFileSync(path.join(dest, 'b'), 'was there');
+          const { src, dest } = linkedPair(fresh('link-exists'), 'b');
           // Whichever name comes first, 'b' is refused: as a copy, or as a link.
           const err = await failure(() => copy(b, form, src, dest, { recursive: true, preserve: ['links'], force: false, errorOnExist: true }));
           expect(err).toMatchObject({ code: 'ERR_FS_CP_EEXIST', path: path.join(dest, 'b') });
