@@ -69,8 +69,11 @@ struct CloneAttempt {
 // clone keeps the source's times where a copy gets new ones.
 int FinishClone(int dir, const char* name, const struct stat& sst, const CopyOptions& opts,
                 const char** syscall) {
-  // (A clone has the source's xattrs already.)
-  if (opts.preserve_ownership) {
+  // (A clone has the source's xattrs already.) Owned as the source is
+  // already (this user's file): no chown, which may drop some of them.
+  struct stat made;
+  if (opts.preserve_ownership && fstatat(dir, name, &made, AT_SYMLINK_NOFOLLOW) == 0 &&
+      (made.st_uid != sst.st_uid || made.st_gid != sst.st_gid)) {
     Status owned = KeepOwner("fchownat", [dir, name](uid_t u, gid_t g) { return fchownat(dir, name, u, g, AT_SYMLINK_NOFOLLOW); },
                              sst.st_uid, sst.st_gid);
     *syscall = owned.syscall;
@@ -300,8 +303,8 @@ int MakeNode(int dir, const char* name, mode_t mode, dev_t rdev) {
   // mknodat came with macOS 13: by the directory's path (a directory this
   // walk is filling, owner-only meanwhile).
   char at[MAXPATHLEN];
-  if (fcntl(dir, F_GETPATH, at) != 0) return errno;
-  const Path path = Path(at) + "/" + name;
+  if (dir != AT_FDCWD && fcntl(dir, F_GETPATH, at) != 0) return errno;
+  const Path path = dir == AT_FDCWD ? Path(name) : Path(at) + "/" + name;
   const int made = S_ISFIFO(mode) ? mkfifo(path.c_str(), mode & 07777) : mknod(path.c_str(), mode, rdev);
   return made == 0 ? 0 : errno;
 }

@@ -47,6 +47,11 @@ const SHIM_HEADER = String.raw`// Apple's calls as copy_darwin.cc uses them, emu
 #define fcntl cowcopy_shim_fcntl
 extern "C" int cowcopy_shim_fcntl(int fd, int cmd, char* path);
 
+// A chown on macOS keeps the xattrs (Linux drops security.capability).
+#include <unistd.h>
+#define fchownat cowcopy_shim_fchownat
+extern "C" int cowcopy_shim_fchownat(int dir, const char* name, uid_t uid, gid_t gid, int flags);
+
 #define CLONE_NOFOLLOW 0x0001
 #define CLONE_NOOWNERCOPY 0x0002
 extern "C" int fclonefileat(int srcfd, int dst_dirfd, const char* dst, uint32_t flags);
@@ -89,8 +94,8 @@ extern "C" int cowcopy_shim_statfs(const char* path, struct cowcopy_shim_statfs*
 `;
 
 // Their Linux stand-ins.
-const SHIM_SOURCE = String.raw`// Linux stand-ins for clonefile, fcopyfile, getattrlist, statfs and
-// F_GETPATH, close enough to Apple's for copy_darwin.cc's logic to run.
+const SHIM_SOURCE = String.raw`// Linux stand-ins for clonefile, fcopyfile, getattrlist, statfs,
+// F_GETPATH and fchownat, close enough to Apple's for copy_darwin.cc's logic to run.
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -127,6 +132,16 @@ int Fail(int err) {
   return -1;
 }
 }  // namespace
+
+extern "C" int cowcopy_shim_fchownat(int dir, const char* name, uid_t uid, gid_t gid, int flags) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", dir);
+  const std::string path = dir == AT_FDCWD ? std::string(name) : std::string(proc) + "/" + name;
+  char cap[256];
+  const ssize_t kept = lgetxattr(path.c_str(), "security.capability", cap, sizeof cap);
+  if (fchownat(dir, name, uid, gid, flags) != 0) return -1;
+  return kept > 0 ? lsetxattr(path.c_str(), "security.capability", cap, kept, 0) : 0;
+}
 
 extern "C" int cowcopy_shim_fcntl(int fd, int cmd, char* path) {
   if (cmd != 50) return Fail(EINVAL);
@@ -237,7 +252,7 @@ extern "C" int clonefile(const char* src, const char* dst, uint32_t flags) {
 
 // clonefile: a new name only (EEXIST, never followed), one volume (EXDEV),
 // ENOTSUP where the volume cannot; the clone has the source's mode without
-// setuid/setgid and the source's times; owner as for open() with
+// setuid/setgid, its times and its xattrs; owner as for open() with
 // CLONE_NOOWNERCOPY, else the source's when root.
 extern "C" int fclonefileat(int srcfd, int dirfd, const char* dst, uint32_t flags) {
   if ((flags & ~(kCloneNofollow | kCloneNoOwnerCopy)) != 0) return Fail(EINVAL);
@@ -258,6 +273,16 @@ extern "C" int fclonefileat(int srcfd, int dirfd, const char* dst, uint32_t flag
   const char* off = getenv("COWCOPY_SHIM_NO_CLONE");
   if (!Clones(sfs.f_type) || (off && *off)) return undo(ENOTSUP);
   if (ioctl(fd, FICLONE, srcfd) != 0) return undo(errno);
+  // clonefile(2): the clone has its own copy of the source's xattrs and ACLs
+  // (here every xattr this user may set: Linux keeps ACLs as xattrs).
+  char names[4096];
+  ssize_t length = flistxattr(srcfd, names, sizeof names);
+  for (ssize_t at = 0; length > 0 && at < length; at += strlen(names + at) + 1) {
+    char value[4096];
+    ssize_t size = fgetxattr(srcfd, names + at, value, sizeof value);
+    if (size < 0) return undo(errno);
+    if (fsetxattr(fd, names + at, value, size, 0) != 0 && !(errno == EPERM && geteuid() != 0)) return undo(errno);
+  }
   if ((flags & kCloneNoOwnerCopy) == 0 && geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) != 0)
     return undo(errno);
   struct timespec times[2] = {st.st_atim, st.st_mtim};
@@ -391,7 +416,7 @@ beforeAll(async () => {
 const leftovers = (dir: string) => fs.readdirSync(dir).filter((n) => n.includes('.cowcopy-'));
 
 describe('copy_darwin.cc on emulated Apple calls', () => {
-  it('passes the contract and cp suites', () => {
+  it('passes the contract, cp and preserve suites', () => {
     // node-gyp-build loads <COWCOPY_PREBUILD>/build/Release/cowcopy.node. The
     // tiny filesystem is left out: the suites running beside this one fill it.
     const env = { ...process.env, COWCOPY_PREBUILD: path.join(work, 'pkg'), COWCOPY_TEST_SMALL: path.join(work, 'absent'), COWCOPY_REQUIRE_FS: '' };
@@ -403,18 +428,18 @@ describe('copy_darwin.cc on emulated Apple calls', () => {
     expect(loaded.stdout.trim(), loaded.stderr).toBe('darwin');
     const child = spawnSync(
       process.execPath,
-      [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/contract.test.ts', 'test/cp.test.ts'],
+      [path.join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/contract.test.ts', 'test/cp.test.ts', 'test/preserve.test.ts'],
       {
         cwd: root,
         encoding: 'utf8',
         env,
-        // The two suites take about 2 minutes alone, over 5 on a loaded machine.
+        // The three suites take about 3 minutes alone, over 7 on a loaded machine.
         timeout: CHILD_HANG,
       },
     );
     const output = `${child.stdout}\n${child.stderr}`;
     expect(child.status, output.slice(-6000)).toBe(0);
-    expect(output).toMatch(/Test Files\s.*2 passed/);
+    expect(output).toMatch(/Test Files\s.*3 passed/);
   });
 
   describe.runIf(runsOn('xfs'))(titleOn('xfs', 'a whole directory in one clonefile, where the stand-in clones'), () => {
@@ -460,7 +485,7 @@ describe('copy_darwin.cc on emulated Apple calls', () => {
         expect(stat(path.join(dest, rel)).mode, rel).toBe(stat(path.join(src, rel)).mode);
       }
       expect(fs.readlinkSync(path.join(dest, 'sub', 'link'))).toBe('../a.bin');
-      expect(execFileSync('getfattr', ['--only-values', '-n', 'user.cowcopy', path.join(dest, 'a.bin')], { encoding: 'utf8' })).toBe('kept');
+      expect(execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'user.cowcopy', path.join(dest, 'a.bin')], { encoding: 'utf8' })).toBe('kept');
     });
 
     it('a FIFO or a socket in the tree: the clone is undone, and cp() refuses it as fs.cp does, as the walk would', async () => {
