@@ -13,7 +13,7 @@ import { emptyResult, type CopyBackend, type CopyRequest, type ErrorPaths, type 
 import { invalidReturnValue, uvErrno } from './errors.js';
 import { limiter, Parallel, quietly, type Io, type Steps } from './io.js';
 import { fsPath, isLeftoverTemp, isSubdir, resolveBytes, shownPath, tempBeside, type BytePath, type NativePath } from './paths.js';
-import type { CloneResult, Strategy, UpdateRule } from './types.js';
+import type { BackendName, CloneResult, Strategy, UpdateRule } from './types.js';
 
 /** A file's copy by the backend: a promise (async) or the result (sync), as the Io is. */
 export type CopyOne = (src: NativePath, dest: NativePath, req: CopyRequest) => CloneResult | null | Promise<CloneResult | null>;
@@ -38,6 +38,8 @@ export interface EntryContext {
   copyOne: CopyOne;
   /** A special file made again by the backend (special: 'recreate'). */
   makeSpecial: (src: NativePath, dest: NativePath, req: SpecialRequest) => void | Promise<void>;
+  /** Which backend copies: the fallback has no mknod. */
+  backend: BackendName;
   io: Io;
 }
 
@@ -46,6 +48,7 @@ export function entryContext(backend: CopyBackend, req: EntryContext['req'], io:
   return {
     req,
     io,
+    backend: backend.name,
     copyOne: (src, dest, fileReq) => (io.sync ? backend.copySync(src, dest, fileReq) : backend.copy(src, dest, fileReq)),
     makeSpecial: (src, dest, specialReq) => (io.sync ? backend.makeSpecialSync(src, dest, specialReq) : backend.makeSpecial(src, dest, specialReq)),
   };
@@ -111,8 +114,7 @@ export function* copySpecialEntry(ctx: EntryContext, rel: BytePath): Steps<Entry
   };
   const failureOf = (err: unknown): { failure: TreeFailure } => {
     const e = errnoOf(err);
-    // The node:fs fallback has no mknod.
-    if (e?.code === 'ENOTSUP') return { failure: { kind: 'unsupported', rel, paths: 'both', errno: e.errno, syscall: 'mknod' } };
+    if (ctx.backend === 'fallback' && e?.code === 'ENOTSUP') return { failure: { kind: 'unsupported', rel, paths: 'both', errno: e.errno, syscall: 'mknod' } };
     return systemFailure(err, rel, 'both', 'mknod');
   };
   const err = yield* make(dest);
