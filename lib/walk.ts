@@ -83,7 +83,9 @@ function fileRequest(ctx: EntryContext, replace: boolean): CopyRequest {
     overwrite: replace,
     replace,
     preserveTimestamps: ctx.req.preserveTimestamps,
-    // The owner is the walk's to give (setOwner); xattrs only the addon's copy gives.
+    // The addon's copy gives its file the owner, then the xattrs (a chown after
+    // them would drop a capability); the fallback's owner is setOwner's.
+    preserveOwnership: ctx.req.preserve.ownership && ctx.backend !== 'fallback',
     preserveXattr: ctx.req.preserve.xattr,
     sameFileOk: false,
     syscall: 'copyfile',
@@ -215,7 +217,7 @@ export function* copyFileEntry(ctx: EntryContext, rel: BytePath, srcStat?: BigIn
     return systemFailure(err, rel, 'both', 'copyfile');
   }
   // A hard link (strategy 'hardlink') is the source itself: nothing to give it.
-  if (ctx.req.preserve.ownership && copied.strategy !== 'hardlink') {
+  if (ctx.req.preserve.ownership && ctx.backend === 'fallback' && copied.strategy !== 'hardlink') {
     // The times are the copy's already: neither chown nor chmod changes them.
     try {
       const st = yield* statSrc();

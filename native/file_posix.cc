@@ -301,10 +301,13 @@ Status FinishMetadata(int sfd, int dfd, const struct stat& sst, const CopyOption
   if (opts.preserve_ownership &&
       !(s = KeepOwner("fchown", [dfd](uid_t u, gid_t g) { return fchown(dfd, u, g); }, sst.st_uid, sst.st_gid)).ok())
     return s;
+  const mode_t mode = sst.st_mode & 07777;
+  // Only a writer may set user xattrs: a read-only copy is writable for them (as GNU cp does).
+  const bool lend_write = opts.preserve_xattr && (mode & S_IWUSR) == 0 && geteuid() != 0;
+  if (lend_write && fchmod(dfd, mode | S_IWUSR) != 0) return Fail("fchmod", errno);
   if (opts.preserve_xattr && !(s = CopyXattrs(sfd, dfd)).ok()) return s;
   // Writing as non-root, or a chown, clears setuid/setgid: set them again at the end.
-  const mode_t mode = sst.st_mode & 07777;
-  if ((mode & (S_ISUID | S_ISGID)) != 0 && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
+  if ((lend_write || (mode & (S_ISUID | S_ISGID)) != 0) && fchmod(dfd, mode) != 0) return Fail("fchmod", errno);
   if (opts.preserve_timestamps) {
     struct timespec times[2];
     StatTimes(sst, times);

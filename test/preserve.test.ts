@@ -713,6 +713,18 @@ for (const fsName of ['ext4', 'xfs', 'btrfs'] as FsName[]) {
           expect(await copied).toMatchObject({ files: 1 });
           expect(execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'user.cowcopy', dest], { encoding: 'utf8' })).toBe('kept');
         }
+        if (noMknod(b) || !asRoot) return;
+        // Another owner's file with a capability: the owner first, then the
+        // xattrs (a chown after them would drop the capability).
+        const capped = path.join(base, 'capped');
+        fs.writeFileSync(capped, '#!/bin/sh\n');
+        fs.chownSync(capped, 1234, 5678);
+        run('setfattr', '-n', 'security.capability', '-v', CAPABILITY, capped);
+        const dest = path.join(base, 'capped-copy');
+        await copy(b, 'cp', capped, dest, { preserve: ['xattr', 'ownership'] });
+        expect(fs.statSync(dest)).toMatchObject({ uid: 1234, gid: 5678 });
+        const cap = (file: string) => execFileSync('getfattr', ['--absolute-names', '-e', 'hex', '--only-values', '-n', 'security.capability', file]).toString('hex');
+        expect(cap(dest)).toBe(cap(capped));
       });
     });
   });
@@ -795,6 +807,34 @@ describe.runIf(runsOn('ext4'))(titleOn('ext4', 'preserve ownership, not root') +
         expect([st.uid, st.gid], rel).toEqual([65534, 65534]);
       }
       expect(fs.readFileSync(path.join(dest, 'sub', 'theirs'), 'utf8')).toBe('root owns this');
+    }
+  });
+
+  it.skipIf(!asRoot)("a read-only file's user xattrs: given to its copy all the same (only a writer may set them)", () => {
+    const base = scratchOn('ext4', 'not-root-xattr');
+    scratches.push(base);
+    fs.chmodSync(base, 0o755);
+    const src = path.join(base, 'src');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'f'), 'read only');
+    run('setfattr', '-n', 'user.cowcopy', '-v', 'kept', path.join(src, 'f'));
+    fs.chmodSync(path.join(src, 'f'), 0o444);
+    fs.chownSync(src, 65534, 65534);
+    fs.chownSync(path.join(src, 'f'), 65534, 65534);
+    const out = path.join(base, 'out');
+    fs.mkdirSync(out);
+    fs.chownSync(out, 65534, 65534);
+    for (const [label, from] of [['tree', src], ['file', path.join(src, 'f')]]) {
+      const dest = path.join(out, label);
+      const script = `require(${JSON.stringify(path.resolve('dist/index.js'))})
+        .cp(${JSON.stringify(from)}, ${JSON.stringify(dest)}, { recursive: true, preserve: ['xattr'] })
+        .then((r) => console.log(JSON.stringify(r)), (e) => console.log(JSON.stringify({ code: e.code, syscall: e.syscall, message: e.message })));`;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: 65534, gid: 65534 });
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout), label).toMatchObject({ files: 1 });
+      const file = label === 'tree' ? path.join(dest, 'f') : dest;
+      expect(execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'user.cowcopy', file], { encoding: 'utf8' })).toBe('kept');
+      expect(fs.statSync(file).mode & 0o7777).toBe(0o444);
     }
   });
 });

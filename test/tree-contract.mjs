@@ -312,7 +312,7 @@ export function treeContract(t, env) {
         const result = await api.cp(src, dest, { recursive: true, preserve: ['links', 'timestamps'] });
         assert.deepEqual([result.files, result.bytes, result.strategies.hardlink], [4, 17, 1]);
         assert.equal(fs.statSync(path.join(dest, 'sub', 'a-link.txt')).ino, fs.statSync(path.join(dest, 'a.txt')).ino);
-        // 'sub' was there already: fs.cp (and preserveTimestamps) leave its times alone.
+        // 'sub' was there already: preserve 'timestamps' gives it the source's times too (fs.cp leaves them).
         assert.equal(fs.statSync(path.join(dest, 'sub')).mtime.toISOString(), '2002-02-02T00:00:00.000Z');
         if (!links) assert.equal(fs.lstatSync(path.join(dest, 'sub', 'rel-link')).mtime.toISOString(), '2004-04-04T00:00:00.000Z');
       });
