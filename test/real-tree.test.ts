@@ -1,6 +1,7 @@
 // #18's measure of a faithful copy: on a real tree (this checkout's
-// dependencies, a git clone and a local clone of it, whose objects are hard
-// links, and the socket and FIFO a working tree can hold), cp() with
+// dependencies, a git repository of its sources and a local clone of it,
+// whose objects are hard links, and the socket and FIFO a working tree can
+// hold), cp() with
 // preserve ['links', 'xattr', 'timestamps', 'mode'] gives what `cp -a` gives,
 // compared entry by entry on ext4, xfs and btrfs.
 import { execFileSync } from 'node:child_process';
@@ -23,9 +24,9 @@ afterAll(async () => {
 });
 
 /**
- * The tree at src: node_modules (without the build tools' cache), a clone of
- * this checkout copied in (--no-local) and a clone of that one beside it,
- * which git makes with hard links to its objects; git's fsmonitor socket
+ * The tree at src: node_modules (without the build tools' cache), a git
+ * repository of this checkout's sources and a clone of it beside it, which
+ * git makes with hard links to its objects; git's fsmonitor socket
  * and a FIFO in it. Every atime is put an hour ahead: relatime then leaves
  * them alone when the copies read the tree.
  */
@@ -34,16 +35,16 @@ async function realTree(src: string): Promise<{ entries: number; linked: number 
   fs.mkdirSync(path.join(src, 'node_modules'), { recursive: true });
   const packages = fs.readdirSync(modules).filter((name) => name !== '.cache').map((name) => path.join(modules, name));
   execFileSync('cp', ['-a', '--no-preserve=ownership', '--', ...packages, path.join(src, 'node_modules')]);
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'safe.directory=*', ...args], { stdio: 'pipe' });
+  // A repository of this checkout's sources (its objects loose, as in one
+  // not yet packed), made here: the checkout need not be a git clone.
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'safe.directory=*', '-c', 'user.name=cowcopy', '-c', 'user.email=cowcopy@example.invalid', ...args], { stdio: 'pipe' });
   const origin = path.join(src, 'origin');
-  git('clone', '-q', '--no-local', checkout, origin);
-  // Its objects loose, as a repository that has not been packed has them.
-  const packs = path.join(origin, '.git', 'objects', 'pack');
-  for (const name of fs.readdirSync(packs).filter((n) => n.endsWith('.pack'))) {
-    const pack = fs.readFileSync(path.join(packs, name));
-    for (const file of fs.readdirSync(packs)) if (file.startsWith(name.slice(0, -'.pack'.length))) fs.rmSync(path.join(packs, file));
-    execFileSync('git', ['-C', origin, 'unpack-objects', '-q'], { input: pack });
-  }
+  fs.mkdirSync(origin);
+  const sources = ['lib', 'native', 'test', 'docs', 'bench', 'scripts', 'README.md', 'package.json', 'binding.gyp'];
+  execFileSync('cp', ['-a', '--no-preserve=ownership', '--', ...sources.map((name) => path.join(checkout, name)).filter((p) => fs.existsSync(p)), origin]);
+  git('init', '-q', origin);
+  git('-C', origin, 'add', '-A');
+  git('-C', origin, 'commit', '-q', '-m', 'the sources');
   git('clone', '-q', origin, path.join(src, 'work'));
   const ipc = path.join(src, 'work', '.git', 'fsmonitor--daemon.ipc');
   const server = net.createServer().listen(ipc);
