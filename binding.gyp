@@ -14,7 +14,7 @@
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/copy_linux.cc", "native/file_posix.cc", "native/tree.cc", "native/tree_posix.cc", "native/tree_linux.cc"],
+          "sources": ["native/copy_linux.cc", "native/file_posix.cc", "native/tree.cc", "native/tree_posix.cc", "native/tree_linux.cc", "native/volume_linux.cc"],
           "defines": ["_GNU_SOURCE", "_FILE_OFFSET_BITS=64"]
         }],
         ["OS=='mac'", {

@@ -5,7 +5,10 @@ import type { CopyBackend, CopyRequest } from './backend.js';
 import { COPYFILE_ALL, cp, cpSync, validateCpOptions, validateStrategy } from './cp.js';
 import { invalidArgType, nodeError } from './errors.js';
 import { toNativePath, type PathLike } from './paths.js';
-import type { CloneOptions, CloneResult, CpOptions, ProbeResult, TreeResult } from './types.js';
+import type { CloneOptions, CloneResult, CpOptions, ProbeResult, RemoveResult, SnapshotOptions, SnapshotResult, TemplateResult, TreeResult } from './types.js';
+import { asyncIo, runAsync, runSync, syncIo } from './io.js';
+import { bytePath } from './paths.js';
+import { prepareTemplateSteps, removeTreeSteps, snapshotSteps } from './workspace.js';
 
 /**
  * fs.copyFile's mode, checked as Node 20 to 26 check it (in C++): a number,
@@ -97,6 +100,27 @@ export interface Api {
    * at once).
    */
   cpSync(src: PathLike, dest: PathLike, options?: CpOptions): TreeResult;
+  /**
+   * A new directory `dest` (which must not exist) equal to the directory
+   * `src`, made at once where the volume can (a btrfs snapshot of a
+   * subvolume, an APFS clone of a directory), else by cp() with cp -a's
+   * fidelity; says which, and why not at once.
+   */
+  snapshot(src: PathLike, dest: PathLike, options?: SnapshotOptions): Promise<SnapshotResult>;
+  /** Synchronous snapshot(). */
+  snapshotSync(src: PathLike, dest: PathLike, options?: SnapshotOptions): SnapshotResult;
+  /**
+   * Makes `dir` a template snapshot() clones at once where the volume allows
+   * (btrfs: a subvolume with the same contents, swapped in under its name in
+   * one rename), and says what it did and what snapshot() will use.
+   */
+  prepareTemplate(dir: PathLike): Promise<TemplateResult>;
+  /** Synchronous prepareTemplate(). */
+  prepareTemplateSync(dir: PathLike): TemplateResult;
+  /** Removes a workspace (any file or tree), btrfs subvolumes and read-only snapshots included, as its owner may. */
+  removeTree(path: PathLike): Promise<RemoveResult>;
+  /** Synchronous removeTree(). */
+  removeTreeSync(path: PathLike): RemoveResult;
   /** copyFile, saying how it copied (null: nothing to copy, or node:fs copied it). Not exported: cowcopy/register counts with it. */
   copyFileReport(src: PathLike, dest: PathLike, mode?: number): Promise<CloneResult | null>;
   copyFileReportSync(src: PathLike, dest: PathLike, mode?: number): CloneResult | null;
@@ -138,6 +162,24 @@ export function createApi(backend: CopyBackend): Api {
     },
     cp(src, dest, options) {
       return cp(backend, src, dest, options);
+    },
+    snapshot(src, dest, options) {
+      return runAsync(snapshotSteps(backend, asyncIo, src, dest, options));
+    },
+    snapshotSync(src, dest, options) {
+      return runSync(snapshotSteps(backend, syncIo, src, dest, options));
+    },
+    prepareTemplate(dir) {
+      return runAsync(prepareTemplateSteps(backend, asyncIo, dir));
+    },
+    prepareTemplateSync(dir) {
+      return runSync(prepareTemplateSteps(backend, syncIo, dir));
+    },
+    async removeTree(target) {
+      return runAsync(removeTreeSteps(backend, asyncIo, bytePath(toNativePath(target, 'path'))));
+    },
+    removeTreeSync(target) {
+      return runSync(removeTreeSteps(backend, syncIo, bytePath(toNativePath(target, 'path'))));
     },
     cpSync(src, dest, options) {
       return cpSync(backend, src, dest, options);

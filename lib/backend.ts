@@ -1,5 +1,6 @@
 // The seam between the public API (api.ts) and the two implementations of
 // the same contract: native.ts (the addon) and fallback.ts (node:fs).
+import type { VolumeOp } from './binding.js';
 import type { BytePath, NativePath } from './paths.js';
 import type { BackendName, CloneResult, PreserveAttribute, ProbeResult, SpecialRule, StrategyRequest, TreeResult, UpdateRule } from './types.js';
 
@@ -96,6 +97,19 @@ export interface SpecialRequest {
   preserve: PreserveAttribute[];
 }
 
+/** What a volume can do with a directory as a whole (workspace.ts). */
+export interface TreeVolume {
+  /** The filesystem's name, as probe() gives it. */
+  filesystem: string;
+  /** How it clones the directory at once, or null where it cannot. */
+  whole: 'snapshot' | 'clonefile' | null;
+  /** btrfs: the directory is a subvolume's root, read-only or not. */
+  subvolume: boolean;
+  readOnly: boolean;
+  /** btrfs: the subvolumes inside it, relative to it (bytes as latin1, paths.ts's BytePath). */
+  nested: BytePath[];
+}
+
 export interface CopyBackend {
   readonly name: BackendName;
   /** Null when there is nothing to report: the same file under copyFile semantics, or a plain copyFile. */
@@ -106,6 +120,12 @@ export interface CopyBackend {
   makeSpecialSync(src: NativePath, dest: NativePath, req: SpecialRequest): void;
   probe(path: NativePath): Promise<ProbeResult>;
   probeSync(path: NativePath): ProbeResult;
+  /** What the volume can do with directory `path` as a whole; null where this backend cannot tell (node:fs). */
+  inspectTree(path: NativePath): Promise<TreeVolume | null>;
+  inspectTreeSync(path: NativePath): TreeVolume | null;
+  /** One call on a volume (binding.ts VolumeOp): errors name `a` and `b`. ENOTSUP where the backend has none. */
+  volume(op: VolumeOp, a: NativePath, b?: NativePath, flag?: boolean): Promise<void>;
+  volumeSync(op: VolumeOp, a: NativePath, b?: NativePath, flag?: boolean): void;
   /** Copies the directory req.src into req.dest; stops at the first failure. */
   copyTree(req: TreeRequest): Promise<TreeOutcome>;
   /** The same, on the calling thread (cpSync): the filter must answer at once. */

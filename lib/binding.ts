@@ -7,7 +7,7 @@ import type { NativePath } from './paths.js';
 import { PRESERVE_ATTRIBUTES, SPECIAL_RULES, UPDATE_RULES, type PreserveAttribute, type SpecialRule, type Strategy, type StrategyRequest, type TreeResult, type UpdateRule } from './types.js';
 
 /** Bumped with native/addon.cc's kAbi whenever the shape below changes. */
-export const NATIVE_ABI = 5;
+export const NATIVE_ABI = 6;
 
 /**
  * The names native/copy.h gives its enums, in their order: a binding that
@@ -47,6 +47,21 @@ export interface NativeVolume {
   kernelCopy: boolean;
   writable: boolean;
 }
+
+/** What the volume can do with a directory as a whole (native/copy.h TreeVolume). */
+export interface NativeTreeVolume {
+  errno: 0;
+  fsType: number;
+  fsName: string;
+  /** '': no whole-tree clone of it here. */
+  whole: 'snapshot' | 'clonefile' | '';
+  subvolume: boolean;
+  readOnly: boolean;
+  nested: Buffer[];
+}
+
+/** The calls on one or two paths that only succeed or fail (native/addon.cc VolumeJob). */
+export type VolumeOp = 'cloneTree' | 'createSubvolume' | 'destroySubvolume' | 'setReadOnly' | 'exchange';
 
 /** What copyFile does, by name (native/addon.cc ParseCopyArgs). */
 export interface NativeFlags {
@@ -125,6 +140,11 @@ export interface NativeBinding {
   makeSpecialSync(src: NativePath, dest: NativePath, follow: boolean, preserve: PreserveAttribute[]): { errno: 0 } | NativeFailure;
   probe(path: NativePath): Promise<NativeVolume | NativeFailure>;
   probeSync(path: NativePath): NativeVolume | NativeFailure;
+  inspectTree(path: NativePath): Promise<NativeTreeVolume | NativeFailure>;
+  inspectTreeSync(path: NativePath): NativeTreeVolume | NativeFailure;
+  /** (op, a, b, flag): cloneTree(src, dest, readOnly), createSubvolume(path), destroySubvolume(path), setReadOnly(path, -, on), exchange(a, b). */
+  volume(op: VolumeOp, a: NativePath, b: NativePath | undefined, flag: boolean): Promise<{ errno: 0 } | NativeFailure>;
+  volumeSync(op: VolumeOp, a: NativePath, b: NativePath | undefined, flag: boolean): { errno: 0 } | NativeFailure;
   /** What Node reports (err.errno) for an OS error number; on Windows the host node.exe's own translation. */
   nodeErrorCode(osError: number): number;
   /** The walk, started; a failure when no thread could be made for it (EAGAIN). */

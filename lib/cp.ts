@@ -290,7 +290,7 @@ function* filterAnswer(io: Io, answer: boolean | Promise<boolean>): Steps<boolea
   return answer;
 }
 
-function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknown, options: unknown): Steps<TreeResult> {
+export function* cpSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknown, options: unknown): Steps<TreeResult> {
   const opts = validateCpOptions(options);
   const srcGiven = toNativePath(srcArg, 'src');
   const destGiven = toNativePath(destArg, 'dest');

@@ -323,6 +323,10 @@ function noMknod(src: NativePath, dest: NativePath): SystemError {
   return systemError(uvErrno('ENOTSUP'), 'mknod', src, dest, 'node:fs has no mknod, and the native backend is not loaded');
 }
 
+function noVolumeCalls(op: string, a: NativePath, b: NativePath | undefined): SystemError {
+  return systemError(uvErrno('ENOTSUP'), op, a, b, 'node:fs has no subvolumes or tree clones, and the native backend is not loaded');
+}
+
 export const fallbackBackend: CopyBackend = {
   name: 'fallback',
   async copy(src, dest, req) {
@@ -351,6 +355,15 @@ export const fallbackBackend: CopyBackend = {
   },
   makeSpecialSync: (src, dest) => {
     throw noMknod(src, dest);
+  },
+  // node:fs knows no whole-tree clone, nor subvolumes.
+  inspectTree: async () => null,
+  inspectTreeSync: () => null,
+  volume: async (op, a, b) => {
+    throw noVolumeCalls(op, a, b);
+  },
+  volumeSync: (op, a, b) => {
+    throw noVolumeCalls(op, a, b);
   },
   probe: (target) => runAsync(probeSteps(asyncIo, target)),
   probeSync: (target) => runSync(probeSteps(syncIo, target)),

@@ -12,7 +12,13 @@ export {
   nativeLoadError,
   probe,
   probeSync,
+  prepareTemplate,
+  prepareTemplateSync,
   promises,
+  removeTree,
+  removeTreeSync,
+  snapshot,
+  snapshotSync,
 } from './index.js';
 import cjs from './index.js';
 /** Everything, for `import cowcopy from 'cowcopy'`. */
@@ -27,8 +33,15 @@ export type {
   CpSystemError,
   PathLike,
   ProbeResult,
+  RemoveResult,
+  SnapshotOptions,
+  SnapshotResult,
+  SnapshotStrategy,
   Strategy,
   StrategyRequest,
   SystemError,
+  TemplateResult,
   TreeResult,
+  WalkedSnapshot,
+  WholeTreeSnapshot,
 } from './index.js';

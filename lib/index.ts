@@ -19,9 +19,16 @@ export type {
   CpOptions,
   CpProgress,
   ProbeResult,
+  RemoveResult,
+  SnapshotOptions,
+  SnapshotResult,
+  SnapshotStrategy,
   Strategy,
   StrategyRequest,
+  TemplateResult,
   TreeResult,
+  WalkedSnapshot,
+  WholeTreeSnapshot,
 } from './types.js';
 export type { CpSystemError, SystemError } from './errors.js';
 
@@ -80,6 +87,12 @@ export const clone: Api['clone'] = api.clone;
 export const cloneSync: Api['cloneSync'] = api.cloneSync;
 export const probe: Api['probe'] = api.probe;
 export const probeSync: Api['probeSync'] = api.probeSync;
+export const snapshot: Api['snapshot'] = api.snapshot;
+export const snapshotSync: Api['snapshotSync'] = api.snapshotSync;
+export const prepareTemplate: Api['prepareTemplate'] = api.prepareTemplate;
+export const prepareTemplateSync: Api['prepareTemplateSync'] = api.prepareTemplateSync;
+export const removeTree: Api['removeTree'] = api.removeTree;
+export const removeTreeSync: Api['removeTreeSync'] = api.removeTreeSync;
 
 /** The promise forms, as `node:fs/promises` has them (also `cowcopy/promises`). */
 export const promises = Object.freeze({ cp: api.cp, copyFile: api.copyFile });
@@ -97,6 +110,12 @@ const cowcopy = Object.freeze({
   cloneSync,
   probe,
   probeSync,
+  snapshot,
+  snapshotSync,
+  prepareTemplate,
+  prepareTemplateSync,
+  removeTree,
+  removeTreeSync,
   promises,
 });
 export default cowcopy;

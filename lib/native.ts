@@ -1,7 +1,7 @@
 // The contract on top of the addon: requests and answers cross by name
 // (binding.ts), { errno, syscall } answers become Node-shaped errors.
 import path from 'node:path';
-import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest, type TreeOutcome, type TreeRequest } from './backend.js';
+import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest, type TreeOutcome, type TreeRequest, type TreeVolume } from './backend.js';
 import {
   failed,
   type NativeBinding,
@@ -11,6 +11,7 @@ import {
   type NativeSyncFilter,
   type NativeFlags,
   type NativeTreeResult,
+  type NativeTreeVolume,
   type NativeVolume,
   type TestFlags,
 } from './binding.js';
@@ -64,6 +65,17 @@ function volume(result: NativeVolume | NativeFailure, target: NativePath): Probe
     hardlink: result.hardlink,
     copyFileRange: result.kernelCopy,
     native: true,
+  };
+}
+
+function treeVolume(result: NativeTreeVolume | NativeFailure, target: NativePath): TreeVolume {
+  if (failed(result)) throw systemError(result.errno, result.syscall, target);
+  return {
+    filesystem: result.fsName !== '' ? result.fsName : filesystemName(result.fsType),
+    whole: result.whole === '' ? null : result.whole,
+    subvolume: result.subvolume,
+    readOnly: result.readOnly,
+    nested: result.nested.map((name) => name.toString('latin1')),
   };
 }
 
@@ -215,6 +227,20 @@ export function createNativeBackend(binding: NativeBinding, test: TestFlags = {}
     },
     makeSpecialSync(src, dest, req) {
       made(binding.makeSpecialSync(src, dest, req.follow, req.preserve), src, dest);
+    },
+    async inspectTree(target) {
+      return treeVolume(await binding.inspectTree(target), target);
+    },
+    inspectTreeSync(target) {
+      return treeVolume(binding.inspectTreeSync(target), target);
+    },
+    async volume(op, a, b, flag = false) {
+      const result = await binding.volume(op, a, b, flag);
+      if (failed(result)) throw systemError(result.errno, result.syscall, a, b);
+    },
+    volumeSync(op, a, b, flag = false) {
+      const result = binding.volumeSync(op, a, b, flag);
+      if (failed(result)) throw systemError(result.errno, result.syscall, a, b);
     },
     async probe(target) {
       return volume(await binding.probe(target), target);

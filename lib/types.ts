@@ -130,3 +130,57 @@ export interface TreeResult {
   /** How many files took each strategy (a file hard-linked to one copied before it, preserve 'links': 'hardlink', no bytes). */
   strategies: Record<Strategy, number>;
 }
+
+/** How snapshot() made a workspace: a btrfs snapshot, an APFS directory clone (both at once, whatever the size), or the walk. */
+export type SnapshotStrategy = 'snapshot' | 'clonefile' | 'walk';
+
+export interface SnapshotOptions {
+  /** A read-only btrfs snapshot. Nothing else is made read-only at once: there `result.readOnly` is false. */
+  readOnly?: boolean;
+  /** Default true. false: fail with ENOTSUP, saying why, where no whole-tree clone is possible, instead of walking. */
+  walk?: boolean;
+  /** For the walk, as cp()'s. */
+  concurrency?: number;
+  /** For the walk, as cp()'s (a whole-tree clone is one call and is not stopped). */
+  signal?: AbortSignal;
+  /** For the walk, as cp()'s. */
+  onProgress?: (progress: CpProgress) => void;
+}
+
+interface SnapshotCommon {
+  strategy: SnapshotStrategy;
+  /** Why no whole-tree clone was made (strategy 'walk'); null when one was. */
+  reason: string | null;
+  /** Whether the workspace was made read-only (a btrfs snapshot asked to be). */
+  readOnly: boolean;
+  /** The subvolumes inside src (paths relative to it), which a btrfs snapshot holds as empty directories; [] otherwise. */
+  nestedSubvolumes: string[];
+}
+
+/** Made at once: no entry was visited, so there are no counts. */
+export interface WholeTreeSnapshot extends SnapshotCommon {
+  strategy: 'snapshot' | 'clonefile';
+}
+
+/** Made by the walk (cp() with preserve 'all' and special 'recreate'): its counts. */
+export interface WalkedSnapshot extends SnapshotCommon, TreeResult {
+  strategy: 'walk';
+}
+
+export type SnapshotResult = WholeTreeSnapshot | WalkedSnapshot;
+
+export interface TemplateResult {
+  /** 'subvolume': the directory is now a btrfs subvolume with the same contents; 'none': nothing was needed, or nothing is possible. */
+  made: 'subvolume' | 'none';
+  /** What snapshot() of the directory uses from now on. */
+  strategy: SnapshotStrategy;
+  /** Why snapshot() will walk (strategy 'walk'); else null. */
+  reason: string | null;
+  /** made 'subvolume': the copy of the contents into it (clones where the volume has them). */
+  copied: TreeResult | null;
+}
+
+export interface RemoveResult {
+  /** 'subvolume': deleted whole by btrfs (as root, or with user_subvol_rm_allowed); 'walk': entry by entry. */
+  strategy: 'subvolume' | 'walk';
+}

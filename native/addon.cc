@@ -25,7 +25,7 @@ namespace cowcopy {
 namespace {
 
 // Bumped whenever the shape below changes; lib/binding.ts checks it.
-constexpr int kAbi = 5;
+constexpr int kAbi = 6;
 
 // npm run test:asan checks that the sanitized build is the one it tests.
 #if defined(__SANITIZE_ADDRESS__)
@@ -293,6 +293,70 @@ struct ProbeJob {
           .Bool("writable", info.writable);
     }
     return b.Done();
+  }
+};
+
+// (path): what the volume can do with the directory as a whole.
+struct InspectTreeJob {
+  static constexpr const char* kName = "cowcopy:inspectTree";
+  Path path;
+  Status status;
+  TreeVolume volume;
+  bool Parse(const Napi::CallbackInfo& info, bool) {
+    if (info.Length() >= 1 && ToPath(info[0], &path)) return true;
+    return ThrowType(info.Env(), "inspectTree(path)");
+  }
+  void Work() { status = InspectTree(path, &volume); }
+  napi_value ToJs(napi_env env) const {
+    Builder b(env);
+    SetStatus(&b, status);
+    if (!status.ok()) return b.Done();
+    napi_value nested = nullptr;
+    bool ok = napi_create_array_with_length(env, volume.nested.size(), &nested) == napi_ok;
+    for (uint32_t i = 0; ok && i < volume.nested.size(); i++) {
+      napi_value name;
+      ok = BytesOf(env, volume.nested[i], &name) && napi_set_element(env, nested, i, name) == napi_ok;
+    }
+    b.Number("fsType", static_cast<double>(volume.fs_type))
+        .String("fsName", volume.fs_name.c_str())
+        .String("whole", volume.whole ? volume.whole : "")
+        .Bool("subvolume", volume.subvolume)
+        .Bool("readOnly", volume.read_only)
+        .Value("nested", ok ? nested : nullptr);
+    return b.Done();
+  }
+};
+
+// One call on one or two paths that only succeeds or fails: (op, a[, b][, flag]).
+struct VolumeJob {
+  static constexpr const char* kName = "cowcopy:volume";
+  enum class Op { kCloneTree, kCreateSubvolume, kDestroySubvolume, kSetReadOnly, kExchange };
+  static constexpr const char* kOps[] = {"cloneTree", "createSubvolume", "destroySubvolume", "setReadOnly",
+                                         "exchange"};
+  Op op = Op::kCloneTree;
+  Path a, b;
+  bool flag = false;
+  Status status;
+  bool Parse(const Napi::CallbackInfo& info, bool) {
+    if (info.Length() < 2 || !info[0].IsString() || !FromName(kOps, info[0].As<Napi::String>().Utf8Value(), &op) ||
+        !ToPath(info[1], &a) || (info.Length() >= 3 && !info[2].IsUndefined() && !ToPath(info[2], &b)))
+      return ThrowType(info.Env(), "volume(op, path[, path][, flag])");
+    flag = info.Length() >= 4 && info[3].ToBoolean().Value();
+    return true;
+  }
+  void Work() {
+    switch (op) {
+      case Op::kCloneTree: status = CloneTree(a, b, flag); break;
+      case Op::kCreateSubvolume: status = CreateSubvolume(a); break;
+      case Op::kDestroySubvolume: status = DestroySubvolume(a); break;
+      case Op::kSetReadOnly: status = SetSubvolumeReadOnly(a, flag); break;
+      case Op::kExchange: status = ExchangePaths(a, b); break;
+    }
+  }
+  napi_value ToJs(napi_env env) const {
+    Builder result(env);
+    SetStatus(&result, status);
+    return result.Done();
   }
 };
 
@@ -813,6 +877,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"copyFile", RunAsync<CopyJob>}, {"copyFileSync", RunSync<CopyJob>},   {"probe", RunAsync<ProbeJob>},
       {"probeSync", RunSync<ProbeJob>}, {"copyTree", CopyTreeAsync},         {"copyTreeSync", CopyTreeSync},
       {"makeSpecial", RunAsync<SpecialJob>}, {"makeSpecialSync", RunSync<SpecialJob>},
+      {"inspectTree", RunAsync<InspectTreeJob>}, {"inspectTreeSync", RunSync<InspectTreeJob>},
+      {"volume", RunAsync<VolumeJob>}, {"volumeSync", RunSync<VolumeJob>},
       {"nodeErrorCode", NodeErrorCodeJs}};
   for (const auto& [name, fn] : functions) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

@@ -151,6 +151,38 @@ struct VolumeInfo {
 // really trying each operation on scratch files; cached per directory.
 Status ProbeVolume(const Path& path, VolumeInfo* info);
 
+// ---- Whole trees at once: snapshot(), prepareTemplate(), removeTree() ----
+// (volume_linux.cc for btrfs, copy_darwin.cc for APFS; elsewhere there are
+// none: InspectTree says so, and the rest fail with ENOTSUP.)
+
+// What the volume can do with directory `path` as a whole.
+struct TreeVolume {
+  uint64_t fs_type = 0;      // statfs f_type (Linux); 0 where names are used
+  std::string fs_name;       // filesystem name where the OS reports one
+  // How CloneTree would copy it at once: "snapshot" (btrfs, a subvolume's
+  // root), "clonefile" (APFS), or nullptr (it cannot: the caller walks).
+  const char* whole = nullptr;
+  bool subvolume = false;    // btrfs: path is a subvolume's root
+  bool read_only = false;    // ...and that subvolume is read-only
+  // btrfs, a subvolume's root: the subvolumes inside it (paths relative to
+  // it), which a snapshot of it holds as empty directories.
+  std::vector<Path> nested;
+};
+Status InspectTree(const Path& path, TreeVolume* out);
+// The whole directory src as a new entry dest (which must not exist), the
+// way InspectTree named: a btrfs snapshot (read-only if asked) or a
+// clonefile. Nothing is made on failure.
+Status CloneTree(const Path& src, const Path& dest, bool read_only);
+// btrfs: a new empty subvolume at path; the subvolume at path deleted whole
+// (root, or the mount option user_subvol_rm_allowed: else EPERM; ENOTEMPTY
+// while it holds subvolumes); a subvolume made read-only or writable again
+// (its owner may).
+Status CreateSubvolume(const Path& path);
+Status DestroySubvolume(const Path& path);
+Status SetSubvolumeReadOnly(const Path& path, bool read_only);
+// a and b swap names in one step (Linux renameat2 RENAME_EXCHANGE).
+Status ExchangePaths(const Path& a, const Path& b);
+
 // ---- Trees (tree.cc, the platform behind tree.h) ----
 
 struct TreeOptions {

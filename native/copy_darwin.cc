@@ -320,6 +320,29 @@ Status CloneDirectory(const Path& src, const Path& dest) {
   return Fail("clonefile", errno);
 }
 
+// APFS clones a whole hierarchy with one clonefile(); it has no subvolumes.
+Status InspectTree(const Path& path, TreeVolume* out) {
+  struct statfs sfs;
+  if (statfs(path.c_str(), &sfs) != 0) return Fail("statfs", errno);
+  out->fs_name.assign(sfs.f_fstypename, strnlen(sfs.f_fstypename, sizeof sfs.f_fstypename));
+  if (out->fs_name == "apfs") out->whole = "clonefile";
+  return Status();
+}
+
+// Read-only clones are btrfs's: the facade never asks for one here.
+Status CloneTree(const Path& src, const Path& dest, bool read_only) {
+  if (read_only) return Fail("clonefile", ENOTSUP);
+  // Following src (a workspace's template may be a symlink to it), as
+  // InspectTree's statfs does; CLONE_NOOWNERCOPY as for files.
+  if (clonefile(src.c_str(), dest.c_str(), CLONE_NOOWNERCOPY) == 0) return Status();
+  return Fail("clonefile", errno);
+}
+
+Status CreateSubvolume(const Path&) { return Fail("subvolume", ENOTSUP); }
+Status DestroySubvolume(const Path&) { return Fail("subvolume", ENOTSUP); }
+Status SetSubvolumeReadOnly(const Path&, bool) { return Fail("ioctl", ENOTSUP); }
+Status ExchangePaths(const Path&, const Path&) { return Fail("rename", ENOTSUP); }
+
 namespace {
 
 // What the volume says about clones: 1 yes, 0 no, -1 it does not say.

@@ -23,6 +23,13 @@ Status ProbeVolume(const Path&, VolumeInfo*) { return Status{-ENOSYS, "probe"}; 
 
 Status MakeSpecialFile(const Path&, const Path&, bool, unsigned) { return Status{-ENOSYS, "mknod"}; }
 
+Status InspectTree(const Path&, TreeVolume*) { return Status(); }  // no whole-tree clone known here
+Status CloneTree(const Path&, const Path&, bool) { return Status{-ENOSYS, "snapshot"}; }
+Status CreateSubvolume(const Path&) { return Status{-ENOSYS, "subvolume"}; }
+Status DestroySubvolume(const Path&) { return Status{-ENOSYS, "subvolume"}; }
+Status SetSubvolumeReadOnly(const Path&, bool) { return Status{-ENOSYS, "ioctl"}; }
+Status ExchangePaths(const Path&, const Path&) { return Status{-ENOSYS, "rename"}; }
+
 void CopyTree(const Path&, const Path&, const TreeOptions&, TreeHooks*, const std::atomic<bool>*, TreeResult* result) {
   result->status = Status{-ENOSYS, "cp"};
 }

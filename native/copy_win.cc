@@ -1169,6 +1169,31 @@ Status ProbeVolume(const Path& path, VolumeInfo* info) {
   return Status();
 }
 
+// No Windows filesystem clones a directory tree at once (ReFS and Dev Drive
+// block cloning is per file): the facade walks. The filesystem is named for
+// its reason.
+Status InspectTree(const Path& path, TreeVolume* out) {
+  using namespace win;
+  std::wstring wpath;
+  DWORD err = ToWidePath(path, &wpath);
+  if (err != 0) return FailWin("stat", err);
+  UniqueHandle h;
+  FileFacts facts;
+  err = OpenExisting(wpath, FILE_READ_ATTRIBUTES, true, &h, &facts);
+  if (err != 0) return FailWin("stat", err);
+  wchar_t fs_name[MAX_PATH + 1] = {};
+  if (!GetVolumeInformationByHandleW(h.get(), nullptr, 0, nullptr, nullptr, nullptr, fs_name, MAX_PATH + 1))
+    return FailWin("statfs", GetLastError());
+  out->fs_name = ToUtf8(fs_name);
+  return Status();
+}
+
+Status CloneTree(const Path&, const Path&, bool) { return win::FailUv("snapshot", uvwin::kENOTSUP); }
+Status CreateSubvolume(const Path&) { return win::FailUv("subvolume", uvwin::kENOTSUP); }
+Status DestroySubvolume(const Path&) { return win::FailUv("subvolume", uvwin::kENOTSUP); }
+Status SetSubvolumeReadOnly(const Path&, bool) { return win::FailUv("ioctl", uvwin::kENOTSUP); }
+Status ExchangePaths(const Path&, const Path&) { return win::FailUv("rename", uvwin::kENOTSUP); }
+
 // win_errors.h spells the SDK's numbers out: hold it to them.
 #define COWCOPY_SAME_AS_SDK(ours, value, sdk, uv) static_assert(win::ours == static_cast<uint32_t>(sdk), #sdk);
 COWCOPY_WIN_ERRORS(COWCOPY_SAME_AS_SDK)
