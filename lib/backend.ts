@@ -110,6 +110,12 @@ export interface TreeVolume {
   nested: BytePath[];
 }
 
+export interface WholeClone {
+  volume: TreeVolume | null;
+  /** Node-shaped, naming src and dest. */
+  error: (Error & { code?: string }) | null;
+}
+
 export interface CopyBackend {
   readonly name: BackendName;
   /** Null when there is nothing to report: the same file under copyFile semantics, or a plain copyFile. */
@@ -123,6 +129,14 @@ export interface CopyBackend {
   /** What the volume can do with directory `path` as a whole; null where this backend cannot tell (node:fs). */
   inspectTree(path: NativePath): Promise<TreeVolume | null>;
   inspectTreeSync(path: NativePath): TreeVolume | null;
+  /**
+   * src cloned whole as dest where its volume can (TreeVolume.whole): made
+   * when `volume.whole` is set and there is no error. A volume of null:
+   * this backend cannot tell (node:fs); an error with whole null: src was
+   * not looked at (the caller checks it).
+   */
+  cloneTree(src: NativePath, dest: NativePath, readOnly: boolean): Promise<WholeClone>;
+  cloneTreeSync(src: NativePath, dest: NativePath, readOnly: boolean): WholeClone;
   /** One call on a volume (binding.ts VolumeOp): errors name `a` and `b`. ENOTSUP where the backend has none. */
   volume(op: VolumeOp, a: NativePath, b?: NativePath, flag?: boolean): Promise<void>;
   volumeSync(op: VolumeOp, a: NativePath, b?: NativePath, flag?: boolean): void;

@@ -61,7 +61,7 @@ export interface NativeTreeVolume {
 }
 
 /** The calls on one or two paths that only succeed or fail (native/addon.cc VolumeJob). */
-export type VolumeOp = 'cloneTree' | 'createSubvolume' | 'destroySubvolume' | 'setReadOnly' | 'exchange';
+export type VolumeOp = 'createSubvolume' | 'destroySubvolume' | 'setReadOnly' | 'exchange';
 
 /** What copyFile does, by name (native/addon.cc ParseCopyArgs). */
 export interface NativeFlags {
@@ -142,7 +142,10 @@ export interface NativeBinding {
   probeSync(path: NativePath): NativeVolume | NativeFailure;
   inspectTree(path: NativePath): Promise<NativeTreeVolume | NativeFailure>;
   inspectTreeSync(path: NativePath): NativeTreeVolume | NativeFailure;
-  /** (op, a, b, flag): cloneTree(src, dest, readOnly), createSubvolume(path), destroySubvolume(path), setReadOnly(path, -, on), exchange(a, b). */
+  /** src's volume, and src cloned whole as dest where it can be (`whole` says how; '' when nothing was tried): a failure carries what was found. */
+  cloneTree(src: NativePath, dest: NativePath, readOnly: boolean): Promise<NativeTreeVolume | (Omit<NativeTreeVolume, 'errno'> & NativeFailure)>;
+  cloneTreeSync(src: NativePath, dest: NativePath, readOnly: boolean): NativeTreeVolume | (Omit<NativeTreeVolume, 'errno'> & NativeFailure);
+  /** (op, a, b, flag): createSubvolume(path), destroySubvolume(path), setReadOnly(path, -, on), exchange(a, b). */
   volume(op: VolumeOp, a: NativePath, b: NativePath | undefined, flag: boolean): Promise<{ errno: 0 } | NativeFailure>;
   volumeSync(op: VolumeOp, a: NativePath, b: NativePath | undefined, flag: boolean): { errno: 0 } | NativeFailure;
   /** What Node reports (err.errno) for an OS error number; on Windows the host node.exe's own translation. */

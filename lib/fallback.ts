@@ -359,6 +359,8 @@ export const fallbackBackend: CopyBackend = {
   // node:fs knows no whole-tree clone, nor subvolumes.
   inspectTree: async () => null,
   inspectTreeSync: () => null,
+  cloneTree: async () => ({ volume: null, error: null }),
+  cloneTreeSync: () => ({ volume: null, error: null }),
   volume: async (op, a, b) => {
     throw noVolumeCalls(op, a, b);
   },

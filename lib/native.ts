@@ -1,7 +1,7 @@
 // The contract on top of the addon: requests and answers cross by name
 // (binding.ts), { errno, syscall } answers become Node-shaped errors.
 import path from 'node:path';
-import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest, type TreeOutcome, type TreeRequest, type TreeVolume } from './backend.js';
+import { CANNOT_CLONE, SAME_FILE, type CopyBackend, type CopyRequest, type TreeOutcome, type TreeRequest, type TreeVolume, type WholeClone } from './backend.js';
 import {
   failed,
   type NativeBinding,
@@ -70,6 +70,17 @@ function volume(result: NativeVolume | NativeFailure, target: NativePath): Probe
 
 function treeVolume(result: NativeTreeVolume | NativeFailure, target: NativePath): TreeVolume {
   if (failed(result)) throw systemError(result.errno, result.syscall, target);
+  return volumeOf(result);
+}
+
+function wholeClone(result: Omit<NativeTreeVolume, 'errno'> & { errno: number; syscall?: string }, src: NativePath, dest: NativePath): WholeClone {
+  return {
+    volume: volumeOf(result),
+    error: result.errno === 0 ? null : systemError(result.errno, result.syscall ?? 'snapshot', src, dest),
+  };
+}
+
+function volumeOf(result: Omit<NativeTreeVolume, 'errno'>): TreeVolume {
   return {
     filesystem: result.fsName !== '' ? result.fsName : filesystemName(result.fsType),
     whole: result.whole === '' ? null : result.whole,
@@ -233,6 +244,12 @@ export function createNativeBackend(binding: NativeBinding, test: TestFlags = {}
     },
     inspectTreeSync(target) {
       return treeVolume(binding.inspectTreeSync(target), target);
+    },
+    async cloneTree(src, dest, readOnly) {
+      return wholeClone(await binding.cloneTree(src, dest, readOnly), src, dest);
+    },
+    cloneTreeSync(src, dest, readOnly) {
+      return wholeClone(binding.cloneTreeSync(src, dest, readOnly), src, dest);
     },
     async volume(op, a, b, flag = false) {
       const result = await binding.volume(op, a, b, flag);

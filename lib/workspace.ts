@@ -5,12 +5,12 @@
 // sync and async forms.
 import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
-import type { CopyBackend, TreeVolume } from './backend.js';
+import type { CopyBackend, TreeVolume, WholeClone } from './backend.js';
 import type { VolumeOp } from './binding.js';
 import { cpSteps, validateCpOptions } from './cp.js';
 import { abortError, cpError, invalidArgType, systemError, uvErrno, type SystemError } from './errors.js';
 import { statOrNull, type Io, type Steps } from './io.js';
-import { bytePath, fsPath, isSubdir, resolveBytes, shownPath, tempBeside, toNativePath, type BytePath } from './paths.js';
+import { bytePath, fsPath, isSubdir, shownPath, tempBeside, toNativePath, type BytePath } from './paths.js';
 import type { CpOptions, PreserveAttribute, RemoveResult, SnapshotOptions, SnapshotResult, TemplateResult, TreeResult } from './types.js';
 
 const ALL: readonly PreserveAttribute[] = ['links', 'xattr', 'timestamps', 'mode', 'ownership'];
@@ -81,36 +81,53 @@ function* sourceDirectory(io: Io, src: BytePath, syscall: string): Steps<BytePat
   return lst.isSymbolicLink() ? ((yield io.realpath(fsPath(src))) as Buffer).toString('latin1') : src;
 }
 
+function* cloneWhole(io: Io, backend: CopyBackend, src: BytePath, dest: BytePath, readOnly: boolean): Steps<WholeClone> {
+  const [a, b] = [fsPath(src), fsPath(dest)];
+  return (yield io.sync ? backend.cloneTreeSync(a, b, readOnly) : backend.cloneTree(a, b, readOnly)) as WholeClone;
+}
+
 export function* snapshotSteps(backend: CopyBackend, io: Io, srcArg: unknown, destArg: unknown, options: unknown): Steps<SnapshotResult> {
   const src = bytePath(toNativePath(srcArg, 'src'));
   const dest = bytePath(toNativePath(destArg, 'dest'));
   const opts = checkSnapshotOptions(options);
   if (opts.walkOptions.signal?.aborted) throw abortError(opts.walkOptions.signal);
+  if (isSubdir(src, dest)) throw intoItself(src, dest);
+  // The one call that makes a workspace at once where the volume can (it
+  // refuses a dest inside src itself): every check below is for the other
+  // cases, and costs nothing here.
+  let attempt = yield* cloneWhole(io, backend, src, dest, opts.readOnly);
+  const made = (tried: WholeClone): SnapshotResult | null => {
+    const whole = tried.volume?.whole;
+    if (!whole || tried.error) return null;
+    const nested = whole === 'snapshot' ? tried.volume!.nested.map(shownPath) : [];
+    return { strategy: whole, reason: null, readOnly: opts.readOnly && whole === 'snapshot', nestedSubvolumes: nested };
+  };
+  const first = made(attempt);
+  if (first) return first;
+
   const dir = yield* sourceDirectory(io, src, 'snapshot');
   if ((yield* statOrNull(io, fsPath(dest), false)) !== null) {
     throw systemError(uvErrno('EEXIST'), 'snapshot', shownPath(src), shownPath(dest), 'file already exists (a workspace is a new directory)');
   }
-  const realDir = ((yield io.realpath(fsPath(dir))) as Buffer).toString('latin1');
-  if (isSubdir(realDir, resolveBytes(dest)) || isSubdir(dir, dest)) {
-    throw cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot snapshot ${shownPath(src)} into itself, ${shownPath(dest)}`, shownPath(dest));
-  }
   // As cp() does: the destination's parent is created.
   const parent = path.dirname(dest);
   if ((yield* statOrNull(io, fsPath(parent))) === null) yield io.mkdirp(fsPath(parent));
+  const realDir = ((yield io.realpath(fsPath(dir))) as Buffer).toString('latin1');
+  const realParent = ((yield io.realpath(fsPath(parent))) as Buffer).toString('latin1');
+  if (isSubdir(realDir, path.join(realParent, path.basename(dest)))) throw intoItself(src, dest);
+  // Tried again where the first try could not have worked: the parent was
+  // missing, or src is a symlink to the directory.
+  if (attempt.volume?.whole && attempt.error?.code === 'ENOENT') {
+    attempt = yield* cloneWhole(io, backend, dir, dest, opts.readOnly);
+    const second = made(attempt);
+    if (second) return second;
+  }
 
-  const volume = yield* inspect(io, backend, dir);
-  let reason = cannotReason(volume);
-  if (volume?.whole) {
-    const readOnly = opts.readOnly && volume.whole === 'snapshot';
-    try {
-      yield* call(io, backend, 'cloneTree', dir, dest, readOnly);
-      const nested = volume.whole === 'snapshot' ? volume.nested.map(shownPath) : [];
-      return { strategy: volume.whole, reason: null, readOnly, nestedSubvolumes: nested };
-    } catch (err) {
-      const why = refusalReason(err as SystemError, volume.whole);
-      if (why === null) throw shownError(err as SystemError, src, dest);
-      reason = why;
-    }
+  let reason = cannotReason(attempt.volume);
+  if (attempt.volume?.whole && attempt.error) {
+    const why = refusalReason(attempt.error as SystemError, attempt.volume.whole);
+    if (why === null) throw shownError(attempt.error as SystemError, src, dest);
+    reason = why;
   }
   if (!opts.walk) {
     throw systemError(uvErrno('ENOTSUP'), 'snapshot', shownPath(src), shownPath(dest), `no whole-tree clone: ${reason} (walk: false)`);
@@ -126,6 +143,10 @@ export function* snapshotSteps(backend: CopyBackend, io: Io, srcArg: unknown, de
     throw err;
   }
   return { ...copied, strategy: 'walk', reason, readOnly: false, nestedSubvolumes: [] };
+}
+
+function intoItself(src: BytePath, dest: BytePath): Error {
+  return cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot snapshot ${shownPath(src)} into itself, ${shownPath(dest)}`, shownPath(dest));
 }
 
 /** A removal after a failure: the failure is the error to report. */

@@ -296,21 +296,29 @@ struct ProbeJob {
   }
 };
 
-// (path): what the volume can do with the directory as a whole.
-struct InspectTreeJob {
-  static constexpr const char* kName = "cowcopy:inspectTree";
-  Path path;
+// inspectTree(path): what the volume can do with the directory as a whole;
+// cloneTree(src, dest, readOnly): the same of src, and the whole directory
+// cloned as dest where it can be (`whole` says how; '' when nothing was
+// tried). Either fails as { errno, syscall } with what was found so far.
+template <bool kClone>
+struct TreeVolumeJob {
+  static constexpr const char* kName = kClone ? "cowcopy:cloneTree" : "cowcopy:inspectTree";
+  Path path, dest;
+  bool read_only = false;
   Status status;
   TreeVolume volume;
   bool Parse(const Napi::CallbackInfo& info, bool) {
-    if (info.Length() >= 1 && ToPath(info[0], &path)) return true;
-    return ThrowType(info.Env(), "inspectTree(path)");
+    if (!kClone && info.Length() >= 1 && ToPath(info[0], &path)) return true;
+    if (kClone && info.Length() >= 3 && ToPath(info[0], &path) && ToPath(info[1], &dest)) {
+      read_only = info[2].ToBoolean().Value();
+      return true;
+    }
+    return ThrowType(info.Env(), kClone ? "cloneTree(src, dest, readOnly)" : "inspectTree(path)");
   }
-  void Work() { status = InspectTree(path, &volume); }
+  void Work() { status = kClone ? CloneTree(path, dest, read_only, &volume) : InspectTree(path, &volume); }
   napi_value ToJs(napi_env env) const {
     Builder b(env);
     SetStatus(&b, status);
-    if (!status.ok()) return b.Done();
     napi_value nested = nullptr;
     bool ok = napi_create_array_with_length(env, volume.nested.size(), &nested) == napi_ok;
     for (uint32_t i = 0; ok && i < volume.nested.size(); i++) {
@@ -330,10 +338,9 @@ struct InspectTreeJob {
 // One call on one or two paths that only succeeds or fails: (op, a[, b][, flag]).
 struct VolumeJob {
   static constexpr const char* kName = "cowcopy:volume";
-  enum class Op { kCloneTree, kCreateSubvolume, kDestroySubvolume, kSetReadOnly, kExchange };
-  static constexpr const char* kOps[] = {"cloneTree", "createSubvolume", "destroySubvolume", "setReadOnly",
-                                         "exchange"};
-  Op op = Op::kCloneTree;
+  enum class Op { kCreateSubvolume, kDestroySubvolume, kSetReadOnly, kExchange };
+  static constexpr const char* kOps[] = {"createSubvolume", "destroySubvolume", "setReadOnly", "exchange"};
+  Op op = Op::kCreateSubvolume;
   Path a, b;
   bool flag = false;
   Status status;
@@ -346,7 +353,6 @@ struct VolumeJob {
   }
   void Work() {
     switch (op) {
-      case Op::kCloneTree: status = CloneTree(a, b, flag); break;
       case Op::kCreateSubvolume: status = CreateSubvolume(a); break;
       case Op::kDestroySubvolume: status = DestroySubvolume(a); break;
       case Op::kSetReadOnly: status = SetSubvolumeReadOnly(a, flag); break;
@@ -877,7 +883,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"copyFile", RunAsync<CopyJob>}, {"copyFileSync", RunSync<CopyJob>},   {"probe", RunAsync<ProbeJob>},
       {"probeSync", RunSync<ProbeJob>}, {"copyTree", CopyTreeAsync},         {"copyTreeSync", CopyTreeSync},
       {"makeSpecial", RunAsync<SpecialJob>}, {"makeSpecialSync", RunSync<SpecialJob>},
-      {"inspectTree", RunAsync<InspectTreeJob>}, {"inspectTreeSync", RunSync<InspectTreeJob>},
+      {"inspectTree", RunAsync<TreeVolumeJob<false>>}, {"inspectTreeSync", RunSync<TreeVolumeJob<false>>},
+      {"cloneTree", RunAsync<TreeVolumeJob<true>>}, {"cloneTreeSync", RunSync<TreeVolumeJob<true>>},
       {"volume", RunAsync<VolumeJob>}, {"volumeSync", RunSync<VolumeJob>},
       {"nodeErrorCode", NodeErrorCodeJs}};
   for (const auto& [name, fn] : functions) exports.Set(name, Napi::Function::New(env, fn, name));

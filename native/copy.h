@@ -169,10 +169,12 @@ struct TreeVolume {
   std::vector<Path> nested;
 };
 Status InspectTree(const Path& path, TreeVolume* out);
-// The whole directory src as a new entry dest (which must not exist), the
-// way InspectTree named: a btrfs snapshot (read-only if asked) or a
-// clonefile. Nothing is made on failure.
-Status CloneTree(const Path& src, const Path& dest, bool read_only);
+// The whole directory src as a new entry dest (which must not exist), in
+// one call where InspectTree would name a way (a btrfs snapshot, read-only
+// if asked; a clonefile), and where dest would not be inside src (EINVAL).
+// *out is src's TreeVolume: with out->whole null nothing was tried (the
+// caller walks). Nothing is made on failure.
+Status CloneTree(const Path& src, const Path& dest, bool read_only, TreeVolume* out);
 // btrfs: a new empty subvolume at path; the subvolume at path deleted whole
 // (root, or the mount option user_subvol_rm_allowed: else EPERM; ENOTEMPTY
 // while it holds subvolumes); a subvolume made read-only or writable again

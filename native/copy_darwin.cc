@@ -330,10 +330,20 @@ Status InspectTree(const Path& path, TreeVolume* out) {
 }
 
 // Read-only clones are btrfs's: the facade never asks for one here.
-Status CloneTree(const Path& src, const Path& dest, bool read_only) {
+Status CloneTree(const Path& src, const Path& dest, bool read_only, TreeVolume* out) {
+  Status s = InspectTree(src, out);
+  if (!s.ok() || out->whole == nullptr) return s;
   if (read_only) return Fail("clonefile", ENOTSUP);
-  // Following src (a workspace's template may be a symlink to it), as
-  // InspectTree's statfs does; CLONE_NOOWNERCOPY as for files.
+  // dest's parent inside src (by their real paths): the clone would hold itself.
+  char real_src[PATH_MAX], real_parent[PATH_MAX];
+  if (realpath(src.c_str(), real_src) == nullptr) return Fail("realpath", errno);
+  if (realpath(DirName(dest).c_str(), real_parent) != nullptr) {
+    const size_t n = strlen(real_src);
+    if (strncmp(real_parent, real_src, n) == 0 && (real_parent[n] == '\0' || real_parent[n] == '/' || n == 1))
+      return Fail("clonefile", EINVAL);
+  }
+  // Following src (a template may be reached through a symlink), as the
+  // statfs above does; CLONE_NOOWNERCOPY as for files.
   if (clonefile(src.c_str(), dest.c_str(), CLONE_NOOWNERCOPY) == 0) return Status();
   return Fail("clonefile", errno);
 }

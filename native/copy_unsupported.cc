@@ -24,7 +24,7 @@ Status ProbeVolume(const Path&, VolumeInfo*) { return Status{-ENOSYS, "probe"}; 
 Status MakeSpecialFile(const Path&, const Path&, bool, unsigned) { return Status{-ENOSYS, "mknod"}; }
 
 Status InspectTree(const Path&, TreeVolume*) { return Status(); }  // no whole-tree clone known here
-Status CloneTree(const Path&, const Path&, bool) { return Status{-ENOSYS, "snapshot"}; }
+Status CloneTree(const Path&, const Path&, bool, TreeVolume*) { return Status(); }  // nothing tried: the facade walks
 Status CreateSubvolume(const Path&) { return Status{-ENOSYS, "subvolume"}; }
 Status DestroySubvolume(const Path&) { return Status{-ENOSYS, "subvolume"}; }
 Status SetSubvolumeReadOnly(const Path&, bool) { return Status{-ENOSYS, "ioctl"}; }

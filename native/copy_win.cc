@@ -1188,7 +1188,7 @@ Status InspectTree(const Path& path, TreeVolume* out) {
   return Status();
 }
 
-Status CloneTree(const Path&, const Path&, bool) { return win::FailUv("snapshot", uvwin::kENOTSUP); }
+Status CloneTree(const Path& src, const Path&, bool, TreeVolume* out) { return InspectTree(src, out); }  // never whole: the facade walks
 Status CreateSubvolume(const Path&) { return win::FailUv("subvolume", uvwin::kENOTSUP); }
 Status DestroySubvolume(const Path&) { return win::FailUv("subvolume", uvwin::kENOTSUP); }
 Status SetSubvolumeReadOnly(const Path&, bool) { return win::FailUv("ioctl", uvwin::kENOTSUP); }

@@ -61,34 +61,47 @@ void ListNested(int root, std::vector<Path>* nested) {
   }
 }
 
+// What InspectTree finds of the directory open as `dir` (stat'ed as *st),
+// but the read-only flag.
+Status Inspect(int dir, struct stat* st, TreeVolume* out) {
+  struct statfs sfs;
+  if (fstatfs(dir, &sfs) != 0) return Fail("statfs", errno);
+  if (fstat(dir, st) != 0) return Fail("stat", errno);
+  out->fs_type = static_cast<uint64_t>(sfs.f_type);
+  out->subvolume = out->fs_type == BTRFS_SUPER_MAGIC && st->st_ino == kSubvolumeRootIno;
+  if (!out->subvolume) return Status();
+  out->whole = "snapshot";
+  ListNested(dir, &out->nested);
+  return Status();
+}
+
 }  // namespace
 
 Status InspectTree(const Path& path, TreeVolume* out) {
   UniqueFd dir(OpenNoIntr(path.c_str(), O_RDONLY | O_DIRECTORY));
   if (dir.get() < 0) return Fail("open", errno);
-  struct statfs sfs;
   struct stat st;
-  if (fstatfs(dir.get(), &sfs) != 0) return Fail("statfs", errno);
-  if (fstat(dir.get(), &st) != 0) return Fail("stat", errno);
-  out->fs_type = static_cast<uint64_t>(sfs.f_type);
-  if (static_cast<uint64_t>(sfs.f_type) != BTRFS_SUPER_MAGIC) return Status();
-  out->subvolume = st.st_ino == kSubvolumeRootIno;
-  if (!out->subvolume) return Status();
-  out->whole = "snapshot";
+  Status s = Inspect(dir.get(), &st, out);
+  if (!s.ok() || !out->subvolume) return s;
   uint64_t flags = 0;
   if (ioctl(dir.get(), BTRFS_IOC_SUBVOL_GETFLAGS, &flags) != 0) return Fail("ioctl", errno);
   out->read_only = (flags & BTRFS_SUBVOL_RDONLY) != 0;
-  ListNested(dir.get(), &out->nested);
   return Status();
 }
 
-Status CloneTree(const Path& src, const Path& dest, bool read_only) {
+Status CloneTree(const Path& src, const Path& dest, bool read_only, TreeVolume* out) {
   UniqueFd source(OpenNoIntr(src.c_str(), O_RDONLY | O_DIRECTORY));
   if (source.get() < 0) return Fail("open", errno);
+  struct stat st, parent_st;
+  Status s = Inspect(source.get(), &st, out);
+  if (!s.ok() || out->whole == nullptr) return s;
   UniqueFd parent;
   Path name;
-  Status s = OpenParent(dest, &parent, &name);
-  if (!s.ok()) return s;
+  if (!(s = OpenParent(dest, &parent, &name)).ok()) return s;
+  // Every subvolume has a device number of its own: dest's parent with
+  // src's is inside src, where the snapshot would hold itself.
+  if (fstat(parent.get(), &parent_st) != 0) return Fail("stat", errno);
+  if (parent_st.st_dev == st.st_dev) return Fail("snapshot", EINVAL);
   struct btrfs_ioctl_vol_args_v2 args;
   memset(&args, 0, sizeof args);
   args.fd = source.get();
