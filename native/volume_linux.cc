@@ -100,8 +100,12 @@ Status CloneTree(const Path& src, const Path& dest, bool read_only, TreeVolume* 
   if (!(s = OpenParent(dest, &parent, &name)).ok()) return s;
   // Every subvolume has a device number of its own: dest's parent with
   // src's is inside src, where the snapshot would hold itself.
+  struct statfs parent_fs;
   if (fstat(parent.get(), &parent_st) != 0) return Fail("stat", errno);
   if (parent_st.st_dev == st.st_dev) return Fail("snapshot", EINVAL);
+  // Not btrfs there: another filesystem, as btrfs says of another btrfs one.
+  if (fstatfs(parent.get(), &parent_fs) != 0) return Fail("statfs", errno);
+  if (static_cast<uint64_t>(parent_fs.f_type) != BTRFS_SUPER_MAGIC) return Fail("snapshot", EXDEV);
   struct btrfs_ioctl_vol_args_v2 args;
   memset(&args, 0, sizeof args);
   args.fd = source.get();

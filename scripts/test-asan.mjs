@@ -10,7 +10,7 @@ const preload = [runtime('libasan.so'), runtime('libubsan.so')].join(':');
 
 const suites = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['test/contract.test.ts', 'test/filesystems.test.ts', 'test/cp.test.ts', 'test/robustness.test.ts', 'test/preserve.test.ts'];
+  : ['test/contract.test.ts', 'test/filesystems.test.ts', 'test/cp.test.ts', 'test/robustness.test.ts', 'test/preserve.test.ts', 'test/workspace.test.ts'];
 const run = spawnSync(process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...suites], {
   cwd: root,
   stdio: 'inherit',
