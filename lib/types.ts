@@ -178,6 +178,12 @@ export interface TemplateResult {
   reason: string | null;
   /** made 'subvolume': the copy of the contents into it (clones where the volume has them). */
   copied: TreeResult | null;
+  /**
+   * Where the old directory was kept: something in it changed while it was
+   * copied, so the template may lack that change (a COWCOPY_TEMPLATE_CHANGED
+   * warning says what). null when it was removed, or nothing was made.
+   */
+  kept: string | null;
 }
 
 export interface RemoveResult {

@@ -3,7 +3,7 @@
 // the walk with cp -a's fidelity; templates made snapshot-able; workspaces
 // removed, subvolumes included. Each written once as steps (io.ts) for the
 // sync and async forms.
-import type { BigIntStats } from 'node:fs';
+import type { BigIntStats, Dirent } from 'node:fs';
 import path from 'node:path';
 import type { CopyBackend, TreeVolume, WholeClone } from './backend.js';
 import type { VolumeOp } from './binding.js';
@@ -168,9 +168,9 @@ export function* prepareTemplateSteps(backend: CopyBackend, io: Io, dirArg: unkn
   const given = bytePath(toNativePath(dirArg, 'dir'));
   const dir = yield* sourceDirectory(io, given, 'template');
   const volume = yield* inspect(io, backend, dir);
-  if (volume?.whole) return { made: 'none', strategy: volume.whole, reason: null, copied: null };
+  if (volume?.whole) return { made: 'none', strategy: volume.whole, reason: null, copied: null, kept: null };
   if (volume === null || volume.filesystem !== 'btrfs') {
-    return { made: 'none', strategy: 'walk', reason: cannotReason(volume), copied: null };
+    return { made: 'none', strategy: 'walk', reason: cannotReason(volume), copied: null, kept: null };
   }
   // A subvolume beside it, filled with its contents (clones: no data is
   // copied), then swapped in under its name in one rename: dir is never
@@ -178,20 +178,50 @@ export function* prepareTemplateSteps(backend: CopyBackend, io: Io, dirArg: unkn
   const temp = tempBeside(dir, 'template');
   yield* call(io, backend, 'createSubvolume', temp);
   let copied: TreeResult;
+  let since: bigint;
   try {
+    // The filesystem's clock when the copy began: what changes after it has
+    // a ctime no earlier.
+    since = ((yield io.lstat(fsPath(temp))) as BigIntStats).ctimeNs;
     copied = yield* cpSteps(backend, io, dir, temp, walkOptions(backend, {}));
     yield* call(io, backend, 'exchange', temp, dir);
   } catch (err) {
     yield* removeQuietly(backend, io, temp);
     throw err;
   }
+  // Written meanwhile, the old directory may hold what the copy missed: it
+  // stays, under the temporary name, and the result says where.
+  const changed = yield* changedSince(io, temp, since);
+  if (changed !== null) {
+    process.emitWarning(`prepareTemplate: ${shownPath(path.join(temp, changed))} changed while ${shownPath(dir)} was copied; its old contents are kept at ${shownPath(temp)}`, {
+      code: 'COWCOPY_TEMPLATE_CHANGED',
+    });
+    return { made: 'subvolume', strategy: 'snapshot', reason: null, copied, kept: shownPath(temp) };
+  }
   yield* removeTreeSteps(backend, io, temp);
-  return { made: 'subvolume', strategy: 'snapshot', reason: null, copied };
+  return { made: 'subvolume', strategy: 'snapshot', reason: null, copied, kept: null };
+}
+
+/** The first entry below `root` (relative; '' for root's own list) changed at or after `since`, or null. */
+function* changedSince(io: Io, root: BytePath, since: bigint): Steps<BytePath | null> {
+  // root itself was renamed (a new ctime): its list's time says whether names came or went.
+  if (((yield io.lstat(fsPath(root))) as BigIntStats).mtimeNs >= since) return '';
+  const pending: BytePath[] = [''];
+  while (pending.length > 0) {
+    const rel = pending.pop()!;
+    for (const entry of (yield io.readdir(fsPath(path.join(root, rel)))) as Dirent<Buffer>[]) {
+      const child = path.join(rel, entry.name.toString('latin1'));
+      const st = (yield io.lstat(fsPath(path.join(root, child)))) as BigIntStats;
+      if (st.ctimeNs >= since) return child;
+      if (st.isDirectory()) pending.push(child);
+    }
+  }
+  return null;
 }
 
 /** The read-only subvolumes below `dir` (btrfs gives each subvolume a device number of its own). */
 function* readOnlySubvolumes(io: Io, backend: CopyBackend, dir: BytePath, dev: bigint, found: BytePath[]): Steps<void> {
-  for (const entry of (yield io.readdir(fsPath(dir))) as import('node:fs').Dirent<Buffer>[]) {
+  for (const entry of (yield io.readdir(fsPath(dir))) as Dirent<Buffer>[]) {
     if (!entry.isDirectory()) continue;
     const child = path.join(dir, entry.name.toString('latin1'));
     const st = (yield io.lstat(fsPath(child))) as BigIntStats;

@@ -7,14 +7,15 @@
 // and a read-only one is read-only. Elsewhere (xfs, ext4, another
 // filesystem, another owner, the node:fs fallback) the walk makes it with
 // cp -a's fidelity and says why. As root and as an unprivileged owner.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Api } from '../lib/api.js';
+import { createApi, type Api } from '../lib/api.js';
+import type { CopyBackend } from '../lib/backend.js';
 import type { SnapshotResult } from '../lib/types.js';
 import { fallbackUnderTest, nativeUnderTest } from './helpers/backends.js';
-import { failure, randomFile } from './helpers/files.js';
+import { failure, randomFile, waitFor } from './helpers/files.js';
 import { alone, fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
 import { diffSnapshots, restoreTimes, snapshotTree, type EntryAttributes } from './helpers/tree-attributes.js';
 
@@ -132,7 +133,7 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces by snapshot'), () =
       const oldIno = fs.statSync(template).ino;
 
       const result = await form.prepareTemplate(template);
-      expect(result).toMatchObject({ made: 'subvolume', strategy: 'snapshot', reason: null });
+      expect(result).toMatchObject({ made: 'subvolume', strategy: 'snapshot', reason: null, kept: null });
       expect(result.copied).toMatchObject({ files: 46, symlinks: 3, specials: 1, directories: 5 });
       // A subvolume's root (inode 256), nothing left beside it.
       expect(fs.statSync(template).ino).toBe(256);
@@ -140,7 +141,7 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces by snapshot'), () =
       expect(fs.readdirSync(base)).toEqual(['template']);
       expect(differences(before, template)).toEqual([]);
 
-      await expect(form.prepareTemplate(template)).resolves.toEqual({ made: 'none', strategy: 'snapshot', reason: null, copied: null });
+      await expect(form.prepareTemplate(template)).resolves.toEqual({ made: 'none', strategy: 'snapshot', reason: null, copied: null, kept: null });
     });
 
     it('snapshot: the workspace is the template entry by entry, made by btrfs (same inodes, shared extents)', async () => {
@@ -239,6 +240,74 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces by snapshot'), () =
     });
   });
 
+  it('prepareTemplate: the directory is never missing nor partial while it is swapped', async () => {
+    const base = scratch('btrfs', 'window');
+    const template = path.join(base, 'template');
+    fs.mkdirSync(path.join(template, 'many'), { recursive: true });
+    for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(template, 'many', `f${i}`), `${i}\n`);
+    fs.writeFileSync(path.join(template, 'last'), 'whole');
+    const stop = path.join(base, 'stop');
+    // A reader in another process, looking until told to stop: every look
+    // must find the directory whole (its last file and all 2,000 others).
+    // It sees a window as wide as a removal or a copy (milliseconds here),
+    // not one of two renames in a row: renameat2's RENAME_EXCHANGE is what
+    // makes that one empty.
+    const reader = `const fs = require('fs'); let looks = 0, misses = 0;
+      while (!fs.existsSync(${JSON.stringify(stop)})) {
+        looks++;
+        try {
+          if (fs.readFileSync(${JSON.stringify(path.join(template, 'last'))}, 'utf8') !== 'whole' ||
+              fs.readdirSync(${JSON.stringify(path.join(template, 'many'))}).length !== 2000) misses++;
+        } catch { misses++; }
+      }
+      console.log(JSON.stringify({ looks, misses }));`;
+    const child = spawn(process.execPath, ['-e', reader], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const ended = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await waitFor(() => fs.existsSync(`/proc/${child.pid}`), Boolean);
+      await expect(native.prepareTemplate(template)).resolves.toMatchObject({ made: 'subvolume', kept: null });
+    } finally {
+      fs.writeFileSync(stop, '');
+    }
+    expect(await ended).toBe(0);
+    const { looks, misses } = JSON.parse(out) as { looks: number; misses: number };
+    expect(misses).toBe(0);
+    expect(looks).toBeGreaterThan(0);
+    expect(fs.statSync(template).ino).toBe(256);
+  });
+
+  it('prepareTemplate: the old directory is kept when something in it changed during the copy', async () => {
+    const base = scratch('btrfs', 'changed');
+    const template = path.join(base, 'template');
+    fs.mkdirSync(path.join(template, 'd'), { recursive: true });
+    fs.writeFileSync(path.join(template, 'd', 'f'), 'before');
+    // A write into the template just as its copy starts.
+    const backend: CopyBackend = {
+      ...nativeUnderTest.backend,
+      copyTree: async (req) => {
+        fs.writeFileSync(path.join(template, 'd', 'late'), 'written during the copy');
+        return nativeUnderTest.backend.copyTree(req);
+      },
+    };
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    let result: Awaited<ReturnType<Api['prepareTemplate']>>;
+    try {
+      result = await createApi(backend).prepareTemplate(template);
+      await waitFor(() => warnings.length, (n) => n > 0);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(result.made).toBe('subvolume');
+    expect(result.kept).toMatch(/\.cowcopy-template-/);
+    expect(fs.readFileSync(path.join(result.kept!, 'd', 'late'), 'utf8')).toBe('written during the copy');
+    expect(warnings[0]).toMatchObject({ code: 'COWCOPY_TEMPLATE_CHANGED' });
+    expect(warnings[0]!.message).toContain(result.kept!);
+  });
+
   it('concurrent snapshots of one template: all made; to one dest, exactly one', async () => {
     const { base, template } = await prepared('btrfs', 'concurrent');
     const before = capture(template);
@@ -292,6 +361,7 @@ describe.each(['xfs', 'ext4'] as const)('workspaces where the volume has no whol
         strategy: 'walk',
         reason: `${fsName} has no whole-tree clone (btrfs snapshots and APFS directory clones are the ones)`,
         copied: null,
+        kept: null,
       });
       const ws = path.join(base, 'ws');
       const before = capture(template);
