@@ -107,7 +107,7 @@ describe('loading', () => {
     );
     expect(child.stderr).toBe('');
     expect(JSON.parse(child.stdout)).toEqual({
-      names: ['backend', 'clone', 'cloneSync', 'constants', 'copyFile', 'copyFileSync', 'cp', 'cpSync', 'nativeLoadError', 'probe', 'probeSync', 'promises'],
+      names: ['backend', 'clone', 'cloneSync', 'constants', 'copyFile', 'copyFileSync', 'cp', 'cpSync', 'nativeLoadError', 'prepareTemplate', 'prepareTemplateSync', 'probe', 'probeSync', 'promises', 'removeTree', 'removeTreeSync', 'snapshot', 'snapshotSync'],
       same: true,
     });
   });
