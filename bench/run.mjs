@@ -10,12 +10,16 @@ import { benchFilesystems, formatMs, markdownTable } from './harness.mjs';
 import { writeResults } from './report.mjs';
 import { singleFile } from './single-file.mjs';
 import { linkGroups, peakRss, recopy, tree } from './tree.mjs';
+import { workspaces } from './workspace.mjs';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 5 : 31;
 const treeRounds = quick ? 2 : 7;
 const treeFiles = quick ? 2000 : 10000;
 const linkFiles = quick ? 300 : 2000;
+// Snapshots in every round; copying the template (seconds at 100,000 files) in fewer.
+const workspaceRounds = quick ? 5 : 21;
+const workspaceSizes = quick ? [{ files: 5000, copyRounds: 2 }] : [{ files: 5000, copyRounds: 7 }, { files: 100_000, copyRounds: 5 }];
 
 const cpus = os.cpus();
 const machine = `${cpus.length} x ${cpus[0]?.model.trim() ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}`;
@@ -107,6 +111,21 @@ for (const [fsName, dir] of [...filesystems].filter(([name]) => name === 'xfs' |
   }
 }
 if (recopyPanel.groups.length > 0) panels.push(recopyPanel);
+
+// Workspaces (btrfs): a new one from a prepared template by snapshot(),
+// against copying the template, at two sizes: the target is <= 5 ms at both.
+if (filesystems.has('btrfs')) {
+  const snapshotFloor = buildFloor('floor-snapshot.c');
+  if (snapshotFloor.error) console.log(`No floor in the workspace table: ${snapshotFloor.error}\n`);
+  const r = await workspaces('btrfs', filesystems.get('btrfs'), { sizes: workspaceSizes, rounds: workspaceRounds, floor: snapshotFloor.binary ?? null });
+  const text = `${r.table}\n\n${r.lines.join('; ')}`;
+  console.log(`${text}\n`);
+  sections.push(text);
+  panels.push({ title: 'A new workspace from a template (btrfs)', names: [], groups: [] });
+  for (const g of r.groups) addGroup(panels.at(-1), g.name, g.medians);
+} else {
+  console.log('No btrfs here (COWCOPY_TEST_BTRFS): no workspace table.\n');
+}
 
 // Hard-link groups (a pnpm store, a git clone's objects) where nothing
 // clones: preserve: ['links'] makes one inode per group, as cp -a does,
