@@ -20,7 +20,7 @@ const templateBytes = (files) => files * 6.5 * 1024 + (10 << 20);
 
 const SNAPSHOT = 'cowcopy snapshot()';
 const SNAPSHOT_SYNC = 'cowcopy snapshotSync()';
-const FLOOR = 'floor: open, open, BTRFS_IOC_SNAP_CREATE_V2 (C)';
+const FLOOR = 'floor: the snapshot ioctl alone (C)';
 const CP = 'cowcopy cp()';
 const CP_A = 'cp -a --reflink=auto';
 
@@ -136,7 +136,7 @@ export async function workspaces(fsName, root, { sizes, rounds, floor = null }) 
     const table = markdownTable(rows);
     return {
       fsName,
-      table: `${table}\n\nMedians of ${rounds} rounds (the copies: ${copyCount}, spread over them); in brackets, how many times longer than snapshot(). Workspaces are removed after the timed rounds, not between them.`,
+      table: `${table}\n\nMedians of ${rounds} rounds (the copies: ${copyCount}, spread over them); in brackets, how many times longer than snapshot(). The floor (bench/floor-snapshot.c) times open, open and BTRFS_IOC_SNAP_CREATE_V2 in its process. Workspaces are removed after the timed rounds, not between them.`,
       lines,
       groups: templates.map((t) => ({
         name: `${count(t.files)} files`,
