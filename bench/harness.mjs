@@ -37,18 +37,26 @@ export function median(values) {
 }
 
 /**
- * candidates: [{ name, prepare?(round), run(round), after?(round), timesItself? }];
+ * candidates: [{ name, prepare?(round), run(round), after?(round), timesItself?, rounds? }];
  * only run is timed, and may be async. A candidate that timesItself returns
  * its own milliseconds from run (a child process that leaves out its start).
+ * A slow one may run in fewer `rounds` than the others, spread evenly over
+ * the run, so it still meets the same neighbours and the same noise.
  * Returns [{ name, median, samples }] in the order given, times in ms.
  */
 export async function measure(candidates, rounds, { warmup = 1, seed = 1 } = {}) {
   const samples = candidates.map(() => []);
   const random = lcg(seed);
+  // Round r is one of a candidate's n when floor(r * n / rounds) steps up there.
+  const runsIn = (c, round) => {
+    const n = Math.min(c.rounds ?? rounds, rounds);
+    return round < 0 || Math.floor(((round + 1) * n) / rounds) > Math.floor((round * n) / rounds);
+  };
   for (let round = -warmup; round < rounds; round++) {
     // A fresh order every round: nobody always follows the same neighbour.
     for (const i of shuffled(candidates.length, random)) {
       const c = candidates[i];
+      if (!runsIn(c, round)) continue;
       if (c.prepare) await c.prepare(round);
       const start = process.hrtime.bigint();
       const own = await c.run(round);
