@@ -194,6 +194,11 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces by snapshot'), () =
       expect([...result.nestedSubvolumes].sort()).toEqual(['cache/inner', 'sub']);
       expect(fs.readdirSync(path.join(ws, 'sub'))).toEqual([]);
       expect(fs.readdirSync(path.join(ws, 'cache', 'inner'))).toEqual([]);
+      // A directory holding a read-only snapshot, as root: the same.
+      fs.mkdirSync(path.join(base, 'box'));
+      await form.snapshot(template, path.join(base, 'box', 'ro'), { readOnly: true });
+      await expect(form.removeTree(path.join(base, 'box'))).resolves.toEqual({ strategy: 'walk' });
+      expect(fs.existsSync(path.join(base, 'box'))).toBe(false);
       // A subvolume inside a workspace goes with it.
       await nativeUnderTest.backend.volume('createSubvolume', path.join(ws, 'made-inside'));
       await form.removeTree(ws);
@@ -447,6 +452,9 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces of an unprivileged 
         out.readOnly = await c.snapshot(t, b + '/ro', { readOnly: true });
         out.write = await require('fs').promises.writeFile(b + '/ro/x', 'no').then(() => 'written', (e) => e.code);
         out.others = await c.snapshot(${JSON.stringify(roots.template)}, b + '/others');
+        require('fs').mkdirSync(b + '/box');
+        await c.snapshot(t, b + '/box/ro', { readOnly: true });
+        out.removeBox = await c.removeTree(b + '/box');
         out.removeWs = await c.removeTree(b + '/ws');
         out.removeRo = await c.removeTree(b + '/ro');
         out.left = require('fs').readdirSync(b).sort();
@@ -463,6 +471,8 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces of an unprivileged 
     expect(out.others?.reason).toMatch(/only the owner of src \(or root\).*EPERM/);
     // btrfs deletes a subvolume whole only for root (or user_subvol_rm_allowed): entry by entry.
     expect(out.removeWs).toEqual({ strategy: 'walk' });
+    // A directory holding a read-only snapshot: rm meets EROFS, the snapshot is made writable, and again.
+    expect(out.removeBox).toEqual({ strategy: 'walk' });
     expect(out.removeRo).toEqual({ strategy: 'walk' });
     expect(out.left).toEqual(['others', 'template']);
     expect(fs.statSync(template).ino).toBe(256);
