@@ -344,8 +344,13 @@ Status CloneTree(const Path& src, const Path& dest, bool, TreeVolume* out) {
       return Fail("clonefile", EINVAL);
   }
   // Following src (a template may be reached through a symlink), as the
-  // statfs above does; CLONE_NOOWNERCOPY as for files.
-  if (clonefile(src.c_str(), dest.c_str(), CLONE_NOOWNERCOPY) == 0) return Status();
+  // statfs above does. Without CLONE_NOOWNERCOPY: a workspace keeps owners
+  // as the walk's preserve 'all' and a btrfs snapshot do (only root's
+  // clones can; anyone else's are theirs either way). What the walk keeps
+  // and this may not: setuid/setgid bits of regular files (clonefile turns
+  // them off), and hard links (Apple: "as if each item was cloned
+  // individually"). See docs/design.md.
+  if (clonefile(src.c_str(), dest.c_str(), 0) == 0) return Status();
   return Fail("clonefile", errno);
 }
 
