@@ -329,11 +329,12 @@ Status InspectTree(const Path& path, TreeVolume* out) {
   return Status();
 }
 
-// Read-only clones are btrfs's: the facade never asks for one here.
-Status CloneTree(const Path& src, const Path& dest, bool read_only, TreeVolume* out) {
+// APFS has no read-only clone: read_only is not honoured here (the facade
+// reports readOnly false, as it does for the walk) rather than refused,
+// which would make a readOnly request walk a volume that clones at once.
+Status CloneTree(const Path& src, const Path& dest, bool, TreeVolume* out) {
   Status s = InspectTree(src, out);
   if (!s.ok() || out->whole == nullptr) return s;
-  if (read_only) return Fail("clonefile", ENOTSUP);
   // dest's parent inside src (by their real paths): the clone would hold itself.
   char real_src[PATH_MAX], real_parent[PATH_MAX];
   if (realpath(src.c_str(), real_src) == nullptr) return Fail("realpath", errno);
@@ -343,8 +344,13 @@ Status CloneTree(const Path& src, const Path& dest, bool read_only, TreeVolume* 
       return Fail("clonefile", EINVAL);
   }
   // Following src (a template may be reached through a symlink), as the
-  // statfs above does; CLONE_NOOWNERCOPY as for files.
-  if (clonefile(src.c_str(), dest.c_str(), CLONE_NOOWNERCOPY) == 0) return Status();
+  // statfs above does. Without CLONE_NOOWNERCOPY: a workspace keeps owners
+  // as the walk's preserve 'all' and a btrfs snapshot do (only root's
+  // clones can; anyone else's are theirs either way). What the walk keeps
+  // and this may not: setuid/setgid bits of regular files (clonefile turns
+  // them off), and hard links (Apple: "as if each item was cloned
+  // individually"). See docs/design.md.
+  if (clonefile(src.c_str(), dest.c_str(), 0) == 0) return Status();
   return Fail("clonefile", errno);
 }
 

@@ -21,6 +21,7 @@ import type { NativeBinding } from '../lib/binding.js';
 import { createNativeBackend } from '../lib/native.js';
 import { CHILD_HANG, failure, randomFile, sha256, tempDir } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
+import { diffTrees } from './helpers/trees.js';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -154,11 +155,17 @@ extern "C" int cowcopy_shim_fcntl(int fd, int cmd, char* path) {
 }
 
 // clonefile of a whole directory: a clone of every entry below it, as one
-// call, where the volume clones (ENOTSUP elsewhere, nothing made): files by
-// FICLONE, directories, symlinks, and FIFOs and sockets made again (what
-// APFS does with those is not documented: the stand-in copies them, the
-// case cowcopy must guard against). Modes without setuid/setgid, times and
-// user xattrs kept. Each call is logged to COWCOPY_SHIM_CLONEFILE_LOG.
+// call, where the volume clones (ENOTSUP elsewhere, or with
+// COWCOPY_SHIM_NO_CLONE; nothing made): files by FICLONE, directories,
+// symlinks, and FIFOs and sockets made again (what APFS does with those is
+// not documented: the stand-in copies them, the case cowcopy must guard
+// against). As clonefile(2) says: "as if each item was cloned individually"
+// (hard links become files of their own), each with its own copy of the
+// attributes and extended attributes (here user xattrs, modes, times),
+// except that setuid/setgid are turned off for regular files, and ownership
+// is as if created by open/mkdir/symlink unless root cloned without
+// CLONE_NOOWNERCOPY (then the source's). src is followed unless
+// CLONE_NOFOLLOW. Each call is logged to COWCOPY_SHIM_CLONEFILE_LOG.
 namespace {
 void RemoveAll(const char* path) {
   struct stat st;
@@ -178,9 +185,9 @@ void RemoveAll(const char* path) {
   }
 }
 
-int CloneTree(const char* src, const char* dst) {
+int CloneTree(const char* src, const char* dst, bool follow, bool owners) {
   struct stat st;
-  if (lstat(src, &st) != 0) return -1;
+  if ((follow ? stat(src, &st) : lstat(src, &st)) != 0) return -1;
   struct timespec times[2] = {st.st_atim, st.st_mtim};
   if (S_ISDIR(st.st_mode)) {
     if (mkdir(dst, 0700) != 0) return -1;
@@ -190,7 +197,7 @@ int CloneTree(const char* src, const char* dst) {
     while (struct dirent* d = readdir(dir)) {
       if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) continue;
       std::string from = std::string(src) + "/" + d->d_name, to = std::string(dst) + "/" + d->d_name;
-      if (CloneTree(from.c_str(), to.c_str()) != 0) {
+      if (CloneTree(from.c_str(), to.c_str(), false, owners) != 0) {
         result = -1;
         break;
       }
@@ -210,6 +217,7 @@ int CloneTree(const char* src, const char* dst) {
     if (n < 0) return -1;
     target[n] = '\0';
     if (symlink(target, dst) != 0) return -1;
+    if (owners && lchown(dst, st.st_uid, st.st_gid) != 0) return -1;
     return utimensat(AT_FDCWD, dst, times, AT_SYMLINK_NOFOLLOW);
   } else if (mknod(dst, st.st_mode, st.st_rdev) != 0) {
     return -1;
@@ -222,29 +230,34 @@ int CloneTree(const char* src, const char* dst) {
     ssize_t size = lgetxattr(src, names + at, value, sizeof value);
     if (size < 0 || lsetxattr(dst, names + at, value, size, 0) != 0) return -1;
   }
-  if (chmod(dst, st.st_mode & 0777) != 0) return -1;
+  if (owners && lchown(dst, st.st_uid, st.st_gid) != 0) return -1;
+  const mode_t mode = S_ISREG(st.st_mode) ? st.st_mode & 07777 & ~06000 : st.st_mode & 07777;
+  if (chmod(dst, mode) != 0) return -1;
   return utimensat(AT_FDCWD, dst, times, AT_SYMLINK_NOFOLLOW);
 }
 }  // namespace
 
 extern "C" int clonefile(const char* src, const char* dst, uint32_t flags) {
   if ((flags & ~(kCloneNofollow | kCloneNoOwnerCopy)) != 0) return Fail(EINVAL);
+  const bool follow = (flags & kCloneNofollow) == 0;
   struct stat st, parent;
-  if (lstat(src, &st) != 0) return -1;
+  if ((follow ? stat(src, &st) : lstat(src, &st)) != 0) return -1;
   if (lstat(dst, &parent) == 0) return Fail(EEXIST);
   std::string dir = dst;
   dir = dir.find('/') == std::string::npos ? "." : dir.substr(0, dir.rfind('/'));
   struct statfs sfs;
   if (stat(dir.c_str(), &parent) != 0 || statfs(dir.c_str(), &sfs) != 0) return -1;
   if (parent.st_dev != st.st_dev) return Fail(EXDEV);
-  if (!Clones(sfs.f_type)) return Fail(ENOTSUP);
+  const char* off = getenv("COWCOPY_SHIM_NO_CLONE");
+  if (!Clones(sfs.f_type) || (off && *off)) return Fail(ENOTSUP);
   if (const char* log = getenv("COWCOPY_SHIM_CLONEFILE_LOG")) {
     if (FILE* f = fopen(log, "a")) {
       fprintf(f, "%s\n", src);
       fclose(f);
     }
   }
-  if (CloneTree(src, dst) == 0) return 0;
+  const bool owners = geteuid() == 0 && (flags & kCloneNoOwnerCopy) == 0;
+  if (CloneTree(src, dst, follow, owners) == 0) return 0;
   int err = errno;
   RemoveAll(dst);  // a failed clone leaves nothing
   return Fail(err);
@@ -354,7 +367,10 @@ extern "C" int cowcopy_shim_statfs(const char* path, struct cowcopy_shim_statfs*
   struct statfs sfs;
   if (statfs(path, &sfs) != 0) return -1;
   memset(out, 0, sizeof *out);
-  snprintf(out->f_fstypename, sizeof out->f_fstypename, "%s", FsName(sfs.f_type));
+  // COWCOPY_SHIM_APFS: a volume where the stand-ins clone is named as APFS is.
+  const char* apfs = getenv("COWCOPY_SHIM_APFS");
+  const bool as_apfs = apfs && *apfs && Clones(sfs.f_type);
+  snprintf(out->f_fstypename, sizeof out->f_fstypename, "%s", as_apfs ? "apfs" : FsName(sfs.f_type));
   snprintf(out->f_mntonname, sizeof out->f_mntonname, "%s", path);
   return 0;
 }
@@ -635,6 +651,156 @@ describe('copy_darwin.cc on emulated Apple calls', () => {
         expect(leftovers(ro)).toEqual([]);
       },
     );
+  });
+
+  // snapshot() on the macOS code: CloneTree's one clonefile of the
+  // directory, where the stand-ins clone and statfs names the volume "apfs"
+  // (COWCOPY_SHIM_APFS), as APFS does on a Mac.
+  describe.runIf(runsOn('xfs'))(titleOn('xfs', 'workspaces: snapshot() as one clonefile of the directory'), () => {
+    let dir: string;
+    let log: string;
+    let template: string;
+    beforeAll(() => {
+      dir = scratchOn('xfs', 'darwin-workspace');
+      scratches.push(dir);
+      log = path.join(dir, 'clonefile.log');
+      process.env.COWCOPY_SHIM_CLONEFILE_LOG = log;
+      process.env.COWCOPY_SHIM_APFS = '1';
+      template = path.join(dir, 'template');
+      fs.mkdirSync(path.join(template, 'src', 'deeper'), { recursive: true });
+      fs.mkdirSync(path.join(template, 'empty'));
+      randomFile(path.join(template, 'data.bin'), 300_000);
+      fs.writeFileSync(path.join(template, 'src', 'main.c'), 'int main(void) { return 0; }\n');
+      fs.writeFileSync(path.join(template, 'src', 'deeper', 'theirs.txt'), 'owned by nobody');
+      fs.symlinkSync('../../data.bin', path.join(template, 'src', 'deeper', 'link'));
+      fs.chmodSync(path.join(template, 'src', 'main.c'), 0o750);
+      // A directory's setgid bit stays (clonefile turns it off on regular files only).
+      fs.chmodSync(path.join(template, 'src'), 0o2775);
+      fs.chownSync(path.join(template, 'src', 'deeper', 'theirs.txt'), 65534, 65534);
+      execFileSync('setfattr', ['-n', 'user.cowcopy', '-v', 'kept', path.join(template, 'data.bin')]);
+      for (const rel of ['data.bin', 'src/main.c', 'src/deeper/theirs.txt', 'src/deeper', 'src', 'empty', '']) {
+        execFileSync('touch', ['-h', '-d', '2003-04-05T06:07:08.123456789Z', path.join(template, rel)]);
+      }
+    });
+    afterAll(() => {
+      delete process.env.COWCOPY_SHIM_CLONEFILE_LOG;
+      delete process.env.COWCOPY_SHIM_APFS;
+      delete process.env.COWCOPY_SHIM_NO_CLONE;
+    });
+    const cloned = (): string[] => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+    const whole = { strategy: 'clonefile', reason: null, readOnly: false, nestedSubvolumes: [] };
+
+    it("snapshot(): strategy 'clonefile' in one call; the workspace equals the template, owners and xattrs too, and is its own", async () => {
+      fs.rmSync(log, { force: true });
+      const dest = path.join(dir, 'ws');
+      expect(await api.snapshot(template, dest)).toEqual(whole);
+      expect(cloned()).toEqual([template]);
+      expect(diffTrees(template, dest, { timestamps: 'ns' })).toEqual([]);
+      expect(fullyShared(path.join(dest, 'data.bin'))).toBe(true);
+      expect(execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'user.cowcopy', path.join(dest, 'data.bin')], { encoding: 'utf8' })).toBe('kept');
+      if (process.getuid?.() === 0) expect(fs.statSync(path.join(dest, 'src', 'deeper', 'theirs.txt'))).toMatchObject({ uid: 65534, gid: 65534 });
+      // Copy-on-write both ways (the template's file written, then put back).
+      fs.writeFileSync(path.join(dest, 'src', 'main.c'), 'changed in the workspace');
+      expect(fs.readFileSync(path.join(template, 'src', 'main.c'), 'utf8')).toBe('int main(void) { return 0; }\n');
+      const data = sha256(path.join(dest, 'data.bin'));
+      fs.writeFileSync(path.join(template, 'data.bin'), 'changed in the template');
+      expect(sha256(path.join(dest, 'data.bin'))).toBe(data);
+      fs.copyFileSync(path.join(dest, 'data.bin'), path.join(template, 'data.bin'));
+      execFileSync('touch', ['-h', '-d', '2003-04-05T06:07:08.123456789Z', path.join(template, 'data.bin')]);
+    });
+
+    it('snapshotSync() the same; src through a symlink and a missing parent of dest are cloned too', () => {
+      fs.rmSync(log, { force: true });
+      const alias = path.join(dir, 'template-link');
+      fs.symlinkSync(template, alias);
+      const dest = path.join(dir, 'made', 'below', 'ws');
+      expect(api.snapshotSync(alias, dest)).toEqual(whole);
+      expect(cloned()).toEqual([template]); // the retry, by its real path, once the parent was made
+      expect(diffTrees(template, dest, { timestamps: 'ns' })).toEqual([]);
+    });
+
+    it('readOnly: true on APFS: a writable clone all the same, and result.readOnly false', async () => {
+      fs.rmSync(log, { force: true });
+      const dest = path.join(dir, 'ws-read-only');
+      expect(await api.snapshot(template, dest, { readOnly: true })).toEqual(whole);
+      expect(cloned()).toEqual([template]);
+      fs.writeFileSync(path.join(dest, 'src', 'new.txt'), 'writable');
+    });
+
+    it('an existing dest is EEXIST, and nothing is cloned into it', async () => {
+      for (const existing of [path.join(dir, 'existing-dir'), path.join(dir, 'existing-file')]) {
+        if (existing.endsWith('dir')) fs.mkdirSync(existing);
+        else fs.writeFileSync(existing, 'there');
+        const err = await failure(() => api.snapshot(template, existing));
+        expect(err).toMatchObject({ code: 'EEXIST', syscall: 'snapshot' });
+      }
+      expect(fs.readdirSync(path.join(dir, 'existing-dir'))).toEqual([]);
+      expect(fs.readFileSync(path.join(dir, 'existing-file'), 'utf8')).toBe('there');
+    });
+
+    it('dest inside src, by name or through a symlink to one of its directories: refused, no clone tried, nothing made', async () => {
+      fs.rmSync(log, { force: true });
+      const named = await failure(() => api.snapshot(template, path.join(template, 'src', 'ws')));
+      expect(named.code).toBe('ERR_FS_CP_EINVAL');
+      // Not inside by name: only CloneTree's realpath check sees it.
+      const into = path.join(dir, 'into-src');
+      fs.symlinkSync(path.join(template, 'src'), into);
+      const linked = await failure(() => api.snapshot(template, path.join(into, 'ws')));
+      expect(linked.code).toBe('ERR_FS_CP_EINVAL');
+      expect(cloned()).toEqual([]);
+      expect(fs.existsSync(path.join(template, 'src', 'ws'))).toBe(false);
+    });
+
+    it("prepareTemplate(): nothing to make, snapshot() clones it; removeTree() removes a clone", async () => {
+      expect(await api.prepareTemplate(template)).toEqual({ made: 'none', strategy: 'clonefile', reason: null, copied: null });
+      expect(api.prepareTemplateSync(template)).toEqual({ made: 'none', strategy: 'clonefile', reason: null, copied: null });
+      const dest = path.join(dir, 'ws-removed');
+      await api.snapshot(template, dest);
+      fs.chmodSync(path.join(dest, 'src', 'deeper'), 0o500);
+      expect(await api.removeTree(dest)).toEqual({ strategy: 'walk' });
+      expect(fs.existsSync(dest)).toBe(false);
+      await api.snapshot(template, dest);
+      expect(api.removeTreeSync(dest)).toEqual({ strategy: 'walk' });
+      expect(fs.existsSync(dest)).toBe(false);
+      expect(fs.existsSync(path.join(template, 'src', 'deeper', 'theirs.txt'))).toBe(true);
+    });
+
+    it('where the volume refuses the clone (ENOTSUP) the walk copies the tree and says why', async () => {
+      process.env.COWCOPY_SHIM_NO_CLONE = '1';
+      try {
+        const dest = path.join(dir, 'ws-refused');
+        const result = await api.snapshot(template, dest);
+        expect(result).toMatchObject({ strategy: 'walk', reason: 'clonefile is not supported here (ENOTSUP)', readOnly: false, files: 3, symlinks: 1 });
+        expect(diffTrees(template, dest, { timestamps: 'ns' })).toEqual([]);
+        const err = await failure(() => api.snapshot(template, path.join(dir, 'ws-no-walk'), { walk: false }));
+        expect(err.code).toBe('ENOTSUP');
+        expect(err.message).toContain('clonefile is not supported here (ENOTSUP)');
+        expect(fs.existsSync(path.join(dir, 'ws-no-walk'))).toBe(false);
+      } finally {
+        delete process.env.COWCOPY_SHIM_NO_CLONE;
+      }
+    });
+
+    it.runIf(runsOn('btrfs'))('dest on another volume (EXDEV): the walk, and the reason says so', async () => {
+      const other = scratchOn('btrfs', 'darwin-workspace-into');
+      scratches.push(other);
+      const dest = path.join(other, 'ws');
+      const result = await api.snapshot(template, dest);
+      expect(result).toMatchObject({ strategy: 'walk', reason: 'dest is on another filesystem than src (EXDEV): a clone stays within one' });
+      expect(diffTrees(template, dest, { timestamps: 'ns' })).toEqual([]);
+    });
+
+    it.runIf(runsOn('ext4'))('a volume that is not APFS: nothing tried, the walk, named by the volume', async () => {
+      const plain = scratchOn('ext4', 'darwin-workspace-plain');
+      scratches.push(plain);
+      fs.mkdirSync(path.join(plain, 'template'));
+      fs.writeFileSync(path.join(plain, 'template', 'a.txt'), 'a');
+      fs.rmSync(log, { force: true });
+      const result = await api.snapshot(path.join(plain, 'template'), path.join(plain, 'ws'));
+      expect(result).toMatchObject({ strategy: 'walk', reason: 'ext4 has no whole-tree clone (btrfs snapshots and APFS directory clones are the ones)', files: 1 });
+      expect(cloned()).toEqual([]);
+      expect(await api.prepareTemplate(path.join(plain, 'template'))).toMatchObject({ made: 'none', strategy: 'walk' });
+    });
   });
 
   describe.runIf(runsOn('xfs') && runsOn('btrfs'))(titleOn('xfs', titleOn('btrfs', 'across volumes')), () => {
