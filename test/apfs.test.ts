@@ -172,7 +172,7 @@ describe.runIf(onMac)('APFS clones (macOS)', () => {
     it('prepareTemplate() has nothing to make; snapshot() clones the tree at once: equal to the template, no space taken', async () => {
       const dir = scratch(apfs, 'apfs-workspace');
       const src = template(path.join(dir, 'template'));
-      expect(await api.prepareTemplate(src)).toEqual({ made: 'none', strategy: 'clonefile', reason: null, copied: null });
+      expect(await api.prepareTemplate(src)).toEqual({ made: 'none', strategy: 'clonefile', reason: null, copied: null, kept: null });
       const free = freeBytes(dir);
       const dest = path.join(dir, 'ws');
       expect(await api.snapshot(src, dest)).toEqual(whole);

@@ -752,8 +752,8 @@ describe('copy_darwin.cc on emulated Apple calls', () => {
     });
 
     it("prepareTemplate(): nothing to make, snapshot() clones it; removeTree() removes a clone", async () => {
-      expect(await api.prepareTemplate(template)).toEqual({ made: 'none', strategy: 'clonefile', reason: null, copied: null });
-      expect(api.prepareTemplateSync(template)).toEqual({ made: 'none', strategy: 'clonefile', reason: null, copied: null });
+      expect(await api.prepareTemplate(template)).toEqual({ made: 'none', strategy: 'clonefile', reason: null, copied: null, kept: null });
+      expect(api.prepareTemplateSync(template)).toEqual({ made: 'none', strategy: 'clonefile', reason: null, copied: null, kept: null });
       const dest = path.join(dir, 'ws-removed');
       await api.snapshot(template, dest);
       fs.chmodSync(path.join(dest, 'src', 'deeper'), 0o500);

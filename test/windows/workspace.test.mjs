@@ -86,7 +86,7 @@ describe('snapshot(), prepareTemplate(), removeTree()', () => {
   });
 
   test("prepareTemplate() makes nothing and says snapshot() will walk, and why", async () => {
-    const expected = { made: 'none', strategy: 'walk', reason: `${filesystem} has no whole-tree clone (ReFS and Dev Drive clone file by file)`, copied: null };
+    const expected = { made: 'none', strategy: 'walk', reason: `${filesystem} has no whole-tree clone (ReFS and Dev Drive clone file by file)`, copied: null, kept: null };
     assert.deepEqual(await prepareTemplate(tpl), expected);
     assert.deepEqual(prepareTemplateSync(tpl), expected);
   });
