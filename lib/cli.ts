@@ -718,7 +718,7 @@ async function runTemplate(dir: string, json: boolean): Promise<number> {
 }
 
 /** rm's guards: never the root directory, never '.' or '..' (what they name is where the user stands). */
-function removeRefusal(target: string): Error | null {
+export function removeRefusal(target: string): Error | null {
   const name = path.basename(target);
   if (name === '.' || name === '..') return new Error(`refusing to remove '.' or '..' directory: skipping '${target}'`);
   const absolute = path.resolve(target);

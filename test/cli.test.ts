@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpOptions, parseCommand, UsageError, type CliOptions } from '../lib/cli.js';
+import { cpOptions, parseCommand, removeRefusal, UsageError, type CliOptions } from '../lib/cli.js';
 import { randomFile, sha256, tempDir } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
+import { diffTrees } from './helpers/trees.js';
 
 const root = path.resolve(__dirname, '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -115,6 +116,9 @@ describe('cowcopy: help, version, usage errors', () => {
     for (const line of [/^ {2}0 {4}everything copied/m, /^ {2}1 {4}a copy failed/m, /^ {2}2 {4}usage error/m, /^ {2}130 {2}interrupted/m]) {
       expect(run.stdout).toMatch(line);
     }
+    for (const usage of ['cowcopy snapshot [--read-only] [--no-walk] [--json] [-q] SRC DEST', 'cowcopy template [--json] DIR', 'cowcopy remove [--json] PATH...']) {
+      expect(run.stdout).toContain(`\n       ${usage}\n`);
+    }
     expect(cowcopy(['-h']).stdout).toBe(run.stdout);
   });
 
@@ -149,6 +153,20 @@ describe('cowcopy: help, version, usage errors', () => {
       [['src', 'dest', '--special'], "cowcopy: option '--special' requires an argument"],
       [['--preserve-timestamps=yes', 'src', 'dest'], "cowcopy: option '--preserve-timestamps' does not take an argument"],
       [['probe', 'a', 'b'], "cowcopy: extra operand 'b' after probe PATH"],
+      [['snapshot'], "cowcopy: missing source operand after 'snapshot'"],
+      [['snapshot', 'src'], "cowcopy: missing destination operand after 'src'"],
+      [['snapshot', 'src', 'a', 'b'], "cowcopy: extra operand 'b' after snapshot SRC DEST"],
+      [['snapshot', '-r', 'src', 'dest'], "cowcopy: option '--recursive' does not apply to snapshot"],
+      [['snapshot', '--walk', 'src', 'dest'], "cowcopy: unrecognized option '--walk'"],
+      [['snapshot', '--read-only=yes', 'src', 'dest'], "cowcopy: option '--read-only' does not take an argument"],
+      [['--read-only', 'src', 'dest'], "cowcopy: option '--read-only' applies only to snapshot"],
+      [['-r', '--no-walk', 'src', 'dest'], "cowcopy: option '--no-walk' applies only to snapshot"],
+      [['template'], "cowcopy: missing directory operand after 'template'"],
+      [['template', 'src', 'dest'], "cowcopy: extra operand 'dest' after template DIR"],
+      [['template', '-q', 'src'], "cowcopy: option '--quiet' does not apply to template"],
+      [['remove'], "cowcopy: missing operand after 'remove'"],
+      [['remove', '-r', 'src'], "cowcopy: option '--recursive' does not apply to remove"],
+      [['remove', '--read-only', 'src'], "cowcopy: option '--read-only' does not apply to remove"],
     ];
     for (const [args, message] of cases) {
       const run = cowcopy(args, { cwd: dir });
@@ -189,6 +207,43 @@ describe('cowcopy: help, version, usage errors', () => {
       exitCode: 2,
       error: { message: "missing destination file operand after 'only-one'" },
     });
+  });
+
+  it('snapshot, template and remove are read into their commands; after -- they are file names', () => {
+    expect(parseCommand(['snapshot', '--read-only', '--no-walk', '-q', 'a', 'b'])).toEqual({
+      kind: 'snapshot',
+      src: 'a',
+      dest: 'b',
+      readOnly: true,
+      walk: false,
+      json: false,
+      quiet: true,
+    });
+    expect(parseCommand(['--json', 'snapshot', 'a', 'b'])).toMatchObject({ kind: 'snapshot', readOnly: false, walk: true, json: true, quiet: false });
+    expect(parseCommand(['template', '--json', 'dir'])).toEqual({ kind: 'template', dir: 'dir', json: true });
+    expect(parseCommand(['remove', 'a', '--', '-b'])).toEqual({ kind: 'remove', paths: ['a', '-b'], json: false });
+    for (const name of ['snapshot', 'template', 'remove']) {
+      expect(parseCommand(['-r', '--', name, 'ws'])).toMatchObject({ kind: 'copy', sources: [name], dest: 'ws' });
+    }
+  });
+
+  it("remove refuses what rm refuses: the root directory, '.' and '..'", () => {
+    for (const target of ['/', '//', '/..', '.', './', '..', 'a/.', 'a/..']) {
+      expect(removeRefusal(target)?.message, target).toMatch(/^(refusing to remove '\.' or '\.\.' directory|it is dangerous to remove '.*' \(the root directory\)): skipping/);
+    }
+    for (const target of ['ws', 'a/b', '/tmp/ws', '.ws', '..ws']) expect(removeRefusal(target), target).toBeNull();
+    // Through the command: neither removed, the other operand is.
+    const dir = scratch('tmp', 'cli-remove-dot');
+    const sub = path.join(dir, 'sub');
+    fs.mkdirSync(sub);
+    fs.writeFileSync(path.join(sub, 'kept'), 'kept');
+    fs.writeFileSync(path.join(sub, 'gone'), 'gone');
+    const run = cowcopy(['remove', '.', '..', 'gone'], { cwd: sub });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe("cowcopy: refusing to remove '.' or '..' directory: skipping '.'\ncowcopy: refusing to remove '.' or '..' directory: skipping '..'\n");
+    expect(run.stdout).toMatch(/^gone: removed, entry by entry \(\d+\.\d+ m?s\)\n$/);
+    expect(fs.readdirSync(dir)).toEqual(['sub']);
+    expect(fs.readdirSync(sub)).toEqual(['kept']);
   });
 
   it('`probe` after -- is a file name, not the subcommand', () => {
@@ -668,6 +723,170 @@ describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy: where nothing can clone
     expect(forced.status).toBe(1);
     expect(forced.stderr).toBe("cowcopy: ENOTSUP: the filesystem cannot clone this file (no reflink support), ioctl 'f' -> 'h'\n");
     expect(fs.existsSync(path.join(dir, 'h'))).toBe(false);
+  });
+});
+
+interface SnapshotJson {
+  ok: boolean;
+  exitCode: number;
+  interrupted: boolean;
+  backend: string;
+  src: string;
+  dest: string;
+  strategy: 'snapshot' | 'clonefile' | 'walk';
+  reason: string | null;
+  readOnly: boolean;
+  nestedSubvolumes: string[];
+  seconds: number;
+  error?: JsonError;
+}
+
+/** A workspace command's time, as printed: `(3.1 ms)`, `(1.42 s)`. */
+const TIME = String.raw`\((?:\d+\.\d ms|\d+\.\d\d s)\)`;
+
+describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy snapshot, template, remove: where nothing clones a tree'), () => {
+  /** A directory with src (smallTree) in it. */
+  function withSource(): { dir: string; src: string; bytes: number } {
+    const dir = scratch('ext4', 'cli-ws');
+    const src = path.join(dir, 'src');
+    const { bytes } = smallTree(src);
+    return { dir, src, bytes };
+  }
+
+  it('snapshot walks, says why in one line, and makes the same tree (times included)', () => {
+    const { dir, src } = withSource();
+    const run = cowcopy(['snapshot', 'src', 'ws'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(new RegExp(String.raw`^src -> ws: walk \(ext4 has no whole-tree clone [^\n]*\), 3 files, 1 symlink, 327\.7 kB, kernel x3 ${TIME}\n$`));
+    expect(diffTrees(src, path.join(dir, 'ws'), { timestamps: 'ns' })).toEqual([]);
+    // -q: nothing printed, the workspace made all the same.
+    const quiet = cowcopy(['snapshot', '-q', 'src', 'quiet'], { cwd: dir });
+    expect([quiet.status, quiet.stdout, quiet.stderr]).toEqual([0, '', '']);
+    expect(diffTrees(src, path.join(dir, 'quiet'))).toEqual([]);
+  });
+
+  it('snapshot --json: one document, the walk\'s counts and reason, src and dest, seconds', () => {
+    const { dir, bytes } = withSource();
+    const run = cowcopy(['snapshot', '--json', 'src', 'ws'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(parseJson(run)).toEqual({
+      ok: true,
+      exitCode: 0,
+      interrupted: false,
+      backend: 'native',
+      src: 'src',
+      dest: 'ws',
+      files: 3,
+      directories: 2,
+      symlinks: 1,
+      bytes,
+      skipped: 0,
+      specials: 0,
+      strategies: { reflink: 0, hardlink: 0, kernel: 3, userspace: 0 },
+      strategy: 'walk',
+      reason: expect.stringMatching(/^ext4 has no whole-tree clone/),
+      readOnly: false,
+      nestedSubvolumes: [],
+      seconds: expect.any(Number),
+    });
+  });
+
+  it('snapshot --read-only where only btrfs can: made writable, with a warning on stderr', () => {
+    const { dir } = withSource();
+    const run = cowcopy(['snapshot', '--read-only', 'src', 'ws'], { cwd: dir });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^src -> ws: walk \(/);
+    expect(run.stderr).toBe('cowcopy: warning: ws is not read-only (only a btrfs snapshot is made read-only; this is the walk)\n');
+    fs.writeFileSync(path.join(dir, 'ws', 'new'), 'written');
+    expect(parseJson<SnapshotJson>(cowcopy(['snapshot', '--read-only', '--json', 'src', 'ws2'], { cwd: dir }))).toMatchObject({ strategy: 'walk', readOnly: false });
+  });
+
+  it('snapshot --no-walk fails with ENOTSUP and the reason (exit 1), making nothing', () => {
+    const { dir } = withSource();
+    const run = cowcopy(['snapshot', '--no-walk', 'src', 'ws'], { cwd: dir });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^cowcopy: ENOTSUP: no whole-tree clone: ext4 has no whole-tree clone [^\n]*, snapshot 'src' -> 'ws'\n$/);
+    const json = cowcopy(['snapshot', '--no-walk', '--json', 'src', 'ws'], { cwd: dir });
+    expect(json.status).toBe(1);
+    expect(parseJson(json)).toEqual({
+      ok: false,
+      exitCode: 1,
+      interrupted: false,
+      backend: 'native',
+      src: 'src',
+      dest: 'ws',
+      error: { message: expect.stringMatching(/^ENOTSUP: /), code: 'ENOTSUP', errno: -95, syscall: 'snapshot', path: 'src', dest: 'ws' },
+      seconds: expect.any(Number),
+    });
+    expect(fs.readdirSync(dir)).toEqual(['src']);
+  });
+
+  it('snapshot into an existing dest is EEXIST (exit 1), the dest untouched; a missing src is ENOENT', () => {
+    const { dir } = withSource();
+    fs.mkdirSync(path.join(dir, 'ws'));
+    fs.writeFileSync(path.join(dir, 'ws', 'mine'), 'mine');
+    const run = cowcopy(['snapshot', 'src', 'ws'], { cwd: dir });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^cowcopy: EEXIST: [^\n]*, snapshot 'src' -> 'ws'\n$/);
+    expect(fs.readdirSync(path.join(dir, 'ws'))).toEqual(['mine']);
+    const json = parseJson<SnapshotJson>(cowcopy(['snapshot', '--json', 'src', 'ws'], { cwd: dir }));
+    expect(json).toMatchObject({ ok: false, exitCode: 1, error: { code: 'EEXIST', syscall: 'snapshot', path: 'src', dest: 'ws' } });
+    const missing = cowcopy(['snapshot', 'nope', 'ws2'], { cwd: dir });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^cowcopy: ENOENT: no such file or directory, \w+ 'nope'/);
+    expect(fs.existsSync(path.join(dir, 'ws2'))).toBe(false);
+  });
+
+  it('template: nothing possible, and why (exit 0); the directory left as it was', () => {
+    const { dir, src } = withSource();
+    const before = fs.statSync(src).ino;
+    const run = cowcopy(['template', 'src'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^src: nothing possible: ext4 has no whole-tree clone [^\n]*; snapshot will walk\n$/);
+    expect(fs.statSync(src).ino).toBe(before);
+    expect(parseJson(cowcopy(['template', '--json', 'src'], { cwd: dir }))).toEqual({
+      ok: true,
+      exitCode: 0,
+      backend: 'native',
+      dir: 'src',
+      made: 'none',
+      strategy: 'walk',
+      reason: expect.stringMatching(/^ext4 has no whole-tree clone/),
+      copied: null,
+      seconds: expect.any(Number),
+    });
+    const file = cowcopy(['template', '--json', 'src/a.bin'], { cwd: dir });
+    expect(file.status).toBe(1);
+    expect(file.stderr).toMatch(/^cowcopy: ENOTDIR: /);
+    expect(parseJson<SnapshotJson>(file)).toMatchObject({ ok: false, exitCode: 1, dir: 'src/a.bin', error: { code: 'ENOTDIR' } });
+  });
+
+  it('remove: files and trees, one line each; a failure is reported and the others still go (exit 1)', () => {
+    const { dir } = withSource();
+    expect(cowcopy(['snapshot', '-q', 'src', 'ws'], { cwd: dir }).status).toBe(0);
+    fs.writeFileSync(path.join(dir, 'file'), 'file');
+    const run = cowcopy(['remove', 'ws', 'missing', 'file'], { cwd: dir });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(new RegExp(String.raw`^ws: removed, entry by entry ${TIME}\nfile: removed, entry by entry ${TIME}\n$`));
+    expect(run.stderr).toBe("cowcopy: ENOENT: no such file or directory, lstat 'missing'\n");
+    expect(fs.readdirSync(dir)).toEqual(['src']);
+
+    expect(cowcopy(['snapshot', '-q', 'src', 'ws'], { cwd: dir }).status).toBe(0);
+    const json = cowcopy(['remove', '--json', 'ws'], { cwd: dir });
+    expect(json.status).toBe(0);
+    expect(parseJson(json)).toEqual({
+      ok: true,
+      exitCode: 0,
+      backend: 'native',
+      results: [{ path: 'ws', status: 'removed', strategy: 'walk', seconds: expect.any(Number) }],
+    });
+    expect(fs.readdirSync(dir)).toEqual(['src']);
+    const failed = parseJson<{ ok: boolean; results: unknown[] }>(cowcopy(['remove', '--json', 'ws'], { cwd: dir }));
+    expect(failed).toMatchObject({ ok: false, exitCode: 1, results: [{ path: 'ws', status: 'failed', error: { code: 'ENOENT', syscall: 'lstat', path: 'ws' } }] });
   });
 });
 
