@@ -1007,6 +1007,163 @@ describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy: progress and interrupti
       expect(fs.readFileSync(path.join(dest, rel)).equals(fs.readFileSync(from)), `${rel} differs from its source`).toBe(true);
     }
   });
+
+  it('SIGINT stops a snapshot being walked: exit 130, and the half-made workspace is removed', async () => {
+    const dest = path.join(dir, 'ws-interrupted');
+    const child = spawn(process.execPath, [cli, 'snapshot', '--json', 'src', dest], {
+      cwd: dir,
+      env: { ...process.env, COWCOPY_DISABLE_NATIVE: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    const deadline = Date.now() + 120_000;
+    while (!(fs.existsSync(dest) && fs.readdirSync(dest).length > 0)) {
+      if (Date.now() > deadline) throw new Error('the walk never started');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    child.kill('SIGINT');
+    const [code, signal] = await exited;
+    expect(signal).toBeNull();
+    expect(code).toBe(130);
+    expect(stderr).toBe('cowcopy: interrupted\n');
+    expect(JSON.parse(stdout)).toMatchObject({ ok: false, exitCode: 130, interrupted: true, src: 'src', dest, error: { code: 'ABORT_ERR' } });
+    expect(fs.existsSync(dest)).toBe(false);
+  });
+});
+
+describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'cowcopy snapshot, template, remove: workspaces at once'), () => {
+  let base = '';
+  beforeAll(() => {
+    base = scratchOn('btrfs', 'cli-ws');
+  });
+  // Removed by the command itself: read-only snapshots are left inside when a test fails.
+  afterAll(() => {
+    if (base === '' || !fs.existsSync(base)) return;
+    const run = cowcopy(['remove', base]);
+    if (run.status !== 0) throw new Error(`cowcopy remove ${base}: ${run.stderr}`);
+  });
+
+  /** A directory in base with tpl (smallTree) in it. */
+  function withTemplate(label: string): { dir: string; tpl: string } {
+    const dir = path.join(base, label);
+    const tpl = path.join(dir, 'tpl');
+    smallTree(tpl);
+    return { dir, tpl };
+  }
+
+  /** btrfs gives a subvolume's root directory inode 256 (BTRFS_FIRST_FREE_OBJECTID). */
+  const isSubvolume = (dir: string): boolean => fs.statSync(dir).ino === 256;
+  // Root deletes a subvolume whole; its owner, entry by entry (btrfs allows no more without user_subvol_rm_allowed).
+  const removedAs = process.getuid?.() === 0 ? 'a subvolume, deleted whole' : 'entry by entry';
+
+  it('snapshot of a plain directory walks, cloning every file, and says it is not a subvolume', () => {
+    const { dir, tpl } = withTemplate('plain');
+    const run = cowcopy(['snapshot', '--json', 'tpl', 'ws'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    const doc = parseJson<SnapshotJson & TreeJson>(run);
+    expect(doc).toMatchObject({ strategy: 'walk', files: 3, strategies: { reflink: 3, kernel: 0, userspace: 0 }, readOnly: false });
+    expect(doc.reason).toMatch(/not a subvolume/);
+    expect(isSubvolume(path.join(dir, 'ws'))).toBe(false);
+    expect(diffTrees(tpl, path.join(dir, 'ws'), { timestamps: 'ns' })).toEqual([]);
+  });
+
+  it('template makes the directory a subvolume, same path and contents; a second time nothing is needed', () => {
+    const { dir, tpl } = withTemplate('template');
+    execFileSync('cp', ['-a', tpl, path.join(dir, 'before')]);
+    expect(isSubvolume(tpl)).toBe(false);
+    const run = cowcopy(['template', 'tpl'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(new RegExp(String.raw`^tpl: made a btrfs subvolume, 3 files, 1 symlink, 327\.7 kB, reflink x3 ${TIME}: snapshot will use a btrfs snapshot\n$`));
+    expect(isSubvolume(tpl)).toBe(true);
+    expect(diffTrees(path.join(dir, 'before'), tpl, { timestamps: 'ns' })).toEqual([]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['before', 'tpl']);
+    const again = cowcopy(['template', 'tpl'], { cwd: dir });
+    expect([again.status, again.stdout]).toEqual([0, 'tpl: nothing needed: snapshot will use a btrfs snapshot\n']);
+    expect(parseJson(cowcopy(['template', '--json', 'tpl'], { cwd: dir }))).toEqual({
+      ok: true,
+      exitCode: 0,
+      backend: 'native',
+      dir: 'tpl',
+      made: 'none',
+      strategy: 'snapshot',
+      reason: null,
+      copied: null,
+      seconds: expect.any(Number),
+    });
+  });
+
+  it('template then snapshot: a btrfs snapshot, a subvolume of its own holding the same tree', () => {
+    const { dir, tpl } = withTemplate('snapshot');
+    expect(cowcopy(['template', 'tpl'], { cwd: dir }).status).toBe(0);
+    const run = cowcopy(['snapshot', 'tpl', 'ws'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(new RegExp(String.raw`^tpl -> ws: btrfs snapshot ${TIME}\n$`));
+    const ws = path.join(dir, 'ws');
+    expect(isSubvolume(ws)).toBe(true);
+    expect(fs.statSync(ws).dev).not.toBe(fs.statSync(tpl).dev);
+    expect(diffTrees(tpl, ws, { timestamps: 'ns' })).toEqual([]);
+    // A workspace of its own: what is written there stays there.
+    fs.writeFileSync(path.join(ws, 'sub', 'c.txt'), 'changed');
+    expect(fs.readFileSync(path.join(tpl, 'sub', 'c.txt'), 'utf8')).toBe('c');
+    expect(parseJson(cowcopy(['snapshot', '--json', 'tpl', 'ws2'], { cwd: dir }))).toEqual({
+      ok: true,
+      exitCode: 0,
+      interrupted: false,
+      backend: 'native',
+      src: 'tpl',
+      dest: 'ws2',
+      strategy: 'snapshot',
+      reason: null,
+      readOnly: false,
+      nestedSubvolumes: [],
+      seconds: expect.any(Number),
+    });
+  });
+
+  it('snapshot --read-only: writing into it fails with EROFS; remove deletes it as its owner may', () => {
+    const { dir } = withTemplate('read-only');
+    expect(cowcopy(['template', 'tpl'], { cwd: dir }).status).toBe(0);
+    const run = cowcopy(['snapshot', '--read-only', 'tpl', 'ro'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(new RegExp(String.raw`^tpl -> ro: btrfs snapshot, read-only ${TIME}\n$`));
+    expect(() => fs.writeFileSync(path.join(dir, 'ro', 'new'), 'x')).toThrow(expect.objectContaining({ code: 'EROFS' }));
+    expect(() => fs.unlinkSync(path.join(dir, 'ro', 'a.bin'))).toThrow(expect.objectContaining({ code: 'EROFS' }));
+    expect(parseJson(cowcopy(['snapshot', '--read-only', '--json', 'tpl', 'ro2'], { cwd: dir }))).toMatchObject({ strategy: 'snapshot', readOnly: true });
+
+    const removed = cowcopy(['remove', 'ro'], { cwd: dir });
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(removed.stdout).toMatch(new RegExp(String.raw`^ro: removed, ${removedAs} ${TIME}\n$`));
+    expect(fs.existsSync(path.join(dir, 'ro'))).toBe(false);
+    const json = cowcopy(['remove', '--json', 'ro2'], { cwd: dir });
+    expect(parseJson(json)).toMatchObject({ ok: true, results: [{ path: 'ro2', status: 'removed', strategy: process.getuid?.() === 0 ? 'subvolume' : 'walk' }] });
+    expect(fs.readdirSync(dir)).toEqual(['tpl']);
+  });
+
+  it('a subvolume inside the template: a warning on stderr, an empty directory in the snapshot; remove takes both', () => {
+    const { dir, tpl } = withTemplate('nested');
+    expect(cowcopy(['template', 'tpl'], { cwd: dir }).status).toBe(0);
+    execFileSync('btrfs', ['subvolume', 'create', path.join(tpl, 'cache')], { stdio: 'ignore' });
+    fs.writeFileSync(path.join(tpl, 'cache', 'entry'), 'entry');
+    const run = cowcopy(['snapshot', 'tpl', 'ws'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^tpl -> ws: btrfs snapshot /);
+    expect(run.stderr).toBe("cowcopy: warning: tpl holds 1 subvolume ('cache'), which ws has as an empty directory (a snapshot stops at subvolumes)\n");
+    expect(fs.readdirSync(path.join(dir, 'ws', 'cache'))).toEqual([]);
+    // With --json and -q too: the warning is not output the user asked away.
+    const json = cowcopy(['snapshot', '--json', '-q', 'tpl', 'ws2'], { cwd: dir });
+    expect(parseJson(json)).toMatchObject({ strategy: 'snapshot', nestedSubvolumes: ['cache'] });
+    expect(json.stderr).toMatch(/^cowcopy: warning: tpl holds 1 subvolume \('cache'\)/);
+
+    const removed = cowcopy(['remove', 'tpl', 'ws', 'ws2'], { cwd: dir });
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
 });
 
 describe.runIf(runsOn('xfs'))(titleOn('xfs', 'cowcopy: through the bin link of the installed package'), () => {
