@@ -708,6 +708,8 @@ async function runTemplate(dir: string, json: boolean): Promise<number> {
   if (result.made === 'subvolume') {
     const copied = result.copied === null ? '' : `, ${describeTree(result.copied)}`;
     line = `made a btrfs subvolume${copied} (${formatSeconds(seconds)}): snapshot will use ${SNAPSHOT_WORDS[result.strategy]}`;
+    // prepareTemplate() warns of it too (COWCOPY_TEMPLATE_CHANGED), naming the entry.
+    if (result.kept !== null) line += `; it changed during the copy, its old contents are kept at ${result.kept}`;
   } else if (result.strategy !== 'walk') {
     line = `nothing needed: snapshot will use ${SNAPSHOT_WORDS[result.strategy]}`;
   } else {

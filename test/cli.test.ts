@@ -857,6 +857,7 @@ describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy snapshot, template, remo
       strategy: 'walk',
       reason: expect.stringMatching(/^ext4 has no whole-tree clone/),
       copied: null,
+      kept: null,
       seconds: expect.any(Number),
     });
     const file = cowcopy(['template', '--json', 'src/a.bin'], { cwd: dir });
@@ -1092,6 +1093,7 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'cowcopy snapshot, template, re
       strategy: 'snapshot',
       reason: null,
       copied: null,
+      kept: null,
       seconds: expect.any(Number),
     });
   });
