@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The cowcopy command: `cowcopy [options] SRC... DEST` with cp's operand
-// rules, and `cowcopy probe [PATH]`. Files go through clone() (so the
-// strategy is reported), directories through cp().
+// rules, `cowcopy probe [PATH]`, and the workspace commands (snapshot,
+// template, remove). Files go through clone() (so the strategy is
+// reported), directories through cp().
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +17,7 @@ import {
   type CloneResult,
   type CpOptions,
   type PreserveAttribute,
+  type SnapshotResult,
   type SpecialRule,
   type Strategy,
   type StrategyRequest,
@@ -40,6 +42,9 @@ const STRATEGY_NAMES: readonly Strategy[] = ['reflink', 'hardlink', 'kernel', 'u
 const HELP = `Usage: cowcopy [options] SRC DEST
        cowcopy [options] SRC... DIRECTORY
        cowcopy probe [--json] [PATH]
+       cowcopy snapshot [--read-only] [--no-walk] [--json] [-q] SRC DEST
+       cowcopy template [--json] DIR
+       cowcopy remove [--json] PATH...
 
 Copy files and trees as cheaply as the filesystem allows: a reflink
 (copy-on-write clone) where it can, a kernel copy otherwise.
@@ -75,13 +80,32 @@ probe prints what the volume holding PATH (default .) can do: filesystem,
 reflink, hard links, kernel copy, and the backend in use (and why, when it
 is the node:fs fallback).
 
+Workspaces:
+  snapshot SRC DEST   DEST (which must not exist) as a copy of the directory
+                      SRC, made at once where the volume can (a btrfs
+                      snapshot of a subvolume, an APFS directory clone), else
+                      copied entry by entry as cp -a does (the line says why)
+      --read-only     a read-only btrfs snapshot (elsewhere DEST stays writable,
+                      with a warning)
+      --no-walk       fail (exit 1) rather than copy entry by entry
+  template DIR        makes DIR a btrfs subvolume, same contents, so that
+                      snapshot clones it at once; says so where nothing is
+                      needed or nothing can be done
+  remove PATH...      deletes each workspace: files, trees, subvolumes and
+                      read-only snapshots (as their owner may, without root)
+probe, snapshot, template and remove are commands only as the first operand:
+cowcopy -r -- template ws copies a directory named template.
+
 Exit status:
-  0    everything copied (files skipped by --no-clobber or --update included)
-  1    a copy failed (other sources may have been copied), or probe failed
+  0    everything copied (files skipped by --no-clobber or --update included);
+       the workspace made, the template prepared (or nothing to do), removed
+  1    a copy failed (other sources may have been copied), or probe, snapshot,
+       template or a remove failed (the other PATHs are still removed)
   2    usage error: bad option or value, missing operand
   130  interrupted (SIGINT): a running tree copy stops, no further source is
        started; what is done stays, no file is left half-written (a single
-       file being cloned is finished first)
+       file being cloned is finished first). A snapshot being copied entry by
+       entry stops and what it made is removed
 `;
 
 export class UsageError extends Error {}
@@ -105,7 +129,10 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'probe'; path: string; json: boolean }
-  | { kind: 'copy'; sources: string[]; dest: string; options: CliOptions };
+  | { kind: 'copy'; sources: string[]; dest: string; options: CliOptions }
+  | { kind: 'snapshot'; src: string; dest: string; readOnly: boolean; walk: boolean; json: boolean; quiet: boolean }
+  | { kind: 'template'; dir: string; json: boolean }
+  | { kind: 'remove'; paths: string[]; json: boolean };
 
 const OPTIONS = {
   recursive: { type: 'boolean', short: 'r' },
@@ -123,9 +150,26 @@ const OPTIONS = {
   json: { type: 'boolean' },
   progress: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  'read-only': { type: 'boolean' },
+  'no-walk': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+/** The commands named by the first operand, and the options each takes (--help and --version aside). */
+const SUBCOMMANDS = {
+  probe: ['json', 'quiet'],
+  snapshot: ['read-only', 'no-walk', 'json', 'quiet'],
+  template: ['json'],
+  remove: ['json'],
+} as const satisfies Record<string, readonly OptionName[]>;
+
+type Subcommand = keyof typeof SUBCOMMANDS;
+
+/** Options only snapshot takes: a copy refuses them. */
+const SNAPSHOT_ONLY: readonly OptionName[] = ['read-only', 'no-walk'];
 
 /** Options that may take a value after '=' and also stand alone. */
 const OPTIONAL_VALUE: ReadonlySet<string> = new Set(['preserve']);
@@ -165,33 +209,22 @@ export function parseCommand(args: string[]): Command {
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
 
-  // `probe` is a subcommand only before `--`: `cowcopy -- probe dest` copies a file named probe.
+  // A subcommand only before `--`: `cowcopy -- probe dest` copies a file named probe.
   const terminator = tokens.find((t) => t.kind === 'option-terminator')?.index ?? Infinity;
   const first = tokens.find((t) => t.kind === 'positional');
-  if (first && first.kind === 'positional' && first.value === 'probe' && first.index < terminator) {
-    const copyOnly = (
-      [
-        'recursive',
-        'archive',
-        'force',
-        'strategy',
-        'preserve',
-        'preserve-defaults',
-        'preserve-timestamps',
-        'special',
-        'no-clobber',
-        'update',
-        'update-older',
-        'progress',
-      ] as const
-    ).find((name) => values[name] !== undefined);
-    if (copyOnly) {
-      const shown = SHORT_ONLY[copyOnly] ?? `--${copyOnly}`;
-      throw new UsageError(`option '${shown}' does not apply to probe`);
+  if (first && first.kind === 'positional' && Object.hasOwn(SUBCOMMANDS, first.value) && first.index < terminator) {
+    const name = first.value as Subcommand;
+    const allowed: readonly OptionName[] = SUBCOMMANDS[name];
+    for (const token of tokens) {
+      if (token.kind !== 'option' || token.name === 'help' || token.name === 'version') continue;
+      if (!allowed.includes(token.name as OptionName)) {
+        throw new UsageError(`option '${SHORT_ONLY[token.name] ?? `--${token.name}`}' does not apply to ${name}`);
+      }
     }
-    if (positionals.length > 2) throw new UsageError(`extra operand '${positionals[2]}' after probe PATH`);
-    return { kind: 'probe', path: positionals[1] ?? '.', json: values.json === true };
+    return subcommand(name, positionals.slice(1), values);
   }
+  const snapshotOnly = tokens.find((t) => t.kind === 'option' && SNAPSHOT_ONLY.includes(t.name as OptionName));
+  if (snapshotOnly && snapshotOnly.kind === 'option') throw new UsageError(`option '${snapshotOnly.rawName}' applies only to snapshot`);
 
   const strategy = (values.strategy as string | undefined) ?? 'auto';
   if (!STRATEGY_REQUESTS.includes(strategy as StrategyRequest)) {
@@ -233,6 +266,36 @@ export function parseCommand(args: string[]): Command {
       quiet: values.quiet === true,
     },
   };
+}
+
+/** A subcommand's operands (after its name) read into its Command. */
+function subcommand(name: Subcommand, operands: string[], values: Record<string, unknown>): Command {
+  const json = values.json === true;
+  switch (name) {
+    case 'probe':
+      if (operands.length > 1) throw new UsageError(`extra operand '${operands[1]}' after probe PATH`);
+      return { kind: 'probe', path: operands[0] ?? '.', json };
+    case 'snapshot':
+      if (operands.length === 0) throw new UsageError("missing source operand after 'snapshot'");
+      if (operands.length === 1) throw new UsageError(`missing destination operand after '${operands[0]}'`);
+      if (operands.length > 2) throw new UsageError(`extra operand '${operands[2]}' after snapshot SRC DEST`);
+      return {
+        kind: 'snapshot',
+        src: operands[0]!,
+        dest: operands[1]!,
+        readOnly: values['read-only'] === true,
+        walk: values['no-walk'] !== true,
+        json,
+        quiet: values.quiet === true,
+      };
+    case 'template':
+      if (operands.length === 0) throw new UsageError("missing directory operand after 'template'");
+      if (operands.length > 1) throw new UsageError(`extra operand '${operands[1]}' after template DIR`);
+      return { kind: 'template', dir: operands[0]!, json };
+    case 'remove':
+      if (operands.length === 0) throw new UsageError("missing operand after 'remove'");
+      return { kind: 'remove', paths: operands, json };
+  }
 }
 
 /** What a JSON consumer needs of an Error: Node's message and its fs fields. */
@@ -315,14 +378,18 @@ function describeOutcome(o: SourceOutcome): string {
   if (o.status !== 'copied') return `${head}: ${o.status} ${time}`;
   if (o.kind === 'file') return `${head}: ${formatBytes(o.result.bytes)}, ${o.result.strategy} ${time}`;
   if (o.kind === 'special') return `${head}: special file, recreated ${time}`;
-  const r = o.result;
+  return `${head}: ${describeTree(o.result)} ${time}`;
+}
+
+/** A tree's counts: `3 files, 1 symlink, 327.7 kB, reflink x3`. */
+function describeTree(r: TreeResult): string {
   const parts = [plural(r.files, 'file')];
   if (r.symlinks > 0) parts.push(plural(r.symlinks, 'symlink'));
   if (r.specials > 0) parts.push(plural(r.specials, 'special file'));
   parts.push(formatBytes(r.bytes));
   for (const name of STRATEGY_NAMES) if (r.strategies[name] > 0) parts.push(`${name} x${r.strategies[name]}`);
   if (r.skipped > 0) parts.push(`${r.skipped} skipped`);
-  return `${head}: ${parts.join(', ')} ${time}`;
+  return parts.join(', ');
 }
 
 function secondsSince(start: bigint): number {
@@ -565,6 +632,130 @@ async function runProbe(target: string, json: boolean): Promise<number> {
   return EXIT_OK;
 }
 
+/** A workspace command's time: a snapshot takes milliseconds, which `0.00 s` would hide. */
+function formatSeconds(seconds: number): string {
+  return seconds < 1 ? `${(seconds * 1000).toFixed(1)} ms` : `${seconds.toFixed(2)} s`;
+}
+
+/** How snapshot() made the workspace, in words. */
+function describeSnapshot(r: SnapshotResult): string {
+  if (r.strategy === 'walk') return `walk (${r.reason}), ${describeTree(r)}`;
+  if (r.strategy === 'snapshot') return r.readOnly ? 'btrfs snapshot, read-only' : 'btrfs snapshot';
+  return 'directory clone (clonefile)';
+}
+
+const SNAPSHOT_WORDS: Readonly<Record<SnapshotResult['strategy'], string>> = {
+  snapshot: 'a btrfs snapshot',
+  clonefile: 'a directory clone (clonefile)',
+  walk: 'the walk',
+};
+
+async function runSnapshot(command: Extract<Command, { kind: 'snapshot' }>): Promise<number> {
+  const { src, dest, json } = command;
+  const start = process.hrtime.bigint();
+  const controller = new AbortController();
+  // As the copy's: the walk stops; a second Ctrl-C finds the default handler.
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  const lib = library();
+  const { backend } = lib;
+  let result: SnapshotResult;
+  try {
+    result = await lib.snapshot(src, dest, { readOnly: command.readOnly, walk: command.walk, signal: controller.signal });
+  } catch (err) {
+    // snapshot() removes what its walk made before it rejects.
+    const interrupted = controller.signal.aborted && (err as NodeJS.ErrnoException).code === 'ABORT_ERR';
+    const exitCode = interrupted ? EXIT_INTERRUPTED : EXIT_FAILED;
+    process.stderr.write(`cowcopy: ${interrupted ? 'interrupted' : (err as Error).message}\n`);
+    if (json) writeJson({ ok: false, exitCode, interrupted, backend, src, dest, error: errorToJson(err), seconds: secondsSince(start) });
+    return exitCode;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  // Made, even if Ctrl-C came during the one call of a whole-tree clone: the workspace is whole.
+  const seconds = secondsSince(start);
+  if (json) writeJson({ ok: true, exitCode: EXIT_OK, interrupted: false, backend, src, dest, ...result, seconds });
+  else if (!command.quiet) process.stdout.write(`${src} -> ${dest}: ${describeSnapshot(result)} (${formatSeconds(seconds)})\n`);
+  // Warnings, even with -q or --json: what the user may not expect of the workspace.
+  const nested = result.nestedSubvolumes;
+  if (nested.length > 0) {
+    const list = nested.map((name) => `'${name}'`).join(', ');
+    process.stderr.write(`cowcopy: warning: ${src} holds ${plural(nested.length, 'subvolume')} (${list}), which ${dest} has as ${nested.length === 1 ? 'an empty directory' : 'empty directories'} (a snapshot stops at subvolumes)\n`);
+  }
+  if (command.readOnly && !result.readOnly) {
+    process.stderr.write(`cowcopy: warning: ${dest} is not read-only (only a btrfs snapshot is made read-only; this is ${SNAPSHOT_WORDS[result.strategy]})\n`);
+  }
+  return EXIT_OK;
+}
+
+async function runTemplate(dir: string, json: boolean): Promise<number> {
+  const start = process.hrtime.bigint();
+  const { backend, prepareTemplate } = library();
+  let result;
+  try {
+    result = await prepareTemplate(dir);
+  } catch (err) {
+    process.stderr.write(`cowcopy: ${(err as Error).message}\n`);
+    if (json) writeJson({ ok: false, exitCode: EXIT_FAILED, backend, dir, error: errorToJson(err), seconds: secondsSince(start) });
+    return EXIT_FAILED;
+  }
+  const seconds = secondsSince(start);
+  if (json) {
+    writeJson({ ok: true, exitCode: EXIT_OK, backend, dir, ...result, seconds });
+    return EXIT_OK;
+  }
+  let line: string;
+  if (result.made === 'subvolume') {
+    const copied = result.copied === null ? '' : `, ${describeTree(result.copied)}`;
+    line = `made a btrfs subvolume${copied} (${formatSeconds(seconds)}): snapshot will use ${SNAPSHOT_WORDS[result.strategy]}`;
+    // prepareTemplate() warns of it too (COWCOPY_TEMPLATE_CHANGED), naming the entry.
+    if (result.kept !== null) line += `; it changed during the copy, its old contents are kept at ${result.kept}`;
+  } else if (result.strategy !== 'walk') {
+    line = `nothing needed: snapshot will use ${SNAPSHOT_WORDS[result.strategy]}`;
+  } else {
+    line = `nothing possible: ${result.reason}; snapshot will walk`;
+  }
+  process.stdout.write(`${dir}: ${line}\n`);
+  return EXIT_OK;
+}
+
+/** rm's guards: never the root directory, never '.' or '..' (what they name is where the user stands). */
+export function removeRefusal(target: string): Error | null {
+  const name = path.basename(target);
+  if (name === '.' || name === '..') return new Error(`refusing to remove '.' or '..' directory: skipping '${target}'`);
+  const absolute = path.resolve(target);
+  if (absolute === path.parse(absolute).root) return new Error(`it is dangerous to remove '${target}' (the root directory): skipping it`);
+  return null;
+}
+
+type RemoveOutcome =
+  | { path: string; status: 'removed'; strategy: 'subvolume' | 'walk'; seconds: number }
+  | { path: string; status: 'failed'; error: Record<string, unknown>; seconds: number };
+
+async function runRemove(paths: string[], json: boolean): Promise<number> {
+  const { backend, removeTree } = library();
+  const outcomes: RemoveOutcome[] = [];
+  for (const target of paths) {
+    const start = process.hrtime.bigint();
+    try {
+      const refused = removeRefusal(target);
+      if (refused) throw refused;
+      const { strategy } = await removeTree(target);
+      const seconds = secondsSince(start);
+      outcomes.push({ path: target, status: 'removed', strategy, seconds });
+      const how = strategy === 'subvolume' ? 'a subvolume, deleted whole' : 'entry by entry';
+      if (!json) process.stdout.write(`${target}: removed, ${how} (${formatSeconds(seconds)})\n`);
+    } catch (err) {
+      // The others are still removed, as rm goes on.
+      process.stderr.write(`cowcopy: ${(err as Error).message}\n`);
+      outcomes.push({ path: target, status: 'failed', error: errorToJson(err), seconds: secondsSince(start) });
+    }
+  }
+  const exitCode = outcomes.some((o) => o.status === 'failed') ? EXIT_FAILED : EXIT_OK;
+  if (json) writeJson({ ok: exitCode === EXIT_OK, exitCode, backend, results: outcomes });
+  return exitCode;
+}
+
 async function main(args: string[]): Promise<number> {
   let command: Command;
   try {
@@ -590,6 +781,12 @@ async function main(args: string[]): Promise<number> {
       return runProbe(command.path, command.json);
     case 'copy':
       return runCopy(command.sources, command.dest, command.options);
+    case 'snapshot':
+      return runSnapshot(command);
+    case 'template':
+      return runTemplate(command.dir, command.json);
+    case 'remove':
+      return runRemove(command.paths, command.json);
   }
 }
 

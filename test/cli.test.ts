@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpOptions, parseCommand, UsageError, type CliOptions } from '../lib/cli.js';
+import { cpOptions, parseCommand, removeRefusal, UsageError, type CliOptions } from '../lib/cli.js';
 import { randomFile, sha256, tempDir } from './helpers/files.js';
 import { fullyShared, runsOn, scratchOn, titleOn } from './helpers/filesystems.js';
+import { diffTrees } from './helpers/trees.js';
 
 const root = path.resolve(__dirname, '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -115,6 +116,9 @@ describe('cowcopy: help, version, usage errors', () => {
     for (const line of [/^ {2}0 {4}everything copied/m, /^ {2}1 {4}a copy failed/m, /^ {2}2 {4}usage error/m, /^ {2}130 {2}interrupted/m]) {
       expect(run.stdout).toMatch(line);
     }
+    for (const usage of ['cowcopy snapshot [--read-only] [--no-walk] [--json] [-q] SRC DEST', 'cowcopy template [--json] DIR', 'cowcopy remove [--json] PATH...']) {
+      expect(run.stdout).toContain(`\n       ${usage}\n`);
+    }
     expect(cowcopy(['-h']).stdout).toBe(run.stdout);
   });
 
@@ -149,6 +153,20 @@ describe('cowcopy: help, version, usage errors', () => {
       [['src', 'dest', '--special'], "cowcopy: option '--special' requires an argument"],
       [['--preserve-timestamps=yes', 'src', 'dest'], "cowcopy: option '--preserve-timestamps' does not take an argument"],
       [['probe', 'a', 'b'], "cowcopy: extra operand 'b' after probe PATH"],
+      [['snapshot'], "cowcopy: missing source operand after 'snapshot'"],
+      [['snapshot', 'src'], "cowcopy: missing destination operand after 'src'"],
+      [['snapshot', 'src', 'a', 'b'], "cowcopy: extra operand 'b' after snapshot SRC DEST"],
+      [['snapshot', '-r', 'src', 'dest'], "cowcopy: option '--recursive' does not apply to snapshot"],
+      [['snapshot', '--walk', 'src', 'dest'], "cowcopy: unrecognized option '--walk'"],
+      [['snapshot', '--read-only=yes', 'src', 'dest'], "cowcopy: option '--read-only' does not take an argument"],
+      [['--read-only', 'src', 'dest'], "cowcopy: option '--read-only' applies only to snapshot"],
+      [['-r', '--no-walk', 'src', 'dest'], "cowcopy: option '--no-walk' applies only to snapshot"],
+      [['template'], "cowcopy: missing directory operand after 'template'"],
+      [['template', 'src', 'dest'], "cowcopy: extra operand 'dest' after template DIR"],
+      [['template', '-q', 'src'], "cowcopy: option '--quiet' does not apply to template"],
+      [['remove'], "cowcopy: missing operand after 'remove'"],
+      [['remove', '-r', 'src'], "cowcopy: option '--recursive' does not apply to remove"],
+      [['remove', '--read-only', 'src'], "cowcopy: option '--read-only' does not apply to remove"],
     ];
     for (const [args, message] of cases) {
       const run = cowcopy(args, { cwd: dir });
@@ -189,6 +207,43 @@ describe('cowcopy: help, version, usage errors', () => {
       exitCode: 2,
       error: { message: "missing destination file operand after 'only-one'" },
     });
+  });
+
+  it('snapshot, template and remove are read into their commands; after -- they are file names', () => {
+    expect(parseCommand(['snapshot', '--read-only', '--no-walk', '-q', 'a', 'b'])).toEqual({
+      kind: 'snapshot',
+      src: 'a',
+      dest: 'b',
+      readOnly: true,
+      walk: false,
+      json: false,
+      quiet: true,
+    });
+    expect(parseCommand(['--json', 'snapshot', 'a', 'b'])).toMatchObject({ kind: 'snapshot', readOnly: false, walk: true, json: true, quiet: false });
+    expect(parseCommand(['template', '--json', 'dir'])).toEqual({ kind: 'template', dir: 'dir', json: true });
+    expect(parseCommand(['remove', 'a', '--', '-b'])).toEqual({ kind: 'remove', paths: ['a', '-b'], json: false });
+    for (const name of ['snapshot', 'template', 'remove']) {
+      expect(parseCommand(['-r', '--', name, 'ws'])).toMatchObject({ kind: 'copy', sources: [name], dest: 'ws' });
+    }
+  });
+
+  it("remove refuses what rm refuses: the root directory, '.' and '..'", () => {
+    for (const target of ['/', '//', '/..', '.', './', '..', 'a/.', 'a/..']) {
+      expect(removeRefusal(target)?.message, target).toMatch(/^(refusing to remove '\.' or '\.\.' directory|it is dangerous to remove '.*' \(the root directory\)): skipping/);
+    }
+    for (const target of ['ws', 'a/b', '/tmp/ws', '.ws', '..ws']) expect(removeRefusal(target), target).toBeNull();
+    // Through the command: neither removed, the other operand is.
+    const dir = scratch('tmp', 'cli-remove-dot');
+    const sub = path.join(dir, 'sub');
+    fs.mkdirSync(sub);
+    fs.writeFileSync(path.join(sub, 'kept'), 'kept');
+    fs.writeFileSync(path.join(sub, 'gone'), 'gone');
+    const run = cowcopy(['remove', '.', '..', 'gone'], { cwd: sub });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe("cowcopy: refusing to remove '.' or '..' directory: skipping '.'\ncowcopy: refusing to remove '.' or '..' directory: skipping '..'\n");
+    expect(run.stdout).toMatch(/^gone: removed, entry by entry \(\d+\.\d+ m?s\)\n$/);
+    expect(fs.readdirSync(dir)).toEqual(['sub']);
+    expect(fs.readdirSync(sub)).toEqual(['kept']);
   });
 
   it('`probe` after -- is a file name, not the subcommand', () => {
@@ -671,6 +726,171 @@ describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy: where nothing can clone
   });
 });
 
+interface SnapshotJson {
+  ok: boolean;
+  exitCode: number;
+  interrupted: boolean;
+  backend: string;
+  src: string;
+  dest: string;
+  strategy: 'snapshot' | 'clonefile' | 'walk';
+  reason: string | null;
+  readOnly: boolean;
+  nestedSubvolumes: string[];
+  seconds: number;
+  error?: JsonError;
+}
+
+/** A workspace command's time, as printed: `(3.1 ms)`, `(1.42 s)`. */
+const TIME = String.raw`\((?:\d+\.\d ms|\d+\.\d\d s)\)`;
+
+describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy snapshot, template, remove: where nothing clones a tree'), () => {
+  /** A directory with src (smallTree) in it. */
+  function withSource(): { dir: string; src: string; bytes: number } {
+    const dir = scratch('ext4', 'cli-ws');
+    const src = path.join(dir, 'src');
+    const { bytes } = smallTree(src);
+    return { dir, src, bytes };
+  }
+
+  it('snapshot walks, says why in one line, and makes the same tree (times included)', () => {
+    const { dir, src } = withSource();
+    const run = cowcopy(['snapshot', 'src', 'ws'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(new RegExp(String.raw`^src -> ws: walk \(ext4 has no whole-tree clone [^\n]*\), 3 files, 1 symlink, 327\.7 kB, kernel x3 ${TIME}\n$`));
+    expect(diffTrees(src, path.join(dir, 'ws'), { timestamps: 'ns' })).toEqual([]);
+    // -q: nothing printed, the workspace made all the same.
+    const quiet = cowcopy(['snapshot', '-q', 'src', 'quiet'], { cwd: dir });
+    expect([quiet.status, quiet.stdout, quiet.stderr]).toEqual([0, '', '']);
+    expect(diffTrees(src, path.join(dir, 'quiet'))).toEqual([]);
+  });
+
+  it('snapshot --json: one document, the walk\'s counts and reason, src and dest, seconds', () => {
+    const { dir, bytes } = withSource();
+    const run = cowcopy(['snapshot', '--json', 'src', 'ws'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(parseJson(run)).toEqual({
+      ok: true,
+      exitCode: 0,
+      interrupted: false,
+      backend: 'native',
+      src: 'src',
+      dest: 'ws',
+      files: 3,
+      directories: 2,
+      symlinks: 1,
+      bytes,
+      skipped: 0,
+      specials: 0,
+      strategies: { reflink: 0, hardlink: 0, kernel: 3, userspace: 0 },
+      strategy: 'walk',
+      reason: expect.stringMatching(/^ext4 has no whole-tree clone/),
+      readOnly: false,
+      nestedSubvolumes: [],
+      seconds: expect.any(Number),
+    });
+  });
+
+  it('snapshot --read-only where only btrfs can: made writable, with a warning on stderr', () => {
+    const { dir } = withSource();
+    const run = cowcopy(['snapshot', '--read-only', 'src', 'ws'], { cwd: dir });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^src -> ws: walk \(/);
+    expect(run.stderr).toBe('cowcopy: warning: ws is not read-only (only a btrfs snapshot is made read-only; this is the walk)\n');
+    fs.writeFileSync(path.join(dir, 'ws', 'new'), 'written');
+    expect(parseJson<SnapshotJson>(cowcopy(['snapshot', '--read-only', '--json', 'src', 'ws2'], { cwd: dir }))).toMatchObject({ strategy: 'walk', readOnly: false });
+  });
+
+  it('snapshot --no-walk fails with ENOTSUP and the reason (exit 1), making nothing', () => {
+    const { dir } = withSource();
+    const run = cowcopy(['snapshot', '--no-walk', 'src', 'ws'], { cwd: dir });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^cowcopy: ENOTSUP: no whole-tree clone: ext4 has no whole-tree clone [^\n]*, snapshot 'src' -> 'ws'\n$/);
+    const json = cowcopy(['snapshot', '--no-walk', '--json', 'src', 'ws'], { cwd: dir });
+    expect(json.status).toBe(1);
+    expect(parseJson(json)).toEqual({
+      ok: false,
+      exitCode: 1,
+      interrupted: false,
+      backend: 'native',
+      src: 'src',
+      dest: 'ws',
+      error: { message: expect.stringMatching(/^ENOTSUP: /), code: 'ENOTSUP', errno: -95, syscall: 'snapshot', path: 'src', dest: 'ws' },
+      seconds: expect.any(Number),
+    });
+    expect(fs.readdirSync(dir)).toEqual(['src']);
+  });
+
+  it('snapshot into an existing dest is EEXIST (exit 1), the dest untouched; a missing src is ENOENT', () => {
+    const { dir } = withSource();
+    fs.mkdirSync(path.join(dir, 'ws'));
+    fs.writeFileSync(path.join(dir, 'ws', 'mine'), 'mine');
+    const run = cowcopy(['snapshot', 'src', 'ws'], { cwd: dir });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^cowcopy: EEXIST: [^\n]*, snapshot 'src' -> 'ws'\n$/);
+    expect(fs.readdirSync(path.join(dir, 'ws'))).toEqual(['mine']);
+    const json = parseJson<SnapshotJson>(cowcopy(['snapshot', '--json', 'src', 'ws'], { cwd: dir }));
+    expect(json).toMatchObject({ ok: false, exitCode: 1, error: { code: 'EEXIST', syscall: 'snapshot', path: 'src', dest: 'ws' } });
+    const missing = cowcopy(['snapshot', 'nope', 'ws2'], { cwd: dir });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^cowcopy: ENOENT: no such file or directory, \w+ 'nope'/);
+    expect(fs.existsSync(path.join(dir, 'ws2'))).toBe(false);
+  });
+
+  it('template: nothing possible, and why (exit 0); the directory left as it was', () => {
+    const { dir, src } = withSource();
+    const before = fs.statSync(src).ino;
+    const run = cowcopy(['template', 'src'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^src: nothing possible: ext4 has no whole-tree clone [^\n]*; snapshot will walk\n$/);
+    expect(fs.statSync(src).ino).toBe(before);
+    expect(parseJson(cowcopy(['template', '--json', 'src'], { cwd: dir }))).toEqual({
+      ok: true,
+      exitCode: 0,
+      backend: 'native',
+      dir: 'src',
+      made: 'none',
+      strategy: 'walk',
+      reason: expect.stringMatching(/^ext4 has no whole-tree clone/),
+      copied: null,
+      kept: null,
+      seconds: expect.any(Number),
+    });
+    const file = cowcopy(['template', '--json', 'src/a.bin'], { cwd: dir });
+    expect(file.status).toBe(1);
+    expect(file.stderr).toMatch(/^cowcopy: ENOTDIR: /);
+    expect(parseJson<SnapshotJson>(file)).toMatchObject({ ok: false, exitCode: 1, dir: 'src/a.bin', error: { code: 'ENOTDIR' } });
+  });
+
+  it('remove: files and trees, one line each; a failure is reported and the others still go (exit 1)', () => {
+    const { dir } = withSource();
+    expect(cowcopy(['snapshot', '-q', 'src', 'ws'], { cwd: dir }).status).toBe(0);
+    fs.writeFileSync(path.join(dir, 'file'), 'file');
+    const run = cowcopy(['remove', 'ws', 'missing', 'file'], { cwd: dir });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(new RegExp(String.raw`^ws: removed, entry by entry ${TIME}\nfile: removed, entry by entry ${TIME}\n$`));
+    expect(run.stderr).toBe("cowcopy: ENOENT: no such file or directory, lstat 'missing'\n");
+    expect(fs.readdirSync(dir)).toEqual(['src']);
+
+    expect(cowcopy(['snapshot', '-q', 'src', 'ws'], { cwd: dir }).status).toBe(0);
+    const json = cowcopy(['remove', '--json', 'ws'], { cwd: dir });
+    expect(json.status).toBe(0);
+    expect(parseJson(json)).toEqual({
+      ok: true,
+      exitCode: 0,
+      backend: 'native',
+      results: [{ path: 'ws', status: 'removed', strategy: 'walk', seconds: expect.any(Number) }],
+    });
+    expect(fs.readdirSync(dir)).toEqual(['src']);
+    const failed = parseJson<{ ok: boolean; results: unknown[] }>(cowcopy(['remove', '--json', 'ws'], { cwd: dir }));
+    expect(failed).toMatchObject({ ok: false, exitCode: 1, results: [{ path: 'ws', status: 'failed', error: { code: 'ENOENT', syscall: 'lstat', path: 'ws' } }] });
+  });
+});
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -787,6 +1007,164 @@ describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy: progress and interrupti
       expect(fs.existsSync(from), `${rel} is not in the source`).toBe(true);
       expect(fs.readFileSync(path.join(dest, rel)).equals(fs.readFileSync(from)), `${rel} differs from its source`).toBe(true);
     }
+  });
+
+  it('SIGINT stops a snapshot being walked: exit 130, and the half-made workspace is removed', async () => {
+    const dest = path.join(dir, 'ws-interrupted');
+    const child = spawn(process.execPath, [cli, 'snapshot', '--json', 'src', dest], {
+      cwd: dir,
+      env: { ...process.env, COWCOPY_DISABLE_NATIVE: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    const deadline = Date.now() + 120_000;
+    while (!(fs.existsSync(dest) && fs.readdirSync(dest).length > 0)) {
+      if (Date.now() > deadline) throw new Error('the walk never started');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    child.kill('SIGINT');
+    const [code, signal] = await exited;
+    expect(signal).toBeNull();
+    expect(code).toBe(130);
+    expect(stderr).toBe('cowcopy: interrupted\n');
+    expect(JSON.parse(stdout)).toMatchObject({ ok: false, exitCode: 130, interrupted: true, src: 'src', dest, error: { code: 'ABORT_ERR' } });
+    expect(fs.existsSync(dest)).toBe(false);
+  });
+});
+
+describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'cowcopy snapshot, template, remove: workspaces at once'), () => {
+  let base = '';
+  beforeAll(() => {
+    base = scratchOn('btrfs', 'cli-ws');
+  });
+  // Removed by the command itself: read-only snapshots are left inside when a test fails.
+  afterAll(() => {
+    if (base === '' || !fs.existsSync(base)) return;
+    const run = cowcopy(['remove', base]);
+    if (run.status !== 0) throw new Error(`cowcopy remove ${base}: ${run.stderr}`);
+  });
+
+  /** A directory in base with tpl (smallTree) in it. */
+  function withTemplate(label: string): { dir: string; tpl: string } {
+    const dir = path.join(base, label);
+    const tpl = path.join(dir, 'tpl');
+    smallTree(tpl);
+    return { dir, tpl };
+  }
+
+  /** btrfs gives a subvolume's root directory inode 256 (BTRFS_FIRST_FREE_OBJECTID). */
+  const isSubvolume = (dir: string): boolean => fs.statSync(dir).ino === 256;
+  // Root deletes a subvolume whole; its owner, entry by entry (btrfs allows no more without user_subvol_rm_allowed).
+  const removedAs = process.getuid?.() === 0 ? 'a subvolume, deleted whole' : 'entry by entry';
+
+  it('snapshot of a plain directory walks, cloning every file, and says it is not a subvolume', () => {
+    const { dir, tpl } = withTemplate('plain');
+    const run = cowcopy(['snapshot', '--json', 'tpl', 'ws'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    const doc = parseJson<SnapshotJson & TreeJson>(run);
+    expect(doc).toMatchObject({ strategy: 'walk', files: 3, strategies: { reflink: 3, kernel: 0, userspace: 0 }, readOnly: false });
+    expect(doc.reason).toMatch(/not a subvolume/);
+    expect(isSubvolume(path.join(dir, 'ws'))).toBe(false);
+    expect(diffTrees(tpl, path.join(dir, 'ws'), { timestamps: 'ns' })).toEqual([]);
+  });
+
+  it('template makes the directory a subvolume, same path and contents; a second time nothing is needed', () => {
+    const { dir, tpl } = withTemplate('template');
+    execFileSync('cp', ['-a', tpl, path.join(dir, 'before')]);
+    expect(isSubvolume(tpl)).toBe(false);
+    const run = cowcopy(['template', 'tpl'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(new RegExp(String.raw`^tpl: made a btrfs subvolume, 3 files, 1 symlink, 327\.7 kB, reflink x3 ${TIME}: snapshot will use a btrfs snapshot\n$`));
+    expect(isSubvolume(tpl)).toBe(true);
+    expect(diffTrees(path.join(dir, 'before'), tpl, { timestamps: 'ns' })).toEqual([]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['before', 'tpl']);
+    const again = cowcopy(['template', 'tpl'], { cwd: dir });
+    expect([again.status, again.stdout]).toEqual([0, 'tpl: nothing needed: snapshot will use a btrfs snapshot\n']);
+    expect(parseJson(cowcopy(['template', '--json', 'tpl'], { cwd: dir }))).toEqual({
+      ok: true,
+      exitCode: 0,
+      backend: 'native',
+      dir: 'tpl',
+      made: 'none',
+      strategy: 'snapshot',
+      reason: null,
+      copied: null,
+      kept: null,
+      seconds: expect.any(Number),
+    });
+  });
+
+  it('template then snapshot: a btrfs snapshot, a subvolume of its own holding the same tree', () => {
+    const { dir, tpl } = withTemplate('snapshot');
+    expect(cowcopy(['template', 'tpl'], { cwd: dir }).status).toBe(0);
+    const run = cowcopy(['snapshot', 'tpl', 'ws'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(new RegExp(String.raw`^tpl -> ws: btrfs snapshot ${TIME}\n$`));
+    const ws = path.join(dir, 'ws');
+    expect(isSubvolume(ws)).toBe(true);
+    expect(fs.statSync(ws).dev).not.toBe(fs.statSync(tpl).dev);
+    expect(diffTrees(tpl, ws, { timestamps: 'ns' })).toEqual([]);
+    // A workspace of its own: what is written there stays there.
+    fs.writeFileSync(path.join(ws, 'sub', 'c.txt'), 'changed');
+    expect(fs.readFileSync(path.join(tpl, 'sub', 'c.txt'), 'utf8')).toBe('c');
+    expect(parseJson(cowcopy(['snapshot', '--json', 'tpl', 'ws2'], { cwd: dir }))).toEqual({
+      ok: true,
+      exitCode: 0,
+      interrupted: false,
+      backend: 'native',
+      src: 'tpl',
+      dest: 'ws2',
+      strategy: 'snapshot',
+      reason: null,
+      readOnly: false,
+      nestedSubvolumes: [],
+      seconds: expect.any(Number),
+    });
+  });
+
+  it('snapshot --read-only: writing into it fails with EROFS; remove deletes it as its owner may', () => {
+    const { dir } = withTemplate('read-only');
+    expect(cowcopy(['template', 'tpl'], { cwd: dir }).status).toBe(0);
+    const run = cowcopy(['snapshot', '--read-only', 'tpl', 'ro'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(new RegExp(String.raw`^tpl -> ro: btrfs snapshot, read-only ${TIME}\n$`));
+    expect(() => fs.writeFileSync(path.join(dir, 'ro', 'new'), 'x')).toThrow(expect.objectContaining({ code: 'EROFS' }));
+    expect(() => fs.unlinkSync(path.join(dir, 'ro', 'a.bin'))).toThrow(expect.objectContaining({ code: 'EROFS' }));
+    expect(parseJson(cowcopy(['snapshot', '--read-only', '--json', 'tpl', 'ro2'], { cwd: dir }))).toMatchObject({ strategy: 'snapshot', readOnly: true });
+
+    const removed = cowcopy(['remove', 'ro'], { cwd: dir });
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(removed.stdout).toMatch(new RegExp(String.raw`^ro: removed, ${removedAs} ${TIME}\n$`));
+    expect(fs.existsSync(path.join(dir, 'ro'))).toBe(false);
+    const json = cowcopy(['remove', '--json', 'ro2'], { cwd: dir });
+    expect(parseJson(json)).toMatchObject({ ok: true, results: [{ path: 'ro2', status: 'removed', strategy: process.getuid?.() === 0 ? 'subvolume' : 'walk' }] });
+    expect(fs.readdirSync(dir)).toEqual(['tpl']);
+  });
+
+  it('a subvolume inside the template: a warning on stderr, an empty directory in the snapshot; remove takes both', () => {
+    const { dir, tpl } = withTemplate('nested');
+    expect(cowcopy(['template', 'tpl'], { cwd: dir }).status).toBe(0);
+    execFileSync('btrfs', ['subvolume', 'create', path.join(tpl, 'cache')], { stdio: 'ignore' });
+    fs.writeFileSync(path.join(tpl, 'cache', 'entry'), 'entry');
+    const run = cowcopy(['snapshot', 'tpl', 'ws'], { cwd: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^tpl -> ws: btrfs snapshot /);
+    expect(run.stderr).toBe("cowcopy: warning: tpl holds 1 subvolume ('cache'), which ws has as an empty directory (a snapshot stops at subvolumes)\n");
+    expect(fs.readdirSync(path.join(dir, 'ws', 'cache'))).toEqual([]);
+    // With --json and -q too: the warning is not output the user asked away.
+    const json = cowcopy(['snapshot', '--json', '-q', 'tpl', 'ws2'], { cwd: dir });
+    expect(parseJson(json)).toMatchObject({ strategy: 'snapshot', nestedSubvolumes: ['cache'] });
+    expect(json.stderr).toMatch(/^cowcopy: warning: tpl holds 1 subvolume \('cache'\)/);
+
+    const removed = cowcopy(['remove', 'tpl', 'ws', 'ws2'], { cwd: dir });
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
 
