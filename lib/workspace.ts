@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { CopyBackend, TreeVolume, WholeClone } from './backend.js';
 import type { VolumeOp } from './binding.js';
 import { cpSteps, validateCpOptions } from './cp.js';
-import { abortError, cpError, invalidArgType, systemError, uvErrno, type SystemError } from './errors.js';
+import { abortError, invalidArgType, systemError, uvErrno, type SystemError } from './errors.js';
 import { statOrNull, type Io, type Steps } from './io.js';
 import { bytePath, fsPath, isSubdir, shownPath, tempBeside, toNativePath, type BytePath } from './paths.js';
 import type { CpOptions, PreserveAttribute, RemoveResult, SnapshotOptions, SnapshotResult, TemplateResult, TreeResult } from './types.js';
@@ -29,7 +29,7 @@ function walkOptions(backend: CopyBackend, options: Pick<CpOptions, 'concurrency
 /** Why a volume's directory cannot be cloned at once, for the reason a walk gives. */
 function cannotReason(volume: TreeVolume | null): string {
   if (volume === null) return 'the node:fs fallback has no whole-tree clone (the native backend is not loaded); extended attributes are not copied';
-  if (volume.filesystem === 'btrfs') return 'src is a directory inside a btrfs subvolume, not a subvolume: prepareTemplate(src) makes it one';
+  if (volume.filesystem === 'btrfs') return 'src is a directory inside a btrfs subvolume, not a subvolume: prepareTemplate() (cowcopy template) makes it one';
   if (process.platform === 'win32') return `${volume.filesystem} has no whole-tree clone (ReFS and Dev Drive clone file by file)`;
   return `${volume.filesystem} has no whole-tree clone (btrfs snapshots and APFS directory clones are the ones)`;
 }
@@ -145,8 +145,9 @@ export function* snapshotSteps(backend: CopyBackend, io: Io, srcArg: unknown, de
   return { ...copied, strategy: 'walk', reason, readOnly: false, nestedSubvolumes: [] };
 }
 
+/** `EINVAL: invalid argument (dest is inside src), snapshot 'a' -> 'a/b'`: a workspace cannot hold itself. */
 function intoItself(src: BytePath, dest: BytePath): Error {
-  return cpError('ERR_FS_CP_EINVAL', 'EINVAL', `cannot snapshot ${shownPath(src)} into itself, ${shownPath(dest)}`, shownPath(dest));
+  return systemError(uvErrno('EINVAL'), 'snapshot', shownPath(src), shownPath(dest), 'invalid argument (dest is inside src)');
 }
 
 /** A removal after a failure: the failure is the error to report. */

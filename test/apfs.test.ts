@@ -204,7 +204,7 @@ describe.runIf(onMac)('APFS clones (macOS)', () => {
       expect(await api.snapshot(src, dest, { readOnly: true })).toEqual(whole);
       fs.writeFileSync(path.join(dest, 'src', 'new.txt'), 'writable');
       expect((await failure(() => api.snapshot(src, dest))).code).toBe('EEXIST');
-      expect((await failure(() => api.snapshot(src, path.join(src, 'src', 'ws')))).code).toBe('ERR_FS_CP_EINVAL');
+      expect((await failure(() => api.snapshot(src, path.join(src, 'src', 'ws')))).code).toBe('EINVAL');
       expect(fs.existsSync(path.join(src, 'src', 'ws'))).toBe(false);
       expect(await api.removeTree(dest)).toEqual({ strategy: 'walk' });
       expect(fs.existsSync(dest)).toBe(false);

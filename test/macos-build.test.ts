@@ -741,12 +741,12 @@ describe('copy_darwin.cc on emulated Apple calls', () => {
     it('dest inside src, by name or through a symlink to one of its directories: refused, no clone tried, nothing made', async () => {
       fs.rmSync(log, { force: true });
       const named = await failure(() => api.snapshot(template, path.join(template, 'src', 'ws')));
-      expect(named.code).toBe('ERR_FS_CP_EINVAL');
+      expect(named.code).toBe('EINVAL');
       // Not inside by name: only CloneTree's realpath check sees it.
       const into = path.join(dir, 'into-src');
       fs.symlinkSync(path.join(template, 'src'), into);
       const linked = await failure(() => api.snapshot(template, path.join(into, 'ws')));
-      expect(linked.code).toBe('ERR_FS_CP_EINVAL');
+      expect(linked.code).toBe('EINVAL');
       expect(cloned()).toEqual([]);
       expect(fs.existsSync(path.join(template, 'src', 'ws'))).toBe(false);
     });

@@ -227,11 +227,11 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces by snapshot'), () =
       err = await failure(() => form.snapshot(template, path.join(base, 'dangling')));
       expect(err.code).toBe('EEXIST');
       err = await failure(() => form.snapshot(template, path.join(template, 'src', 'ws')));
-      expect(err.code).toBe('ERR_FS_CP_EINVAL');
+      expect(err.code).toBe('EINVAL');
       // The same, through a symlink into the template: refused by the device check.
       fs.symlinkSync(path.join(template, 'src'), path.join(base, 'into'));
       err = await failure(() => form.snapshot(template, path.join(base, 'into', 'ws')));
-      expect(err.code).toBe('ERR_FS_CP_EINVAL');
+      expect(err.code).toBe('EINVAL');
       expect(fs.existsSync(path.join(template, 'src', 'ws'))).toBe(false);
       err = await failure(() => form.snapshot(path.join(base, 'missing'), path.join(base, 'ws')));
       expect(err).toMatchObject({ code: 'ENOENT', path: path.join(base, 'missing') });
