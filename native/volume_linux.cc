@@ -115,7 +115,10 @@ Status CloneTree(const Path& src, const Path& dest, bool read_only, TreeVolume* 
   return Status();
 }
 
-Status CreateSubvolume(const Path& path) {
+namespace {
+
+// An ioctl on path's parent naming path's last component (the v1 arguments).
+Status OnParent(const Path& path, unsigned long request) {
   UniqueFd parent;
   Path name;
   Status s = OpenParent(path, &parent, &name);
@@ -123,21 +126,15 @@ Status CreateSubvolume(const Path& path) {
   struct btrfs_ioctl_vol_args args;
   memset(&args, 0, sizeof args);
   memcpy(args.name, name.data(), name.size());
-  if (ioctl(parent.get(), BTRFS_IOC_SUBVOL_CREATE, &args) != 0) return Fail("subvolume", errno);
+  if (ioctl(parent.get(), request, &args) != 0) return Fail("subvolume", errno);
   return Status();
 }
 
-Status DestroySubvolume(const Path& path) {
-  UniqueFd parent;
-  Path name;
-  Status s = OpenParent(path, &parent, &name);
-  if (!s.ok()) return s;
-  struct btrfs_ioctl_vol_args args;
-  memset(&args, 0, sizeof args);
-  memcpy(args.name, name.data(), name.size());
-  if (ioctl(parent.get(), BTRFS_IOC_SNAP_DESTROY, &args) != 0) return Fail("subvolume", errno);
-  return Status();
-}
+}  // namespace
+
+Status CreateSubvolume(const Path& path) { return OnParent(path, BTRFS_IOC_SUBVOL_CREATE); }
+
+Status DestroySubvolume(const Path& path) { return OnParent(path, BTRFS_IOC_SNAP_DESTROY); }
 
 Status SetSubvolumeReadOnly(const Path& path, bool read_only) {
   UniqueFd dir(OpenNoIntr(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));

@@ -973,25 +973,28 @@ describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy: progress and interrupti
     expect(filesBelow(path.join(dir, 'quiet'))).toHaveLength(BIG_FILES);
   });
 
-  it('SIGINT aborts the running cp(): exit 130, what was copied is complete, no half-written file', async () => {
-    const dest = path.join(dir, 'interrupted');
-    const child = spawn(process.execPath, [cli, '-r', '--json', 'src', dest], {
-      cwd: dir,
-      env: { ...process.env, COWCOPY_DISABLE_NATIVE: '' },
-    });
+  /** The command run with the fallback until `dest` has entries, then SIGINT: how it ended, and what it printed. */
+  async function interruptedOnce(args: string[], dest: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: dir, env: { ...process.env, COWCOPY_DISABLE_NATIVE: '' } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
-    // The walk is under way once the destination has entries.
+    // Under way once the destination has entries.
     const deadline = Date.now() + 120_000;
     while (!(fs.existsSync(dest) && fs.readdirSync(dest).length > 0)) {
-      if (Date.now() > deadline) throw new Error('the copy never started');
+      if (Date.now() > deadline) throw new Error(`${args.join(' ')}: the copy never started`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     child.kill('SIGINT');
     const [code, signal] = await exited;
+    return { code, signal, stdout, stderr };
+  }
+
+  it('SIGINT aborts the running cp(): exit 130, what was copied is complete, no half-written file', async () => {
+    const dest = path.join(dir, 'interrupted');
+    const { code, signal, stdout, stderr } = await interruptedOnce(['-r', '--json', 'src', dest], dest);
     expect(signal).toBeNull();
     expect(code).toBe(130);
     expect(stderr).toBe('cowcopy: interrupted\n');
@@ -1011,22 +1014,7 @@ describe.runIf(runsOn('ext4'))(titleOn('ext4', 'cowcopy: progress and interrupti
 
   it('SIGINT stops a snapshot being walked: exit 130, and the half-made workspace is removed', async () => {
     const dest = path.join(dir, 'ws-interrupted');
-    const child = spawn(process.execPath, [cli, 'snapshot', '--json', 'src', dest], {
-      cwd: dir,
-      env: { ...process.env, COWCOPY_DISABLE_NATIVE: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
-    const deadline = Date.now() + 120_000;
-    while (!(fs.existsSync(dest) && fs.readdirSync(dest).length > 0)) {
-      if (Date.now() > deadline) throw new Error('the walk never started');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    child.kill('SIGINT');
-    const [code, signal] = await exited;
+    const { code, signal, stdout, stderr } = await interruptedOnce(['snapshot', '--json', 'src', dest], dest);
     expect(signal).toBeNull();
     expect(code).toBe(130);
     expect(stderr).toBe('cowcopy: interrupted\n');
