@@ -255,12 +255,12 @@ export function* removeTreeSteps(backend: CopyBackend, io: Io, target: BytePath)
     // deletes it (Linux 4.18), once it is writable.
     if (volume.readOnly) yield* call(io, backend, 'setReadOnly', target, undefined, false);
   }
-  // A read-only subvolume inside stops rm with EROFS: each made writable
-  // (as its owner may), and again.
+  // A read-only subvolume inside stops rm (EROFS; Node 24's rmSync calls it
+  // UNKNOWN): each made writable (as its owner may), and again.
   try {
     yield io.rm(fsPath(target) as unknown as string);
   } catch (err) {
-    if ((err as SystemError).code !== 'EROFS' || volume === null) throw err;
+    if (volume?.filesystem !== 'btrfs') throw err;
     const found: BytePath[] = [];
     yield* readOnlySubvolumes(io, backend, target, st.dev, found);
     if (found.length === 0) throw err;
