@@ -109,29 +109,25 @@ export function* snapshotSteps(backend: CopyBackend, io: Io, srcArg: unknown, de
   if ((yield* statOrNull(io, fsPath(dest), false)) !== null) {
     throw systemError(uvErrno('EEXIST'), 'snapshot', shownPath(src), shownPath(dest), 'file already exists (a workspace is a new directory)');
   }
-  // As cp() does: the destination's parent is created.
+  // Checked before anything is made: dest inside src by real paths (its
+  // parent may not exist yet: the deepest one that does, and the rest).
   const parent = path.dirname(dest);
-  if ((yield* statOrNull(io, fsPath(parent))) === null) yield io.mkdirp(fsPath(parent));
   const realDir = ((yield io.realpath(fsPath(dir))) as Buffer).toString('latin1');
-  const realParent = ((yield io.realpath(fsPath(parent))) as Buffer).toString('latin1');
-  if (isSubdir(realDir, path.join(realParent, path.basename(dest)))) throw intoItself(src, dest);
+  if (isSubdir(realDir, yield* realPathOf(io, dest))) throw intoItself(src, dest);
+  // Nothing tried (src could not even be opened): that is the error.
+  if (attempt.error && !attempt.volume?.whole && backend.name !== 'fallback') throw shownError(attempt.error as SystemError, src, dest);
   // Tried again where the first try could not have worked: the parent was
-  // missing, or src is a symlink to the directory.
-  if (attempt.volume?.whole && attempt.error?.code === 'ENOENT') {
+  // missing (cp() makes it too), or src is a symlink to the directory.
+  const retry = Boolean(attempt.volume?.whole) && attempt.error?.code === 'ENOENT';
+  if (!opts.walk && !retry) throw noWalk(src, dest, reasonFor(attempt, src, dest));
+  if ((yield* statOrNull(io, fsPath(parent))) === null) yield io.mkdirp(fsPath(parent));
+  if (retry) {
     attempt = yield* cloneWhole(io, backend, dir, dest, opts.readOnly);
     const second = made(attempt);
     if (second) return second;
   }
-
-  let reason = cannotReason(attempt.volume);
-  if (attempt.volume?.whole && attempt.error) {
-    const why = refusalReason(attempt.error as SystemError, attempt.volume.whole);
-    if (why === null) throw shownError(attempt.error as SystemError, src, dest);
-    reason = why;
-  }
-  if (!opts.walk) {
-    throw systemError(uvErrno('ENOTSUP'), 'snapshot', shownPath(src), shownPath(dest), `no whole-tree clone: ${reason} (walk: false)`);
-  }
+  const reason = reasonFor(attempt, src, dest);
+  if (!opts.walk) throw noWalk(src, dest, reason);
   // The walk, into a directory this call makes (exclusively: a concurrent
   // snapshot to the same dest gets EEXIST) and removes again if it fails.
   yield io.mkdir(fsPath(dest), 0o700);
@@ -143,6 +139,28 @@ export function* snapshotSteps(backend: CopyBackend, io: Io, srcArg: unknown, de
     throw err;
   }
   return { ...copied, strategy: 'walk', reason, readOnly: false, nestedSubvolumes: [] };
+}
+
+/** Why the walk, or the error to throw: a refusal the walk does not share walks, any other failure is thrown. */
+function reasonFor(attempt: WholeClone, src: BytePath, dest: BytePath): string {
+  if (!attempt.volume?.whole || !attempt.error) return cannotReason(attempt.volume);
+  const why = refusalReason(attempt.error as SystemError, attempt.volume.whole);
+  if (why === null) throw shownError(attempt.error as SystemError, src, dest);
+  return why;
+}
+
+function noWalk(src: BytePath, dest: BytePath, reason: string): Error {
+  return systemError(uvErrno('ENOTSUP'), 'snapshot', shownPath(src), shownPath(dest), `no whole-tree clone: ${reason} (walk: false)`);
+}
+
+/** p's real path, through its deepest existing ancestor: the part below that, as given. */
+function* realPathOf(io: Io, p: BytePath): Steps<BytePath> {
+  const rest: string[] = [];
+  for (let at = path.resolve(p); ; at = path.dirname(at)) {
+    if ((yield* statOrNull(io, fsPath(at))) !== null) return path.join(((yield io.realpath(fsPath(at))) as Buffer).toString('latin1'), ...rest);
+    if (at === path.dirname(at)) return path.resolve(p);
+    rest.unshift(path.basename(at));
+  }
 }
 
 /** `EINVAL: invalid argument (dest is inside src), snapshot 'a' -> 'a/b'`: a workspace cannot hold itself. */
@@ -167,7 +185,9 @@ function shownError(err: SystemError, src: BytePath, dest: BytePath): SystemErro
 
 export function* prepareTemplateSteps(backend: CopyBackend, io: Io, dirArg: unknown): Steps<TemplateResult> {
   const given = bytePath(toNativePath(dirArg, 'dir'));
-  const dir = yield* sourceDirectory(io, given, 'template');
+  yield* sourceDirectory(io, given, 'template');
+  // By its real path: '.' or a symlink has no name of its own to swap.
+  const dir = ((yield io.realpath(fsPath(given))) as Buffer).toString('latin1');
   const volume = yield* inspect(io, backend, dir);
   if (volume?.whole) return { made: 'none', strategy: volume.whole, reason: null, copied: null, kept: null };
   if (volume === null || volume.filesystem !== 'btrfs') {
@@ -181,9 +201,7 @@ export function* prepareTemplateSteps(backend: CopyBackend, io: Io, dirArg: unkn
   let copied: TreeResult;
   let since: bigint;
   try {
-    // The filesystem's clock when the copy began: what changes after it has
-    // a ctime no earlier.
-    since = ((yield io.lstat(fsPath(temp))) as BigIntStats).ctimeNs;
+    since = yield* clockAfterNow(io, temp);
     copied = yield* cpSteps(backend, io, dir, temp, walkOptions(backend, {}));
     yield* call(io, backend, 'exchange', temp, dir);
   } catch (err) {
@@ -191,16 +209,43 @@ export function* prepareTemplateSteps(backend: CopyBackend, io: Io, dirArg: unkn
     throw err;
   }
   // Written meanwhile, the old directory may hold what the copy missed: it
-  // stays, under the temporary name, and the result says where.
-  const changed = yield* changedSince(io, temp, since);
-  if (changed !== null) {
-    process.emitWarning(`prepareTemplate: ${shownPath(path.join(temp, changed))} changed while ${shownPath(dir)} was copied; its old contents are kept at ${shownPath(temp)}`, {
-      code: 'COWCOPY_TEMPLATE_CHANGED',
-    });
-    return { made: 'subvolume', strategy: 'snapshot', reason: null, copied, kept: shownPath(temp) };
+  // stays, under the temporary name, and the result says where. So it does
+  // when it cannot be looked through or removed: the swap is done.
+  let why: string | null;
+  try {
+    const changed = yield* changedSince(io, temp, since);
+    why = changed === null ? null : `${shownPath(path.join(temp, changed))} changed while ${shownPath(dir)} was copied`;
+  } catch (err) {
+    why = `it could not be looked through (${(err as Error).message})`;
   }
-  yield* removeTreeSteps(backend, io, temp);
-  return { made: 'subvolume', strategy: 'snapshot', reason: null, copied, kept: null };
+  if (why === null) {
+    try {
+      yield* removeTreeSteps(backend, io, temp);
+      return { made: 'subvolume', strategy: 'snapshot', reason: null, copied, kept: null };
+    } catch (err) {
+      why = `it could not be removed (${(err as Error).message})`;
+    }
+  }
+  process.emitWarning(`prepareTemplate: the old contents of ${shownPath(dir)} are kept at ${shownPath(temp)}: ${why}`, { code: 'COWCOPY_TEMPLATE_CHANGED' });
+  return { made: 'subvolume', strategy: 'snapshot', reason: null, copied, kept: shownPath(temp) };
+}
+
+/**
+ * The filesystem's clock, read where it stamps changes: the ctime of
+ * `scratch` (a directory of ours) touched until it moves past what it was
+ * (file times advance a tick at a time: a change made before this call has
+ * a ctime before the one returned, a change after it one no earlier).
+ */
+function* clockAfterNow(io: Io, scratch: BytePath): Steps<bigint> {
+  const first = ((yield io.lstat(fsPath(scratch))) as BigIntStats).ctimeNs;
+  const until = Date.now() + 2000;
+  for (;;) {
+    yield io.chmod(fsPath(scratch), 0o700);
+    const now = ((yield io.lstat(fsPath(scratch))) as BigIntStats).ctimeNs;
+    if (now > first || Date.now() > until) return now;
+    if (io.sync) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    else yield new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 /** The first entry below `root` (relative; '' for root's own list) changed at or after `since`, or null. */
@@ -220,18 +265,30 @@ function* changedSince(io: Io, root: BytePath, since: bigint): Steps<BytePath | 
   return null;
 }
 
-/** The read-only subvolumes below `dir` (btrfs gives each subvolume a device number of its own). */
-function* readOnlySubvolumes(io: Io, backend: CopyBackend, dir: BytePath, dev: bigint, found: BytePath[]): Steps<void> {
+/**
+ * What keeps rm from a tree it may remove: read-only btrfs subvolumes
+ * (each has a device number of its own) made writable, and directories of
+ * this user without u+rwx given it (a walked copy keeps a template's
+ * read-only ones). How many it changed.
+ */
+function* unlockBelow(io: Io, backend: CopyBackend, dir: BytePath, st: BigIntStats, btrfs: boolean): Steps<number> {
+  let changed = 0;
+  const uid = process.geteuid?.();
+  if (uid !== undefined && uid !== 0 && st.uid === BigInt(uid) && (st.mode & 0o700n) !== 0o700n) {
+    yield io.chmod(fsPath(dir), Number(st.mode & 0o7777n) | 0o700);
+    changed++;
+  }
   for (const entry of (yield io.readdir(fsPath(dir))) as Dirent<Buffer>[]) {
     if (!entry.isDirectory()) continue;
     const child = path.join(dir, entry.name.toString('latin1'));
-    const st = (yield io.lstat(fsPath(child))) as BigIntStats;
-    if (st.dev !== dev) {
-      const volume = yield* inspect(io, backend, child);
-      if (volume?.readOnly) found.push(child);
+    const childSt = (yield io.lstat(fsPath(child))) as BigIntStats;
+    if (btrfs && childSt.dev !== st.dev && (yield* inspect(io, backend, child))?.readOnly) {
+      yield* call(io, backend, 'setReadOnly', child, undefined, false);
+      changed++;
     }
-    yield* readOnlySubvolumes(io, backend, child, st.dev, found);
+    changed += yield* unlockBelow(io, backend, child, childSt, btrfs);
   }
+  return changed;
 }
 
 export function* removeTreeSteps(backend: CopyBackend, io: Io, target: BytePath): Steps<RemoveResult> {
@@ -256,15 +313,18 @@ export function* removeTreeSteps(backend: CopyBackend, io: Io, target: BytePath)
     if (volume.readOnly) yield* call(io, backend, 'setReadOnly', target, undefined, false);
   }
   // A read-only subvolume inside stops rm (EROFS; Node 24's rmSync calls it
-  // UNKNOWN): each made writable (as its owner may), and again.
+  // UNKNOWN), as a directory without write access does (EACCES): those made
+  // writable, as their owner may, and again.
   try {
     yield io.rm(fsPath(target) as unknown as string);
   } catch (err) {
-    if (volume?.filesystem !== 'btrfs') throw err;
-    const found: BytePath[] = [];
-    yield* readOnlySubvolumes(io, backend, target, st.dev, found);
-    if (found.length === 0) throw err;
-    for (const root of found) yield* call(io, backend, 'setReadOnly', root, undefined, false);
+    let unlocked = 0;
+    try {
+      unlocked = yield* unlockBelow(io, backend, target, (yield io.lstat(fsPath(target))) as BigIntStats, volume?.filesystem === 'btrfs');
+    } catch {
+      // what keeps rm out keeps this out too: rm's error says what
+    }
+    if (unlocked === 0) throw err;
     yield io.rm(fsPath(target) as unknown as string);
   }
   return { strategy: 'walk' };

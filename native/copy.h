@@ -168,7 +168,7 @@ struct TreeVolume {
   // it), which a snapshot of it holds as empty directories.
   std::vector<Path> nested;
 };
-Status InspectTree(const Path& path, TreeVolume* out);
+Status InspectTree(const Path& path, TreeVolume* out);  // path itself not followed (Linux)
 // The whole directory src as a new entry dest (which must not exist), in
 // one call where InspectTree would name a way (a btrfs snapshot, read-only
 // if asked; a clonefile), and where dest would not be inside src (EINVAL).

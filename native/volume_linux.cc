@@ -78,7 +78,8 @@ Status Inspect(int dir, struct stat* st, TreeVolume* out) {
 }  // namespace
 
 Status InspectTree(const Path& path, TreeVolume* out) {
-  UniqueFd dir(OpenNoIntr(path.c_str(), O_RDONLY | O_DIRECTORY));
+  // Never through a symlink: removeTree asks of what it lstat'ed.
+  UniqueFd dir(OpenNoIntr(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
   if (dir.get() < 0) return Fail("open", errno);
   struct stat st;
   Status s = Inspect(dir.get(), &st, out);

@@ -144,6 +144,16 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces by snapshot'), () =
       await expect(form.prepareTemplate(template)).resolves.toEqual({ made: 'none', strategy: 'snapshot', reason: null, copied: null, kept: null });
     });
 
+    it("prepareTemplate of 'dir/.' works on the directory itself", async () => {
+      const base = scratch('btrfs', 'dot');
+      fs.mkdirSync(path.join(base, 'template', 'd'), { recursive: true });
+      fs.writeFileSync(path.join(base, 'template', 'd', 'f'), 'kept');
+      await expect(form.prepareTemplate(`${path.join(base, 'template')}/.`)).resolves.toMatchObject({ made: 'subvolume', kept: null });
+      expect(fs.statSync(path.join(base, 'template')).ino).toBe(256);
+      expect(fs.readFileSync(path.join(base, 'template', 'd', 'f'), 'utf8')).toBe('kept');
+      expect(fs.readdirSync(base)).toEqual(['template']);
+    });
+
     it('snapshot: the workspace is the template entry by entry, made by btrfs (same inodes, shared extents)', async () => {
       const { base, template } = await prepared('btrfs', 'snap', form);
       const ws = path.join(base, 'ws');
@@ -233,6 +243,15 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces by snapshot'), () =
       err = await failure(() => form.snapshot(template, path.join(base, 'into', 'ws')));
       expect(err.code).toBe('EINVAL');
       expect(fs.existsSync(path.join(template, 'src', 'ws'))).toBe(false);
+      // ... with parents still to make: none made inside the template.
+      err = await failure(() => form.snapshot(template, path.join(base, 'into', 'x', 'y', 'ws')));
+      expect(err.code).toBe('EINVAL');
+      expect(fs.existsSync(path.join(template, 'src', 'x'))).toBe(false);
+      // walk: false refuses before making a parent.
+      fs.mkdirSync(path.join(base, 'plain'));
+      err = await failure(() => form.snapshot(path.join(base, 'plain'), path.join(base, 'new', 'ws'), { walk: false }));
+      expect(err.code).toBe('ENOTSUP');
+      fs.rmdirSync(path.join(base, 'plain'));
       err = await failure(() => form.snapshot(path.join(base, 'missing'), path.join(base, 'ws')));
       expect(err).toMatchObject({ code: 'ENOENT', path: path.join(base, 'missing') });
       err = await failure(() => form.snapshot(path.join(template, 'big.bin'), path.join(base, 'ws')));
@@ -242,6 +261,7 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces by snapshot'), () =
       err = await failure(() => form.snapshot(template, path.join(base, 'ws'), { concurrency: 0 }));
       expect(err).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
       expect(fs.readdirSync(base).sort()).toEqual(['dangling', 'into', 'template', 'there']);
+      expect(fs.readdirSync(path.join(template, 'src')).sort()).toEqual(['lib', 'one', 'readonly', 'relative']);
     });
   });
 
@@ -455,6 +475,20 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces of an unprivileged 
         require('fs').mkdirSync(b + '/box');
         await c.snapshot(t, b + '/box/ro', { readOnly: true });
         out.removeBox = await c.removeTree(b + '/box');
+        // A template with a read-only directory and a file nobody may read:
+        // the walk fails and leaves nothing; made readable, the walked copy
+        // (read-only directory and all) is removed whole.
+        const fsx = require('fs');
+        fsx.mkdirSync(b + '/locked/ro', { recursive: true });
+        fsx.writeFileSync(b + '/locked/ro/f', 'in a read-only directory');
+        fsx.writeFileSync(b + '/locked/secret', 'unreadable');
+        fsx.chmodSync(b + '/locked/ro', 0o555);
+        fsx.chmodSync(b + '/locked/secret', 0);
+        out.lockedWalk = await c.snapshot(b + '/locked', b + '/locked-ws').then(() => 'made', (e) => e.code);
+        out.lockedLeft = fsx.existsSync(b + '/locked-ws');
+        fsx.chmodSync(b + '/locked/secret', 0o600);
+        out.lockedMade = (await c.snapshot(b + '/locked', b + '/locked-ws')).strategy;
+        out.lockedRemoved = await c.removeTree(b + '/locked-ws');
         out.removeWs = await c.removeTree(b + '/ws');
         out.removeRo = await c.removeTree(b + '/ro');
         out.left = require('fs').readdirSync(b).sort();
@@ -462,7 +496,7 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces of an unprivileged 
       })().catch((e) => console.log(JSON.stringify({ error: e.message })));`;
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', uid: NOBODY, gid: NOBODY });
     expect(r.stderr).toBe('');
-    const out = JSON.parse(r.stdout) as Record<string, { strategy?: string; reason?: string; made?: string; readOnly?: boolean }> & { write: string; left: string[] };
+    const out = JSON.parse(r.stdout) as Record<string, { strategy?: string; reason?: string; made?: string; readOnly?: boolean }> & { write: string; left: string[]; lockedWalk: string; lockedLeft: boolean; lockedMade: string };
     expect(out.prepare).toMatchObject({ made: 'subvolume', strategy: 'snapshot' });
     expect(out.snapshot).toMatchObject({ strategy: 'snapshot' });
     expect(out.readOnly).toMatchObject({ strategy: 'snapshot', readOnly: true });
@@ -474,7 +508,11 @@ describe.runIf(runsOn('btrfs'))(titleOn('btrfs', 'workspaces of an unprivileged 
     // A directory holding a read-only snapshot: rm meets EROFS, the snapshot is made writable, and again.
     expect(out.removeBox).toEqual({ strategy: 'walk' });
     expect(out.removeRo).toEqual({ strategy: 'walk' });
-    expect(out.left).toEqual(['others', 'template']);
+    expect(out.lockedWalk).toBe('EACCES');
+    expect(out.lockedLeft).toBe(false);
+    expect(out.lockedMade).toBe('walk');
+    expect(out.lockedRemoved).toEqual({ strategy: 'walk' });
+    expect(out.left).toEqual(['locked', 'others', 'template']);
     expect(fs.statSync(template).ino).toBe(256);
     expect(fs.statSync(template).uid).toBe(NOBODY);
     expect(differences(before, path.join(base, 'others')).filter((l) => !/: (uid|gid) /.test(l))).toEqual([]);
