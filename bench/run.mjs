@@ -132,7 +132,7 @@ if (!runs('workspaces')) {
 } else if (filesystems.has('btrfs')) {
   const snapshotFloor = buildFloor('floor-snapshot.c');
   if (snapshotFloor.error) console.log(`No floor in the workspace table: ${snapshotFloor.error}\n`);
-  const r = await workspaces('btrfs', filesystems.get('btrfs'), { sizes: workspaceSizes, rounds: workspaceRounds, floor: snapshotFloor.binary ?? null });
+  const r = await workspaces('btrfs', filesystems.get('btrfs'), { sizes: workspaceSizes, rounds: workspaceRounds, floor: snapshotFloor.binary ?? null, quick });
   const text = `${r.table}\n\n${r.lines.join('; ')}`;
   console.log(`${text}\n`);
   sections.push(text);
